@@ -1,0 +1,1 @@
+"""kiosk: the operators' Textual app on the van (screens and widgets only)."""

@@ -1,0 +1,161 @@
+"""SQLite storage shared by the van and the hub.
+
+One schema (``odekake.migrations``) serves both; the ``meta`` table's ``role`` says
+which one a file is. Connections run in autocommit mode so that every write goes
+through :func:`write`, which takes SQLite's write lock up front (``BEGIN IMMEDIATE``)
+and holds a per-connection thread lock, so two writers never interleave and a
+reader never blocks a writer (WAL).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Literal
+
+import sqlite_utils
+
+from odekake.errors import NotFound, OdekakeError
+
+Role = Literal["van", "hub"]
+ROLES: tuple[str, ...] = ("van", "hub")
+
+_locks: weakref.WeakKeyDictionary[sqlite_utils.Database, threading.RLock] = (
+    weakref.WeakKeyDictionary()
+)
+_locks_guard = threading.Lock()
+
+
+def _lock_for(db: sqlite_utils.Database) -> threading.RLock:
+    with _locks_guard:
+        lock = _locks.get(db)
+        if lock is None:
+            lock = threading.RLock()
+            _locks[db] = lock
+        return lock
+
+
+def _configure(conn: sqlite3.Connection, *, memory: bool) -> None:
+    conn.execute("PRAGMA busy_timeout = 30000")
+    if not memory:
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise OdekakeError(f"データベースをWALモードにできません (journal_mode={mode})")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+
+
+def connect(
+    path: str | Path,
+    *,
+    role: Role | None = None,
+    create: bool = False,
+    device_id: str | None = None,
+) -> sqlite_utils.Database:
+    """Open (and migrate) an odekake database.
+
+    Args:
+        path: The database file, or ``":memory:"``.
+        role: ``"van"`` or ``"hub"``. Required when creating; when opening an
+            existing file it must match the stored role if given.
+        create: Create the file if it does not exist. Without it a missing file is
+            a :class:`NotFound` error, so a typo never silently makes an empty DB.
+        device_id: The device id to store when creating a van database.
+
+    Returns:
+        A ``sqlite_utils.Database`` with migrations applied.
+
+    Raises:
+        NotFound: The file does not exist and ``create`` is false.
+        OdekakeError: The file is not an odekake database, or the role differs.
+    """
+    memory = str(path) == ":memory:"
+    if not memory:
+        p = Path(path)
+        if not p.exists() and not create:
+            raise NotFound(f"データベースファイルがありません: {p}")
+        if create:
+            p.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
+        _configure(conn, memory=memory)
+        db = sqlite_utils.Database(conn)
+        from odekake.migrations import migrations
+
+        with _lock_for(db):
+            migrations.apply(db)
+    except sqlite3.DatabaseError as exc:
+        raise OdekakeError(
+            f"データベースを開けません: {path} ({exc})。ファイルが壊れている可能性があります。"
+        ) from exc
+    stored = get_meta(db, "role")
+    if stored is None:
+        if role is None:
+            raise OdekakeError(f"新しいデータベースには役割(van/hub)の指定が必要です: {path}")
+        with write(db):
+            set_meta(db, "role", role)
+            if device_id:
+                set_meta(db, "device_id", device_id)
+    elif role is not None and stored != role:
+        raise OdekakeError(f"{path} は {stored} のデータベースです({role} として開こうとしました)")
+    return db
+
+
+def memory_db(role: Role = "van", device_id: str = "van-test") -> sqlite_utils.Database:
+    """A migrated in-memory database (tests and previews)."""
+    return connect(
+        ":memory:", role=role, create=True, device_id=device_id if role == "van" else None
+    )
+
+
+@contextmanager
+def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """Run a block as one write transaction (``BEGIN IMMEDIATE`` … ``COMMIT``).
+
+    Nested calls join the outer transaction. Only when the outermost block exits
+    without error has the data committed; only then may the UI say 「保存しました」.
+    """
+    lock = _lock_for(db)
+    with lock:
+        conn = db.conn
+        if conn.in_transaction:
+            yield db
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+
+def get_meta(db: sqlite_utils.Database, key: str) -> str | None:
+    """Read one value from the ``meta`` table."""
+    row = db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    return None if row is None else str(row[0])
+
+
+def set_meta(db: sqlite_utils.Database, key: str, value: str) -> None:
+    """Write one value into the ``meta`` table (inside :func:`write`)."""
+    db.execute(
+        "INSERT INTO meta(key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )
+
+
+def role_of(db: sqlite_utils.Database) -> str:
+    """``"van"`` or ``"hub"``."""
+    return get_meta(db, "role") or "van"
+
+
+def device_id_of(db: sqlite_utils.Database) -> str:
+    """The device id of a van database (the hub records under its own id ``hub``)."""
+    return get_meta(db, "device_id") or "hub"

@@ -1,0 +1,514 @@
+"""Master data: districts, sites, vans, operators, holidays, disasters.
+
+Districts and sites move in and out as Excel-friendly UTF-8 CSV (written with a
+BOM so Excel on a Japanese Windows PC opens it correctly; read with or without).
+An import checks every row first and writes nothing unless all rows are good.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import jpholiday
+import sqlite_utils
+
+from odekake.auth import hash_pin
+from odekake.db import write
+from odekake.errors import ImportRejected, NotFound, OdekakeError
+
+CITY_HALL = ("いわき市役所(平)", 37.0505, 140.8877)
+WEEKDAYS = "月火水木金土日"
+SITE_KINDS = ("公民館", "集会所", "団地集会室", "スーパー駐車場", "支所", "その他")
+ROLES = ("operator", "clerk", "supervisor")
+ROLE_LABELS = {"operator": "窓口担当", "clerk": "投票事務従事者", "supervisor": "監督者"}
+
+
+@dataclass(frozen=True)
+class District:
+    """A 地区: the unit of fairness in the planner and a row in the usage report."""
+
+    id: str
+    name: str
+    kana: str
+    kind: str
+    lat: float
+    lon: float
+    population: int | None
+    notes: str = ""
+
+
+# Coordinates from the domain brief (支所 locations); 中央台 is an estate in 平 and its
+# point is approximate. Populations are rounded approximations used only as the
+# planner's prior when there is no history.
+IWAKI_DISTRICTS: tuple[District, ...] = (
+    District("uchigo", "内郷", "うちごう", "支所地区", 37.0360, 140.8573, 23000),
+    District("yoshima", "好間", "よしま", "支所地区", 37.0633, 140.8569, 12000),
+    District("joban", "常磐", "じょうばん", "支所地区", 37.0084, 140.8461, 33000),
+    District("ogawa", "小川", "おがわ", "支所地区", 37.1273, 140.8610, 6000),
+    District("onahama", "小名浜", "おなはま", "支所地区", 36.9547, 140.9038, 75000),
+    District("yotsukura", "四倉", "よつくら", "支所地区", 37.1098, 140.9894, 13000),
+    District("tono", "遠野", "とおの", "支所地区", 37.0074, 140.7502, 5000),
+    District(
+        "hisanohama", "久之浜・大久", "ひさのはま・おおひさ", "支所地区", 37.1415, 140.9979, 5000
+    ),
+    District("nakoso", "勿来", "なこそ", "支所地区", 36.9066, 140.7910, 45000),
+    District("tabito", "田人", "たびと", "支所地区", 36.9521, 140.7052, 2000),
+    District("miwa", "三和", "みわ", "支所地区", 37.1429, 140.6849, 2700),
+    District("kawamae", "川前", "かわまえ", "支所地区", 37.2072, 140.7512, 900),
+    District(
+        "chuodai",
+        "中央台",
+        "ちゅうおうだい",
+        "団地",
+        37.0300,
+        140.9030,
+        12000,
+        "平の大規模団地(座標は概略)",
+    ),
+)
+
+DISTRICT_FIELDS = ("id", "name", "kana", "kind", "lat", "lon", "population", "notes")
+SITE_FIELDS = (
+    "id",
+    "district",
+    "name",
+    "kind",
+    "lat",
+    "lon",
+    "open_weekdays",
+    "open_from",
+    "open_to",
+    "notes",
+)
+SITE_HEADERS_JA = {
+    "id": "ID",
+    "district": "地区",
+    "name": "名称",
+    "kind": "種別",
+    "lat": "緯度",
+    "lon": "経度",
+    "open_weekdays": "利用可能曜日",
+    "open_from": "開始時刻",
+    "open_to": "終了時刻",
+    "notes": "備考",
+}
+_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def seed_districts(db: sqlite_utils.Database) -> None:
+    """Load Iwaki's 13 districts (idempotent)."""
+    with write(db):
+        for d in IWAKI_DISTRICTS:
+            db.execute(
+                "INSERT INTO districts(id, name, kana, kind, lat, lon, population, notes) "
+                "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET name=excluded.name, "
+                "kana=excluded.kana, kind=excluded.kind, lat=excluded.lat, lon=excluded.lon, "
+                "population=excluded.population, notes=excluded.notes",
+                [d.id, d.name, d.kana, d.kind, d.lat, d.lon, d.population, d.notes],
+            )
+
+
+def districts(db: sqlite_utils.Database) -> list[District]:
+    """All districts, in the order of the seed table (then by id)."""
+    order = {d.id: i for i, d in enumerate(IWAKI_DISTRICTS)}
+    rows = [
+        District(
+            r["id"],
+            r["name"],
+            r["kana"],
+            r["kind"],
+            r["lat"],
+            r["lon"],
+            r["population"],
+            r["notes"],
+        )
+        for r in db["districts"].rows
+    ]
+    return sorted(rows, key=lambda d: (order.get(d.id, 999), d.id))
+
+
+def district(db: sqlite_utils.Database, key: str) -> District:
+    """A district by id or by its Japanese name."""
+    for d in districts(db):
+        if key in (d.id, d.name):
+            return d
+    raise NotFound(f"地区がありません: {key}")
+
+
+def sites(db: sqlite_utils.Database, district_id: str | None = None) -> list[dict[str, Any]]:
+    """Sites (stops), optionally of one district, ordered by district then id."""
+    if district_id is None:
+        return list(db["sites"].rows_where(order_by="district_id, id"))
+    return list(db["sites"].rows_where("district_id = ?", [district_id], order_by="id"))
+
+
+def site(db: sqlite_utils.Database, site_id: str) -> dict[str, Any]:
+    """One site by id."""
+    rows = list(db["sites"].rows_where("id = ?", [site_id]))
+    if not rows:
+        raise NotFound(f"会場(停車場所)がありません: {site_id}")
+    return rows[0]
+
+
+def _read_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    if not path.exists():
+        raise NotFound(f"ファイルがありません: {path}")
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "cp932"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise OdekakeError(
+            f"文字コードを判別できません(UTF-8 か Shift_JIS で保存してください): {path}"
+        )
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration as exc:
+        raise OdekakeError(f"CSVが空です: {path}") from exc
+    header = [h.strip() for h in header]
+    rows: list[tuple[int, dict[str, str]]] = []
+    for line_no, values in enumerate(reader, start=2):
+        if not any(v.strip() for v in values):
+            continue
+        if len(values) != len(header):
+            rows.append((line_no, {"__error__": f"列の数が見出しと違います({len(values)}列)"}))
+            continue
+        rows.append((line_no, {h: v.strip() for h, v in zip(header, values, strict=True)}))
+    return header, rows
+
+
+def _normalise_header(
+    header: list[str], fields: Iterable[str], labels: dict[str, str]
+) -> dict[str, str]:
+    """Map CSV headers (English keys or Japanese labels) to field names."""
+    reverse = {v: k for k, v in labels.items()}
+    mapping: dict[str, str] = {}
+    for h in header:
+        key = h if h in fields else reverse.get(h)
+        if key is not None:
+            mapping[h] = key
+    return mapping
+
+
+def _float(value: str, lo: float, hi: float, label: str, problems: list[str]) -> float:
+    try:
+        f = float(value)
+    except ValueError:
+        problems.append(f"{label}が数値ではありません({value!r})")
+        return 0.0
+    if not lo <= f <= hi:
+        problems.append(f"{label}が範囲外です({value})")
+    return f
+
+
+def import_sites(db: sqlite_utils.Database, path: str | Path) -> int:
+    """Import (insert or update by id) sites from CSV; all rows or none.
+
+    Returns:
+        The number of sites written.
+
+    Raises:
+        ImportRejected: With every bad row's line number and reason.
+    """
+    header, rows = _read_csv(Path(path))
+    mapping = _normalise_header(header, SITE_FIELDS, SITE_HEADERS_JA)
+    missing = [
+        f
+        for f in SITE_FIELDS
+        if f not in mapping.values()
+        and f not in ("notes", "open_weekdays", "open_from", "open_to", "kind")
+    ]
+    if missing:
+        labels = "、".join(f"{SITE_HEADERS_JA[m]}({m})" for m in missing)
+        raise OdekakeError(f"CSVの見出しに必要な列がありません: {labels}")
+    known = {d.id: d for d in districts(db)} | {d.name: d for d in districts(db)}
+    problems: list[tuple[int, str]] = []
+    good: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    for line_no, raw in rows:
+        if "__error__" in raw:
+            problems.append((line_no, raw["__error__"]))
+            continue
+        row = {mapping[h]: v for h, v in raw.items() if h in mapping}
+        errs: list[str] = []
+        sid = row.get("id", "")
+        if not _ID.match(sid):
+            errs.append(f"IDは半角英数字・記号(_.-)で64文字以内です({sid!r})")
+        elif sid in seen:
+            errs.append(f"ID {sid} が {seen[sid]}行目と重複しています")
+        else:
+            seen[sid] = line_no
+        dist = known.get(row.get("district", ""))
+        if dist is None:
+            errs.append(f"地区 {row.get('district', '')!r} がありません")
+        if not row.get("name"):
+            errs.append("名称が空です")
+        kind = row.get("kind") or "その他"
+        if kind not in SITE_KINDS:
+            errs.append(f"種別は {'・'.join(SITE_KINDS)} のいずれかです({kind!r})")
+        lat = _float(row.get("lat", ""), 20.0, 46.0, "緯度", errs)
+        lon = _float(row.get("lon", ""), 122.0, 154.0, "経度", errs)
+        weekdays = row.get("open_weekdays") or "月火水木金"
+        if any(ch not in WEEKDAYS for ch in weekdays):
+            errs.append(f"利用可能曜日は 月火水木金土日 の文字で書きます({weekdays!r})")
+        t_from = row.get("open_from") or "09:00"
+        t_to = row.get("open_to") or "17:00"
+        for label, t in (("開始時刻", t_from), ("終了時刻", t_to)):
+            if not _TIME.match(t):
+                errs.append(f"{label}は HH:MM で書きます({t!r})")
+        if _TIME.match(t_from) and _TIME.match(t_to) and t_from >= t_to:
+            errs.append(f"開始時刻 {t_from} が終了時刻 {t_to} より後です")
+        if errs:
+            problems.extend((line_no, e) for e in errs)
+            continue
+        assert dist is not None
+        good.append(
+            {
+                "id": sid,
+                "district_id": dist.id,
+                "name": row["name"],
+                "kind": kind,
+                "lat": lat,
+                "lon": lon,
+                "open_weekdays": "".join(ch for ch in WEEKDAYS if ch in weekdays),
+                "open_from": t_from,
+                "open_to": t_to,
+                "notes": row.get("notes", ""),
+            }
+        )
+    if problems:
+        raise ImportRejected("会場CSV", problems)
+    with write(db):
+        for s in good:
+            upsert_site(db, s)
+    return len(good)
+
+
+def upsert_site(db: sqlite_utils.Database, s: dict[str, Any]) -> None:
+    """Insert or update one site row (inside a write transaction)."""
+    cols = (
+        "id",
+        "district_id",
+        "name",
+        "kind",
+        "lat",
+        "lon",
+        "open_weekdays",
+        "open_from",
+        "open_to",
+        "notes",
+    )
+    db.execute(
+        f"INSERT INTO sites({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+        "ON CONFLICT(id) DO UPDATE SET " + ", ".join(f"{c}=excluded.{c}" for c in cols[1:]),
+        [s.get(c, "") for c in cols],
+    )
+
+
+def export_sites(db: sqlite_utils.Database) -> str:
+    """All sites as CSV text (Japanese headers, district by name); add a BOM when saving."""
+    names = {d.id: d.name for d in districts(db)}
+    out = io.StringIO(newline="")
+    w = csv.writer(out, lineterminator="\r\n")
+    w.writerow([SITE_HEADERS_JA[f] for f in SITE_FIELDS])
+    for s in sites(db):
+        w.writerow(
+            [
+                s["id"],
+                names.get(s["district_id"], s["district_id"]),
+                s["name"],
+                s["kind"],
+                f"{s['lat']:.5f}",
+                f"{s['lon']:.5f}",
+                s["open_weekdays"],
+                s["open_from"],
+                s["open_to"],
+                s["notes"],
+            ]
+        )
+    return out.getvalue()
+
+
+DISTRICT_HEADERS_JA = {
+    "id": "ID",
+    "name": "地区名",
+    "kana": "ふりがな",
+    "kind": "種別",
+    "lat": "緯度",
+    "lon": "経度",
+    "population": "人口",
+    "notes": "備考",
+}
+
+
+def export_districts(db: sqlite_utils.Database) -> str:
+    """All districts as CSV text (Japanese headers)."""
+    out = io.StringIO(newline="")
+    w = csv.writer(out, lineterminator="\r\n")
+    w.writerow([DISTRICT_HEADERS_JA[f] for f in DISTRICT_FIELDS])
+    for d in districts(db):
+        w.writerow(
+            [
+                d.id,
+                d.name,
+                d.kana,
+                d.kind,
+                f"{d.lat:.4f}",
+                f"{d.lon:.4f}",
+                d.population or "",
+                d.notes,
+            ]
+        )
+    return out.getvalue()
+
+
+def import_districts(db: sqlite_utils.Database, path: str | Path) -> int:
+    """Import (insert or update by id) districts from CSV; all rows or none."""
+    header, rows = _read_csv(Path(path))
+    mapping = _normalise_header(header, DISTRICT_FIELDS, DISTRICT_HEADERS_JA)
+    missing = [f for f in ("id", "name", "lat", "lon") if f not in mapping.values()]
+    if missing:
+        raise OdekakeError(
+            "CSVの見出しに必要な列がありません: "
+            + "、".join(DISTRICT_HEADERS_JA[m] for m in missing)
+        )
+    problems: list[tuple[int, str]] = []
+    good: list[District] = []
+    for line_no, raw in rows:
+        if "__error__" in raw:
+            problems.append((line_no, raw["__error__"]))
+            continue
+        row = {mapping[h]: v for h, v in raw.items() if h in mapping}
+        errs: list[str] = []
+        if not _ID.match(row.get("id", "")):
+            errs.append(f"IDは半角英数字です({row.get('id', '')!r})")
+        if not row.get("name"):
+            errs.append("地区名が空です")
+        lat = _float(row.get("lat", ""), 20.0, 46.0, "緯度", errs)
+        lon = _float(row.get("lon", ""), 122.0, 154.0, "経度", errs)
+        pop: int | None = None
+        if row.get("population"):
+            try:
+                pop = int(row["population"].replace(",", ""))
+            except ValueError:
+                errs.append(f"人口が整数ではありません({row['population']!r})")
+        if errs:
+            problems.extend((line_no, e) for e in errs)
+            continue
+        good.append(
+            District(
+                row["id"],
+                row["name"],
+                row.get("kana", ""),
+                row.get("kind") or "支所地区",
+                lat,
+                lon,
+                pop,
+                row.get("notes", ""),
+            )
+        )
+    if problems:
+        raise ImportRejected("地区CSV", problems)
+    with write(db):
+        for d in good:
+            db.execute(
+                "INSERT INTO districts(id, name, kana, kind, lat, lon, population, notes) "
+                "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET name=excluded.name, "
+                "kana=excluded.kana, kind=excluded.kind, lat=excluded.lat, lon=excluded.lon, "
+                "population=excluded.population, notes=excluded.notes",
+                [d.id, d.name, d.kana, d.kind, d.lat, d.lon, d.population, d.notes],
+            )
+    return len(good)
+
+
+def add_van(db: sqlite_utils.Database, van_id: str, name: str) -> None:
+    """Register a van whose depot is city hall."""
+    depot, lat, lon = CITY_HALL
+    with write(db):
+        db.execute(
+            "INSERT INTO vans(id, name, depot_name, depot_lat, depot_lon) VALUES (?,?,?,?,?) "
+            "ON CONFLICT(id) DO UPDATE SET name=excluded.name",
+            [van_id, name, depot, lat, lon],
+        )
+
+
+def add_operator(
+    db: sqlite_utils.Database, operator_id: str, name: str, roles: Iterable[str], pin: str
+) -> None:
+    """Register an operator with roles (operator / clerk / supervisor) and a PIN."""
+    role_list = list(roles)
+    bad = [r for r in role_list if r not in ROLES]
+    if bad or not role_list:
+        raise OdekakeError(f"役割は {', '.join(ROLES)} から選びます: {bad}")
+    if not (pin.isdigit() and 4 <= len(pin) <= 8):
+        raise OdekakeError("PINは4〜8桁の数字です")
+    with write(db):
+        db.execute(
+            "INSERT INTO operators(id, name, roles, pin_hash) VALUES (?,?,?,?) "
+            "ON CONFLICT(id) DO UPDATE SET name=excluded.name, roles=excluded.roles, "
+            "pin_hash=excluded.pin_hash",
+            [operator_id, name, ",".join(role_list), hash_pin(pin)],
+        )
+
+
+def seed_holidays(db: sqlite_utils.Database, first_year: int, last_year: int) -> int:
+    """Japanese public holidays (jpholiday) plus the city's 年末年始 closure (12/29–1/3)."""
+    rows: dict[str, tuple[str, str]] = {}
+    for year in range(first_year, last_year + 1):
+        for day, name in jpholiday.year_holidays(year):
+            rows[day.isoformat()] = (name, "national")
+        for d in [date(year, 12, 29) + timedelta(days=i) for i in range(3)] + [
+            date(year, 1, 1) + timedelta(days=i) for i in range(3)
+        ]:
+            rows.setdefault(d.isoformat(), ("年末年始(閉庁)", "city"))
+    with write(db):
+        for day_s, (name, kind) in rows.items():
+            db.execute(
+                "INSERT INTO holidays(date, name, kind) VALUES (?,?,?) ON CONFLICT(date) DO NOTHING",
+                [day_s, name, kind],
+            )
+    return len(rows)
+
+
+def is_closed(db: sqlite_utils.Database, day: date) -> bool:
+    """True on weekends, public holidays and city closure days."""
+    if day.weekday() >= 5:
+        return True
+    return (
+        db.execute("SELECT 1 FROM holidays WHERE date = ?", [day.isoformat()]).fetchone()
+        is not None
+    )
+
+
+def add_disaster(
+    db: sqlite_utils.Database, disaster_id: str, name: str, day: date, causes: str = "浸水"
+) -> None:
+    """Define a disaster that り災 applications can refer to."""
+    with write(db):
+        db.execute(
+            "INSERT INTO disasters(id, name, date, causes) VALUES (?,?,?,?) "
+            "ON CONFLICT(id) DO UPDATE SET name=excluded.name, date=excluded.date, causes=excluded.causes",
+            [disaster_id, name, day.isoformat(), causes],
+        )
+
+
+def seed_city(db: sqlite_utils.Database) -> None:
+    """Districts, service catalogue and fees, holidays: what every database starts with."""
+    from odekake.catalog import seed_services
+
+    seed_districts(db)
+    seed_services(db)
+    this_year = date.today().year
+    seed_holidays(db, 2021, this_year + 2)

@@ -1,0 +1,144 @@
+"""The schema: one ``sqlite_utils.Migrations`` set for van and hub databases alike.
+
+Append new migrations at the end; never edit one that has shipped. Each runs in
+its own transaction together with the record that it was applied.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import sqlite_utils
+from sqlite_utils import Migrations
+
+migrations = Migrations("odekake")
+
+
+def run_script(db: sqlite_utils.Database, script: str) -> None:
+    """Execute a multi-statement script inside the current transaction.
+
+    ``sqlite3.executescript`` would COMMIT first and break the migration's
+    atomicity, so statements are split (triggers included) and run one by one.
+    """
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            db.execute(buffer)
+            buffer = ""
+    if buffer.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {buffer!r}")
+
+
+@migrations(name="0001_core")
+def m0001_core(db: sqlite_utils.Database) -> None:
+    run_script(
+        db,
+        """
+        CREATE TABLE meta (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        CREATE TABLE districts (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            kana TEXT NOT NULL DEFAULT '',
+            kind TEXT NOT NULL DEFAULT '支所地区',
+            lat REAL NOT NULL,
+            lon REAL NOT NULL,
+            population INTEGER,
+            notes TEXT NOT NULL DEFAULT ''
+        );
+        CREATE TABLE sites (
+            id TEXT PRIMARY KEY,
+            district_id TEXT NOT NULL REFERENCES districts(id),
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            lat REAL NOT NULL,
+            lon REAL NOT NULL,
+            open_weekdays TEXT NOT NULL DEFAULT '月火水木金',
+            open_from TEXT NOT NULL DEFAULT '09:00',
+            open_to TEXT NOT NULL DEFAULT '17:00',
+            notes TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX sites_district ON sites(district_id);
+        CREATE TABLE vans (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            depot_name TEXT NOT NULL,
+            depot_lat REAL NOT NULL,
+            depot_lon REAL NOT NULL,
+            shift_start TEXT NOT NULL DEFAULT '08:30',
+            shift_end TEXT NOT NULL DEFAULT '17:15'
+        );
+        CREATE TABLE operators (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            roles TEXT NOT NULL,
+            pin_hash TEXT NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1
+        );
+        CREATE TABLE services (
+            code TEXT PRIMARY KEY,
+            category TEXT NOT NULL,
+            name TEXT NOT NULL,
+            chargeable INTEGER NOT NULL DEFAULT 0,
+            sort INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE fees (
+            id INTEGER PRIMARY KEY,
+            service_code TEXT NOT NULL REFERENCES services(code),
+            amount INTEGER NOT NULL CHECK (amount >= 0),
+            valid_from TEXT NOT NULL,
+            valid_to TEXT,
+            note TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX fees_service ON fees(service_code, valid_from);
+        CREATE TABLE holidays (
+            date TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL DEFAULT 'national'
+        );
+        CREATE TABLE disasters (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            date TEXT NOT NULL,
+            causes TEXT NOT NULL DEFAULT '浸水',
+            active INTEGER NOT NULL DEFAULT 1
+        );
+        CREATE TABLE records (
+            id TEXT PRIMARY KEY,
+            device_id TEXT NOT NULL,
+            seq INTEGER NOT NULL CHECK (seq >= 1),
+            wall_time TEXT NOT NULL,
+            hlc TEXT NOT NULL,
+            type TEXT NOT NULL,
+            payload TEXT,
+            payload_hash TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL,
+            supersedes TEXT,
+            UNIQUE (device_id, seq)
+        );
+        CREATE INDEX records_type ON records(type);
+        CREATE INDEX records_supersedes ON records(supersedes);
+        CREATE INDEX records_wall_time ON records(wall_time);
+        -- The log is append-only: no delete, and the only update allowed is the
+        -- retention purge that blanks a payload (its hash stays, so the chain holds).
+        CREATE TRIGGER records_no_delete BEFORE DELETE ON records
+        BEGIN
+            SELECT RAISE(ABORT, 'records are append-only');
+        END;
+        CREATE TRIGGER records_no_update BEFORE UPDATE ON records
+        WHEN NOT (NEW.payload IS NULL
+                  AND NEW.id = OLD.id AND NEW.device_id = OLD.device_id
+                  AND NEW.seq = OLD.seq AND NEW.wall_time = OLD.wall_time
+                  AND NEW.hlc = OLD.hlc AND NEW.type = OLD.type
+                  AND NEW.payload_hash = OLD.payload_hash
+                  AND NEW.prev_hash = OLD.prev_hash AND NEW.hash = OLD.hash
+                  AND NEW.supersedes IS OLD.supersedes)
+        BEGIN
+            SELECT RAISE(ABORT, 'records are append-only');
+        END;
+        """,
+    )

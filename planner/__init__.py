@@ -1,0 +1,1 @@
+"""planner: the PuLP model that schedules the vans across districts and days."""

@@ -142,3 +142,41 @@ def m0001_core(db: sqlite_utils.Database) -> None:
         END;
         """,
     )
+
+
+@migrations(name="0002_plans")
+def m0002_plans(db: sqlite_utils.Database) -> None:
+    # A tour plan made by the planner at the hub and carried to the van by down-sync.
+    run_script(
+        db,
+        """
+        CREATE TABLE plans (
+            id TEXT PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            horizon_start TEXT NOT NULL,
+            horizon_end TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'draft',
+            policy TEXT NOT NULL DEFAULT '',
+            solver TEXT NOT NULL DEFAULT '{}',
+            notes TEXT NOT NULL DEFAULT ''
+        );
+        CREATE TABLE plan_visits (
+            id TEXT PRIMARY KEY,
+            plan_id TEXT NOT NULL REFERENCES plans(id),
+            date TEXT NOT NULL,
+            van_id TEXT NOT NULL,
+            service_window TEXT NOT NULL,
+            start TEXT NOT NULL,
+            "end" TEXT NOT NULL,
+            site_id TEXT NOT NULL,
+            district_id TEXT NOT NULL,
+            activity TEXT NOT NULL DEFAULT 'regular',
+            services TEXT NOT NULL DEFAULT '[]',
+            arrive TEXT NOT NULL DEFAULT '',
+            depart TEXT NOT NULL DEFAULT '',
+            order_in_day INTEGER NOT NULL DEFAULT 1,
+            opened_day INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX plan_visits_van_date ON plan_visits(van_id, date);
+        """,
+    )

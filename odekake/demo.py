@@ -165,8 +165,9 @@ class DemoSummary:
 class _Chain:
     """Builds one device's chain in memory (the demo writes thousands at once)."""
 
-    def __init__(self, device_id: str) -> None:
+    def __init__(self, device_id: str, rng: random.Random) -> None:
         self.device_id = device_id
+        self.rng = rng
         self.records: list[Record] = []
 
     def add(self, type: str, payload: dict[str, Any], when: datetime) -> Record:
@@ -179,6 +180,7 @@ class _Chain:
             type=type,
             payload=payload,
             now=when,
+            rng=self.rng,
         )
         self.records.append(r)
         return r
@@ -248,7 +250,7 @@ class _Generator:
         for s in sites:
             self.by_district.setdefault(s["district_id"], []).append(s)
         self.names = {d.id: d.name for d in master.IWAKI_DISTRICTS}
-        self.chain = _Chain(DEVICE_ID)
+        self.chain = _Chain(DEVICE_ID, random.Random(rng.random()))
         self.receipts: dict[int, int] = {}
         self.applications = 0
         self.stops = 0

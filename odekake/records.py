@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -41,10 +42,13 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def uuid7(unix_ms: int | None = None) -> str:
-    """A UUID version 7 (RFC 9562): 48-bit Unix milliseconds, then random bits."""
+def uuid7(unix_ms: int | None = None, rng: random.Random | None = None) -> str:
+    """A UUID version 7 (RFC 9562): 48-bit Unix milliseconds, then random bits.
+
+    ``rng`` makes the random bits reproducible (the demo); devices use ``os.urandom``.
+    """
     ms = int(time.time() * 1000) if unix_ms is None else unix_ms
-    rand = int.from_bytes(os.urandom(10), "big")
+    rand = rng.getrandbits(80) if rng is not None else int.from_bytes(os.urandom(10), "big")
     value = (ms & ((1 << 48) - 1)) << 80
     value |= 0x7 << 76
     value |= ((rand >> 62) & 0xFFF) << 64
@@ -178,13 +182,14 @@ def build_record(
     payload: dict[str, Any],
     supersedes: str | None = None,
     now: datetime | None = None,
+    rng: random.Random | None = None,
 ) -> Record:
     """Make the next record of a chain (pure: writes nothing)."""
     when = (now or utc_now()).astimezone(UTC)
     now_ms = int(when.timestamp() * 1000)
     wall_time = when.isoformat(timespec="milliseconds")
     hlc = next_hlc(prev_hlc, now_ms)
-    rid = uuid7(now_ms)
+    rid = uuid7(now_ms, rng)
     text = canonical_json(payload)
     payload_hash = sha256_hex(text)
     h = record_hash(

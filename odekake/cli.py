@@ -51,10 +51,11 @@ def main() -> None:
 
 
 def _register() -> None:
-    from odekake.commands import core
+    from odekake.commands import core, security
 
-    for command in core.COMMANDS:
-        main.add_command(command)
+    for module in (core, security):
+        for command in module.COMMANDS:
+            main.add_command(command)
 
 
 _register()

@@ -125,15 +125,39 @@ def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         if conn.in_transaction:
             yield db
             return
-        conn.execute("BEGIN IMMEDIATE")
         try:
-            yield db
-        except BaseException:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            raise
-        else:
-            conn.execute("COMMIT")
+            raise _friendly(exc) from exc
+
+
+def _friendly(exc: sqlite3.OperationalError) -> Exception:
+    """Turn storage conditions a person can act on into one clear line."""
+    text = str(exc).lower()
+    if "full" in text:
+        return OdekakeError(
+            "記憶装置(ディスク)の空きがありません。この操作は保存していません(途中までの書き込みもありません)。"
+            "不要なファイルを削除するか、同期して保存期間を過ぎた個人情報を消去してから、もう一度操作してください。"
+        )
+    if "locked" in text or "busy" in text:
+        return OdekakeError(
+            "データベースが他の処理で使用中です。しばらく待ってからもう一度操作してください。"
+        )
+    if "readonly" in text or "read-only" in text:
+        return OdekakeError(
+            "データベースに書き込めません(読み取り専用)。ファイルの権限を確認してください。"
+        )
+    return exc
 
 
 def get_meta(db: sqlite_utils.Database, key: str) -> str | None:

@@ -20,13 +20,15 @@ import sqlite_utils
 
 from odekake import master
 from odekake.catalog import ACTIVITIES, STOP_CLOSE, STOP_OPEN
-from odekake.db import connect, write
+from odekake.db import connect, set_meta, write
 from odekake.errors import OdekakeError
 from odekake.receipts import fiscal_year, format_receipt_no
-from odekake.records import GENESIS, Record, build_record, insert_record
+from odekake.records import GENESIS, SEAL_KEY_META, Record, build_record, insert_record
+from odekake.sealing import generate_keypair, save_private_key, seal_payload
 
 JST = timezone(timedelta(hours=9), "JST")
 DEVICE_ID = "van-1"
+HUB_KEY_FILE = "hub-seal.key"
 VAN_ID = "van-1"
 
 # Per-visit rates (users per 回) from the FY2022 table in the domain brief;
@@ -165,13 +167,16 @@ class DemoSummary:
 class _Chain:
     """Builds one device's chain in memory (the demo writes thousands at once)."""
 
-    def __init__(self, device_id: str, rng: random.Random) -> None:
+    def __init__(self, device_id: str, rng: random.Random, seal_key: str | None = None) -> None:
         self.device_id = device_id
         self.rng = rng
+        self.seal_key = seal_key
         self.records: list[Record] = []
 
     def add(self, type: str, payload: dict[str, Any], when: datetime) -> Record:
         last = self.records[-1] if self.records else None
+        if self.seal_key:
+            payload = seal_payload(payload, self.seal_key, self.rng)
         r = build_record(
             device_id=self.device_id,
             seq=len(self.records) + 1,
@@ -243,14 +248,16 @@ def _at(day: date, hhmm: str, rng: random.Random | None = None, spread_min: int 
 
 
 class _Generator:
-    def __init__(self, rng: random.Random, sites: list[dict[str, Any]]) -> None:
+    def __init__(
+        self, rng: random.Random, sites: list[dict[str, Any]], seal_key: str | None = None
+    ) -> None:
         self.rng = rng
         self.sites = sites
         self.by_district: dict[str, list[dict[str, Any]]] = {}
         for s in sites:
             self.by_district.setdefault(s["district_id"], []).append(s)
         self.names = {d.id: d.name for d in master.IWAKI_DISTRICTS}
-        self.chain = _Chain(DEVICE_ID, random.Random(rng.random()))
+        self.chain = _Chain(DEVICE_ID, random.Random(rng.random()), seal_key)
         self.receipts: dict[int, int] = {}
         self.applications = 0
         self.stops = 0
@@ -485,9 +492,10 @@ def generate_history(
     rng: random.Random,
     start: date,
     end: date,
+    seal_key: str | None = None,
 ) -> tuple[_Generator, dict[str, Any]]:
     """Build the van's record chain from ``start`` to ``end`` (in memory)."""
-    gen = _Generator(rng, sites)
+    gen = _Generator(rng, sites, seal_key)
     days = _working_days(db, start, end)
     # A synthetic flood in the middle of the year: り災 sessions instead of rounds.
     flood_start = days[len(days) // 2]
@@ -575,7 +583,7 @@ def build_demo(
     today = today or datetime.now(JST).date()
     directory.mkdir(parents=True, exist_ok=True)
     hub_path, van_path = directory / "hub.db", directory / "van.db"
-    for p in (hub_path, van_path):
+    for p in (hub_path, van_path, directory / HUB_KEY_FILE):
         if p.exists():
             if not force:
                 raise OdekakeError(f"{p} はすでにあります。作り直すときは --force を付けてください")
@@ -590,10 +598,16 @@ def build_demo(
     recent = _working_days(hub, today - timedelta(days=10), today - timedelta(days=1))
     unsynced = recent[-3:]
     cut = unsynced[0] if unsynced else today
-    gen, flood = generate_history(hub, sites, rng, start, today - timedelta(days=1))
+    # City hall's sealing key: vans seal residents' personal fields to it (see
+    # odekake.sealing); the private key stays next to hub.db, never on the van.
+    private, public = generate_keypair(random.Random(seed * 7919 + 1))
+    save_private_key(private, directory / HUB_KEY_FILE)
+    gen, flood = generate_history(hub, sites, rng, start, today - timedelta(days=1), public)
     for db in (hub, van):
         _seed_master(db, sites, flood)
         master.seed_holidays(db, start.year, today.year + 1)
+        with write(db):
+            set_meta(db, SEAL_KEY_META, public)
     cut_utc = (
         datetime.combine(cut, time(0, 0), tzinfo=JST)
         .astimezone(UTC)
@@ -606,8 +620,6 @@ def build_demo(
     with write(van):
         for r in gen.chain.records:
             insert_record(van, r)
-    from odekake.db import set_meta
-
     with write(van):
         set_meta(van, "demo_synced_through_seq", str(len(synced)))
     return DemoSummary(

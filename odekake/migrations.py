@@ -180,3 +180,32 @@ def m0002_plans(db: sqlite_utils.Database) -> None:
         CREATE INDEX plan_visits_van_date ON plan_visits(van_id, date);
         """,
     )
+
+
+@migrations(name="0003_audit")
+def m0003_audit(db: sqlite_utils.Database) -> None:
+    # Who did what: logins, failed PINs, views of personal data, corrections, voids,
+    # exports and purges. Hash-chained like the records, append-only by trigger.
+    run_script(
+        db,
+        """
+        CREATE TABLE audit_log (
+            seq INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT NOT NULL DEFAULT '',
+            detail TEXT NOT NULL DEFAULT '{}',
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        );
+        CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit_log
+        BEGIN
+            SELECT RAISE(ABORT, 'audit log is append-only');
+        END;
+        CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit_log
+        BEGIN
+            SELECT RAISE(ABORT, 'audit log is append-only');
+        END;
+        """,
+    )

@@ -28,10 +28,13 @@ from typing import Any
 
 import sqlite_utils
 
-from odekake.db import device_id_of, write
+from odekake.db import device_id_of, get_meta, write
 from odekake.errors import NotFound, OdekakeError
+from odekake.sealing import seal_payload
 
 GENESIS = "0" * 64
+# meta key holding city hall's X25519 public key; when set, personal fields are sealed.
+SEAL_KEY_META = "hub_seal_public_key"
 VOID = "record.void"
 
 Clock = Callable[[], datetime]
@@ -246,7 +249,9 @@ def append(
     Args:
         db: The van (or hub) database.
         type: The record type, e.g. ``"stop.open"`` or ``"certificate.issue"``.
-        payload: JSON-serialisable facts. Never a 12-digit My Number.
+        payload: JSON-serialisable facts. Never a 12-digit My Number. When the
+            database holds city hall's sealing key, personal fields
+            (``odekake.sealing.PERSONAL_KEYS``) are sealed before hashing.
         supersedes: The id of the record this one corrects or voids.
         device_id: Defaults to the database's own device id.
         now: The wall time to stamp (tests and demo data); defaults to now.
@@ -255,6 +260,9 @@ def append(
         The stored record.
     """
     dev = device_id or device_id_of(db)
+    seal_key = get_meta(db, SEAL_KEY_META)
+    if seal_key:
+        payload = seal_payload(payload, seal_key)
     with write(db):
         if supersedes is not None:
             target = db.execute("SELECT 1 FROM records WHERE id = ?", [supersedes]).fetchone()

@@ -1,0 +1,110 @@
+"""The audit log: a hash-chained, append-only list of who did what.
+
+Actions (``ACTIONS``) cover logins, failed PINs, lock-outs, views of personal data,
+corrections, voids, exports, imports and purges. ``verify`` finds the first entry
+that was changed, removed or reordered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+
+from odekake.db import write
+from odekake.records import GENESIS, canonical_json, sha256_hex, utc_now
+
+ACTIONS: dict[str, str] = {
+    "login": "ログイン",
+    "login.failed": "PIN誤り",
+    "login.locked": "ロック",
+    "logout": "ログアウト",
+    "view.personal": "個人情報の閲覧",
+    "record.correct": "記録の訂正",
+    "record.void": "記録の取消(書損)",
+    "export": "書き出し",
+    "import": "取り込み",
+    "purge": "保存期間経過による消去",
+    "role.denied": "権限のない操作",
+    "roll.delete": "選挙人名簿の削除",
+}
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One audit line."""
+
+    seq: int
+    at: str
+    actor: str
+    action: str
+    target: str
+    detail: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+def _hash(seq: int, at: str, actor: str, action: str, target: str, detail: str, prev: str) -> str:
+    return sha256_hex(canonical_json([seq, at, actor, action, target, detail, prev]))
+
+
+def log(
+    db: sqlite_utils.Database,
+    actor: str,
+    action: str,
+    target: str = "",
+    detail: dict[str, Any] | None = None,
+    *,
+    now: datetime | None = None,
+) -> AuditEntry:
+    """Append one audit entry (joins an outer write transaction if there is one).
+
+    Detail must identify no resident: ids and counts, never names or addresses.
+    """
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action: {action}")
+    at = (now or utc_now()).isoformat(timespec="milliseconds")
+    text = canonical_json(detail or {})
+    with write(db):
+        last = db.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, prev = (1, GENESIS) if last is None else (int(last[0]) + 1, str(last[1]))
+        h = _hash(seq, at, actor, action, target, text, prev)
+        db.execute(
+            "INSERT INTO audit_log(seq, at, actor, action, target, detail, prev_hash, hash) "
+            "VALUES (?,?,?,?,?,?,?,?)",
+            [seq, at, actor, action, target, text, prev, h],
+        )
+    return AuditEntry(seq, at, actor, action, target, detail or {}, prev, h)
+
+
+def entries(db: sqlite_utils.Database, limit: int | None = None) -> list[AuditEntry]:
+    """Audit entries, oldest first (the newest ``limit`` when given)."""
+    sql = (
+        "SELECT seq, at, actor, action, target, detail, prev_hash, hash FROM audit_log ORDER BY seq"
+    )
+    rows = list(db.execute(sql))
+    if limit is not None:
+        rows = rows[-limit:]
+    import json
+
+    return [AuditEntry(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7]) for r in rows]
+
+
+def verify(db: sqlite_utils.Database) -> list[str]:
+    """Problems found in the audit chain (empty when whole); stops at the first break."""
+    expected_seq, prev = 1, GENESIS
+    for r in db.execute(
+        "SELECT seq, at, actor, action, target, detail, prev_hash, hash FROM audit_log ORDER BY seq"
+    ):
+        seq, at, actor, action, target, detail, prev_hash, h = r
+        where = f"監査ログ {seq} 番"
+        if seq != expected_seq:
+            return [f"{where}: 連番が途切れています({expected_seq} 番のはずが {seq} 番)"]
+        if prev_hash != prev:
+            return [f"{where}: 直前の行とのつながりが一致しません"]
+        if _hash(seq, at, actor, action, target, detail, prev_hash) != h:
+            return [f"{where}: 内容が書き換えられています"]
+        expected_seq, prev = seq + 1, h
+    return []

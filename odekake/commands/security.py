@@ -1,0 +1,90 @@
+"""Security commands: the hub's sealing key, the audit log."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from odekake import audit
+from odekake.db import connect, set_meta, write
+from odekake.records import SEAL_KEY_META
+from odekake.sealing import generate_keypair, save_private_key
+
+_DB = click.option(
+    "--db",
+    "db_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="データベースファイル",
+)
+
+
+@click.group("keys")
+def keys_group() -> None:
+    """市役所の暗号鍵(個人情報の封印用)。"""
+
+
+@keys_group.command("init")
+@click.option(
+    "--db", "db_path", required=True, type=click.Path(dir_okay=False, path_type=Path), help="hub.db"
+)
+@click.option(
+    "--key-file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="秘密鍵の保存先(車両には置かないこと)",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="既存の鍵を置き換える(古い鍵で封印された記録は古い鍵でしか開けません)",
+)
+def keys_init(db_path: Path, key_file: Path, force: bool) -> None:
+    """封印用の鍵ペアを作り、公開鍵を hub.db に登録する(同期で車両に配られます)。
+
+    秘密鍵のパスフレーズは環境変数 ODEKAKE_HUB_PASSPHRASE で与えます。
+    """
+    if key_file.exists() and not force:
+        raise click.UsageError(f"{key_file} はすでにあります(置き換えるときは --force)")
+    db = connect(db_path, role="hub")
+    private, public = generate_keypair()
+    save_private_key(private, key_file, os.environ.get("ODEKAKE_HUB_PASSPHRASE"))
+    with write(db):
+        set_meta(db, SEAL_KEY_META, public)
+        audit.log(db, "cli", "export", "keys", {"public_key": public})
+    click.echo(f"鍵を作成しました。秘密鍵: {key_file}(権限 0600)")
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """監査ログ(ログイン・閲覧・訂正・取消・書き出し・消去の記録)。"""
+
+
+@audit_group.command("verify")
+@_DB
+def audit_verify(db_path: Path) -> None:
+    """監査ログのハッシュ連鎖を検査する。"""
+    db = connect(db_path)
+    problems = audit.verify(db)
+    n = db.execute("SELECT count(*) FROM audit_log").fetchone()[0]
+    if problems:
+        for p in problems:
+            click.echo(f"NG: {p}", err=True)
+        raise SystemExit(1)
+    click.echo(f"OK: 監査ログ {n} 件の連鎖は正常です。")
+
+
+@audit_group.command("list")
+@_DB
+@click.option("--last", default=50, show_default=True, help="新しい順にこの件数を表示")
+def audit_list(db_path: Path, last: int) -> None:
+    """監査ログを表示する。"""
+    db = connect(db_path)
+    for e in audit.entries(db, limit=last):
+        label = audit.ACTIONS.get(e.action, e.action)
+        click.echo(f"{e.seq:>6}  {e.at}  {e.actor:<10} {label:<12} {e.target}")
+
+
+COMMANDS: list[click.Command] = [keys_group, audit_group]

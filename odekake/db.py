@@ -88,11 +88,11 @@ def connect(
 
         with _lock_for(db):
             migrations.apply(db)
+        stored = get_meta(db, "role")
     except sqlite3.DatabaseError as exc:
         raise OdekakeError(
             f"データベースを開けません: {path} ({exc})。ファイルが壊れている可能性があります。"
         ) from exc
-    stored = get_meta(db, "role")
     if stored is None:
         if role is None:
             raise OdekakeError(f"新しいデータベースには役割(van/hub)の指定が必要です: {path}")

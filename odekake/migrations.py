@@ -209,3 +209,29 @@ def m0003_audit(db: sqlite_utils.Database) -> None:
         END;
         """,
     )
+
+
+@migrations(name="0004_settings_counters_acks")
+def m0004_settings_counters_acks(db: sqlite_utils.Database) -> None:
+    run_script(
+        db,
+        """
+        -- Policies that are master data (e.g. retention_days), synced down to vans.
+        CREATE TABLE settings (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        INSERT INTO settings(key, value) VALUES ('retention_days', '30');
+        -- Monotonic counters (receipt numbers): never reused, even after a purge.
+        CREATE TABLE counters (
+            name TEXT PRIMARY KEY,
+            value INTEGER NOT NULL
+        );
+        -- On the van: each high-water mark the hub acknowledged, and when.
+        CREATE TABLE hub_acks (
+            seq INTEGER NOT NULL,
+            acked_at TEXT NOT NULL
+        );
+        CREATE INDEX hub_acks_seq ON hub_acks(seq);
+        """,
+    )

@@ -87,4 +87,34 @@ def audit_list(db_path: Path, last: int) -> None:
         click.echo(f"{e.seq:>6}  {e.at}  {e.actor:<10} {label:<12} {e.target}")
 
 
-COMMANDS: list[click.Command] = [keys_group, audit_group]
+@click.command("purge")
+@_DB
+@click.option("--dry-run", is_flag=True, help="消去せず、消去される件数だけを表示する")
+@click.option(
+    "--days", type=int, default=None, help="保存期間(日)。省略時はマスタの retention_days"
+)
+def purge_cmd(db_path: Path, dry_run: bool, days: int | None) -> None:
+    """市役所が受領を確認してから保存期間を過ぎた個人情報を車両から消去する。"""
+    from odekake import retention
+
+    db = connect(db_path, role="van")
+    plan = retention.purge(db, actor="cli", days=days, dry_run=dry_run)
+    verb = "消去対象" if dry_run else "消去しました"
+    click.echo(
+        f"{verb}: {plan.count} 件(受領確認済み {plan.acked_through} 番まで、保存期間 {plan.days} 日)"
+    )
+
+
+@click.command("doctor")
+@_DB
+def doctor_cmd(db_path: Path) -> None:
+    """データベースの整合性・記録の連鎖・監査ログを検査し、異常時は復旧方法を示す。"""
+    from odekake import health
+
+    result = health.check(db_path)
+    click.echo(result.message(), err=not result.ok)
+    if not result.ok:
+        raise SystemExit(1)
+
+
+COMMANDS: list[click.Command] = [keys_group, audit_group, purge_cmd, doctor_cmd]

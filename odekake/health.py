@@ -1,0 +1,59 @@
+"""Start-up health check: is this database whole, and if not, how to recover."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from odekake import audit
+from odekake import records as rec
+from odekake.db import connect
+from odekake.errors import OdekakeError
+
+RECOVERY_HINT = (
+    "復旧方法: 1) この van.db を別名で保管する(削除しない) "
+    "2) 市役所で最後の同期バンドルから端末を作り直す(odekake init と odekake sync pull) "
+    "3) 同期されていない記録は保管したファイルから市役所で取り出す。"
+)
+
+
+@dataclass
+class Health:
+    """The result of :func:`check`."""
+
+    path: Path
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is wrong."""
+        return not self.problems
+
+    def message(self) -> str:
+        """One paragraph for the operator (Japanese)."""
+        if self.ok:
+            return f"{self.path}: 正常です。"
+        return f"{self.path} に異常があります: " + " / ".join(self.problems) + " " + RECOVERY_HINT
+
+
+def check(path: Path) -> Health:
+    """SQLite integrity, the record chains and the audit chain."""
+    health = Health(path)
+    try:
+        db = connect(path)
+    except OdekakeError as exc:
+        health.problems.append(str(exc))
+        return health
+    try:
+        result = db.execute("PRAGMA integrity_check").fetchone()[0]
+        if result != "ok":
+            health.problems.append(f"SQLiteの整合性検査に失敗しました({result})")
+            return health
+        health.problems.extend(rec.verify(db).problems)
+        health.problems.extend(audit.verify(db))
+    except sqlite3.DatabaseError as exc:
+        health.problems.append(f"読み込み中にエラー: {exc}")
+    finally:
+        db.close()
+    return health

@@ -1,0 +1,99 @@
+"""Retention: personal data on the van is purged N days after the hub acknowledged it.
+
+Only records that hold personal data (a sealed envelope or a personal key) lose
+their payload; the hash stays, so the chain still verifies, and records that hold
+only counts (stops, frailty participants, visitors) stay whole for the van's own
+summaries. The hub keeps everything the reports need.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlite_utils
+
+from odekake import audit
+from odekake.db import write
+from odekake.records import utc_now
+from odekake.sealing import PERSONAL_KEYS
+
+
+@dataclass(frozen=True)
+class PurgePlan:
+    """What a purge removes (or would remove with ``--dry-run``)."""
+
+    record_ids: list[str]
+    acked_through: int
+    cutoff: str
+    days: int
+
+    @property
+    def count(self) -> int:
+        """How many payloads go."""
+        return len(self.record_ids)
+
+
+def retention_days(db: sqlite_utils.Database) -> int:
+    """The retention period from master data (``settings.retention_days``)."""
+    row = db.execute("SELECT value FROM settings WHERE key = 'retention_days'").fetchone()
+    return 30 if row is None else int(row[0])
+
+
+def record_ack(db: sqlite_utils.Database, seq: int, when: datetime | None = None) -> None:
+    """Remember that the hub acknowledged this device's records up to ``seq``."""
+    with write(db):
+        db.execute(
+            "INSERT INTO hub_acks(seq, acked_at) VALUES (?, ?)",
+            [seq, (when or utc_now()).isoformat(timespec="milliseconds")],
+        )
+
+
+def _holds_personal(payload_text: str) -> bool:
+    payload = json.loads(payload_text)
+    return "sealed" in payload or any(k in PERSONAL_KEYS for k in payload)
+
+
+def plan_purge(
+    db: sqlite_utils.Database, *, now: datetime | None = None, days: int | None = None
+) -> PurgePlan:
+    """Which records' personal data may go: acknowledged at least ``days`` ago."""
+    keep = retention_days(db) if days is None else days
+    cutoff = ((now or utc_now()) - timedelta(days=keep)).isoformat(timespec="milliseconds")
+    row = db.execute("SELECT MAX(seq) FROM hub_acks WHERE acked_at <= ?", [cutoff]).fetchone()
+    through = 0 if row is None or row[0] is None else int(row[0])
+    ids = [
+        r[0]
+        for r in db.execute(
+            "SELECT id, payload FROM records WHERE seq <= ? AND payload IS NOT NULL ORDER BY seq",
+            [through],
+        )
+        if _holds_personal(r[1])
+    ]
+    return PurgePlan(ids, through, cutoff, keep)
+
+
+def purge(
+    db: sqlite_utils.Database,
+    *,
+    actor: str = "system",
+    now: datetime | None = None,
+    days: int | None = None,
+    dry_run: bool = False,
+) -> PurgePlan:
+    """Purge (or, with ``dry_run``, only list) personal payloads past retention."""
+    plan = plan_purge(db, now=now, days=days)
+    if dry_run or not plan.record_ids:
+        return plan
+    with write(db):
+        for rid in plan.record_ids:
+            db.execute("UPDATE records SET payload = NULL WHERE id = ?", [rid])
+        audit.log(
+            db,
+            actor,
+            "purge",
+            f"seq<={plan.acked_through}",
+            {"count": plan.count, "days": plan.days},
+        )
+    return plan

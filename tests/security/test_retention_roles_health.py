@@ -1,0 +1,112 @@
+"""Retention purge, roles enforced in the core, and the start-up health check."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from odekake import audit, authz, master, retention
+from odekake import records as rec
+from odekake.cli import main
+from odekake.db import connect, write
+from odekake.health import check
+from odekake.receipts import next_receipt_no
+
+T0 = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)
+
+
+def _fill(db) -> list[rec.Record]:
+    return [
+        rec.append(db, "stop.open", {"stop_id": "s", "activity": "regular"}, now=T0),
+        rec.append(
+            db,
+            "certificate.issue",
+            {
+                "stop_id": "s",
+                "people": 1,
+                "receipt_no": next_receipt_no(db, date(2026, 6, 1)),
+                "requester": {"name": "消去 対象"},
+            },
+            now=T0,
+        ),
+        rec.append(db, "frailty.check", {"stop_id": "s", "people": 7}, now=T0),
+        rec.append(
+            db, "consultation.hold", {"stop_id": "s", "people": 1, "name": "未同期 さん"}, now=T0
+        ),
+    ]
+
+
+def test_purge_waits_for_ack_and_retention_then_keeps_counts(fresh_db) -> None:
+    recs = _fill(fresh_db)
+    assert retention.plan_purge(fresh_db, now=T0 + timedelta(days=90)).count == 0  # no ack yet
+    retention.record_ack(fresh_db, 3, T0 + timedelta(days=1))
+    assert retention.plan_purge(fresh_db, now=T0 + timedelta(days=20)).count == 0  # within 30 days
+    dry = retention.purge(fresh_db, now=T0 + timedelta(days=40), dry_run=True)
+    assert dry.record_ids == [recs[1].id]
+    assert rec.get(fresh_db, recs[1].id).payload is not None
+    done = retention.purge(fresh_db, now=T0 + timedelta(days=40), actor="sv001")
+    assert done.record_ids == [recs[1].id]
+    assert rec.get(fresh_db, recs[1].id).payload is None
+    assert rec.get(fresh_db, recs[2].id).payload == {"stop_id": "s", "people": 7}
+    assert rec.get(fresh_db, recs[3].id).payload is not None  # not acknowledged yet
+    report = rec.verify(fresh_db)
+    assert report.ok and report.purged == 1
+    assert audit.entries(fresh_db)[-1].action == "purge"
+    # the purged receipt's number is never handed out again
+    assert next_receipt_no(fresh_db, date(2026, 6, 2)).endswith("-000002")
+
+
+def test_purge_cli_dry_run(tmp_path: Path) -> None:
+    path = tmp_path / "van.db"
+    db = connect(path, role="van", create=True, device_id="v")
+    _fill(db)
+    retention.record_ack(db, 4, datetime.now(UTC) - timedelta(days=60))
+    db.close()
+    res = CliRunner().invoke(main, ["purge", "--db", str(path), "--dry-run"])
+    assert res.exit_code == 0 and "消去対象: 2 件" in res.output
+    res = CliRunner().invoke(main, ["purge", "--db", str(path)])
+    assert "消去しました: 2 件" in res.output
+    db = connect(path)
+    assert db.execute("SELECT count(*) FROM records WHERE payload IS NULL").fetchone()[0] == 2
+
+
+def test_roles_are_enforced_in_the_core_and_audited(city_db) -> None:
+    master.add_operator(city_db, "op1", "窓口", ["operator"], "1111")
+    master.add_operator(city_db, "sv1", "監督", ["supervisor"], "2222")
+    master.add_operator(city_db, "cl1", "投票", ["clerk"], "3333")
+    authz.require(city_db, "sv1", "void")
+    authz.require(city_db, "cl1", "roll")
+    with pytest.raises(authz.PermissionDenied, match="監督者"):
+        authz.require(city_db, "op1", "void")
+    with pytest.raises(authz.PermissionDenied, match="投票事務従事者"):
+        authz.require(city_db, "op1", "roll")
+    denied = [e for e in audit.entries(city_db) if e.action == "role.denied"]
+    assert [(e.actor, e.target) for e in denied] == [("op1", "void"), ("op1", "roll")]
+    with write(city_db):
+        city_db.execute("UPDATE operators SET active = 0 WHERE id = 'sv1'")
+    with pytest.raises(authz.PermissionDenied):
+        authz.require(city_db, "sv1", "void")
+
+
+def test_health_check_detects_a_corrupted_file(tmp_path: Path) -> None:
+    path = tmp_path / "van.db"
+    db = connect(path, role="van", create=True, device_id="v")
+    master.seed_city(db)
+    for i in range(200):
+        rec.append(db, "x", {"i": i, "pad": "p" * 200})
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    assert check(path).ok
+    data = bytearray(path.read_bytes())
+    page = 4096
+    for off in range(page * 3, min(len(data), page * 12)):
+        data[off] = 0x5A
+    path.write_bytes(bytes(data))
+    result = check(path)
+    assert not result.ok
+    assert "復旧方法" in result.message()
+    res = CliRunner().invoke(main, ["doctor", "--db", str(path)])
+    assert res.exit_code == 1 and "復旧方法" in res.output

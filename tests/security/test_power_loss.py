@@ -41,10 +41,12 @@ def _kill_loop(
             finally:
                 os._exit(0)
         os.close(write_fd)
-        time.sleep(rng.uniform(0.0, 0.03))
+        # Wait for the child's first commit, so every round kills a writer mid-stream
+        # (however slow the machine is to start it), then pick a random moment.
+        chunks = [os.read(read_fd, 65536)]
+        time.sleep(rng.uniform(0.0, 0.02))
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-        chunks = []
         while chunk := os.read(read_fd, 65536):
             chunks.append(chunk)
         os.close(read_fd)
@@ -68,6 +70,6 @@ def test_sigkill_during_intake_hundreds_of_times(tmp_path: Path) -> None:
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     stored = {r[0] for r in db.execute("SELECT id FROM records")}
     assert acknowledged <= stored
-    assert len(acknowledged) > 200
+    assert len(acknowledged) >= 200  # at least one commit acknowledged per round
     report = rec.verify(db)
     assert report.ok, report.problems

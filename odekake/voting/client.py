@@ -10,7 +10,7 @@ same request id, so the hub answers them with its stored answer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -90,6 +90,24 @@ def interpret(request_id: str, status_code: int, body: Any) -> CheckinResult:
     except (KeyError, TypeError):
         return Offline(request_id, f"ハブの応答が読めません (HTTP {status_code})")
     return Offline(request_id, f"ハブの応答が異常です (HTTP {status_code})")
+
+
+class CheckinClient(Protocol):
+    """What the kiosk's voting screen needs from a client (tests may pass a fake)."""
+
+    def checkin(
+        self,
+        *,
+        election_id: str,
+        voter_no: str,
+        station_id: str,
+        clerk_id: str,
+        device_id: str,
+        reason: str,
+        request_id: str | None = None,
+    ) -> CheckinResult:
+        """Ask the hub to check the voter in."""
+        ...
 
 
 class VotingClient:

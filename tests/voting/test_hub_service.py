@@ -78,8 +78,8 @@ def test_retry_after_timeout_returns_the_original_answer(
     tmp_path: Path, start_hub: Callable[..., HubProcess]
 ) -> None:
     db_path = make_hub(tmp_path / "hub.db")
-    # The hub decides and commits, then holds its answer for 1.5 s.
-    hub = start_hub(db_path, env={"ODEKAKE_VOTE_TEST_DELAY": "1.5"})
+    # The hub decides and commits, then holds its answer for 0.8 s.
+    hub = start_hub(db_path, env={"ODEKAKE_VOTE_TEST_DELAY": "0.8"})
     impatient = VotingClient(hub.url, timeout=0.3)
     first = _ask(impatient, "ogawa-van")
     assert isinstance(first, Offline)

@@ -203,3 +203,25 @@ electors = 190
     result = runner.invoke(main, ["election", "add", "--db", str(hub), str(toml)])
     assert result.exit_code == 1
     assert "期日前投票の期間外" in result.output
+
+
+def test_voting_core_never_imports_textual() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import odekake.voting.elections, odekake.voting.roll, odekake.voting.checkin, "
+        "odekake.voting.tally, odekake.voting.report, odekake.voting.http, odekake.voting.client, "
+        "odekake.commands.vote; print('textual' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_every_voting_command_has_help() -> None:
+    from odekake.commands.vote import COMMANDS
+
+    for group in COMMANDS:
+        assert group.help
+        for command in group.commands.values():  # type: ignore[attr-defined]
+            assert command.help, command.name

@@ -42,6 +42,16 @@ def _date_label(iso: str) -> str:
     return f"{m}/{d}"
 
 
+def wareki(iso: str) -> str:
+    """``2023-11-12`` → ``令和5年11月12日`` (平成 before 2019-05-01)."""
+    y, m, d = (int(x) for x in iso.split("-"))
+    if (y, m, d) >= (2019, 5, 1):
+        era, year = "令和", y - 2018
+    else:
+        era, year = "平成", y - 1988
+    return f"{era}{'元' if year == 1 else year}年{m}月{d}日"
+
+
 def _signed(n: int) -> str:
     return f"+{n}" if n > 0 else str(n)
 
@@ -166,7 +176,8 @@ def write_pdf(db: sqlite_utils.Database, election_id: str, out: str | Path) -> E
     flow: list[object] = [
         Paragraph(f"{e.name} 期日前投票 時間別投票者数", title),
         Paragraph(
-            f"期日前投票期間 {e.early_from}〜{e.early_to} / 投票日 {e.election_day} / "
+            f"期日前投票期間 {wareki(e.early_from)}〜{wareki(e.early_to)} / "
+            f"投票日 {wareki(e.election_day)}({e.election_day}) / "
             f"交付する投票用紙: {'・'.join(b.label for b in e.ballots)}",
             body,
         ),

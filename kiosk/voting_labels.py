@@ -32,5 +32,7 @@ LABELS: dict[str, str] = {
     "blocked_release": "2人目の事務従事者が確認して閉じる",
     "second_clerk": "2人目の事務従事者ID",
     "second_pin": "PIN",
+    "not_clerk": "期日前投票の画面は投票事務従事者(または監督者)だけが使えます。",
+    "no_station": "本日開設の期日前投票所がありません(選挙の下り同期を確認してください)。",
     "voter_line": "{name}({kana})  {birth}生  {sex}  {address}  投票区 {precinct}  選挙人番号 {voter_no}",
 }

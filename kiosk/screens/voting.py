@@ -33,8 +33,9 @@ from odekake.voting.client import (
     Confirmed,
     Offline,
     Refused,
+    VotingClient,
 )
-from odekake.voting.elections import JST, REASONS, Election
+from odekake.voting.elections import JST, REASONS, Election, current_station
 
 
 def _when(iso: str) -> str:
@@ -381,3 +382,34 @@ class VotingScreen(Screen[None]):
     def next_voter(self) -> None:
         """Clear the screen for the next voter."""
         self._reset()
+
+
+def make_voting_screen(
+    van_db: sqlite_utils.Database,
+    hub_url: str,
+    clerk_id: str,
+    *,
+    timeout: float = 5.0,
+    stop_id: str | None = None,
+    client: CheckinClient | None = None,
+) -> VotingScreen:
+    """The voting screen for today's station, for the logged-in clerk.
+
+    Raises:
+        OdekakeError: The operator is not an election clerk, or no election has a
+            station open today on this van.
+    """
+    if not ck.is_clerk(van_db, clerk_id):
+        raise OdekakeError(LABELS["not_clerk"])
+    found = current_station(van_db)
+    if found is None:
+        raise OdekakeError(LABELS["no_station"])
+    election, station = found
+    return VotingScreen(
+        client or VotingClient(hub_url, timeout=timeout),
+        van_db,
+        election,
+        station.id,
+        clerk_id,
+        stop_id=stop_id,
+    )

@@ -433,6 +433,16 @@ def record_blocked(
     )
 
 
+def is_clerk(db: sqlite_utils.Database, operator_id: str) -> bool:
+    """True when an active operator has the clerk or supervisor role."""
+    row = db.execute("SELECT roles, active FROM operators WHERE id = ?", [operator_id]).fetchone()
+    return (
+        row is not None
+        and bool(row[1])
+        and bool(set(str(row[0]).split(",")) & {"clerk", "supervisor"})
+    )
+
+
 def verify_second_clerk(
     db: sqlite_utils.Database, logged_in_clerk_id: str, clerk_id: str, pin: str
 ) -> str:

@@ -327,10 +327,42 @@ def export_election(db: sqlite_utils.Database, election_id: str) -> dict[str, An
 
 
 def import_election(db: sqlite_utils.Database, data: dict[str, Any]) -> Election:
-    """Store an election received by down-sync (validated like a TOML file)."""
+    """Store an election received by down-sync (validated like a TOML file).
+
+    When the hub has closed the election and this is a van, the van's copy of the roll
+    is deleted in the same transaction.
+    """
+    from odekake.db import role_of
+    from odekake.voting.roll import delete_roll
+
     election = election_from_dict(data)
-    save_election(db, election)
+    with write(db):
+        save_election(db, election)
+        if election.closed and role_of(db) == "van":
+            delete_roll(db, election.id)
     return election
+
+
+def current_station(
+    db: sqlite_utils.Database, day: date | None = None
+) -> tuple[Election, Station] | None:
+    """The open election and station the van serves on ``day`` (today, JST).
+
+    A mobile stop on that day is preferred over a fixed station; None when no
+    election that is not closed has a station open that day.
+    """
+    today = day or jst_now().date()
+    best: tuple[Election, Station] | None = None
+    for election in list_elections(db):
+        if election.closed:
+            continue
+        for station in election.stations:
+            if not station.open_on(today):
+                continue
+            if station.kind == "mobile":
+                return election, station
+            best = best or (election, station)
+    return best
 
 
 def jst_now(now: datetime | None = None) -> datetime:

@@ -225,3 +225,14 @@ def test_every_voting_command_has_help() -> None:
         assert group.help
         for command in group.commands.values():  # type: ignore[attr-defined]
             assert command.help, command.name
+
+
+def test_down_synced_close_deletes_the_van_roll(hub_db: sqlite_utils.Database) -> None:
+    van = memory_db("van", device_id="van-1")
+    el.import_election(van, el.export_election(hub_db, ELECTION_ID))
+    rl.load_roll(van, ELECTION_ID, rl.roll_snapshot(hub_db, ELECTION_ID))
+    assert rl.roll_size(van, ELECTION_ID) == 4
+    assert rl.close_election(hub_db, ELECTION_ID) == 0  # the hub keeps its roll
+    el.import_election(van, el.export_election(hub_db, ELECTION_ID))
+    assert van.execute("SELECT COUNT(*) FROM roll").fetchone()[0] == 0
+    assert rl.roll_size(hub_db, ELECTION_ID) == 4

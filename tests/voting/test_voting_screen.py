@@ -238,3 +238,17 @@ async def test_already_voted_blocks_until_a_second_clerk_releases(
     assert blocked.payload is not None
     assert blocked.payload["second_clerk_id"] == "cl002"
     assert blocked.payload["first"]["station_id"] == "taira"
+
+
+def test_screen_factory_picks_todays_van_stop_for_clerks_only(van: sqlite_utils.Database) -> None:
+    from kiosk.screens.voting import make_voting_screen
+    from odekake.errors import OdekakeError
+
+    master.add_operator(van, "op001", "山田 花子", ["operator"], "1234")
+    screen = make_voting_screen(van, "http://127.0.0.1:9", "cl001")
+    assert (screen.election.id, screen.station.id) == (ELECTION_ID, "ogawa-van")  # mobile first
+    with pytest.raises(OdekakeError, match="投票事務従事者"):
+        make_voting_screen(van, "http://127.0.0.1:9", "op001")
+    rl.close_election(van, ELECTION_ID)
+    with pytest.raises(OdekakeError, match="本日開設の期日前投票所がありません"):
+        make_voting_screen(van, "http://127.0.0.1:9", "cl001")

@@ -117,7 +117,8 @@ class VotingClient:
         base_url: The hub, e.g. ``http://127.0.0.1:8765``.
         timeout: Seconds to wait for the whole answer.
         attempts: How many times to try on a transport error (same request id).
-        transport: An ``httpx`` transport (the sync hub may sign requests through it).
+        auth: An ``httpx.Auth`` that signs each request (the hub's device signature).
+        transport: An ``httpx`` transport (tests).
     """
 
     def __init__(
@@ -126,11 +127,13 @@ class VotingClient:
         timeout: float = 5.0,
         *,
         attempts: int = 1,
+        auth: httpx.Auth | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.attempts = max(1, attempts)
+        self.auth = auth
         self.transport = transport
 
     def checkin(
@@ -163,7 +166,9 @@ class VotingClient:
 
     def _send(self, req: CheckinRequest) -> CheckinResult:
         try:
-            with httpx.Client(timeout=self.timeout, transport=self.transport) as http:
+            with httpx.Client(
+                timeout=self.timeout, auth=self.auth, transport=self.transport
+            ) as http:
                 response = http.post(f"{self.base_url}/vote/checkin", json=req.to_json())
             body = response.json()
         except httpx.TimeoutException:

@@ -155,6 +155,7 @@ class VotingScreen(Screen[None]):
         self.request_id: str | None = None
         self.confirmed: Confirmed | None = None
         self.offline: Offline | None = None
+        self.waiting = False
         self._matches: list[rl.Voter] = []
 
     def compose(self) -> ComposeResult:
@@ -225,9 +226,17 @@ class VotingScreen(Screen[None]):
 
     # --- finding the voter -----------------------------------------------------------
 
+    def _busy(self) -> bool:
+        """While the hub is being asked, the clerk cannot move on to another voter."""
+        if self.waiting:
+            self._result(LABELS["waiting"])
+        return self.waiting
+
     @on(Input.Submitted, "#ticket")
     def scanned(self, event: Input.Submitted) -> None:
         """A scanner types the ticket's content and Enter."""
+        if self._busy():
+            return
         voter = rl.find_by_voter_no(self.van_db, self.election.id, event.value)
         if voter is None:
             self._reset()
@@ -239,6 +248,8 @@ class VotingScreen(Screen[None]):
     @on(Input.Submitted, "#birth")
     def search(self) -> None:
         """Look the voter up by フリガナ + birth date."""
+        if self._busy():
+            return
         kana = self.query_one("#kana", Input).value
         birth = self.query_one("#birth", Input).value
         try:
@@ -264,6 +275,8 @@ class VotingScreen(Screen[None]):
     @on(OptionList.OptionSelected, "#matches")
     def picked(self, event: OptionList.OptionSelected) -> None:
         """One of several voters with the same フリガナ and birth date."""
+        if self._busy():
+            return
         for v in self._matches:
             if v.voter_no == event.option.id:
                 self._select_voter(v)
@@ -278,6 +291,8 @@ class VotingScreen(Screen[None]):
     @on(Button.Pressed, "#retry")
     def start_checkin(self) -> None:
         """Ask the hub (a retry reuses the same request id)."""
+        if self.waiting:
+            return
         if self.voter is None:
             self._result(LABELS["choose_voter"], "ng")
             return
@@ -289,23 +304,29 @@ class VotingScreen(Screen[None]):
             self.request_id = ck.new_request_id()
         self.query_one("#checkin", Button).disabled = True
         self._show()
+        self.waiting = True
         self._result(LABELS["waiting"])
         self._ask_hub(self.voter.voter_no, reason, self.request_id)
 
     @work(thread=True, exclusive=True, group="vote-checkin")
     def _ask_hub(self, voter_no: str, reason: str, request_id: str) -> None:
-        result = self.client.checkin(
-            election_id=self.election.id,
-            voter_no=voter_no,
-            station_id=self.station.id,
-            clerk_id=self.clerk_id,
-            device_id=self.device_id,
-            reason=reason,
-            request_id=request_id,
-        )
+        result: CheckinResult
+        try:
+            result = self.client.checkin(
+                election_id=self.election.id,
+                voter_no=voter_no,
+                station_id=self.station.id,
+                clerk_id=self.clerk_id,
+                device_id=self.device_id,
+                reason=reason,
+                request_id=request_id,
+            )
+        except Exception as exc:  # a client bug must never look like a confirmation
+            result = Offline(request_id, f"{type(exc).__name__}: {exc}")
         self.app.call_from_thread(self._answered, request_id, result)
 
     def _answered(self, request_id: str, result: CheckinResult) -> None:
+        self.waiting = False
         if request_id != self.request_id or self.voter is None:
             return  # the clerk moved on to another voter
         if isinstance(result, Confirmed):
@@ -381,6 +402,8 @@ class VotingScreen(Screen[None]):
     @on(Button.Pressed, "#next")
     def next_voter(self) -> None:
         """Clear the screen for the next voter."""
+        if self._busy():
+            return
         self._reset()
 
 

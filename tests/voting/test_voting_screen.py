@@ -171,6 +171,10 @@ async def test_hub_killed_between_request_and_answer_never_shows_kofuka(
             await asyncio.sleep(0.05)
         assert "照会中" in _text(app)
         assert "交付可" not in _text(app)
+        screen.query_one("#ticket", Input).focus()
+        await pilot.press(*"000102", "enter")  # the clerk cannot move on mid-request
+        await pilot.pause()
+        assert screen.voter is not None and screen.voter.voter_no == "000101"
         hub.kill()
         await _settle(pilot, app)
         assert "交付可" not in _text(app)

@@ -6,18 +6,12 @@ from pathlib import Path
 
 import click
 
+from odekake.commands.core import DB_OPTION
 from odekake.db import connect
 from odekake.voting import checkin as ck
 from odekake.voting import elections as el
 from odekake.voting import roll as rl
 
-DB_OPTION = click.option(
-    "--db",
-    "db_path",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="データベースファイル(hub.db または van.db)",
-)
 ELECTION_OPTION = click.option("--election", "election_id", required=True, help="選挙ID")
 
 

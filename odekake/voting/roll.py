@@ -9,8 +9,6 @@ election closes.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -22,7 +20,8 @@ from typing import Any
 import sqlite_utils
 
 from odekake.db import write
-from odekake.errors import ImportRejected, NotFound, OdekakeError, ValidationError
+from odekake.errors import ImportRejected, OdekakeError, ValidationError
+from odekake.master import _read_csv as read_csv
 from odekake.voting.elections import get_election
 
 SEX_LABELS = {"M": "男", "F": "女"}
@@ -126,47 +125,30 @@ def parse_ticket(code: str) -> str:
     return unicodedata.normalize("NFKC", code).strip()
 
 
-def _decode(raw: bytes, path: Path) -> str:
-    for encoding in ("utf-8-sig", "cp932"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise OdekakeError(f"文字コードを判別できません(UTF-8 か Shift_JIS で保存してください): {path}")
-
-
 def read_roll_csv(path: str | Path, election_id: str) -> list[Voter]:
     """Read and check a roll CSV (UTF-8 with or without BOM, or Shift_JIS/cp932).
 
     Raises:
         ImportRejected: Every bad row with its line number (the header is line 1).
     """
-    p = Path(path)
-    if not p.exists():
-        raise NotFound(f"ファイルがありません: {p}")
-    reader = csv.reader(io.StringIO(_decode(p.read_bytes(), p), newline=""))
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration as exc:
-        raise OdekakeError(f"CSVが空です: {p}") from exc
-    columns: dict[str, int] = {}
+    # The foundation's reader: encoding detection, line numbers, column-count check.
+    header, rows = read_csv(Path(path))
+    columns: dict[str, str] = {}
     for key, names in ROLL_HEADERS.items():
-        for i, h in enumerate(header):
+        for h in header:
             if h in names:
-                columns[key] = i
+                columns[key] = h
     missing = [ROLL_HEADERS[k][1] for k in _REQUIRED if k not in columns]
     if missing:
         raise OdekakeError(f"名簿CSVの見出しに必要な列がありません: {'、'.join(missing)}")
     problems: list[tuple[int, str]] = []
     voters: list[Voter] = []
     seen: dict[str, int] = {}
-    for line_no, values in enumerate(reader, start=2):
-        if not any(v.strip() for v in values):
+    for line_no, raw in rows:
+        if "__error__" in raw:
+            problems.append((line_no, raw["__error__"]))
             continue
-        if len(values) != len(header):
-            problems.append((line_no, f"列の数が見出しと違います({len(values)}列)"))
-            continue
-        row = {k: values[i].strip() for k, i in columns.items()}
+        row = {k: raw[h] for k, h in columns.items()}
         errs: list[str] = []
         voter_no = unicodedata.normalize("NFKC", row["voter_no"])
         if not _VOTER_NO.match(voter_no):

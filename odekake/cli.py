@@ -57,6 +57,11 @@ def _register() -> None:
         for command in module.COMMANDS:
             main.add_command(command)
 
+    from odekake.commands import vote
+
+    for command in vote.COMMANDS:
+        main.add_command(command)
+
 
 _register()
 

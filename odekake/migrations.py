@@ -235,3 +235,101 @@ def m0004_settings_counters_acks(db: sqlite_utils.Database) -> None:
         CREATE INDEX hub_acks_seq ON hub_acks(seq);
         """,
     )
+
+
+@migrations(name="0501_voting")
+def m0501_voting(db: sqlite_utils.Database) -> None:
+    # Early voting (issue 5). Elections, ballots and stations are master data (down-synced);
+    # the roll is lookup data in its own table, never a record, deleted from the van at close.
+    # Check-ins, stored answers and incidents live only at the hub.
+    run_script(
+        db,
+        """
+        CREATE TABLE elections (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            election_day TEXT NOT NULL,
+            early_from TEXT NOT NULL,
+            early_to TEXT NOT NULL,
+            closed INTEGER NOT NULL DEFAULT 0,
+            notes TEXT NOT NULL DEFAULT ''
+        );
+        CREATE TABLE election_ballots (
+            election_id TEXT NOT NULL REFERENCES elections(id),
+            kind TEXT NOT NULL,
+            label TEXT NOT NULL,
+            opens_on TEXT NOT NULL,
+            sort INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (election_id, kind)
+        );
+        CREATE TABLE election_stations (
+            election_id TEXT NOT NULL REFERENCES elections(id),
+            id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('fixed', 'mobile')),
+            date_from TEXT NOT NULL,
+            date_to TEXT NOT NULL,
+            opens TEXT NOT NULL,
+            closes TEXT NOT NULL,
+            district_id TEXT NOT NULL DEFAULT '',
+            site_id TEXT NOT NULL DEFAULT '',
+            precincts TEXT NOT NULL DEFAULT '[]',
+            electors INTEGER,
+            PRIMARY KEY (election_id, id)
+        );
+        CREATE TABLE roll (
+            election_id TEXT NOT NULL REFERENCES elections(id),
+            voter_no TEXT NOT NULL,
+            name TEXT NOT NULL,
+            kana TEXT NOT NULL,
+            kana_key TEXT NOT NULL,
+            birth_date TEXT NOT NULL,
+            sex TEXT NOT NULL CHECK (sex IN ('M', 'F')),
+            address TEXT NOT NULL DEFAULT '',
+            precinct TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (election_id, voter_no)
+        );
+        CREATE INDEX roll_kana ON roll(election_id, kana_key, birth_date);
+        CREATE TABLE vote_checkins (
+            election_id TEXT NOT NULL,
+            voter_no TEXT NOT NULL,
+            kind TEXT NOT NULL DEFAULT 'checkin' CHECK (kind IN ('checkin', 'provisional')),
+            station_id TEXT NOT NULL,
+            station_name TEXT NOT NULL,
+            checked_at TEXT NOT NULL,
+            clerk_id TEXT NOT NULL DEFAULT '',
+            device_id TEXT NOT NULL DEFAULT '',
+            request_id TEXT,
+            record_id TEXT NOT NULL,
+            UNIQUE (election_id, voter_no)
+        );
+        CREATE TABLE vote_requests (
+            request_id TEXT PRIMARY KEY,
+            fingerprint TEXT NOT NULL,
+            status_code INTEGER NOT NULL,
+            body TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE vote_incidents (
+            id TEXT PRIMARY KEY,
+            election_id TEXT NOT NULL,
+            voter_no TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            first_record_id TEXT NOT NULL,
+            second_record_id TEXT NOT NULL DEFAULT '',
+            first_event TEXT NOT NULL,
+            second_event TEXT NOT NULL DEFAULT '{}',
+            record_id TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (first_record_id, second_record_id)
+        );
+        CREATE TABLE vote_reconciled (
+            record_id TEXT PRIMARY KEY,
+            election_id TEXT NOT NULL,
+            voter_no TEXT NOT NULL,
+            type TEXT NOT NULL,
+            outcome TEXT NOT NULL
+        );
+        CREATE INDEX vote_reconciled_voter ON vote_reconciled(election_id, voter_no, type);
+        """,
+    )

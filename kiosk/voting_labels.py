@@ -1,0 +1,38 @@
+"""Every Japanese text of the voting screen, in one place."""
+
+from __future__ import annotations
+
+LABELS: dict[str, str] = {
+    "title": "期日前投票 名簿対照",
+    "ticket": "入場券のバーコード・QRを読み取ってください(選挙人番号の手入力も可)",
+    "kana": "フリガナ",
+    "birth": "生年月日(例 1950-03-02 / S25.3.2)",
+    "search": "検索",
+    "reason": "宣誓書の事由",
+    "checkin": "名簿対照(ハブに照会)",
+    "handed": "投票用紙を交付しました",
+    "retry": "もう一度ハブに照会",
+    "provisional": "仮投票として受け付ける",
+    "next": "次の選挙人",
+    "not_found": "選挙人名簿に見つかりません。入場券・フリガナ・生年月日を確認してください。",
+    "many_found": "{n}人が該当します。住所で確認して選んでください。",
+    "choose_reason": "宣誓書の事由を選んでください。",
+    "choose_voter": "先に選挙人を確認してください。",
+    "waiting": "ハブに照会中です… 投票用紙はまだ交付できません。",
+    "confirmed": "交付可",
+    "confirmed_detail": "名簿対照済み({time})。交付する投票用紙: {ballots}",
+    "refused": "交付できません: {message}",
+    "offline": "ハブに接続できません({reason})。名簿対照ができないため交付はできません。仮投票のみ受け付けられます。",
+    "provisional_done": "仮投票として記録しました(仮投票用封筒を使用してください)。",
+    "handed_done": "交付を記録しました。",
+    "blocked_title": "投票不可",
+    "blocked_body": "この選挙人は {where} で {when} に{what}です。投票用紙を交付しないでください。",
+    "blocked_what_checkin": "名簿対照済み",
+    "blocked_what_provisional": "仮投票済み",
+    "blocked_release": "2人目の事務従事者が確認して閉じる",
+    "second_clerk": "2人目の事務従事者ID",
+    "second_pin": "PIN",
+    "not_clerk": "期日前投票の画面は投票事務従事者(または監督者)だけが使えます。",
+    "no_station": "本日開設の期日前投票所がありません(選挙の下り同期を確認してください)。",
+    "voter_line": "{name}({kana})  {birth}生  {sex}  {address}  投票区 {precinct}  選挙人番号 {voter_no}",
+}

@@ -1,0 +1,660 @@
+"""The roll check-in at the hub, and the van's voting records.
+
+A ballot in the box cannot be taken back, so the hub decides, in one ``BEGIN
+IMMEDIATE`` transaction, whether a voter may vote: the ``vote_checkins`` table holds at
+most one row per (election, voter) (``UNIQUE``), so exactly one check-in succeeds
+whatever the concurrency, across stations, threads and processes. Every answer is
+stored under its request id before the transaction commits; a retried request (same
+id, same content) gets exactly the stored answer back and writes nothing.
+
+Every check-in (``vote.checkin``) and every refusal (``vote.refused``) is a hub record
+(device ``hub``). Provisional votes (仮投票, 公職選挙法 §50) are recorded on the van
+(``vote.provisional``) and reach the hub by sync; :func:`reconcile` then registers
+them, and any second event for a voter (a provisional vote for a voter already checked
+in, a second provisional vote, a ballot handed out without the hub's confirmation)
+becomes an incident (``vote.incident`` record + ``vote_incidents`` row) that keeps
+both events.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+
+from odekake import records as rec
+from odekake.auth import check_pin
+from odekake.db import write
+from odekake.errors import NotFound, OdekakeError, ValidationError
+from odekake.records import Record, canonical_json, sha256_hex, uuid7
+from odekake.voting.elections import REASONS, Election, get_election, jst_now
+from odekake.voting.roll import Voter, sex_of
+
+HUB_DEVICE = "hub"
+CHECKIN = "vote.checkin"
+REFUSED = "vote.refused"
+PROVISIONAL = "vote.provisional"
+CAST = "vote.cast"
+INCIDENT = "vote.incident"
+BLOCKED = "vote.blocked"
+
+INCIDENT_LABELS = {
+    "provisional_after_checkin": "名簿対照済みの選挙人の仮投票",
+    "provisional_twice": "同じ選挙人の仮投票が2回",
+    "cast_without_checkin": "ハブの確認なしの投票用紙交付",
+    "cast_mismatch": "別の照会に対する投票用紙交付",
+    "cast_twice": "同じ選挙人への投票用紙交付が2回",
+}
+
+REFUSAL_MESSAGES = {
+    "unknown_election": "この選挙は登録されていません",
+    "election_closed": "この選挙の期日前投票は終了しています",
+    "unknown_station": "この投票所は登録されていません",
+    "station_closed": "この投票所は本日開設されていません",
+    "no_ballot_yet": "本日交付できる投票用紙がありません(交付開始前)",
+    "bad_reason": "宣誓書の事由を選んでください",
+    "not_on_roll": "選挙人名簿に登録されていません",
+}
+
+_REQUEST_FIELDS = (
+    "request_id",
+    "election_id",
+    "voter_no",
+    "station_id",
+    "clerk_id",
+    "device_id",
+    "reason",
+)
+
+
+@dataclass(frozen=True)
+class CheckinRequest:
+    """One roll check-in as the van sends it (the request id is made on the van)."""
+
+    request_id: str
+    election_id: str
+    voter_no: str
+    station_id: str
+    clerk_id: str
+    device_id: str
+    reason: str
+
+    @classmethod
+    def from_json(cls, data: Any) -> CheckinRequest:
+        """Validate a decoded JSON body.
+
+        Raises:
+            ValidationError: A field is missing or not a short string.
+        """
+        if not isinstance(data, dict):
+            raise ValidationError("JSONオブジェクトではありません")
+        values: dict[str, str] = {}
+        for key in _REQUEST_FIELDS:
+            value = data.get(key)
+            if not isinstance(value, str) or not value.strip() or len(value) > 128:
+                raise ValidationError(f"{key} がありません", key)
+            values[key] = value.strip()
+        return cls(**values)
+
+    def to_json(self) -> dict[str, str]:
+        """The request body."""
+        return {k: getattr(self, k) for k in _REQUEST_FIELDS}
+
+    def fingerprint(self) -> str:
+        """A hash of the content, to refuse a request id reused for another request."""
+        return sha256_hex(canonical_json(self.to_json()))
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The hub's answer: an HTTP status and a JSON body, stored per request id."""
+
+    status_code: int
+    body: dict[str, Any]
+
+
+def _station_answer(row: Any) -> dict[str, str]:
+    return {
+        "kind": row["kind"],
+        "station_id": row["station_id"],
+        "station_name": row["station_name"],
+        "checked_at": row["checked_at"],
+    }
+
+
+def _existing(db: sqlite_utils.Database, election_id: str, voter_no: str) -> dict[str, Any] | None:
+    cur = db.execute(
+        "SELECT election_id, voter_no, kind, station_id, station_name, checked_at, clerk_id, "
+        "device_id, request_id, record_id FROM vote_checkins WHERE election_id = ? AND voter_no = ?",
+        [election_id, voter_no],
+    )
+    row = cur.fetchone()
+    if row is None:
+        return None
+    return dict(zip([c[0] for c in cur.description], row, strict=True))
+
+
+def _refusal_code(db: sqlite_utils.Database, req: CheckinRequest, now: datetime) -> str | None:
+    try:
+        election = get_election(db, req.election_id)
+    except NotFound:
+        return "unknown_election"
+    if election.closed:
+        return "election_closed"
+    try:
+        station = election.station(req.station_id)
+    except NotFound:
+        return "unknown_station"
+    today = jst_now(now).date()
+    if not station.open_on(today):
+        return "station_closed"
+    if not election.ballots_on(today):
+        return "no_ballot_yet"
+    if req.reason not in REASONS:
+        return "bad_reason"
+    if sex_of(db, req.election_id, req.voter_no) is None:
+        return "not_on_roll"
+    return None
+
+
+def checkin(
+    db: sqlite_utils.Database, req: CheckinRequest, *, now: datetime | None = None
+) -> Answer:
+    """Check a voter in at the hub: the one decision that lets a ballot be handed out.
+
+    Args:
+        db: The hub database.
+        req: The van's request (its ``request_id`` makes retries idempotent).
+        now: The hub's clock (tests); defaults to the current time.
+
+    Returns:
+        ``200 confirmed`` (with the ballot kinds to hand out), ``200 already_voted``
+        (with the first check-in's station and time), ``422 refused`` (not on the roll,
+        station not open …), or ``409`` when the request id was used for different
+        content. A retried request returns its stored answer unchanged.
+    """
+    when = jst_now(now)
+    with write(db):
+        stored = db.execute(
+            "SELECT fingerprint, status_code, body FROM vote_requests WHERE request_id = ?",
+            [req.request_id],
+        ).fetchone()
+        if stored is not None:
+            if stored[0] != req.fingerprint():
+                return Answer(
+                    409,
+                    {
+                        "status": "error",
+                        "code": "request_id_reused",
+                        "message": "同じ照会番号で別の内容が送られました",
+                    },
+                )
+            return Answer(int(stored[1]), json.loads(stored[2]))
+        base = {
+            "request_id": req.request_id,
+            "election_id": req.election_id,
+            "voter_no": req.voter_no,
+            "station_id": req.station_id,
+        }
+        event = {**req.to_json(), "at": when.isoformat(timespec="seconds")}
+        answer: Answer
+        code = _refusal_code(db, req, when)
+        existing = None if code else _existing(db, req.election_id, req.voter_no)
+        if code is not None:
+            r = rec.append(db, REFUSED, {**event, "code": code}, device_id=HUB_DEVICE, now=when)
+            answer = Answer(
+                422,
+                {
+                    **base,
+                    "status": "refused",
+                    "code": code,
+                    "message": REFUSAL_MESSAGES[code],
+                    "record_id": r.id,
+                },
+            )
+        elif existing is not None:
+            first = _station_answer(existing)
+            r = rec.append(
+                db,
+                REFUSED,
+                {
+                    **event,
+                    "code": "already_voted",
+                    "first_record_id": existing["record_id"],
+                    "first": first,
+                },
+                device_id=HUB_DEVICE,
+                now=when,
+            )
+            answer = Answer(
+                200, {**base, "status": "already_voted", "first": first, "record_id": r.id}
+            )
+        else:
+            election = get_election(db, req.election_id)
+            station = election.station(req.station_id)
+            ballots = [{"kind": b.kind, "label": b.label} for b in election.ballots_on(when.date())]
+            sex = sex_of(db, req.election_id, req.voter_no)
+            checked_at = when.isoformat(timespec="seconds")
+            r = rec.append(
+                db,
+                CHECKIN,
+                {
+                    **event,
+                    "station_name": station.name,
+                    "sex": sex,
+                    "ballots": [b["kind"] for b in ballots],
+                },
+                device_id=HUB_DEVICE,
+                now=when,
+            )
+            db.execute(
+                "INSERT INTO vote_checkins(election_id, voter_no, kind, station_id, station_name, "
+                "checked_at, clerk_id, device_id, request_id, record_id) "
+                "VALUES (?,?,'checkin',?,?,?,?,?,?,?)",
+                [
+                    req.election_id,
+                    req.voter_no,
+                    station.id,
+                    station.name,
+                    checked_at,
+                    req.clerk_id,
+                    req.device_id,
+                    req.request_id,
+                    r.id,
+                ],
+            )
+            answer = Answer(
+                200,
+                {
+                    **base,
+                    "status": "confirmed",
+                    "station_name": station.name,
+                    "checked_at": checked_at,
+                    "ballots": ballots,
+                    "record_id": r.id,
+                },
+            )
+        db.execute(
+            "INSERT INTO vote_requests(request_id, fingerprint, status_code, body, created_at) "
+            "VALUES (?,?,?,?,?)",
+            [
+                req.request_id,
+                req.fingerprint(),
+                answer.status_code,
+                canonical_json(answer.body),
+                when.isoformat(timespec="seconds"),
+            ],
+        )
+    return answer
+
+
+def voter_status(db: sqlite_utils.Database, election_id: str, voter_no: str) -> dict[str, Any]:
+    """Whether a voter has voted (checked in or provisional) and where and when."""
+    with write(db):
+        row = _existing(db, election_id, voter_no)
+    if row is None:
+        return {"election_id": election_id, "voter_no": voter_no, "voted": False}
+    return {
+        "election_id": election_id,
+        "voter_no": voter_no,
+        "voted": True,
+        "first": _station_answer(row),
+    }
+
+
+def election_status(db: sqlite_utils.Database, election_id: str) -> dict[str, Any]:
+    """Counts per station so far (check-ins and provisional votes)."""
+    with write(db):
+        rows = db.execute(
+            "SELECT station_id, kind, COUNT(*) FROM vote_checkins WHERE election_id = ? "
+            "GROUP BY station_id, kind ORDER BY station_id, kind",
+            [election_id],
+        ).fetchall()
+        incidents = db.execute(
+            "SELECT COUNT(*) FROM vote_incidents WHERE election_id = ?", [election_id]
+        ).fetchone()[0]
+    stations: dict[str, dict[str, int]] = {}
+    for sid, kind, n in rows:
+        stations.setdefault(sid, {"checkin": 0, "provisional": 0})[kind] = int(n)
+    return {"election_id": election_id, "stations": stations, "incidents": int(incidents)}
+
+
+# --- on the van ---------------------------------------------------------------------
+
+
+def new_request_id() -> str:
+    """A request id for one check-in attempt (reused by every retry of it)."""
+    return uuid7()
+
+
+def record_cast(
+    van_db: sqlite_utils.Database,
+    *,
+    election: Election,
+    station_id: str,
+    voter: Voter,
+    request_id: str,
+    ballots: list[str],
+    clerk_id: str,
+    checked_at: str,
+    stop_id: str | None = None,
+    now: datetime | None = None,
+) -> Record:
+    """Record on the van that ballots were handed out after the hub's confirmation.
+
+    ``vote.cast`` counts one resident under the usage report's voting category; the
+    hub compares these (ballots handed out) with its check-ins (roll checks) per hour.
+    """
+    return rec.append(
+        van_db,
+        CAST,
+        {
+            "stop_id": stop_id or station_id,
+            "people": 1,
+            "election_id": election.id,
+            "station_id": station_id,
+            "voter_no": voter.voter_no,
+            "sex": voter.sex,
+            "request_id": request_id,
+            "ballots": ballots,
+            "clerk_id": clerk_id,
+            "checked_at": checked_at,
+        },
+        now=now,
+    )
+
+
+def record_provisional(
+    van_db: sqlite_utils.Database,
+    *,
+    election: Election,
+    station_id: str,
+    voter: Voter,
+    reason: str,
+    clerk_id: str,
+    request_id: str,
+    cause: str,
+    stop_id: str | None = None,
+    now: datetime | None = None,
+) -> Record:
+    """Record a provisional vote (仮投票, §50) taken because the hub could not confirm.
+
+    Raises:
+        ValidationError: The 宣誓書 reason is not one of the six.
+    """
+    if reason not in REASONS:
+        raise ValidationError("宣誓書の事由を選んでください", "reason")
+    when = jst_now(now)
+    return rec.append(
+        van_db,
+        PROVISIONAL,
+        {
+            "stop_id": stop_id or station_id,
+            "election_id": election.id,
+            "station_id": station_id,
+            "station_name": election.station(station_id).name,
+            "voter_no": voter.voter_no,
+            "sex": voter.sex,
+            "reason": reason,
+            "clerk_id": clerk_id,
+            "request_id": request_id,
+            "cause": cause,
+            "at": when.isoformat(timespec="seconds"),
+        },
+        now=when,
+    )
+
+
+def record_blocked(
+    van_db: sqlite_utils.Database,
+    *,
+    election_id: str,
+    station_id: str,
+    voter_no: str,
+    clerk_id: str,
+    second_clerk_id: str,
+    first: dict[str, Any],
+) -> Record:
+    """Record that a 投票不可 screen was acknowledged by a second clerk (no ballot given)."""
+    return rec.append(
+        van_db,
+        BLOCKED,
+        {
+            "election_id": election_id,
+            "station_id": station_id,
+            "voter_no": voter_no,
+            "clerk_id": clerk_id,
+            "second_clerk_id": second_clerk_id,
+            "first": first,
+        },
+    )
+
+
+def is_clerk(db: sqlite_utils.Database, operator_id: str) -> bool:
+    """True when an active operator has the clerk or supervisor role."""
+    row = db.execute("SELECT roles, active FROM operators WHERE id = ?", [operator_id]).fetchone()
+    return (
+        row is not None
+        and bool(row[1])
+        and bool(set(str(row[0]).split(",")) & {"clerk", "supervisor"})
+    )
+
+
+def verify_second_clerk(
+    db: sqlite_utils.Database, logged_in_clerk_id: str, clerk_id: str, pin: str
+) -> str:
+    """Check the second clerk who releases a 投票不可 screen; return their name.
+
+    Raises:
+        OdekakeError: Same clerk as the one logged in, unknown or inactive, not a clerk
+            or supervisor, or a wrong PIN.
+    """
+    clerk_id = clerk_id.strip()
+    if not clerk_id:
+        raise OdekakeError("2人目の事務従事者のIDを入力してください")
+    if clerk_id == logged_in_clerk_id:
+        raise OdekakeError("ログイン中の事務従事者とは別の人が確認してください")
+    row = db.execute(
+        "SELECT name, roles, pin_hash, active FROM operators WHERE id = ?", [clerk_id]
+    ).fetchone()
+    if row is None or not row[3] or not check_pin(pin, row[2]):
+        raise OdekakeError("IDまたはPINが違います")
+    roles = set(str(row[1]).split(","))
+    if not roles & {"clerk", "supervisor"}:
+        raise OdekakeError("投票事務従事者か監督者の確認が必要です")
+    return str(row[0])
+
+
+# --- at the hub, after sync -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Incident:
+    """A second event for one voter, kept with both events."""
+
+    id: str
+    election_id: str
+    voter_no: str
+    kind: str
+    first_record_id: str
+    second_record_id: str
+    record_id: str
+
+    @property
+    def label(self) -> str:
+        """The incident kind in Japanese."""
+        return INCIDENT_LABELS.get(self.kind, self.kind)
+
+
+def _event(r: Record) -> dict[str, Any]:
+    return {
+        "record_id": r.id,
+        "device_id": r.device_id,
+        "type": r.type,
+        "wall_time": r.wall_time,
+        "payload": r.payload,
+    }
+
+
+def _incident(
+    db: sqlite_utils.Database,
+    kind: str,
+    election_id: str,
+    voter_no: str,
+    first: Record,
+    second: Record | None,
+    now: datetime,
+) -> Incident:
+    iid = uuid7()
+    first_ev = _event(first)
+    second_ev = _event(second) if second is not None else {}
+    r = rec.append(
+        db,
+        INCIDENT,
+        {
+            "incident_id": iid,
+            "kind": kind,
+            "election_id": election_id,
+            "voter_no": voter_no,
+            "first": first_ev,
+            "second": second_ev,
+        },
+        device_id=HUB_DEVICE,
+        now=now,
+    )
+    db.execute(
+        "INSERT INTO vote_incidents(id, election_id, voter_no, kind, first_record_id, "
+        "second_record_id, first_event, second_event, record_id, created_at) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?)",
+        [
+            iid,
+            election_id,
+            voter_no,
+            kind,
+            first.id,
+            second.id if second is not None else "",
+            canonical_json(first_ev),
+            canonical_json(second_ev),
+            r.id,
+            now.isoformat(timespec="seconds"),
+        ],
+    )
+    return Incident(iid, election_id, voter_no, kind, first.id, second.id if second else "", r.id)
+
+
+def _mark(db: sqlite_utils.Database, r: Record, outcome: str) -> None:
+    p = r.payload or {}
+    db.execute(
+        "INSERT INTO vote_reconciled(record_id, election_id, voter_no, type, outcome) "
+        "VALUES (?,?,?,?,?)",
+        [r.id, p.get("election_id", ""), p.get("voter_no", ""), r.type, outcome],
+    )
+
+
+def _reconcile_one(db: sqlite_utils.Database, r: Record, now: datetime) -> Incident | None:
+    p = r.payload or {}
+    election_id = str(p.get("election_id", ""))
+    voter_no = str(p.get("voter_no", ""))
+    existing = _existing(db, election_id, voter_no)
+    if r.type == PROVISIONAL:
+        if existing is None:
+            db.execute(
+                "INSERT INTO vote_checkins(election_id, voter_no, kind, station_id, station_name, "
+                "checked_at, clerk_id, device_id, request_id, record_id) "
+                "VALUES (?,?,'provisional',?,?,?,?,?,?,?)",
+                [
+                    election_id,
+                    voter_no,
+                    p.get("station_id", ""),
+                    p.get("station_name", p.get("station_id", "")),
+                    p.get("at", r.wall_time),
+                    p.get("clerk_id", ""),
+                    r.device_id,
+                    p.get("request_id"),
+                    r.id,
+                ],
+            )
+            _mark(db, r, "registered")
+            return None
+        kind = (
+            "provisional_twice"
+            if existing["kind"] == "provisional"
+            else "provisional_after_checkin"
+        )
+        _mark(db, r, "incident")
+        return _incident(
+            db, kind, election_id, voter_no, rec.get(db, existing["record_id"]), r, now
+        )
+    # vote.cast: ballots handed out on the van
+    if existing is None or existing["kind"] != "checkin":
+        _mark(db, r, "incident")
+        if existing is None:
+            return _incident(db, "cast_without_checkin", election_id, voter_no, r, None, now)
+        return _incident(
+            db, "cast_mismatch", election_id, voter_no, rec.get(db, existing["record_id"]), r, now
+        )
+    earlier = db.execute(
+        "SELECT record_id FROM vote_reconciled WHERE election_id = ? AND voter_no = ? "
+        "AND type = ? AND outcome = 'matched'",
+        [election_id, voter_no, CAST],
+    ).fetchone()
+    if earlier is not None:
+        _mark(db, r, "incident")
+        return _incident(db, "cast_twice", election_id, voter_no, rec.get(db, earlier[0]), r, now)
+    if existing["request_id"] != p.get("request_id"):
+        _mark(db, r, "incident")
+        return _incident(
+            db, "cast_mismatch", election_id, voter_no, rec.get(db, existing["record_id"]), r, now
+        )
+    _mark(db, r, "matched")
+    return None
+
+
+def reconcile(hub_db: sqlite_utils.Database, *, now: datetime | None = None) -> list[Incident]:
+    """Register synced provisional votes and ballots handed out; raise incidents.
+
+    Call after every ingest of van records (HTTP or bundle); each record is handled
+    once (``vote_reconciled``), so calling it again does nothing new.
+
+    Returns:
+        The incidents raised by this call.
+    """
+    when = jst_now(now)
+    found: list[Incident] = []
+    with write(hub_db):
+        pending = [
+            r
+            for r in rec.effective(rec.iter_records(hub_db, types=[PROVISIONAL, CAST]))
+            if r.device_id != HUB_DEVICE
+            and hub_db.execute(
+                "SELECT 1 FROM vote_reconciled WHERE record_id = ?", [r.id]
+            ).fetchone()
+            is None
+        ]
+        pending.sort(key=lambda r: (r.hlc, r.device_id, r.seq))
+        for r in pending:
+            incident = _reconcile_one(hub_db, r, when)
+            if incident is not None:
+                found.append(incident)
+    return found
+
+
+def incidents(hub_db: sqlite_utils.Database, election_id: str) -> list[dict[str, Any]]:
+    """Every incident of an election, oldest first, with both events."""
+    cur = hub_db.execute(
+        "SELECT id, kind, voter_no, first_record_id, second_record_id, first_event, second_event, "
+        "record_id, created_at FROM vote_incidents WHERE election_id = ? ORDER BY created_at, id",
+        [election_id],
+    )
+    cols = [c[0] for c in cur.description]
+    out = []
+    for row in cur.fetchall():
+        d = dict(zip(cols, row, strict=True))
+        d["first_event"] = json.loads(d["first_event"])
+        d["second_event"] = json.loads(d["second_event"])
+        d["label"] = INCIDENT_LABELS.get(d["kind"], d["kind"])
+        out.append(d)
+    return out

@@ -1,0 +1,180 @@
+"""The van's side of the check-in: a typed answer, never a guess.
+
+:meth:`VotingClient.checkin` returns :class:`Confirmed` only when the hub answered
+200 with ``status == "confirmed"`` for this very request id. A timeout, a refused or
+dropped connection, a 5xx or an unreadable body is :class:`Offline` — never confirmed.
+Retries (automatic ones, or a later :meth:`checkin` with ``request_id=``) reuse the
+same request id, so the hub answers them with its stored answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+
+from odekake.voting.checkin import CheckinRequest, new_request_id
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    """The hub checked the voter in: hand out these ballots."""
+
+    request_id: str
+    ballots: tuple[tuple[str, str], ...]  # (kind, label)
+    station_id: str
+    station_name: str
+    checked_at: str
+
+
+@dataclass(frozen=True)
+class AlreadyVoted:
+    """The voter has already voted (or voted provisionally): no ballot."""
+
+    request_id: str
+    station_id: str
+    station_name: str
+    checked_at: str
+    kind: str = "checkin"
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The hub refused for another reason (not on the roll, station not open …)."""
+
+    request_id: str
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Offline:
+    """No answer from the hub: the check-in may or may not have happened there."""
+
+    request_id: str
+    reason: str
+
+
+CheckinResult = Confirmed | AlreadyVoted | Refused | Offline
+
+
+def interpret(request_id: str, status_code: int, body: Any) -> CheckinResult:
+    """Turn an HTTP answer into a typed result; anything unexpected is Offline."""
+    if not isinstance(body, dict) or body.get("request_id") != request_id:
+        return Offline(request_id, f"ハブの応答が読めません (HTTP {status_code})")
+    status = body.get("status")
+    try:
+        if status_code == 200 and status == "confirmed":
+            ballots = tuple((str(b["kind"]), str(b["label"])) for b in body["ballots"])
+            if not ballots:
+                return Offline(request_id, "ハブの応答に投票用紙がありません")
+            return Confirmed(
+                request_id,
+                ballots,
+                str(body["station_id"]),
+                str(body["station_name"]),
+                str(body["checked_at"]),
+            )
+        if status_code == 200 and status == "already_voted":
+            first = body["first"]
+            return AlreadyVoted(
+                request_id,
+                str(first["station_id"]),
+                str(first["station_name"]),
+                str(first["checked_at"]),
+                str(first.get("kind", "checkin")),
+            )
+        if status_code == 422 and status == "refused":
+            return Refused(request_id, str(body["code"]), str(body["message"]))
+    except (KeyError, TypeError):
+        return Offline(request_id, f"ハブの応答が読めません (HTTP {status_code})")
+    return Offline(request_id, f"ハブの応答が異常です (HTTP {status_code})")
+
+
+class CheckinClient(Protocol):
+    """What the kiosk's voting screen needs from a client (tests may pass a fake)."""
+
+    def checkin(
+        self,
+        *,
+        election_id: str,
+        voter_no: str,
+        station_id: str,
+        clerk_id: str,
+        device_id: str,
+        reason: str,
+        request_id: str | None = None,
+    ) -> CheckinResult:
+        """Ask the hub to check the voter in."""
+        ...
+
+
+class VotingClient:
+    """HTTP client for the hub's check-in endpoint.
+
+    Args:
+        base_url: The hub, e.g. ``http://127.0.0.1:8765``.
+        timeout: Seconds to wait for the whole answer.
+        attempts: How many times to try on a transport error (same request id).
+        auth: An ``httpx.Auth`` that signs each request (the hub's device signature).
+        transport: An ``httpx`` transport (tests).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        timeout: float = 5.0,
+        *,
+        attempts: int = 1,
+        auth: httpx.Auth | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.attempts = max(1, attempts)
+        self.auth = auth
+        self.transport = transport
+
+    def checkin(
+        self,
+        *,
+        election_id: str,
+        voter_no: str,
+        station_id: str,
+        clerk_id: str,
+        device_id: str,
+        reason: str,
+        request_id: str | None = None,
+    ) -> CheckinResult:
+        """Ask the hub to check the voter in (never raises on network trouble)."""
+        req = CheckinRequest(
+            request_id=request_id or new_request_id(),
+            election_id=election_id,
+            voter_no=voter_no,
+            station_id=station_id,
+            clerk_id=clerk_id,
+            device_id=device_id,
+            reason=reason,
+        )
+        last: CheckinResult = Offline(req.request_id, "未送信")
+        for _ in range(self.attempts):
+            last = self._send(req)
+            if not isinstance(last, Offline):
+                return last
+        return last
+
+    def _send(self, req: CheckinRequest) -> CheckinResult:
+        try:
+            with httpx.Client(
+                timeout=self.timeout, auth=self.auth, transport=self.transport
+            ) as http:
+                response = http.post(f"{self.base_url}/vote/checkin", json=req.to_json())
+            body = response.json()
+        except httpx.TimeoutException:
+            return Offline(req.request_id, "ハブの応答がありません(時間切れ)")
+        except httpx.HTTPError as exc:
+            return Offline(req.request_id, f"ハブに接続できません({type(exc).__name__})")
+        except ValueError:
+            return Offline(req.request_id, "ハブの応答が読めません")
+        return interpret(req.request_id, response.status_code, body)

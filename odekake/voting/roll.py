@@ -1,0 +1,352 @@
+"""The voter roll (選挙人名簿) of one election: import, lookup, snapshot, deletion.
+
+The roll lives in its own ``roll`` table and is never written as a record, so it can
+never leave the van in an up-sync bundle. The hub imports it from the election board's
+CSV; down-sync carries :func:`roll_snapshot` (lookup fields only) to the van, which
+stores it with :func:`load_roll`; :func:`delete_roll` removes the van's copy when the
+election closes.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from odekake.db import write
+from odekake.errors import ImportRejected, OdekakeError, ValidationError
+from odekake.master import _read_csv as read_csv
+from odekake.voting.elections import get_election
+
+SEX_LABELS = {"M": "男", "F": "女"}
+_SEX_INPUT = {
+    "男": "M",
+    "男性": "M",
+    "M": "M",
+    "m": "M",
+    "1": "M",
+    "女": "F",
+    "女性": "F",
+    "F": "F",
+    "f": "F",
+    "2": "F",
+}
+# CSV headers: English keys or the Japanese labels an election board exports.
+ROLL_HEADERS: dict[str, tuple[str, ...]] = {
+    "voter_no": ("voter_no", "選挙人番号", "名簿番号"),
+    "name": ("name", "氏名"),
+    "kana": ("kana", "フリガナ", "ふりがな", "氏名カナ"),
+    "birth_date": ("birth_date", "生年月日"),
+    "sex": ("sex", "性別"),
+    "address": ("address", "住所"),
+    "precinct": ("precinct", "投票区"),
+}
+_REQUIRED = ("voter_no", "name", "kana", "birth_date", "sex")
+_VOTER_NO = re.compile(r"^[0-9A-Za-z-]{1,32}$")
+_SMALL_KANA = str.maketrans("ぁぃぅぇぉっゃゅょゎゕゖ", "あいうえおつやゆよわかけ")
+_ERAS = {"明治": 1867, "大正": 1911, "昭和": 1925, "平成": 1988, "令和": 2018}
+_ERA_LETTERS = {"M": "明治", "T": "大正", "S": "昭和", "H": "平成", "R": "令和"}
+
+
+@dataclass(frozen=True)
+class Voter:
+    """One roll entry, as the clerk needs it to identify the voter."""
+
+    election_id: str
+    voter_no: str
+    name: str
+    kana: str
+    birth_date: str
+    sex: str
+    address: str
+    precinct: str
+
+    @property
+    def sex_label(self) -> str:
+        """男 or 女."""
+        return SEX_LABELS.get(self.sex, self.sex)
+
+
+def normalise_kana(text: str) -> str:
+    """A search key for フリガナ: the same for every way a clerk may type a name.
+
+    NFKC (half-width カナ → full width, full-width spaces → spaces), katakana →
+    hiragana, small kana → large (ョ → よ), and no spaces or middle dots.
+    """
+    s = unicodedata.normalize("NFKC", text)
+    out = []
+    for ch in s:
+        code = ord(ch)
+        if 0x30A1 <= code <= 0x30F6:
+            ch = chr(code - 0x60)
+        out.append(ch)
+    s = "".join(out).translate(_SMALL_KANA)
+    return "".join(ch for ch in s if not ch.isspace() and ch not in "・･")
+
+
+def parse_birth_date(text: str) -> str:
+    """Parse a birth date written as 1950-03-02, 1950/3/2, 19500302, 昭和25年3月2日 or S25.3.2.
+
+    Returns:
+        The ISO date ``YYYY-MM-DD``.
+
+    Raises:
+        ValidationError: The text is not a date.
+    """
+    s = unicodedata.normalize("NFKC", text).strip().replace(" ", "")
+    year = month = day = 0
+    m = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", s)
+    if m:
+        year, month, day = int(m[1]), int(m[2]), int(m[3])
+    elif re.fullmatch(r"\d{8}", s):
+        year, month, day = int(s[:4]), int(s[4:6]), int(s[6:])
+    else:
+        m = re.fullmatch(
+            r"(明治|大正|昭和|平成|令和|[MTSHR])(元|\d{1,2})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", s
+        )
+        if m:
+            era = _ERA_LETTERS.get(m[1], m[1])
+            year = _ERAS[era] + (1 if m[2] == "元" else int(m[2]))
+            month, day = int(m[3]), int(m[4])
+    try:
+        return date(year, month, day).isoformat()
+    except ValueError as exc:
+        raise ValidationError(f"生年月日として読めません({text!r})", "birth_date") from exc
+
+
+def parse_ticket(code: str) -> str:
+    """The voter number in a scanned entry ticket (入場券) barcode or QR code."""
+    return unicodedata.normalize("NFKC", code).strip()
+
+
+def read_roll_csv(path: str | Path, election_id: str) -> list[Voter]:
+    """Read and check a roll CSV (UTF-8 with or without BOM, or Shift_JIS/cp932).
+
+    Raises:
+        ImportRejected: Every bad row with its line number (the header is line 1).
+    """
+    # The foundation's reader: encoding detection, line numbers, column-count check.
+    header, rows = read_csv(Path(path))
+    columns: dict[str, str] = {}
+    for key, names in ROLL_HEADERS.items():
+        for h in header:
+            if h in names:
+                columns[key] = h
+    missing = [ROLL_HEADERS[k][1] for k in _REQUIRED if k not in columns]
+    if missing:
+        raise OdekakeError(f"名簿CSVの見出しに必要な列がありません: {'、'.join(missing)}")
+    problems: list[tuple[int, str]] = []
+    voters: list[Voter] = []
+    seen: dict[str, int] = {}
+    for line_no, raw in rows:
+        if "__error__" in raw:
+            problems.append((line_no, raw["__error__"]))
+            continue
+        row = {k: raw[h] for k, h in columns.items()}
+        errs: list[str] = []
+        voter_no = unicodedata.normalize("NFKC", row["voter_no"])
+        if not _VOTER_NO.match(voter_no):
+            errs.append(f"選挙人番号が不正です({row['voter_no']!r})")
+        elif voter_no in seen:
+            errs.append(f"選挙人番号 {voter_no} が {seen[voter_no]}行目と重複しています")
+        else:
+            seen[voter_no] = line_no
+        if not row["name"]:
+            errs.append("氏名が空です")
+        if not normalise_kana(row["kana"]):
+            errs.append("フリガナが空です")
+        birth = ""
+        try:
+            birth = parse_birth_date(row["birth_date"])
+        except ValidationError as exc:
+            errs.append(str(exc))
+        sex = _SEX_INPUT.get(unicodedata.normalize("NFKC", row["sex"]))
+        if sex is None:
+            errs.append(f"性別は 男 か 女 です({row['sex']!r})")
+        if errs:
+            problems.extend((line_no, e) for e in errs)
+            continue
+        assert sex is not None
+        voters.append(
+            Voter(
+                election_id=election_id,
+                voter_no=voter_no,
+                name=row["name"],
+                kana=row["kana"],
+                birth_date=birth,
+                sex=sex,
+                address=row.get("address", ""),
+                precinct=row.get("precinct", ""),
+            )
+        )
+    if problems:
+        raise ImportRejected("選挙人名簿CSV", problems)
+    return voters
+
+
+def _store(db: sqlite_utils.Database, election_id: str, voters: Iterable[Voter]) -> int:
+    n = 0
+    with write(db):
+        db.execute("DELETE FROM roll WHERE election_id = ?", [election_id])
+        for v in voters:
+            db.execute(
+                "INSERT INTO roll(election_id, voter_no, name, kana, kana_key, birth_date, sex, "
+                "address, precinct) VALUES (?,?,?,?,?,?,?,?,?)",
+                [
+                    election_id,
+                    v.voter_no,
+                    v.name,
+                    v.kana,
+                    normalise_kana(v.kana),
+                    v.birth_date,
+                    v.sex,
+                    v.address,
+                    v.precinct,
+                ],
+            )
+            n += 1
+    return n
+
+
+def import_roll(db: sqlite_utils.Database, election_id: str, path: str | Path) -> int:
+    """Replace the election's roll with a CSV file: all rows or none.
+
+    Returns:
+        The number of voters stored.
+
+    Raises:
+        NotFound: The election or the file does not exist.
+        ImportRejected: Bad rows (every one with its line number); nothing was stored.
+    """
+    get_election(db, election_id)
+    voters = read_roll_csv(path, election_id)
+    return _store(db, election_id, voters)
+
+
+def _voter(row: Any) -> Voter:
+    return Voter(
+        election_id=row[0],
+        voter_no=row[1],
+        name=row[2],
+        kana=row[3],
+        birth_date=row[4],
+        sex=row[5],
+        address=row[6],
+        precinct=row[7],
+    )
+
+
+_SELECT = "SELECT election_id, voter_no, name, kana, birth_date, sex, address, precinct FROM roll"
+
+
+def find_by_voter_no(db: sqlite_utils.Database, election_id: str, code: str) -> Voter | None:
+    """The voter whose number a scanned entry ticket carries, or None."""
+    row = db.execute(
+        f"{_SELECT} WHERE election_id = ? AND voter_no = ?", [election_id, parse_ticket(code)]
+    ).fetchone()
+    return None if row is None else _voter(row)
+
+
+def find_by_kana(
+    db: sqlite_utils.Database, election_id: str, kana: str, birth_date: str
+) -> list[Voter]:
+    """Voters matching a フリガナ (normalised) and a birth date (any accepted format).
+
+    Raises:
+        ValidationError: The birth date cannot be read, or the フリガナ is empty.
+    """
+    key = normalise_kana(kana)
+    if not key:
+        raise ValidationError("フリガナを入力してください", "kana")
+    birth = parse_birth_date(birth_date)
+    return [
+        _voter(r)
+        for r in db.execute(
+            f"{_SELECT} WHERE election_id = ? AND kana_key = ? AND birth_date = ? ORDER BY voter_no",
+            [election_id, key, birth],
+        )
+    ]
+
+
+def roll_size(db: sqlite_utils.Database, election_id: str, precincts: Iterable[str] = ()) -> int:
+    """How many electors the roll holds (optionally only in some 投票区)."""
+    plist = list(precincts)
+    if not plist:
+        return int(
+            db.execute("SELECT COUNT(*) FROM roll WHERE election_id = ?", [election_id]).fetchone()[
+                0
+            ]
+        )
+    marks = ", ".join("?" * len(plist))
+    return int(
+        db.execute(
+            f"SELECT COUNT(*) FROM roll WHERE election_id = ? AND precinct IN ({marks})",
+            [election_id, *plist],
+        ).fetchone()[0]
+    )
+
+
+def sex_of(db: sqlite_utils.Database, election_id: str, voter_no: str) -> str | None:
+    """``M`` / ``F`` from the roll, or None when the voter is not on it."""
+    row = db.execute(
+        "SELECT sex FROM roll WHERE election_id = ? AND voter_no = ?", [election_id, voter_no]
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+SNAPSHOT_FIELDS = ("voter_no", "name", "kana", "birth_date", "sex", "address", "precinct")
+
+
+def roll_snapshot(db: sqlite_utils.Database, election_id: str) -> list[dict[str, str]]:
+    """The roll as down-sync carries it to the van: the lookup fields only."""
+    get_election(db, election_id)
+    return [
+        dict(zip(SNAPSHOT_FIELDS, row, strict=True))
+        for row in db.execute(
+            f"SELECT {', '.join(SNAPSHOT_FIELDS)} FROM roll WHERE election_id = ? ORDER BY voter_no",
+            [election_id],
+        )
+    ]
+
+
+def load_roll(van_db: sqlite_utils.Database, election_id: str, rows: list[dict[str, str]]) -> int:
+    """Replace the van's copy of a roll with a down-synced snapshot (one transaction).
+
+    The election itself must already be on the van (down-synced before the roll).
+    """
+    get_election(van_db, election_id)
+    voters = [Voter(election_id=election_id, **{k: r[k] for k in SNAPSHOT_FIELDS}) for r in rows]
+    return _store(van_db, election_id, voters)
+
+
+def delete_roll(van_db: sqlite_utils.Database, election_id: str) -> int:
+    """Delete every roll row of an election (the van's copy, when the election closes).
+
+    Returns:
+        The number of rows deleted.
+    """
+    with write(van_db):
+        cur = van_db.execute("DELETE FROM roll WHERE election_id = ?", [election_id])
+        return int(cur.rowcount)
+
+
+def close_election(db: sqlite_utils.Database, election_id: str) -> int:
+    """Mark an election closed; on a van also delete its roll copy.
+
+    Returns:
+        The number of roll rows deleted (0 at the hub, which keeps its roll).
+    """
+    from odekake.db import role_of
+
+    get_election(db, election_id)
+    with write(db):
+        db.execute("UPDATE elections SET closed = 1 WHERE id = ?", [election_id])
+        if role_of(db) == "van":
+            return delete_roll(db, election_id)
+    return 0

@@ -1,0 +1,307 @@
+"""Counting the record log: sessions (回) and people served (利用者) per stop.
+
+Pure aggregation over :func:`odekake.records.iter_records` and
+:func:`odekake.records.effective` (corrections replace, voids remove). The rules
+(see ``docs/reports.md``):
+
+- one 回 is one effective ``stop.open``, in the period by its ``date`` (local JST);
+- one 利用者 is the ``people`` (default 1) of one effective service record, counted
+  under the category :data:`odekake.catalog.SERVICE_RECORD_TYPES` gives its type, on
+  the stop its ``stop_id`` names;
+- a category is *offered* at a stop when it is in the stop's ``services`` list
+  (or was actually used there).
+
+The same code gives the van's day close (:func:`day_summary`) and the summary of
+one stop (:func:`stop_summary`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta, timezone
+
+import sqlite_utils
+
+from odekake.catalog import ACTIVITIES, CATEGORIES, SERVICE_RECORD_TYPES, STOP_CLOSE, STOP_OPEN
+from odekake.errors import NotFound, ValidationError
+from odekake.records import VOID, Record, effective, iter_records
+from odekake.wareki import both_date, fiscal_year_label, month_label
+
+JST = timezone(timedelta(hours=9), "JST")
+
+
+@dataclass(frozen=True)
+class Period:
+    """A closed range of local (JST) days a report covers."""
+
+    start: date
+    end: date
+    kind: str = "range"  # "month" | "fiscal_year" | "range" | "day"
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValidationError(
+                f"期間の終わり({self.end.isoformat()})が始まり({self.start.isoformat()})より前です"
+            )
+
+    @classmethod
+    def month(cls, year: int, month: int) -> Period:
+        """A calendar month."""
+        if not 1 <= month <= 12:
+            raise ValidationError(f"月は1〜12で指定してください: {month}")
+        nxt = date(year + (month == 12), month % 12 + 1, 1)
+        return cls(date(year, month, 1), nxt - timedelta(days=1), "month")
+
+    @classmethod
+    def fiscal_year(cls, fy: int) -> Period:
+        """April 1 of ``fy`` to March 31 of the next year."""
+        return cls(date(fy, 4, 1), date(fy + 1, 3, 31), "fiscal_year")
+
+    @classmethod
+    def day(cls, day: date) -> Period:
+        """One day."""
+        return cls(day, day, "day")
+
+    def contains(self, day: date) -> bool:
+        """True when ``day`` lies in the period."""
+        return self.start <= day <= self.end
+
+    def covers(self, other: Period) -> bool:
+        """True when ``other`` lies wholly inside this period."""
+        return self.start <= other.start and other.end <= self.end
+
+    def overlaps(self, other: Period) -> bool:
+        """True when the two periods share at least one day."""
+        return self.start <= other.end and other.start <= self.end
+
+    def months(self) -> list[tuple[int, int]]:
+        """The (year, month) pairs the period touches, in order."""
+        out: list[tuple[int, int]] = []
+        y, m = self.start.year, self.start.month
+        while (y, m) <= (self.end.year, self.end.month):
+            out.append((y, m))
+            y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+        return out
+
+    def is_whole_month(self) -> bool:
+        """True when the period is exactly one calendar month."""
+        p = Period.month(self.start.year, self.start.month)
+        return (p.start, p.end) == (self.start, self.end)
+
+    def label(self) -> str:
+        """The heading people read, in Western and 和暦 form."""
+        if self.kind == "fiscal_year" or (
+            self.start.month == 4
+            and self.start.day == 1
+            and self.end == date(self.start.year + 1, 3, 31)
+        ):
+            return fiscal_year_label(self.start.year)
+        if self.is_whole_month():
+            return month_label(self.start.year, self.start.month)
+        return self.range_label()
+
+    def range_label(self) -> str:
+        """``2023年4月1日(令和5年4月1日)〜2024年3月31日(令和6年3月31日)``."""
+        if self.start == self.end:
+            return both_date(self.start)
+        return f"{both_date(self.start)}〜{both_date(self.end)}"
+
+
+@dataclass
+class StopCount:
+    """One effective stop (one 回) and what was served there."""
+
+    stop_id: str
+    activity: str
+    district_id: str
+    day: date
+    site_name: str = ""
+    window: str = ""
+    van_id: str = ""
+    closed_at: str | None = None
+    services: tuple[str, ...] = ()
+    people: Counter[str] = field(default_factory=Counter)
+    records: Counter[str] = field(default_factory=Counter)
+    amounts: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def offered(self) -> set[str]:
+        """Categories offered: listed in ``services`` or actually served."""
+        return set(self.services) | {c for c, n in self.people.items() if n}
+
+    @property
+    def activity_label(self) -> str:
+        """The activity's Japanese name."""
+        return ACTIVITIES.get(self.activity, self.activity)
+
+    @property
+    def served(self) -> int:
+        """Residents served (every category except 説明/見学 visitors)."""
+        return sum(n for c, n in self.people.items() if c != "explanation")
+
+
+@dataclass
+class Counts:
+    """The stops of a period, and what could not be placed in it."""
+
+    period: Period
+    stops: list[StopCount]
+    orphans: int = 0  # service records whose stop_id names no effective stop
+    purged: int = 0  # records whose payload was blanked by the retention purge
+
+
+_TYPES = (STOP_OPEN, STOP_CLOSE, VOID, *SERVICE_RECORD_TYPES)
+
+
+def _parse_day(text: object) -> date | None:
+    try:
+        return date.fromisoformat(str(text))
+    except ValueError:
+        return None
+
+
+def count_records(records: Iterable[Record], period: Period) -> Counts:
+    """Aggregate already-read records (all of them: corrections may come later).
+
+    Args:
+        records: Every record of the relevant types, in any order, including
+            ``record.void`` records and corrections.
+        period: Only stops whose local ``date`` falls in it are counted.
+
+    Returns:
+        The stops in the period with people per category.
+    """
+    live = effective(records)
+    all_stops: dict[str, StopCount] = {}
+    purged = 0
+    order: dict[str, str] = {}
+    for r in live:
+        if r.type != STOP_OPEN:
+            continue
+        p = r.payload
+        if p is None:
+            purged += 1
+            continue
+        day = _parse_day(p.get("date"))
+        sid = str(p.get("stop_id", ""))
+        if day is None or not sid:
+            continue
+        # A stop id is unique; should a duplicate ever arrive, the later one wins.
+        if sid in order and order[sid] > r.hlc:
+            continue
+        order[sid] = r.hlc
+        all_stops[sid] = StopCount(
+            stop_id=sid,
+            activity=str(p.get("activity", "regular")),
+            district_id=str(p.get("district_id", "")),
+            day=day,
+            site_name=str(p.get("site_name", "")),
+            window=str(p.get("window", "")),
+            van_id=str(p.get("van_id", "")),
+            services=tuple(str(s) for s in p.get("services") or ()),
+        )
+    orphans = 0
+    for r in live:
+        if r.type == STOP_OPEN:
+            continue
+        p = r.payload
+        if p is None:
+            purged += 1
+            continue
+        stop = all_stops.get(str(p.get("stop_id", "")))
+        if r.type == STOP_CLOSE:
+            if stop is not None:
+                stop.closed_at = str(p.get("closed_at", "")) or None
+            continue
+        category = SERVICE_RECORD_TYPES.get(r.type)
+        if category is None:
+            continue
+        if stop is None:
+            orphans += 1
+            continue
+        if not period.contains(stop.day):
+            continue
+        people = p.get("people", 1)
+        stop.people[category] += int(people) if people is not None else 1
+        stop.records[category] += 1
+        amount = p.get("amount")
+        if isinstance(amount, int) and amount:
+            stop.amounts[str(p.get("payment", "cash"))] += amount
+    stops = sorted(
+        (s for s in all_stops.values() if period.contains(s.day)),
+        key=lambda s: (s.day, s.window, s.stop_id),
+    )
+    return Counts(period=period, stops=stops, orphans=orphans, purged=purged)
+
+
+def count_period(db: sqlite_utils.Database, period: Period) -> Counts:
+    """Read the database's records and count the stops of ``period``."""
+    return count_records(iter_records(db, types=_TYPES), period)
+
+
+# ---------------------------------------------------------------- the van's day
+
+
+@dataclass
+class DaySummary:
+    """The 日計表: every stop of one day and the totals by category."""
+
+    day: date
+    stops: list[StopCount]
+
+    @property
+    def sessions(self) -> int:
+        """Stops opened that day."""
+        return len(self.stops)
+
+    @property
+    def people(self) -> Counter[str]:
+        """People per category over the day."""
+        total: Counter[str] = Counter()
+        for s in self.stops:
+            total.update(s.people)
+        return total
+
+    @property
+    def amounts(self) -> Counter[str]:
+        """Fees taken by payment method (``cash``/``cashless``), in yen."""
+        total: Counter[str] = Counter()
+        for s in self.stops:
+            total.update(s.amounts)
+        return total
+
+    def lines(self) -> list[tuple[str, int]]:
+        """(category label, people) for every category with at least one person."""
+        people = self.people
+        return [(label, people[c]) for c, label in CATEGORIES.items() if people[c]]
+
+
+def day_summary(db: sqlite_utils.Database, day: date) -> DaySummary:
+    """Every stop opened on a local (JST) day, with people per category and fees."""
+    counts = count_period(db, Period.day(day))
+    return DaySummary(day=day, stops=counts.stops)
+
+
+def stop_summary(db: sqlite_utils.Database, stop_id: str) -> StopCount:
+    """One stop's people per category (and fees), for closing the stop on the van.
+
+    Raises:
+        NotFound: No effective ``stop.open`` has this id.
+    """
+    records = list(iter_records(db, types=_TYPES))
+    days = [
+        d
+        for r in records
+        if r.type == STOP_OPEN
+        and r.payload is not None
+        and r.payload.get("stop_id") == stop_id
+        and (d := _parse_day(r.payload.get("date"))) is not None
+    ]
+    if days:
+        counts = count_records(records, Period(min(days), max(days)))
+        for s in counts.stops:
+            if s.stop_id == stop_id:
+                return s
+    raise NotFound(f"停車記録(運行)がありません: {stop_id}")

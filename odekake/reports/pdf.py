@@ -49,6 +49,7 @@ SERIES_COLORS = (
 )
 FLAG_BG = colors.HexColor("#FFD7D7")
 HEAD_BG = colors.HexColor("#E4ECF7")
+FLAG_MARK = "▲"  # the printed tables use ※ as a bullet, so flags use another mark
 HEAD_LABELS = {
     "certificate": "証明書",
     "mynumber": "マイナンバー<br/>カード",
@@ -132,7 +133,7 @@ def _table(report: Report, st: dict[str, ParagraphStyle], font: str) -> Table:
         keys = ["sessions", *cols, "total", "explanation"]
         for j, key in enumerate(keys):
             if key in r.flagged:
-                values[j] = f"※{values[j]}"
+                values[j] = f"{FLAG_MARK}{values[j]}"
                 style.append(("BACKGROUND", (2 + j, i), (2 + j, i), FLAG_BG))
         note = Paragraph(_esc(r.note), st["note"]) if r.note else ""
         if r.activity == "regular":
@@ -158,9 +159,8 @@ def _table(report: Report, st: dict[str, ParagraphStyle], font: str) -> Table:
 def _summary_block(report: Report, st: dict[str, ParagraphStyle]) -> list[Flowable]:
     out: list[Flowable] = []
     for s in report.summary:
-        mark = "※" if s.flagged else ""
         prefix = "※ " if s.key == "explained" else "■ "
-        out.append(Paragraph(_esc(prefix + s.text() + mark), st["summary"]))
+        out.append(Paragraph(_esc(prefix + s.text(FLAG_MARK)), st["summary"]))
     return out
 
 
@@ -293,7 +293,8 @@ def render_report(report: Report, path: str | Path) -> Path:
     if report.as_printed:
         story.append(
             Paragraph(
-                "過去集計を印刷どおりに再現しています(※は合計が内訳と一致しない値)。", st["note"]
+                f"過去集計を印刷どおりに再現しています({FLAG_MARK} は合計が内訳と一致しない印刷値)。",
+                st["note"],
             )
         )
         story.append(Spacer(1, 1 * mm))
@@ -303,7 +304,7 @@ def render_report(report: Report, path: str | Path) -> Path:
     if report.flags:
         story.append(Spacer(1, 3 * mm))
         block: list[Flowable] = [
-            Paragraph("※ 注意: 印刷された合計が内訳と一致しません", st["flag"])
+            Paragraph(f"{FLAG_MARK} 注意: 印刷された合計が内訳と一致しません", st["flag"])
         ]
         block += [Paragraph(_esc("・" + f.message()), st["flag"]) for f in report.flags]
         story.append(KeepTogether(block))

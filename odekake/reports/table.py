@@ -157,12 +157,17 @@ class SummaryLine:
         """回 or 人."""
         return SUMMARY_UNITS[self.key]
 
-    def text(self) -> str:
-        """``運用回数：59回(巡回4地区：22回、予約訪問：9回)`` as the printed tables write it."""
+    def text(self, mark: str = "") -> str:
+        """``運用回数：59回(巡回4地区：22回、予約訪問：9回)`` as the printed tables write it.
+
+        Args:
+            mark: Appended to each flagged value (the PDF uses ``▲``).
+        """
         u = self.unit
-        out = f"{self.label}：{self.value}{u}"
+        m = {k: mark for k in self.flagged} if mark else {}
+        out = f"{self.label}：{self.value}{u}{m.get('', '')}"
         if self.parts:
-            out += "(" + "、".join(f"{lab}：{n}{u}" for lab, n in self.parts) + ")"
+            out += "(" + "、".join(f"{lab}：{n}{u}{m.get(lab, '')}" for lab, n in self.parts) + ")"
         return out
 
 
@@ -425,7 +430,7 @@ def _check_sheet(
         if head is not None:
             printed = as_int(head.cell("total"))
             if printed != s.value:
-                flags.append(Flag(src, s.label, printed, s.value, "表の集計値"))
+                flags.append(Flag(src, s.label, printed, s.value, "表の各欄から求めた値"))
             if parts:
                 psum = sum(as_int(x.cell("total")) for x in parts)
                 if psum != printed:
@@ -436,7 +441,9 @@ def _check_sheet(
                 continue
             printed = as_int(x.cell("total"))
             if printed != match[1]:
-                flags.append(Flag(src, f"{s.label} の{x.label}", printed, match[1], "表の集計値"))
+                flags.append(
+                    Flag(src, f"{s.label} の{x.label}", printed, match[1], "表の各欄から求めた値")
+                )
             digits = re.findall(r"\d+", _norm(x.label))
             if s.key == "sessions" and digits and _norm(x.label).startswith("巡回"):
                 have = int(re.findall(r"\d+", match[0])[0])

@@ -65,7 +65,7 @@ def _styles(font: str) -> dict[str, ParagraphStyle]:
         "title": ParagraphStyle("title", parent=base, fontSize=15, leading=19),
         "sub": ParagraphStyle("sub", parent=base, fontSize=10, leading=13),
         "cell": base,
-        "head": ParagraphStyle("head", parent=base, alignment=1),
+        "head": ParagraphStyle("head", parent=base, fontSize=8, leading=10, alignment=1),
         "note": ParagraphStyle("note", parent=base, fontSize=8, leading=10, alignment=TA_LEFT),
         "summary": ParagraphStyle("summary", parent=base, fontSize=10, leading=14),
         "flag": ParagraphStyle(
@@ -147,7 +147,7 @@ def _table(report: Report, st: dict[str, ParagraphStyle], font: str) -> Table:
     if regular_rows:
         style.append(("SPAN", (0, regular_rows[0]), (0, regular_rows[-1])))
         style.append(("VALIGN", (0, regular_rows[0]), (0, regular_rows[-1]), "MIDDLE"))
-    value_w = 19 * mm
+    value_w = 22 * mm
     widths = [24 * mm, 24 * mm, 14 * mm, *[value_w] * len(cols), value_w, 19 * mm]
     used = sum(widths)
     widths.append(max(PAGE[0] - 24 * mm - used, 40 * mm))
@@ -197,6 +197,12 @@ def _bar_chart(report: Report, font: str, width: float, height: float) -> Drawin
     chart.categoryAxis.categoryNames = [name for name, _u in users]
     chart.categoryAxis.labels.fontName = font
     chart.categoryAxis.labels.fontSize = 8
+    if len(users) > 8:  # long district names would overlap side by side
+        chart.categoryAxis.labels.angle = 30
+        chart.categoryAxis.labels.boxAnchor = "ne"
+        chart.categoryAxis.labels.dx = 4
+        chart.y = 34
+        chart.height = height - 46
     chart.valueAxis.labels.fontName = font
     chart.valueAxis.labels.fontSize = 8
     chart.valueAxis.valueMin = 0
@@ -223,6 +229,10 @@ def _bar_chart(report: Report, font: str, width: float, height: float) -> Drawin
     return d
 
 
+def _count_label(value: float | None) -> str:
+    return "" if value is None else str(int(value))
+
+
 def _line_chart(report: Report, font: str, width: float, height: float) -> Drawing:
     d = Drawing(width, height)
     months = report.monthly_sessions
@@ -241,13 +251,16 @@ def _line_chart(report: Report, font: str, width: float, height: float) -> Drawi
     chart.valueAxis.labels.fontName = font
     chart.valueAxis.labels.fontSize = 8
     chart.valueAxis.valueMin = 0
-    top = max(n for _m, n in months)
+    known = [n for _m, n in months if n is not None]
+    if not known:
+        return _no_data(d, font, "月別の回数が分かる記録・過去集計はありません")
+    top = max(known)
     chart.valueAxis.valueMax = max(5, int(top * 1.15) + 1)
     chart.valueAxis.valueStep = max(1, chart.valueAxis.valueMax // 5)
     chart.lines[0].strokeColor = SERIES_COLORS[0]
     chart.lines[0].strokeWidth = 1.5
     chart.lines[0].symbol = makeMarker("FilledCircle", size=4)
-    chart.lineLabelFormat = "%d"
+    chart.lineLabelFormat = _count_label
     chart.lineLabels.fontName = font
     chart.lineLabels.fontSize = 7
     d.add(chart)

@@ -201,7 +201,7 @@ class Report:
     notes: list[str] = field(default_factory=list)
     empty: bool = False
     as_printed: bool = False  # the figures are one tally sheet's, as printed
-    monthly_sessions: list[tuple[tuple[int, int], int]] = field(default_factory=list)
+    monthly_sessions: list[tuple[tuple[int, int], int | None]] = field(default_factory=list)
     chart_notes: list[str] = field(default_factory=list)
 
     @property
@@ -572,14 +572,21 @@ def build_from(
         report.as_printed = True
 
     month_counts: Counter[tuple[int, int]] = Counter((s.day.year, s.day.month) for s in stops)
+    unknown: set[tuple[int, int]] = set()
     for s in included:
         if s.period.is_whole_month():
             month_counts[(s.period.start.year, s.period.start.month)] += sum(
                 as_int(x.cell("sessions")) for x in s.rows
             )
         else:
-            report.chart_notes.append(f"{s.label}は月別の内訳がないため、折れ線に含みません。")
-    report.monthly_sessions = [(m, month_counts[m]) for m in period.months()]
+            unknown.update(s.period.months())
+            report.chart_notes.append(
+                f"{s.label}は月別の内訳がないため、その期間の月は折れ線に点を打っていません。"
+            )
+    # A month inside a tally without a monthly breakdown has no known count: no point.
+    report.monthly_sessions = [
+        (m, None if m in unknown else month_counts[m]) for m in period.months()
+    ]
     return report
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 import sqlite_utils
@@ -10,6 +11,7 @@ import sqlite_utils
 from odekake import records
 from odekake.errors import NotFound, ValidationError
 from odekake.reports.counting import Period, count_period, day_summary, stop_summary
+from odekake.reports.pdf import render_day_summary
 from odekake.reports.table import build_report
 from tests.reports import util as u
 
@@ -98,6 +100,17 @@ def test_day_summary_for_the_van_day_close(november: sqlite_utils.Database) -> N
     assert day.lines() == [("証明書", 1), ("マイナンバーカード", 2), ("説明/見学", 3)]
     assert dict(day.amounts) == {"cash": 600}
     assert day_summary(november, date(2023, 11, 5)).stops == []
+
+
+def test_day_summary_pdf(november: sqlite_utils.Database, tmp_path: Path) -> None:
+    pdf = render_day_summary(day_summary(november, date(2023, 11, 7)), tmp_path / "day.pdf")
+    (page,) = u.pdf_lines(pdf)
+    assert "日計表 2023年11月7日(令和5年11月7日)" in page
+    # One stop (C, 田人): garbage 1, frailty 5; 1,040 yen cashless; then the day's 計.
+    assert u.contains_run(page, ["ごみ納付券", "フレイル", "現金", "キャッシュレス"])
+    assert u.contains_run(page, ["1人", "5人", "0円", "1,040円", "計", "1回", "1人", "5人"]), page
+    empty = render_day_summary(day_summary(november, date(2023, 11, 5)), tmp_path / "e.pdf")
+    assert "この日の運行記録はありません。" in u.pdf_lines(empty)[0]
 
 
 def test_stop_summary_by_category(november: sqlite_utils.Database) -> None:

@@ -153,7 +153,12 @@ def test_fy2022_round_trip_cell_for_cell(tallied: sqlite_utils.Database, tmp_pat
     page = u.pdf_lines(pdf)[0]
     for m in FY2022_FLAGS:
         assert "・" + m in page
-    assert "2022年度(令和4年度)" in page[1] or any("令和4年度" in line for line in page)
+    assert "行政MaaS(お出かけ市役所) 利用実績 2022年度(令和4年度)" in page
+    # A fiscal-year tally has no monthly breakdown: no point on the line, and it says why.
+    assert {n for _m, n in report.monthly_sessions} == {None}
+    chart = u.pdf_lines(pdf)[1]
+    assert "月別の回数が分かる記録・過去集計はありません" in chart
+    assert f"{FY22_SRC}は月別の内訳がないため、その期間の月は折れ線に点を打っていません。" in chart
 
 
 def test_fy2023_round_trip_cell_for_cell(tallied: sqlite_utils.Database, tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ one stop (:func:`stop_summary`).
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -237,8 +238,108 @@ def count_records(records: Iterable[Record], period: Period) -> Counts:
 
 
 def count_period(db: sqlite_utils.Database, period: Period) -> Counts:
-    """Read the database's records and count the stops of ``period``."""
-    return count_records(iter_records(db, types=_TYPES), period)
+    """Count the stops of ``period`` straight from the database.
+
+    The same rules as :func:`count_records` over ``iter_records`` + ``effective``
+    (a record superseded by a correction or a void drops out; voids count as
+    nothing), but SQLite drops the superseded records and sums the service records
+    per stop, so Python never parses 100,000 payloads. The tests check on varied
+    logs (corrections of corrections, voids, purges, orphans, duplicate stop ids)
+    that both give the same counts.
+    """
+    types = list(_TYPES)
+    marks = ", ".join("?" * len(types))
+    # "+r.type": a full scan beats hopping through the type index for most of the table.
+    live = (
+        f"SELECT id, type, hlc, payload FROM records r WHERE +r.type IN ({marks}) "
+        f"AND r.type != ? AND NOT EXISTS (SELECT 1 FROM records s WHERE s.supersedes = r.id "
+        f"AND s.type IN ({marks}))"
+    )
+    params = [*types, VOID, *types]
+    all_stops: dict[str, StopCount] = {}
+    order: dict[str, str] = {}
+    closes: list[tuple[str, str | None]] = []
+    purged = 0
+    for (
+        gone,
+        rtype,
+        hlc,
+        sid,
+        activity,
+        district,
+        day_text,
+        services,
+        site,
+        window,
+        van,
+        closed,
+    ) in db.execute(
+        f"WITH live AS ({live}) SELECT payload IS NULL, type, hlc, "
+        "json_extract(payload, '$.stop_id'), "
+        "json_extract(payload, '$.activity'), json_extract(payload, '$.district_id'), "
+        "json_extract(payload, '$.date'), json_extract(payload, '$.services'), "
+        "json_extract(payload, '$.site_name'), json_extract(payload, '$.window'), "
+        "json_extract(payload, '$.van_id'), json_extract(payload, '$.closed_at') "
+        "FROM live WHERE type IN (?, ?)",
+        [*params, STOP_OPEN, STOP_CLOSE],
+    ):
+        if gone:
+            purged += 1  # blanked by the retention purge
+            continue
+        if not sid:
+            continue
+        if rtype == STOP_CLOSE:
+            closes.append((str(sid), str(closed) if closed else None))
+            continue
+        day = _parse_day(day_text)
+        if day is None or (sid in order and order[sid] > hlc):
+            continue
+        order[str(sid)] = hlc
+        all_stops[str(sid)] = StopCount(
+            stop_id=str(sid),
+            activity=str(activity if activity is not None else "regular"),
+            district_id=str(district if district is not None else ""),
+            day=day,
+            site_name=str(site or ""),
+            window=str(window or ""),
+            van_id=str(van or ""),
+            services=tuple(str(x) for x in (json.loads(services) if services else ())),
+        )
+    for sid, closed_at in closes:
+        stop = all_stops.get(sid)
+        if stop is not None:
+            stop.closed_at = closed_at
+    service_types = list(SERVICE_RECORD_TYPES)
+    orphans = 0
+    for is_purged, sid, rtype, payment, n, people, amount in db.execute(
+        f"WITH live AS ({live}) SELECT payload IS NULL, json_extract(payload, '$.stop_id') AS sid, "
+        "type, COALESCE(json_extract(payload, '$.payment'), 'cash') AS pay, COUNT(*), "
+        "SUM(COALESCE(json_extract(payload, '$.people'), 1)), "
+        "SUM(CASE WHEN json_type(payload, '$.amount') = 'integer' "
+        "THEN json_extract(payload, '$.amount') ELSE 0 END) "
+        f"FROM live WHERE type IN ({', '.join('?' * len(service_types))}) "
+        "GROUP BY payload IS NULL, sid, type, pay",
+        [*params, *service_types],
+    ):
+        if is_purged:
+            purged += int(n)
+            continue
+        stop = all_stops.get(str(sid)) if sid is not None else None
+        if stop is None:
+            orphans += int(n)
+            continue
+        if not period.contains(stop.day):
+            continue
+        category = SERVICE_RECORD_TYPES[rtype]
+        stop.people[category] += int(people)
+        stop.records[category] += int(n)
+        if amount:
+            stop.amounts[str(payment)] += int(amount)
+    stops = sorted(
+        (s for s in all_stops.values() if period.contains(s.day)),
+        key=lambda s: (s.day, s.window, s.stop_id),
+    )
+    return Counts(period=period, stops=stops, orphans=orphans, purged=purged)
 
 
 # ---------------------------------------------------------------- the van's day

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -10,7 +11,14 @@ import sqlite_utils
 
 from odekake import records
 from odekake.errors import NotFound, ValidationError
-from odekake.reports.counting import Period, count_period, day_summary, stop_summary
+from odekake.reports.counting import (
+    Counts,
+    Period,
+    count_period,
+    count_records,
+    day_summary,
+    stop_summary,
+)
 from odekake.reports.pdf import render_day_summary
 from odekake.reports.table import build_report
 from tests.reports import util as u
@@ -140,3 +148,83 @@ def test_period_rules() -> None:
         "2023年9月13日(令和5年9月13日)〜2023年9月30日(令和5年9月30日)"
     )
     assert datetime(2023, 3, 31, 15, 10, tzinfo=UTC) == u.at("2023-04-01", "00:10")
+
+
+def _snapshot(counts: Counts) -> tuple[object, ...]:
+    return (
+        [
+            (
+                s.stop_id,
+                s.activity,
+                s.district_id,
+                s.day,
+                s.services,
+                s.closed_at,
+                s.site_name,
+                {k: v for k, v in s.people.items() if v},
+                {k: v for k, v in s.records.items() if v},
+                {k: v for k, v in s.amounts.items() if v},
+            )
+            for s in counts.stops
+        ],
+        counts.orphans,
+        counts.purged,
+    )
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_sql_counting_agrees_with_iter_records_and_effective(
+    hub: sqlite_utils.Database, seed: int
+) -> None:
+    """count_period (SQL) == count_records(iter_records + effective) on a messy log."""
+    rng = random.Random(seed)
+    days = ["2023-03-30", "2023-03-31", "2023-04-01", "2023-04-02"]
+    stops: list[str] = []
+    services: list[records.Record] = []
+    for k in range(40):
+        day, hhmm = rng.choice(days), rng.choice(["00:10", "10:00", "23:50"])
+        sid = f"s{k}" if rng.random() > 0.05 or not stops else rng.choice(stops)  # duplicate id
+        offered = rng.sample(["certificate", "mynumber", "garbage", "frailty", "explanation"], 2)
+        r = u.open_stop(
+            hub, sid, rng.choice(["regular", "other", "disaster"]), rng.choice(["tabito", "ogawa"]),
+            u.at(day, hhmm), offered,
+        )  # fmt: skip
+        stops.append(sid)
+        if rng.random() < 0.1:
+            records.void(hub, r.id, "誤り")
+        if rng.random() < 0.1:
+            u.open_stop(hub, sid, "regular", "miwa", u.at(day, hhmm), offered, supersedes=r.id)
+        for _ in range(rng.randint(0, 5)):
+            when = u.at(day, "12:00")
+            maker = rng.choice(
+                [
+                    lambda s, w: u.certificate(hub, s, w, copies=rng.randint(1, 3)),
+                    lambda s, w: u.mynumber(hub, s, w),
+                    lambda s, w: u.garbage(hub, s, w, quantity=2),
+                    lambda s, w: u.frailty(hub, s, w, rng.randint(0, 9)),
+                    lambda s, w: u.explanation(hub, s, w, rng.randint(1, 9)),
+                ]
+            )
+            target = sid if rng.random() > 0.05 else "no-such-stop"
+            services.append(maker(target, when))
+        if rng.random() < 0.5:
+            u.close_stop(hub, sid, u.at(day, "15:00"))
+    for rec in rng.sample(services, len(services) // 5):
+        roll = rng.random()
+        if roll < 0.4:
+            records.void(hub, rec.id, "取消")
+        elif roll < 0.8 and rec.payload is not None:
+            fixed = records.append(hub, rec.type, {**rec.payload, "people": 2}, supersedes=rec.id)
+            if rng.random() < 0.5:
+                records.append(hub, rec.type, {**fixed.payload, "people": 3}, supersedes=fixed.id)  # type: ignore[dict-item]
+        else:
+            hub.execute("UPDATE records SET payload = NULL WHERE id = ?", [rec.id])
+    for period in (
+        Period.fiscal_year(2022),
+        Period.fiscal_year(2023),
+        Period(date(2023, 3, 31), date(2023, 4, 1)),
+    ):
+        fast = count_period(hub, period)
+        reference = count_records(records.iter_records(hub), period)
+        assert _snapshot(fast) == _snapshot(reference)
+    assert _snapshot(count_period(hub, Period.fiscal_year(2022)))[0]  # not vacuous

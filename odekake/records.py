@@ -164,11 +164,8 @@ _COLUMNS = (
 )
 
 
-_NAMES = tuple(c.strip() for c in _COLUMNS.split(","))
-
-
 def _row(cursor_row: tuple[Any, ...]) -> dict[str, Any]:
-    return dict(zip(_NAMES, cursor_row, strict=True))
+    return dict(zip([c.strip() for c in _COLUMNS.split(",")], cursor_row, strict=True))
 
 
 def build_record(

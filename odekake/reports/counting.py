@@ -1,7 +1,10 @@
 """Counting the record log: sessions (回) and people served (利用者) per stop.
 
-Pure aggregation over :func:`odekake.records.iter_records` and
-:func:`odekake.records.effective` (corrections replace, voids remove). The rules
+Pure aggregation with the semantics of :func:`odekake.records.iter_records` +
+:func:`odekake.records.effective` (corrections replace, voids remove).
+:func:`count_records` is that reference over ``Record`` objects;
+:func:`count_period` computes the same in SQLite for speed (a fiscal year of
+100,000 records), and the tests check on messy logs that the two agree. The rules
 (see ``docs/reports.md``):
 
 - one 回 is one effective ``stop.open``, in the period by its ``date`` (local JST);

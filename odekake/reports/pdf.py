@@ -34,7 +34,7 @@ from reportlab.platypus.flowables import Flowable
 
 from odekake.catalog import CATEGORIES
 from odekake.pdf import register_fonts
-from odekake.reports.counting import DaySummary
+from odekake.reports.counting import DaySummary, StopCount
 from odekake.reports.table import Report
 from odekake.reports.tallies import CellValue
 from odekake.wareki import both_date, month_label
@@ -330,14 +330,20 @@ def render_report(report: Report, path: str | Path) -> Path:
     return p
 
 
-def render_day_summary(summary: DaySummary, path: str | Path) -> Path:
+def render_stop_summary(stop: StopCount, path: str | Path) -> Path:
+    """One stop's summary (the van's stop close): the 日計表 layout with that stop only."""
+    title = f"停車集計 {both_date(stop.day)} {stop.window} {stop.site_name}"
+    return render_day_summary(DaySummary(day=stop.day, stops=[stop]), path, title=title)
+
+
+def render_day_summary(summary: DaySummary, path: str | Path, *, title: str | None = None) -> Path:
     """The van's 日計表 for one day: each stop, people per category, fees by payment."""
     font = register_fonts()
     st = _styles(font)
     p = Path(path)
     doc = SimpleDocTemplate(
         str(p),
-        pagesize=A4,
+        pagesize=PAGE,
         leftMargin=14 * mm,
         rightMargin=14 * mm,
         topMargin=14 * mm,
@@ -370,7 +376,9 @@ def render_day_summary(summary: DaySummary, path: str | Path) -> Path:
             f"{amounts['cashless']:,}円",
         ]
     )
-    t = Table(rows, repeatRows=1)
+    rest = (PAGE[0] - 28 * mm - 140 * mm) / max(len(cats), 1)
+    widths = [22 * mm, 42 * mm, 30 * mm, *[rest] * len(cats), 20 * mm, 26 * mm]
+    t = Table(rows, colWidths=widths, repeatRows=1)
     t.setStyle(
         TableStyle(
             [
@@ -384,7 +392,7 @@ def render_day_summary(summary: DaySummary, path: str | Path) -> Path:
         )
     )
     story: list[Flowable] = [
-        Paragraph(_esc(f"日計表 {both_date(summary.day)}"), st["title"]),
+        Paragraph(_esc(title or f"日計表 {both_date(summary.day)}"), st["title"]),
         Spacer(1, 4 * mm),
     ]
     if not summary.stops:

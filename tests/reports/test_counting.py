@@ -19,7 +19,7 @@ from odekake.reports.counting import (
     day_summary,
     stop_summary,
 )
-from odekake.reports.pdf import render_day_summary
+from odekake.reports.pdf import render_day_summary, render_stop_summary
 from odekake.reports.table import build_report
 from tests.reports import util as u
 
@@ -119,6 +119,15 @@ def test_day_summary_pdf(november: sqlite_utils.Database, tmp_path: Path) -> Non
     assert u.contains_run(page, ["1人", "5人", "0円", "1,040円", "計", "1回", "1人", "5人"]), page
     empty = render_day_summary(day_summary(november, date(2023, 11, 5)), tmp_path / "e.pdf")
     assert "この日の運行記録はありません。" in u.pdf_lines(empty)[0]
+
+
+def test_stop_summary_pdf(november: sqlite_utils.Database, tmp_path: Path) -> None:
+    pdf = render_stop_summary(stop_summary(november, "K"), tmp_path / "stop.pdf")
+    (page,) = u.pdf_lines(pdf)
+    assert "停車集計 2023年11月14日(令和5年11月14日) 10:00-12:00" in page[1]
+    # K (corrected to 久之浜・大久): one certificate paid cashless, 300 yen; then 計.
+    row = ["10:00-12:00", "hisanohama 公民館", "地区定期巡回", "1人", "0円", "300円"]
+    assert u.contains_run(page, [*row, "計", "1回", "1人", "0円", "300円"]), page
 
 
 def test_stop_summary_by_category(november: sqlite_utils.Database) -> None:

@@ -35,10 +35,10 @@ def _period(
             raise ValidationError(f"--month は YYYY-MM で指定してください: {month}")
         return Period.month(int(m.group(1)), int(m.group(2)))
     if fiscal_year:
-        from odekake.reports.tallies import _parse_fiscal_year
+        from odekake.reports.tallies import parse_fiscal_year
 
         try:
-            return Period.fiscal_year(_parse_fiscal_year(fiscal_year))
+            return Period.fiscal_year(parse_fiscal_year(fiscal_year))
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
     if not (start and end):

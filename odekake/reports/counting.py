@@ -30,7 +30,7 @@ import sqlite_utils
 
 from odekake.catalog import ACTIVITIES, CATEGORIES, SERVICE_RECORD_TYPES, STOP_CLOSE, STOP_OPEN
 from odekake.errors import NotFound, ValidationError
-from odekake.records import VOID, Record, effective, iter_records
+from odekake.records import VOID, Record, effective
 from odekake.wareki import both_date, fiscal_year_label, month_label
 
 JST = timezone(timedelta(hours=9), "JST")
@@ -394,18 +394,17 @@ def stop_summary(db: sqlite_utils.Database, stop_id: str) -> StopCount:
     Raises:
         NotFound: No effective ``stop.open`` has this id.
     """
-    records = list(iter_records(db, types=_TYPES))
-    days = [
+    days = {
         d
-        for r in records
-        if r.type == STOP_OPEN
-        and r.payload is not None
-        and r.payload.get("stop_id") == stop_id
-        and (d := _parse_day(r.payload.get("date"))) is not None
-    ]
-    if days:
-        counts = count_records(records, Period(min(days), max(days)))
-        for s in counts.stops:
+        for (text,) in db.execute(
+            "SELECT json_extract(payload, '$.date') FROM records WHERE type = ? "
+            "AND json_extract(payload, '$.stop_id') = ?",
+            [STOP_OPEN, stop_id],
+        )
+        if (d := _parse_day(text)) is not None
+    }
+    for day in sorted(days):
+        for s in count_period(db, Period.day(day)).stops:
             if s.stop_id == stop_id:
                 return s
     raise NotFound(f"停車記録(運行)がありません: {stop_id}")

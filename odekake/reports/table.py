@@ -363,10 +363,9 @@ def _summary(rows: list[ReportRow]) -> list[SummaryLine]:
     served = SummaryLine("served", sum(as_int(r.total) for r in top))
     for label, cats in SERVED_PARTS:
         values = [r.cells[c] for r in top for c in cats]
-        if any(isinstance(v, int) for v in values):
-            n = sum(as_int(v) for v in values)
-            if n or any(v == 0 for v in values):
-                served.parts.append((label, n))
+        if any(isinstance(v, int) for v in values):  # offered somewhere
+            served.parts.append((label, sum(as_int(v) for v in values)))
+    # A breakdown of one item only repeats the total.
     if len(served.parts) < 2:
         served.parts = []
     if len(sessions.parts) < 2:

@@ -196,7 +196,12 @@ class TallySheet:
         return any(r.activity == activity and r.district_id == key for r in self.rows)
 
 
-def _parse_fiscal_year(text: str) -> int:
+def parse_fiscal_year(text: str) -> int:
+    """``2022``, ``R4``, ``令和4``, ``令和4年度``, ``H30`` → the starting calendar year.
+
+    Raises:
+        ValueError: Not a fiscal year (the message is Japanese).
+    """
     t = _squash(text).removesuffix("年度")
     m = re.fullmatch(r"(?:R|令和)(\d+|元)", t, flags=re.IGNORECASE)
     if m:
@@ -228,7 +233,7 @@ def _parse_period(values: dict[str, str]) -> Period:
         return Period.month(int(m.group(1)), int(m.group(2)))
     fy = values.get("fiscal_year", "").strip()
     if fy:
-        return Period.fiscal_year(_parse_fiscal_year(fy))
+        return Period.fiscal_year(parse_fiscal_year(fy))
     raise ValueError("期間(期間開始・期間終了、年度、または月)がありません")
 
 

@@ -49,6 +49,8 @@ SERIES_COLORS = (
 )
 FLAG_BG = colors.HexColor("#FFD7D7")
 HEAD_BG = colors.HexColor("#E4ECF7")
+LINE = colors.HexColor("#555555")
+SPAN_ROWS_MAX = 16  # 地区定期巡回 rows that still fit one page under the header
 FLAG_MARK = "▲"  # the printed tables use ※ as a bullet, so flags use another mark
 HEAD_LABELS = {
     "certificate": "証明書",
@@ -111,7 +113,10 @@ def _table(report: Report, st: dict[str, ParagraphStyle], font: str) -> Table:
     style: list[tuple[Any, ...]] = [
         ("FONTNAME", (0, 0), (-1, -1), font),
         ("FONTSIZE", (0, 0), (-1, -1), 9),
-        ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#555555")),
+        # Column 0 gets its horizontal lines below, so 地区定期巡回 can look like one cell.
+        ("GRID", (1, 0), (-1, -1), 0.5, LINE),
+        ("BOX", (0, 0), (-1, -1), 0.5, LINE),
+        ("LINEAFTER", (0, 0), (0, -1), 0.5, LINE),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("BACKGROUND", (0, 0), (-1, 1), HEAD_BG),
         ("SPAN", (0, 0), (1, 1)),
@@ -137,16 +142,22 @@ def _table(report: Report, st: dict[str, ParagraphStyle], font: str) -> Table:
                 style.append(("BACKGROUND", (2 + j, i), (2 + j, i), FLAG_BG))
         note = Paragraph(_esc(r.note), st["note"]) if r.note else ""
         if r.activity == "regular":
+            data.append(["" if regular_rows else r.label, r.sublabel, *values, note])
             regular_rows.append(i)
-            data.append([r.label, r.sublabel, *values, note])
             if r.is_total:
                 style.append(("BACKGROUND", (1, i), (-2, i), colors.HexColor("#F3F3F3")))
         else:
             data.append([Paragraph(_esc(r.label), st["cell"]), "", *values, note])
             style.append(("SPAN", (0, i), (1, i)))
-    if regular_rows:
+    inside = set(regular_rows[:-1])
+    for i in range(1, len(data) - 1):
+        if i not in inside:
+            style.append(("LINEBELOW", (0, i), (0, i), 0.5, LINE))
+    if 0 < len(regular_rows) <= SPAN_ROWS_MAX:
         style.append(("SPAN", (0, regular_rows[0]), (0, regular_rows[-1])))
-        style.append(("VALIGN", (0, regular_rows[0]), (0, regular_rows[-1]), "MIDDLE"))
+    elif regular_rows:
+        # A span cannot break across pages: the name sits in the block's first row.
+        style.append(("VALIGN", (0, regular_rows[0]), (0, regular_rows[0]), "TOP"))
     value_w = 22 * mm
     widths = [24 * mm, 24 * mm, 14 * mm, *[value_w] * len(cols), value_w, 19 * mm]
     used = sum(widths)

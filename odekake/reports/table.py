@@ -530,8 +530,11 @@ def build_from(
 
     stops: list[StopCount] = []
     skipped = 0
+    unknown: Counter[str] = Counter()
     for stop in counts.stops:
-        if any(s.covers(stop.activity, stop.district_id, stop.day) for s in included):
+        if stop.activity not in ROW_ORDER:
+            unknown[stop.activity] += 1
+        elif any(s.covers(stop.activity, stop.district_id, stop.day) for s in included):
             skipped += 1
         else:
             stops.append(stop)
@@ -539,6 +542,8 @@ def build_from(
         notes.append(
             f"過去集計と重なる記録 {skipped} 回分は過去集計の値を使いました(二重に数えていません)。"
         )
+    for activity, n in sorted(unknown.items()):
+        notes.append(f"活動の種類が不明な運行 {n} 回分({activity!r})は集計していません。")
     for s in included:
         notes.append(f"{s.label}を含みます。")
     if counts.orphans:
@@ -571,20 +576,20 @@ def build_from(
         report.as_printed = True
 
     month_counts: Counter[tuple[int, int]] = Counter((s.day.year, s.day.month) for s in stops)
-    unknown: set[tuple[int, int]] = set()
+    no_months: set[tuple[int, int]] = set()
     for s in included:
         if s.period.is_whole_month():
             month_counts[(s.period.start.year, s.period.start.month)] += sum(
                 as_int(x.cell("sessions")) for x in s.rows
             )
         else:
-            unknown.update(s.period.months())
+            no_months.update(s.period.months())
             report.chart_notes.append(
                 f"{s.label}は月別の内訳がないため、その期間の月は折れ線に点を打っていません。"
             )
     # A month inside a tally without a monthly breakdown has no known count: no point.
     report.monthly_sessions = [
-        (m, None if m in unknown else month_counts[m]) for m in period.months()
+        (m, None if m in no_months else month_counts[m]) for m in period.months()
     ]
     return report
 

@@ -236,3 +236,26 @@ def test_people_without_a_column_are_named_in_the_note(
     row = next(r for r in report.rows if r.activity == activity and not r.is_total)
     assert row.total == 2
     assert row.note == f"計に{label} 1人を含む"
+
+
+def test_many_districts_break_across_pages(hub: sqlite_utils.Database, tmp_path: Path) -> None:
+    """A long 地区定期巡回 block cannot be one spanned cell (it would not split)."""
+    for i in range(40):
+        hub.execute(
+            "INSERT INTO districts(id, name, lat, lon) VALUES (?, ?, 37.0, 140.9)",
+            [f"x{i:02d}", f"試験地区{i:02d}"],
+        )
+        u.open_stop(hub, f"s{i}", "regular", f"x{i:02d}", u.at("2024-05-02", "10:00"), ["mynumber"])
+    report = build_report(hub, Period.month(2024, 5))
+    pdf = render_report(report, tmp_path / "long.pdf")
+    pages = u.pdf_lines(pdf)
+    assert len(pages) >= 3  # two table pages, then the chart
+    text = [line for page in pages[:-1] for line in page]
+    assert text.count("地区定期巡回") == 1
+    assert "試験地区00" in pages[0] and "試験地区39" in text
+
+
+def test_unknown_activity_is_reported_not_lost(hub: sqlite_utils.Database) -> None:
+    u.open_stop(hub, "s", "festival", "ogawa", u.at("2024-05-02", "10:00"), ["explanation"])
+    report = build_report(hub, Period.month(2024, 5))
+    assert "活動の種類が不明な運行 1 回分('festival')は集計していません。" in report.notes

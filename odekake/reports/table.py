@@ -19,7 +19,7 @@ Rules (also in ``docs/reports.md``):
 - Summary: 運用回数 = Σ 回数; サービス提供者数 = Σ 計; その他車両見学・事業説明者数 =
   Σ 活動等説明者数.
 - Tallies and records: a tally counts in a report only when its whole period lies in
-  the report's period. A stop whose activity (and, for 地区定期巡回, district) a
+  the report's period. A stop whose activity (and, for 地区定期巡回, district) an
   included tally sheet lists, on a day inside that sheet's period, is not counted
   again. A tally that only partly overlaps is left out, with a note.
 - When the report is exactly one tally sheet (nothing else contributes), it shows
@@ -177,16 +177,20 @@ class Flag:
 
     source: str  # which tally sheet printed it
     where: str
-    printed: int
-    computed: int
-    basis: str  # what ``computed`` is: 各欄の合計, 各地区の行の合計, 内訳の合計, 集計値
+    printed: CellValue
+    computed: CellValue
+    basis: str  # what ``computed`` is: 各欄の合計, 各地区の行の合計, 内訳の合計, …
 
     def message(self) -> str:
         """One Japanese line."""
         return (
-            f"{self.source} {self.where}: 印刷された値 {self.printed} が"
-            f"{self.basis} {self.computed} と一致しません"
+            f"{self.source} {self.where}: 印刷された値 {_shown(self.printed)} が"
+            f"{self.basis} {_shown(self.computed)} と一致しません"
         )
+
+
+def _shown(value: CellValue) -> str:
+    return "空欄" if value == BLANK else str(value)
 
 
 @dataclass
@@ -255,7 +259,6 @@ class _Acc:
     sessions: int = 0
     cells: dict[str, CellValue] = field(default_factory=lambda: dict.fromkeys(CATEGORIES, DASH))
     notes: list[str] = field(default_factory=list)
-    printed_total: CellValue | None = None
 
     def add_stop(self, stop: StopCount) -> None:
         self.sessions += 1
@@ -278,7 +281,6 @@ class _Acc:
             self.cells[line.activity] = combine(self.cells[line.activity], own)
         if line.note:
             self.notes.append(line.note)
-        self.printed_total = line.cell("total")
 
 
 RowKey = tuple[str, str | None]
@@ -301,7 +303,7 @@ def _assemble(
 ) -> tuple[list[ReportRow], list[str]]:
     rows: list[ReportRow] = []
     if skeleton:
-        for a in ROW_ORDER:
+        for a in ROW_ORDER[1:]:
             accs.setdefault((a, None), _Acc())
     districts = sorted(
         (k[1] for k in accs if k[0] == "regular" and k[1] is not None),
@@ -318,9 +320,6 @@ def _assemble(
                 total.sessions += acc.sessions
                 for c in CATEGORIES:
                     total.cells[c] = combine(total.cells[c], acc.cells[c])
-            if skeleton and not districts:
-                for c in CATEGORIES:
-                    total.cells[c] = DASH
             rows.append(_row("regular", None, TOTAL_LABEL, total, is_total=True))
         elif (a, None) in accs:
             rows.append(_row(a, None, "", accs[(a, None)]))
@@ -404,21 +403,21 @@ def _check_sheet(
             continue  # their 計 is the count itself
         r = by_key.get((line.activity, line.district_id, False))
         printed = line.cell("total")
-        if r is not None and isinstance(printed, int) and _differs(printed, r.total):
+        if r is not None and _differs(printed, r.total):
             where = f"{r.label} {r.sublabel}".strip() + " の計"
-            flags.append(Flag(src, where, printed, as_int(r.total), "各欄の合計"))
+            flags.append(Flag(src, where, printed, r.total, "各欄の合計"))
     total_line = sheet.total
     computed_total = by_key.get(("regular", None, True))
     if total_line is not None and computed_total is not None:
         for key in ("sessions", *REPORT_COLUMNS, "total", "explanation"):
             printed = total_line.cell(key)
-            if isinstance(printed, int) and _differs(printed, computed_total.value(key)):
+            if _differs(printed, computed_total.value(key)):
                 flags.append(
                     Flag(
                         src,
                         f"地区定期巡回 計 の{HEADERS[key]}",
                         printed,
-                        as_int(computed_total.value(key)),
+                        computed_total.value(key),
                         "各地区の行の合計",
                     )
                 )

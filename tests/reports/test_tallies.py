@@ -320,3 +320,14 @@ def test_overlapping_periods_are_refused(tallied: sqlite_utils.Database) -> None
 )
 def test_cells_are_read_as_printed(text: str, value: object) -> None:
     assert parse_cell(text) == value
+
+
+def test_a_dash_where_the_cells_have_people_is_flagged(hub: sqlite_utils.Database) -> None:
+    import_tallies(hub, _edited("計,22,3,44,1,31,47,126,", "計,22,3,44,–,31,47,126,"))
+    report = build_report(hub, Period.fiscal_year(2022))
+    assert (
+        f"{FY22_SRC} 地区定期巡回 計 のごみ納付券: 印刷された値 – が各地区の行の合計 1 と一致しません"
+        in [f.message() for f in report.flags]
+    )
+    total = next(r for r in report.rows if r.is_total)
+    assert total.cells["garbage"] == D and total.flagged == {"garbage"}

@@ -61,6 +61,10 @@ def _register() -> None:
 
     for command in vote.COMMANDS:
         main.add_command(command)
+    from odekake.commands import report
+
+    for command in report.COMMANDS:
+        main.add_command(command)
 
 
 _register()

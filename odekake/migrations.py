@@ -333,3 +333,35 @@ def m0501_voting(db: sqlite_utils.Database) -> None:
         CREATE INDEX vote_reconciled_voter ON vote_reconciled(election_id, voter_no, type);
         """,
     )
+
+
+@migrations(name="0401_report_tallies")
+def m0401_report_tallies(db: sqlite_utils.Database) -> None:
+    # Past aggregated usage tables (before the system existed), imported by
+    # ``odekake history import``. One sheet = one printed table over one period;
+    # its lines keep the cells exactly as printed ("–", blank or a number) as JSON.
+    run_script(
+        db,
+        """
+        CREATE TABLE report_tally_sheets (
+            id INTEGER PRIMARY KEY,
+            period_from TEXT NOT NULL,
+            period_to TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT '',
+            imported_at TEXT NOT NULL,
+            UNIQUE (period_from, period_to)
+        );
+        CREATE TABLE report_tallies (
+            id INTEGER PRIMARY KEY,
+            sheet_id INTEGER NOT NULL REFERENCES report_tally_sheets(id),
+            line INTEGER NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('row', 'total', 'summary')),
+            activity TEXT NOT NULL,
+            district_id TEXT,
+            label TEXT NOT NULL DEFAULT '',
+            cells TEXT NOT NULL DEFAULT '{}',
+            note TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX report_tallies_sheet ON report_tallies(sheet_id, line);
+        """,
+    )

@@ -1,0 +1,127 @@
+"""Report commands: ``odekake report`` and ``odekake history import``."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+import click
+
+from odekake.db import connect
+from odekake.errors import ValidationError
+from odekake.reports.counting import Period
+
+DB_OPTION = click.option(
+    "--db",
+    "db_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="市役所(ハブ)のデータベース hub.db",
+)
+
+
+def _period(
+    month: str | None, fiscal_year: str | None, start: str | None, end: str | None
+) -> Period:
+    given = [x for x in (month, fiscal_year, start or end) if x]
+    if len(given) != 1:
+        raise click.UsageError(
+            "期間は --month、--fiscal-year、--from/--to のどれか1つで指定してください"
+        )
+    if month:
+        m = re.fullmatch(r"(\d{4})-(\d{1,2})", month.strip())
+        if not m:
+            raise ValidationError(f"--month は YYYY-MM で指定してください: {month}")
+        return Period.month(int(m.group(1)), int(m.group(2)))
+    if fiscal_year:
+        from odekake.reports.tallies import parse_fiscal_year
+
+        try:
+            return Period.fiscal_year(parse_fiscal_year(fiscal_year))
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+    if not (start and end):
+        raise click.UsageError("--from と --to は両方指定してください")
+    try:
+        return Period(date.fromisoformat(start), date.fromisoformat(end))
+    except ValueError:
+        raise ValidationError(f"日付は YYYY-MM-DD で指定してください: {start} / {end}") from None
+
+
+@click.command("report")
+@DB_OPTION
+@click.option("--month", default=None, help="月(例: 2023-11)")
+@click.option("--fiscal-year", default=None, help="年度(例: 2022 または R4)。4月〜翌年3月")
+@click.option("--from", "start", default=None, help="期間の初日(YYYY-MM-DD)")
+@click.option("--to", "end", default=None, help="期間の末日(YYYY-MM-DD、この日を含む)")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="出力するPDFファイル",
+)
+@click.option(
+    "--csv",
+    "csv_path",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="同じ表をCSV(UTF-8 BOM付き)でも書き出す",
+)
+@click.option(
+    "--xlsx",
+    "xlsx_path",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="同じ表をExcel(XLSX)でも書き出す",
+)
+def report_cmd(
+    db_path: Path,
+    month: str | None,
+    fiscal_year: str | None,
+    start: str | None,
+    end: str | None,
+    out: Path,
+    csv_path: Path | None,
+    xlsx_path: Path | None,
+) -> None:
+    """利用実績の表(月・年度・任意の期間)をPDF(とCSV・XLSX)で作る。"""
+    from odekake.reports.export import write_csv, write_xlsx
+    from odekake.reports.pdf import render_report
+    from odekake.reports.table import build_report
+
+    period = _period(month, fiscal_year, start, end)
+    db = connect(db_path)
+    report = build_report(db, period)
+    render_report(report, out)
+    click.echo(f"{out} に {report.period.label()} の利用実績を書き出しました。")
+    if csv_path is not None:
+        write_csv(report, csv_path)
+        click.echo(f"{csv_path} に書き出しました(CSV)。")
+    if xlsx_path is not None:
+        write_xlsx(report, xlsx_path)
+        click.echo(f"{xlsx_path} に書き出しました(XLSX)。")
+    if report.empty:
+        click.echo("この期間の運行記録・過去集計はありません(空の表を出力しました)。")
+    for f in report.flags:
+        click.echo(f"注意: {f.message()}", err=True)
+
+
+@click.group("history")
+def history_group() -> None:
+    """過去の集計(システム導入前の実績表)の取り込み。"""
+
+
+@history_group.command("import")
+@DB_OPTION
+@click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path))
+def history_import(db_path: Path, csv_file: Path) -> None:
+    """過去の実績表をCSVから取り込む(同じ期間は置き換え。1行でも誤りがあれば何もしない)。"""
+    from odekake.reports.tallies import import_file
+
+    db = connect(db_path)
+    result = import_file(db, csv_file)
+    click.echo(result.describe())
+
+
+COMMANDS: list[click.Command] = [report_cmd, history_group]

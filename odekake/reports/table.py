@@ -1,0 +1,597 @@
+"""The usage report model: the table city hall reads, its summary lines and flags.
+
+Built from the counted records (:mod:`odekake.reports.counting`) and the imported
+past tallies (:mod:`odekake.reports.tallies`). Rendering (PDF, CSV, XLSX) only
+formats a :class:`Report`; every number is decided here.
+
+Rules (also in ``docs/reports.md``):
+
+- Rows: 地区定期巡回 (one row per district, then 計), 予約訪問, 移動期日前投票所,
+  り災証明書出張申請受付, その他 — each only when it has sessions or a tally line in
+  the period. A period with neither renders the empty table (every activity, 0 回).
+- Category cells: "–" when the category was offered at no stop of the row (and no
+  tally says otherwise), a number otherwise (0 = offered, unused). Blank only comes
+  from a tally that printed a blank (not recorded).
+- 計 = 証明書 + マイナンバーカード + ごみ納付券 + 相談 + フレイル + り災申請 + 期日前投票.
+  The last two have no column: they are the 計 of the り災 and 投票 rows.
+- A report column (of the five) is left out when it is "–" in every row — as the
+  FY2023 table has no フレイル column — except in an empty report.
+- Summary: 運用回数 = Σ 回数; サービス提供者数 = Σ 計; その他車両見学・事業説明者数 =
+  Σ 活動等説明者数.
+- Tallies and records: a tally counts in a report only when its whole period lies in
+  the report's period. A stop whose activity (and, for 地区定期巡回, district) an
+  included tally sheet lists, on a day inside that sheet's period, is not counted
+  again. A tally that only partly overlaps is left out, with a note.
+- When the report is exactly one tally sheet (nothing else contributes), it shows
+  the printed totals as printed; every printed total that differs from what its
+  cells add up to is a :class:`Flag` (shown, never corrected silently).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+
+import sqlite_utils
+
+from odekake import master
+from odekake.catalog import ACTIVITIES, CATEGORIES, REPORT_COLUMNS
+from odekake.reports.counting import Counts, Period, StopCount, count_period
+from odekake.reports.tallies import (
+    BLANK,
+    DASH,
+    HEADERS,
+    SUMMARY_LABELS,
+    SUMMARY_UNITS,
+    CellValue,
+    TallyLine,
+    TallySheet,
+    as_int,
+    load_sheets,
+)
+
+TITLE = "行政MaaS(お出かけ市役所) 利用実績"
+# Row order as the printed tables have it (投票 before り災 in FY2023).
+ROW_ORDER: tuple[str, ...] = ("regular", "reservation", "voting", "disaster", "other")
+# District order of the printed tables (mountain districts, then town), then the rest.
+PRINTED_DISTRICT_ORDER: tuple[str, ...] = (
+    "kawamae",
+    "hisanohama",
+    "tabito",
+    "tono",
+    "ogawa",
+    "yoshima",
+    "chuodai",
+)
+# Categories counted in 計 (the five columns, plus the two that are their rows' 計).
+TOTAL_CATEGORIES: tuple[str, ...] = (*REPORT_COLUMNS, "disaster", "voting")
+# サービス提供者数 breakdown: (label, categories).
+SERVED_PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("証明書発行業務等", ("certificate", "mynumber", "garbage")),
+    ("相談業務", ("consultation",)),
+    ("フレイル予防", ("frailty",)),
+    ("り災証明書申請", ("disaster",)),
+    ("期日前投票", ("voting",)),
+)
+SESSION_PART_LABELS: dict[str, str] = {
+    "reservation": "予約訪問",
+    "voting": "移動期日前投票所",
+    "disaster": "り災",
+    "other": "その他",
+}
+TOTAL_LABEL = "計"
+
+
+def combine(a: CellValue, b: CellValue) -> CellValue:
+    """Add two cells: numbers add ("–"/blank count 0); blank beats "–" when neither is a number."""
+    if isinstance(a, int) or isinstance(b, int):
+        return as_int(a) + as_int(b)
+    return BLANK if BLANK in (a, b) else DASH
+
+
+def total_of(cells: dict[str, CellValue]) -> CellValue:
+    """計 of a row: Σ of :data:`TOTAL_CATEGORIES`; "–"/blank when none is a number."""
+    out: CellValue = DASH
+    for c in TOTAL_CATEGORIES:
+        out = combine(out, cells.get(c, DASH))
+    return out
+
+
+def _differs(printed: CellValue, computed: CellValue) -> bool:
+    if not isinstance(printed, int) and not isinstance(computed, int):
+        return False
+    return as_int(printed) != as_int(computed)
+
+
+@dataclass
+class ReportRow:
+    """One line of the table."""
+
+    activity: str
+    district_id: str | None  # the district of a 地区定期巡回 row; None otherwise
+    sublabel: str  # district name, 計, or ""
+    sessions: CellValue
+    cells: dict[str, CellValue]  # every category of CATEGORIES
+    total: CellValue
+    note: str = ""
+    is_total: bool = False
+    flagged: set[str] = field(default_factory=set)  # keys of cells whose printed value is off
+
+    @property
+    def label(self) -> str:
+        """The activity's name."""
+        return ACTIVITIES.get(self.activity, self.activity)
+
+    @property
+    def explanation(self) -> CellValue:
+        """活動等説明者数."""
+        return self.cells.get("explanation", DASH)
+
+    def value(self, key: str) -> CellValue:
+        """A cell by column key (``sessions``, a category, ``total``, ``explanation``)."""
+        if key == "sessions":
+            return self.sessions
+        if key == "total":
+            return self.total
+        return self.cells.get(key, DASH)
+
+
+@dataclass
+class SummaryLine:
+    """One ■ line under the table."""
+
+    key: str  # "sessions" | "served" | "explained"
+    value: int
+    parts: list[tuple[str, int]] = field(default_factory=list)
+    flagged: set[str] = field(default_factory=set)  # "" = the total, else a part's label
+
+    @property
+    def label(self) -> str:
+        """運用回数 / サービス提供者数 / その他車両見学・事業説明者数."""
+        return SUMMARY_LABELS[self.key]
+
+    @property
+    def unit(self) -> str:
+        """回 or 人."""
+        return SUMMARY_UNITS[self.key]
+
+    def text(self, mark: str = "") -> str:
+        """``運用回数：59回(巡回4地区：22回、予約訪問：9回)`` as the printed tables write it.
+
+        Args:
+            mark: Appended to each flagged value (the PDF uses ``▲``).
+        """
+        u = self.unit
+        m = {k: mark for k in self.flagged} if mark else {}
+        out = f"{self.label}：{self.value}{u}{m.get('', '')}"
+        if self.parts:
+            out += "(" + "、".join(f"{lab}：{n}{u}{m.get(lab, '')}" for lab, n in self.parts) + ")"
+        return out
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A printed total that does not equal what it should add up to."""
+
+    source: str  # which tally sheet printed it
+    where: str
+    printed: CellValue
+    computed: CellValue
+    basis: str  # what ``computed`` is: 各欄の合計, 各地区の行の合計, 内訳の合計, …
+
+    def message(self) -> str:
+        """One Japanese line."""
+        return (
+            f"{self.source} {self.where}: 印刷された値 {_shown(self.printed)} が"
+            f"{self.basis} {_shown(self.computed)} と一致しません"
+        )
+
+
+def _shown(value: CellValue) -> str:
+    return "空欄" if value == BLANK else str(value)
+
+
+@dataclass
+class Report:
+    """Everything a usage report shows."""
+
+    period: Period
+    columns: list[str]  # the category columns shown, of REPORT_COLUMNS
+    rows: list[ReportRow]
+    summary: list[SummaryLine]
+    flags: list[Flag] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    empty: bool = False
+    as_printed: bool = False  # the figures are one tally sheet's, as printed
+    monthly_sessions: list[tuple[tuple[int, int], int | None]] = field(default_factory=list)
+    chart_notes: list[str] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        """The heading."""
+        return f"{TITLE} {self.period.label()}"
+
+    @property
+    def header(self) -> list[str]:
+        """Column headers of the flat table (CSV/XLSX)."""
+        return [
+            "活動",
+            "地区",
+            HEADERS["sessions"],
+            *(HEADERS[c] for c in self.columns),
+            HEADERS["total"],
+            HEADERS["explanation"],
+            "備考",
+        ]
+
+    @property
+    def value_keys(self) -> list[str]:
+        """Keys of the value columns, in order (between 地区 and 備考)."""
+        return ["sessions", *self.columns, "total", "explanation"]
+
+    def cells(self) -> list[list[CellValue]]:
+        """Every table row as flat cells: activity, district, values…, note."""
+        out: list[list[CellValue]] = []
+        for r in self.rows:
+            out.append([r.label, r.sublabel, *(r.value(k) for k in self.value_keys), r.note])
+        return out
+
+    def district_users(self) -> list[tuple[str, dict[str, int]]]:
+        """(district name, users per shown category) of the 地区定期巡回 rows (chart)."""
+        return [
+            (r.sublabel, {c: as_int(r.cells.get(c, DASH)) for c in self.columns})
+            for r in self.rows
+            if r.activity == "regular" and not r.is_total
+        ]
+
+    def summary_line(self, key: str) -> SummaryLine:
+        """A summary line by key."""
+        return next(s for s in self.summary if s.key == key)
+
+
+# ------------------------------------------------------------------ assembling
+
+
+@dataclass
+class _Acc:
+    sessions: int = 0
+    cells: dict[str, CellValue] = field(default_factory=lambda: dict.fromkeys(CATEGORIES, DASH))
+    notes: list[str] = field(default_factory=list)
+
+    def add_stop(self, stop: StopCount) -> None:
+        self.sessions += 1
+        for c in stop.offered:
+            if c in self.cells:
+                self.cells[c] = combine(self.cells[c], 0)
+        for c, n in stop.people.items():
+            self.cells[c] = combine(self.cells.get(c, DASH), n)
+
+    def add_line(self, line: TallyLine) -> None:
+        self.sessions += as_int(line.cell("sessions"))
+        for c in REPORT_COLUMNS:
+            self.cells[c] = combine(self.cells[c], line.cell(c))
+        self.cells["explanation"] = combine(self.cells["explanation"], line.cell("explanation"))
+        if line.activity in ("disaster", "voting"):
+            printed = line.cell("total")
+            own: CellValue = printed
+            if isinstance(printed, int):
+                own = printed - sum(as_int(line.cell(c)) for c in REPORT_COLUMNS)
+            self.cells[line.activity] = combine(self.cells[line.activity], own)
+        if line.note:
+            self.notes.append(line.note)
+
+
+RowKey = tuple[str, str | None]
+
+
+def _district_order(db: sqlite_utils.Database) -> tuple[dict[str, int], dict[str, str]]:
+    names = {d.id: d.name for d in master.districts(db)}
+    order = {d: i for i, d in enumerate(PRINTED_DISTRICT_ORDER)}
+    for i, d in enumerate(names):
+        order.setdefault(d, len(PRINTED_DISTRICT_ORDER) + i)
+    return order, names
+
+
+def _assemble(
+    accs: dict[RowKey, _Acc],
+    order: dict[str, int],
+    names: dict[str, str],
+    *,
+    skeleton: bool,
+) -> tuple[list[ReportRow], list[str]]:
+    rows: list[ReportRow] = []
+    if skeleton:
+        for a in ROW_ORDER[1:]:
+            accs.setdefault((a, None), _Acc())
+    districts = sorted(
+        (k[1] for k in accs if k[0] == "regular" and k[1] is not None),
+        key=lambda d: (order.get(d, 10_000), d),
+    )
+    for a in ROW_ORDER:
+        if a == "regular":
+            if not districts and not skeleton:
+                continue
+            total = _Acc()
+            for d in districts:
+                acc = accs[("regular", d)]
+                rows.append(_row("regular", d, names.get(d, d), acc))
+                total.sessions += acc.sessions
+                for c in CATEGORIES:
+                    total.cells[c] = combine(total.cells[c], acc.cells[c])
+            rows.append(_row("regular", None, TOTAL_LABEL, total, is_total=True))
+        elif (a, None) in accs:
+            rows.append(_row(a, None, "", accs[(a, None)]))
+    shown = [c for c in REPORT_COLUMNS if any(r.cells[c] != DASH for r in rows)]
+    if skeleton:
+        shown = list(REPORT_COLUMNS)
+    return rows, shown
+
+
+def _row(
+    activity: str, district: str | None, sublabel: str, acc: _Acc, *, is_total: bool = False
+) -> ReportRow:
+    cells = dict(acc.cells)
+    note_parts = list(acc.notes)
+    if activity not in ("disaster", "voting"):
+        for c, label in (("disaster", "り災申請"), ("voting", "期日前投票")):
+            if as_int(cells[c]):
+                note_parts.append(f"計に{label} {cells[c]}人を含む")
+    return ReportRow(
+        activity=activity,
+        district_id=district,
+        sublabel=sublabel,
+        sessions=acc.sessions,
+        cells=cells,
+        total=total_of(cells),
+        note=" ".join(note_parts),
+        is_total=is_total,
+    )
+
+
+def _summary(rows: list[ReportRow]) -> list[SummaryLine]:
+    top = [r for r in rows if r.is_total or r.activity != "regular"]
+    districts = [r for r in rows if r.activity == "regular" and not r.is_total]
+    sessions = SummaryLine("sessions", sum(as_int(r.sessions) for r in top))
+    for r in top:
+        if as_int(r.sessions) == 0:
+            continue
+        label = f"巡回{len(districts)}地区" if r.activity == "regular" else None
+        sessions.parts.append((label or SESSION_PART_LABELS[r.activity], as_int(r.sessions)))
+    served = SummaryLine("served", sum(as_int(r.total) for r in top))
+    for label, cats in SERVED_PARTS:
+        values = [r.cells[c] for r in top for c in cats]
+        if any(isinstance(v, int) for v in values):  # offered somewhere
+            served.parts.append((label, sum(as_int(v) for v in values)))
+    # A breakdown of one item only repeats the total.
+    if len(served.parts) < 2:
+        served.parts = []
+    if len(sessions.parts) < 2:
+        sessions.parts = []
+    explained = SummaryLine("explained", sum(as_int(r.explanation) for r in top))
+    return [sessions, served, explained]
+
+
+# ------------------------------------------------------------ printed values
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+def _match_part(label: str, parts: list[tuple[str, int]]) -> tuple[str, int] | None:
+    want = _norm(label)
+    if want.startswith("巡回"):
+        return next(((lab, n) for lab, n in parts if lab.startswith("巡回")), None)
+    for lab, n in parts:
+        have = _norm(lab)
+        if have == want or have.startswith(want) or want.startswith(have):
+            return (lab, n)
+    return None
+
+
+def _check_sheet(
+    sheet: TallySheet, rows: list[ReportRow], summary: list[SummaryLine]
+) -> list[Flag]:
+    """Compare the sheet's printed totals with its cells (rows/summary from the sheet alone)."""
+    flags: list[Flag] = []
+    src = sheet.label
+    by_key = {(r.activity, r.district_id, r.is_total): r for r in rows}
+    for line in sheet.rows:
+        if line.activity in ("disaster", "voting"):
+            continue  # their 計 is the count itself
+        r = by_key.get((line.activity, line.district_id, False))
+        printed = line.cell("total")
+        if r is not None and _differs(printed, r.total):
+            where = f"{r.label} {r.sublabel}".strip() + " の計"
+            flags.append(Flag(src, where, printed, r.total, "各欄の合計"))
+    total_line = sheet.total
+    computed_total = by_key.get(("regular", None, True))
+    if total_line is not None and computed_total is not None:
+        for key in ("sessions", *REPORT_COLUMNS, "total", "explanation"):
+            printed = total_line.cell(key)
+            if _differs(printed, computed_total.value(key)):
+                flags.append(
+                    Flag(
+                        src,
+                        f"地区定期巡回 計 の{HEADERS[key]}",
+                        printed,
+                        computed_total.value(key),
+                        "各地区の行の合計",
+                    )
+                )
+    for s in summary:
+        lines = sheet.summary(s.key)
+        head = next((x for x in lines if not x.label), None)
+        parts = [x for x in lines if x.label]
+        if head is not None:
+            printed = as_int(head.cell("total"))
+            if printed != s.value:
+                flags.append(Flag(src, s.label, printed, s.value, "表の各欄から求めた値"))
+            if parts:
+                psum = sum(as_int(x.cell("total")) for x in parts)
+                if psum != printed:
+                    flags.append(Flag(src, s.label, printed, psum, "印刷された内訳の合計"))
+        for x in parts:
+            match = _match_part(x.label, s.parts)
+            if match is None:
+                continue
+            printed = as_int(x.cell("total"))
+            if printed != match[1]:
+                flags.append(
+                    Flag(src, f"{s.label} の{x.label}", printed, match[1], "表の各欄から求めた値")
+                )
+            digits = re.findall(r"\d+", _norm(x.label))
+            if s.key == "sessions" and digits and _norm(x.label).startswith("巡回"):
+                have = int(re.findall(r"\d+", match[0])[0])
+                if int(digits[0]) != have:
+                    flags.append(
+                        Flag(
+                            src,
+                            f"{s.label} の{x.label}(地区数)",
+                            int(digits[0]),
+                            have,
+                            "表の地区数",
+                        )
+                    )
+    return flags
+
+
+def _apply_printed(sheet: TallySheet, rows: list[ReportRow], summary: list[SummaryLine]) -> None:
+    """Show the sheet's printed totals as printed, marking those that do not add up."""
+    for r in rows:
+        if r.is_total:
+            line = sheet.total
+            if line is None:
+                continue
+            for key in ("sessions", *REPORT_COLUMNS, "total", "explanation"):
+                printed = line.cell(key)
+                if _differs(printed, r.value(key)):
+                    r.flagged.add(key)
+                if key == "sessions":
+                    r.sessions = printed
+                elif key == "total":
+                    r.total = printed
+                else:
+                    r.cells[key] = printed
+            r.note = " ".join(x for x in (r.note, line.note) if x)
+            continue
+        if r.activity in ("disaster", "voting"):
+            continue
+        match = next(
+            (x for x in sheet.rows if x.activity == r.activity and x.district_id == r.district_id),
+            None,
+        )
+        if match is not None:
+            printed = match.cell("total")
+            if _differs(printed, r.total):
+                r.flagged.add("total")
+            r.total = printed
+    for s in summary:
+        lines = sheet.summary(s.key)
+        head = next((x for x in lines if not x.label), None)
+        parts = [x for x in lines if x.label]
+        if head is None:
+            continue
+        computed = SummaryLine(s.key, s.value, list(s.parts))
+        s.value = as_int(head.cell("total"))
+        if s.value != computed.value or (
+            parts and sum(as_int(x.cell("total")) for x in parts) != s.value
+        ):
+            s.flagged.add("")
+        s.parts = [(x.label, as_int(x.cell("total"))) for x in parts]
+        for x in parts:
+            part = _match_part(x.label, computed.parts)
+            if part is not None and part[1] != as_int(x.cell("total")):
+                s.flagged.add(x.label)
+
+
+# ------------------------------------------------------------------ building
+
+
+def build_report(db: sqlite_utils.Database, period: Period) -> Report:
+    """The usage report for ``period``: records and past tallies, without double counting."""
+    counts = count_period(db, period)
+    return build_from(db, period, counts, load_sheets(db))
+
+
+def build_from(
+    db: sqlite_utils.Database, period: Period, counts: Counts, sheets: list[TallySheet]
+) -> Report:
+    """:func:`build_report` from already-read counts and sheets."""
+    order, names = _district_order(db)
+    included = [s for s in sheets if period.covers(s.period)]
+    partial = [s for s in sheets if period.overlaps(s.period) and not period.covers(s.period)]
+    notes: list[str] = []
+    for s in partial:
+        notes.append(f"{s.label}は期間の一部だけが重なるため含めていません(分割できません)。")
+
+    stops: list[StopCount] = []
+    skipped = 0
+    unknown: Counter[str] = Counter()
+    for stop in counts.stops:
+        if stop.activity not in ROW_ORDER:
+            unknown[stop.activity] += 1
+        elif any(s.covers(stop.activity, stop.district_id, stop.day) for s in included):
+            skipped += 1
+        else:
+            stops.append(stop)
+    if skipped:
+        notes.append(
+            f"過去集計と重なる記録 {skipped} 回分は過去集計の値を使いました(二重に数えていません)。"
+        )
+    for activity, n in sorted(unknown.items()):
+        notes.append(f"活動の種類が不明な運行 {n} 回分({activity!r})は集計していません。")
+    for s in included:
+        notes.append(f"{s.label}を含みます。")
+    if counts.orphans:
+        notes.append(f"停車記録のない利用記録 {counts.orphans} 件は集計していません。")
+    if counts.purged:
+        notes.append(f"保存期間経過で内容が消去された記録 {counts.purged} 件は集計できません。")
+
+    accs: dict[RowKey, _Acc] = {}
+    for stop in stops:
+        accs.setdefault(_key(stop.activity, stop.district_id), _Acc()).add_stop(stop)
+    for s in included:
+        for line in s.rows:
+            accs.setdefault(_key(line.activity, line.district_id), _Acc()).add_line(line)
+    empty = not accs
+    rows, shown = _assemble(accs, order, names, skeleton=empty)
+    summary = _summary(rows)
+    report = Report(period=period, columns=shown, rows=rows, summary=summary, notes=notes)
+    report.empty = empty
+    if empty:
+        report.notes.insert(0, "この期間の運行記録・過去集計はありません。")
+
+    for s in included:
+        s_accs: dict[RowKey, _Acc] = {}
+        for line in s.rows:
+            s_accs.setdefault(_key(line.activity, line.district_id), _Acc()).add_line(line)
+        s_rows, _shown = _assemble(s_accs, order, names, skeleton=False)
+        report.flags.extend(_check_sheet(s, s_rows, _summary(s_rows)))
+    if len(included) == 1 and not stops:
+        _apply_printed(included[0], rows, summary)
+        report.as_printed = True
+
+    month_counts: Counter[tuple[int, int]] = Counter((s.day.year, s.day.month) for s in stops)
+    no_months: set[tuple[int, int]] = set()
+    for s in included:
+        if s.period.is_whole_month():
+            month_counts[(s.period.start.year, s.period.start.month)] += sum(
+                as_int(x.cell("sessions")) for x in s.rows
+            )
+        else:
+            no_months.update(s.period.months())
+            report.chart_notes.append(
+                f"{s.label}は月別の内訳がないため、その期間の月は折れ線に点を打っていません。"
+            )
+    # A month inside a tally without a monthly breakdown has no known count: no point.
+    report.monthly_sessions = [
+        (m, None if m in no_months else month_counts[m]) for m in period.months()
+    ]
+    return report
+
+
+def _key(activity: str, district_id: str | None) -> RowKey:
+    return (activity, district_id) if activity == "regular" else (activity, None)

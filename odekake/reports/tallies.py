@@ -1,0 +1,439 @@
+"""Past tallies: usage tables from before the system existed, imported from CSV.
+
+A *sheet* is one printed table over one period (e.g. the FY2022 table). Its lines
+are kept exactly as printed — a number, "–" (not offered) or blank (not recorded) —
+so the report can reproduce the table cell for cell and compare each printed
+total with the sum of its cells.
+
+CSV columns (UTF-8, with or without BOM; Japanese headers, see ``docs/reports.md``):
+``期間開始, 期間終了`` (or ``年度`` or ``月``), ``活動``, ``地区``, ``回数``, ``証明書``,
+``マイナンバーカード``, ``ごみ納付券``, ``相談``, ``フレイル``, ``計``, ``活動等説明者数``, ``備考``.
+
+- A row of 地区定期巡回 names its district; ``地区`` = ``計`` is the printed 計 row.
+- 予約訪問, り災証明書出張申請受付, 移動期日前投票所, その他: ``地区`` is empty. For り災 and
+  投票 rows, ``計`` minus the five category columns is the number of applicants/voters.
+- Summary lines: ``活動`` = 運用回数 / サービス提供者数 / その他車両見学・事業説明者数, the
+  value in ``計``; an empty ``地区`` is the line's total, otherwise ``地区`` is the label of
+  one item of its breakdown (e.g. ``巡回4地区``).
+
+Import is all-or-nothing. Re-importing a sheet for the same period replaces it; a
+sheet whose period overlaps another sheet's (without being the same) is refused,
+since the two would count the same days twice.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from odekake import master
+from odekake.catalog import ACTIVITIES, REPORT_COLUMNS
+from odekake.db import write
+from odekake.errors import ImportRejected, NotFound, OdekakeError
+from odekake.reports.counting import Period
+
+DASH = "–"
+BLANK = ""
+CellValue = int | str  # a count, DASH (not offered) or BLANK (not recorded)
+
+# Cell keys of a line, in print order, and their CSV headers.
+CELL_KEYS: tuple[str, ...] = ("sessions", *REPORT_COLUMNS, "total", "explanation")
+HEADERS: dict[str, str] = {
+    "sessions": "回数",
+    "certificate": "証明書",
+    "mynumber": "マイナンバーカード",
+    "garbage": "ごみ納付券",
+    "consultation": "相談",
+    "frailty": "フレイル",
+    "total": "計",
+    "explanation": "活動等説明者数",
+}
+_HEADER_ALIASES: dict[str, str] = {
+    **{v: k for k, v in HEADERS.items()},
+    **{k: k for k in HEADERS},
+    "マイナンバー": "mynumber",
+    "ごみ": "garbage",
+    "説明者数": "explanation",
+    "期間開始": "from",
+    "開始": "from",
+    "from": "from",
+    "期間終了": "to",
+    "終了": "to",
+    "to": "to",
+    "年度": "fiscal_year",
+    "fiscal_year": "fiscal_year",
+    "月": "month",
+    "month": "month",
+    "活動": "activity",
+    "activity": "activity",
+    "地区": "district",
+    "district": "district",
+    "備考": "note",
+    "note": "note",
+}
+
+SUMMARY_LABELS: dict[str, str] = {
+    "sessions": "運用回数",
+    "served": "サービス提供者数",
+    "explained": "その他車両見学・事業説明者数",
+}
+SUMMARY_UNITS: dict[str, str] = {"sessions": "回", "served": "人", "explained": "人"}
+
+_ACTIVITY_ALIASES: dict[str, str] = {
+    **{k: k for k in ACTIVITIES},
+    **{v: k for k, v in ACTIVITIES.items()},
+    "定期巡回": "regular",
+    "地区定期巡回": "regular",
+    "巡回": "regular",
+    "り災": "disaster",
+    "り災証明書": "disaster",
+    "り災証明書出張申請受付": "disaster",
+    "期日前投票": "voting",
+    "移動期日前投票所": "voting",
+}
+_SUMMARY_ALIASES: dict[str, str] = {
+    **{v: k for k, v in SUMMARY_LABELS.items()},
+    "事業説明者数": "explained",
+    "車両見学・事業説明者数": "explained",
+}
+_DASHES = {"-", "–", "—", "―", "‐", "−", "ー", "－"}
+TOTAL_DISTRICT = "計"
+
+
+def _squash(text: str) -> str:
+    """NFKC and no spaces: ``り災証明書 出張申請受付`` == ``り災証明書出張申請受付``."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+def parse_cell(text: str) -> CellValue:
+    """``"5"``, ``"5回"``, ``"1,234人"`` → int; a dash → ``DASH``; empty → ``BLANK``.
+
+    Raises:
+        ValueError: Anything else (the message is Japanese).
+    """
+    raw = text.strip()
+    if not raw:
+        return BLANK
+    if raw in _DASHES:
+        return DASH
+    digits = _squash(raw).replace(",", "").removesuffix("回").removesuffix("人")
+    if not digits.isdigit():
+        raise ValueError(f"数・「–」・空欄のいずれかにしてください: {raw!r}")
+    return int(digits)
+
+
+def as_int(value: CellValue) -> int:
+    """A cell's number (``–`` and blank count as 0)."""
+    return value if isinstance(value, int) else 0
+
+
+def format_cell(value: CellValue) -> str:
+    """How a cell is written in CSV and PDF (without unit)."""
+    return str(value) if isinstance(value, int) else value
+
+
+@dataclass(frozen=True)
+class TallyLine:
+    """One line of a printed table."""
+
+    line: int
+    kind: str  # "row" | "total" (the printed 地区定期巡回 計) | "summary"
+    activity: str  # activity key, or summary key for kind="summary"
+    district_id: str | None = None
+    label: str = ""  # district name; breakdown label for a summary line
+    cells: dict[str, CellValue] = field(default_factory=dict)
+    note: str = ""
+
+    def cell(self, key: str) -> CellValue:
+        """A cell by key (missing cells are blank)."""
+        return self.cells.get(key, BLANK)
+
+
+@dataclass
+class TallySheet:
+    """One printed table over one period."""
+
+    period: Period
+    lines: list[TallyLine]
+    source: str = ""
+    id: int | None = None
+
+    @property
+    def rows(self) -> list[TallyLine]:
+        """Data rows (districts of 地区定期巡回 and the other activities)."""
+        return [x for x in self.lines if x.kind == "row"]
+
+    @property
+    def total(self) -> TallyLine | None:
+        """The printed 地区定期巡回 計 row, if any."""
+        return next((x for x in self.lines if x.kind == "total"), None)
+
+    def summary(self, key: str) -> list[TallyLine]:
+        """The printed summary line ``key`` (total first if given, then its breakdown)."""
+        return [x for x in self.lines if x.kind == "summary" and x.activity == key]
+
+    @property
+    def label(self) -> str:
+        """``過去集計(2022年4月1日〜2023年3月31日)``."""
+        p = self.period
+        return f"過去集計({p.start.year}年{p.start.month}月{p.start.day}日〜{p.end.year}年{p.end.month}月{p.end.day}日)"
+
+    def covers(self, activity: str, district_id: str | None, day: date) -> bool:
+        """True when this sheet already counts that activity/district on that day."""
+        if not self.period.contains(day):
+            return False
+        key = district_id if activity == "regular" else None
+        return any(r.activity == activity and r.district_id == key for r in self.rows)
+
+
+def parse_fiscal_year(text: str) -> int:
+    """``2022``, ``R4``, ``令和4``, ``令和4年度``, ``H30`` → the starting calendar year.
+
+    Raises:
+        ValueError: Not a fiscal year (the message is Japanese).
+    """
+    t = _squash(text).removesuffix("年度")
+    m = re.fullmatch(r"(?:R|令和)(\d+|元)", t, flags=re.IGNORECASE)
+    if m:
+        return 2018 + (1 if m.group(1) == "元" else int(m.group(1)))
+    m = re.fullmatch(r"(?:H|平成)(\d+|元)", t, flags=re.IGNORECASE)
+    if m:
+        return 1988 + (1 if m.group(1) == "元" else int(m.group(1)))
+    if t.isdigit() and len(t) == 4:
+        return int(t)
+    raise ValueError(f"年度が読めません: {text!r}(例: 2022, R4, 令和4)")
+
+
+def _parse_period(values: dict[str, str]) -> Period:
+    start, end = values.get("from", "").strip(), values.get("to", "").strip()
+    if start or end:
+        if not (start and end):
+            raise ValueError("期間開始と期間終了の両方を入れてください")
+        try:
+            return Period(date.fromisoformat(start), date.fromisoformat(end))
+        except ValueError as exc:
+            if "期間" in str(exc):
+                raise
+            raise ValueError(f"日付は YYYY-MM-DD で入れてください: {start} / {end}") from exc
+    month = values.get("month", "").strip()
+    if month:
+        m = re.fullmatch(r"(\d{4})-(\d{1,2})", month)
+        if not m or not 1 <= int(m.group(2)) <= 12:
+            raise ValueError(f"月は YYYY-MM で入れてください: {month!r}")
+        return Period.month(int(m.group(1)), int(m.group(2)))
+    fy = values.get("fiscal_year", "").strip()
+    if fy:
+        return Period.fiscal_year(parse_fiscal_year(fy))
+    raise ValueError("期間(期間開始・期間終了、年度、または月)がありません")
+
+
+def parse_csv(db: sqlite_utils.Database, text: str) -> list[TallySheet]:
+    """Check every line of a tally CSV; return its sheets (one per period).
+
+    Raises:
+        ImportRejected: One or more lines are wrong; the problems name their lines.
+    """
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise OdekakeError("過去集計のCSVが空です") from None
+    keys: list[str | None] = [_HEADER_ALIASES.get(_squash(h)) for h in header]
+    problems: list[tuple[int, str]] = []
+    for need in ("activity", "sessions", "total"):
+        if need not in keys:
+            label = {"activity": "活動", "sessions": "回数", "total": "計"}[need]
+            problems.append((1, f"見出しに「{label}」の列がありません"))
+    if problems:
+        raise ImportRejected("過去集計", problems)
+    districts = master.districts(db)
+    sheets: dict[tuple[date, date], TallySheet] = {}
+    seen: set[tuple[date, date, str, str, str | None, str]] = set()
+    for n, raw in enumerate(reader, start=2):
+        if not any(c.strip() for c in raw):
+            continue
+        values = {k: (raw[i] if i < len(raw) else "") for i, k in enumerate(keys) if k}
+        try:
+            period = _parse_period(values)
+            line = _parse_line(n, values, districts)
+        except (ValueError, NotFound) as exc:
+            problems.append((n, str(exc)))
+            continue
+        key = (period.start, period.end, line.kind, line.activity, line.district_id, line.label)
+        if key in seen:
+            problems.append((n, "同じ期間・活動・地区の行が2回あります"))
+            continue
+        seen.add(key)
+        sheet = sheets.setdefault((period.start, period.end), TallySheet(period, []))
+        sheet.lines.append(line)
+    ordered = sorted(sheets.values(), key=lambda s: s.period.start)
+    for a, b in itertools.pairwise(ordered):
+        if a.period.overlaps(b.period):
+            problems.append((1, f"期間が重なっています: {a.label} と {b.label}"))
+    if problems:
+        raise ImportRejected("過去集計", problems)
+    return ordered
+
+
+def _parse_line(n: int, values: dict[str, str], districts: list[master.District]) -> TallyLine:
+    activity_text = _squash(values.get("activity", ""))
+    district_text = values.get("district", "").strip()
+    note = values.get("note", "").strip()
+    cells: dict[str, CellValue] = {}
+    for key in CELL_KEYS:
+        try:
+            cells[key] = parse_cell(values.get(key, ""))
+        except ValueError as exc:
+            raise ValueError(f"{HEADERS[key]}: {exc}") from None
+    if activity_text in _SUMMARY_ALIASES:
+        key = _SUMMARY_ALIASES[activity_text]
+        if not isinstance(cells["total"], int):
+            raise ValueError(f"{SUMMARY_LABELS[key]} の値を「計」の列に数で入れてください")
+        return TallyLine(n, "summary", key, None, district_text, {"total": cells["total"]}, note)
+    activity = _ACTIVITY_ALIASES.get(activity_text)
+    if activity is None:
+        raise ValueError(f"活動が分かりません: {values.get('activity', '')!r}")
+    kind, district_id, label = "row", None, ""
+    if activity == "regular":
+        if not district_text:
+            raise ValueError("地区定期巡回の行には地区を入れてください(計の行は「計」)")
+        if _squash(district_text) == TOTAL_DISTRICT:
+            kind, label = "total", TOTAL_DISTRICT
+        else:
+            d = next(
+                (x for x in districts if _squash(district_text) in (x.id, _squash(x.name))), None
+            )
+            if d is None:
+                raise ValueError(f"地区がありません: {district_text}")
+            district_id, label = d.id, d.name
+    elif district_text:
+        raise ValueError(f"{ACTIVITIES[activity]}の行は地区を空欄にしてください")
+    if kind == "row" and not isinstance(cells["sessions"], int):
+        raise ValueError("回数を数で入れてください")
+    return TallyLine(n, kind, activity, district_id, label, cells, note)
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What one import did."""
+
+    sheets: list[TallySheet]
+    replaced: list[TallySheet]
+
+    def describe(self) -> str:
+        """Japanese summary for the terminal."""
+        out = []
+        for s in self.sheets:
+            what = (
+                "置き換えました"
+                if any(s.period == r.period for r in self.replaced)
+                else "登録しました"
+            )
+            out.append(f"{s.label}: {len(s.lines)} 行を{what}。")
+        return "\n".join(out)
+
+
+def import_tallies(
+    db: sqlite_utils.Database, text: str, *, source: str = "", now: datetime | None = None
+) -> ImportResult:
+    """Check and store the sheets of a tally CSV (all or nothing).
+
+    Raises:
+        ImportRejected: A bad line, or a period that overlaps an existing sheet
+            without being the same period.
+    """
+    sheets = parse_csv(db, text)
+    existing = load_sheets(db)
+    replaced: list[TallySheet] = []
+    problems: list[tuple[int, str]] = []
+    for s in sheets:
+        for e in existing:
+            if e.period.start == s.period.start and e.period.end == s.period.end:
+                replaced.append(e)
+            elif e.period.overlaps(s.period):
+                problems.append(
+                    (
+                        s.lines[0].line,
+                        f"取り込み済みの{e.label}と期間が重なります(二重計上になります)",
+                    )
+                )
+    if problems:
+        raise ImportRejected("過去集計", problems)
+    stamp = (now or datetime.now(UTC)).isoformat(timespec="seconds")
+    with write(db):
+        for e in replaced:
+            db.execute("DELETE FROM report_tallies WHERE sheet_id = ?", [e.id])
+            db.execute("DELETE FROM report_tally_sheets WHERE id = ?", [e.id])
+        for s in sheets:
+            cur = db.execute(
+                "INSERT INTO report_tally_sheets(period_from, period_to, source, imported_at) "
+                "VALUES (?,?,?,?)",
+                [s.period.start.isoformat(), s.period.end.isoformat(), source, stamp],
+            )
+            s.id = int(cur.lastrowid or 0)
+            s.source = source
+            for x in s.lines:
+                db.execute(
+                    "INSERT INTO report_tallies(sheet_id, line, kind, activity, district_id, "
+                    "label, cells, note) VALUES (?,?,?,?,?,?,?,?)",
+                    [
+                        s.id,
+                        x.line,
+                        x.kind,
+                        x.activity,
+                        x.district_id,
+                        x.label,
+                        json.dumps(x.cells, ensure_ascii=False),
+                        x.note,
+                    ],
+                )
+    return ImportResult(sheets=sheets, replaced=replaced)
+
+
+def import_file(db: sqlite_utils.Database, path: str | Path) -> ImportResult:
+    """:func:`import_tallies` on a file (UTF-8 with or without BOM)."""
+    p = Path(path)
+    if not p.exists():
+        raise NotFound(f"ファイルがありません: {p}")
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise OdekakeError(
+            f"{p} は UTF-8 ではありません(Excel では「CSV UTF-8」で保存してください)"
+        ) from None
+    return import_tallies(db, text, source=p.name)
+
+
+def load_sheets(db: sqlite_utils.Database) -> list[TallySheet]:
+    """Every imported sheet with its lines, by period."""
+    sheets: list[TallySheet] = []
+    for sid, start, end, source in db.execute(
+        "SELECT id, period_from, period_to, source FROM report_tally_sheets ORDER BY period_from"
+    ).fetchall():
+        lines = []
+        for row in db.execute(
+            "SELECT line, kind, activity, district_id, label, cells, note FROM report_tallies "
+            "WHERE sheet_id = ? ORDER BY line",
+            [sid],
+        ).fetchall():
+            cells: dict[str, Any] = json.loads(row[5])
+            lines.append(TallyLine(row[0], row[1], row[2], row[3], row[4], cells, row[6]))
+        sheets.append(
+            TallySheet(
+                Period(date.fromisoformat(start), date.fromisoformat(end)),
+                lines,
+                source=source,
+                id=int(sid),
+            )
+        )
+    return sheets

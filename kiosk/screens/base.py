@@ -104,6 +104,9 @@ class FormScreen(KioskScreen):
         yield Static("", id="form-message")
 
     def on_mount(self) -> None:
+        rows = self.query(FormRow)
+        if rows:
+            rows.first().control.focus()
         self.call_after_refresh(self._snapshot)
 
     def _snapshot(self) -> None:

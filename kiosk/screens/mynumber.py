@@ -20,7 +20,9 @@ class MyNumberScreen(FormScreen):
     TITLE_KEY = "svc_mynumber"
 
     def fields(self) -> ComposeResult:
-        yield self.row("application_id", "application_id", inp(placeholder=t("application_id_hint")))
+        yield self.row(
+            "application_id", "application_id", inp(placeholder=t("application_id_hint"))
+        )
         yield self.row("name", "name", inp())
         yield self.row("kana", "kana", inp())
         yield self.row("birth_date", "birth_date", inp(placeholder=t("date_hint")))

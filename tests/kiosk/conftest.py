@@ -67,7 +67,7 @@ def seed_kiosk(db: sqlite_utils.Database) -> None:
             "VALUES ('plan-1', '2026-11-01T00:00:00Z', '2026-11-01', '2026-11-30', 'published')"
         )
         db.execute(
-            "INSERT INTO plan_visits(id, plan_id, date, van_id, service_window, start, \"end\", "
+            'INSERT INTO plan_visits(id, plan_id, date, van_id, service_window, start, "end", '
             "site_id, district_id, activity, services, order_in_day) VALUES "
             "('pv-1', 'plan-1', ?, ?, 'am', '10:00', '12:00', 'kawamae-01', 'kawamae', "
             "'regular', '[]', 1), "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -72,9 +73,13 @@ class FormScreen(KioskScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", t("save"), priority=True),
+        # Priority: Tab moves focus in key order, so type-ahead lands in the next field.
+        Binding("tab", "app.focus_next", show=False, priority=True),
+        Binding("shift+tab", "app.focus_previous", show=False, priority=True),
         Binding("escape", "back", t("back")),
     ]
     TITLE_KEY = ""
+    FIRST_FIELD: str | None = None
 
     def __init__(self) -> None:
         super().__init__()
@@ -104,10 +109,33 @@ class FormScreen(KioskScreen):
         yield Static("", id="form-message")
 
     def on_mount(self) -> None:
-        rows = self.query(FormRow)
-        if rows:
-            rows.first().control.focus()
+        # Focus synchronously (``Widget.focus`` is deferred): keys typed ahead must
+        # land in the first field, and a Tab typed ahead must move on from it.
+        if self.FIRST_FIELD:
+            self.set_focus(self.control(self.FIRST_FIELD))
+        else:
+            rows = self.query(FormRow)
+            if rows:
+                self.set_focus(rows.first().control)
         self.call_after_refresh(self._snapshot)
+
+    def on_key(self, event: events.Key) -> None:
+        # Type-ahead: keys typed while the form was still opening reach the screen
+        # itself instead of the input; hand printable ones to the focused (or first)
+        # input so a fast operator loses nothing. A key that an input handled never
+        # gets here (inputs stop printable keys).
+        if not (event.is_printable and event.character):
+            return
+        target = self.focused
+        if target is None:
+            rows = self.query(FormRow)
+            if not rows:
+                return
+            target = rows.first().control
+            self.set_focus(target)
+        if isinstance(target, Input):
+            target.insert_text_at_cursor(event.character)
+            event.stop()
 
     def _snapshot(self) -> None:
         self._initial = self.values()
@@ -166,6 +194,13 @@ class FormScreen(KioskScreen):
             first.focus()
 
     def action_save(self) -> None:
+        # Ctrl+S is a priority binding and runs ahead of keys still queued for the
+        # focused input: read the form only after that input has caught up.
+        target = self.focused or self
+        target.call_later(self.save)
+
+    def save(self) -> None:
+        """Validate and save through the service; show errors or continue."""
         if self._saving:
             return
         self._saving = True

@@ -66,7 +66,6 @@ class CertificateScreen(FormScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#f-name", Input).focus()
         self.update_fee()
 
     def values(self) -> dict[str, Any]:

@@ -29,7 +29,6 @@ class ConsultationScreen(FormScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#f-topic").focus()
 
     def submit(self, values: dict[str, Any]) -> Record:
         return consultation.hold(self.kiosk.db, values, self.actor())

@@ -57,7 +57,6 @@ class DayCloseScreen(FormScreen):
         if s.open_stops:
             lines.append(f"[b]開いている会場: {'、'.join(s.open_stops)}[/b]")
         self.query_one("#summary", Static).update("\n".join(lines))
-        self.query_one("#f-change_float", Input).focus()
         self.update_totals()
 
     def on_input_changed(self, event: Input.Changed) -> None:

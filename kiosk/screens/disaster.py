@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from textual.app import ComposeResult
-from textual.widgets import Input
 
 from kiosk.labels import t
 from kiosk.screens.base import FormScreen, chk, inp, sel
@@ -17,6 +16,7 @@ class DisasterScreen(FormScreen):
     """One り災証明書 application."""
 
     TITLE_KEY = "svc_disaster"
+    FIRST_FIELD = "name"
 
     def fields(self) -> ComposeResult:
         known = disaster.disasters(self.kiosk.db)
@@ -46,7 +46,6 @@ class DisasterScreen(FormScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#f-name", Input).focus()
 
     def submit(self, values: dict[str, Any]) -> Record:
         return disaster.apply(self.kiosk.db, values, self.actor())

@@ -30,7 +30,6 @@ class FrailtyScreen(FormScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#f-people").focus()
         self.update_score()
 
     def on_checkbox_changed(self, event: Checkbox.Changed) -> None:

@@ -33,7 +33,6 @@ class GarbageScreen(FormScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#f-service_code").focus()
         self.update_fee()
 
     def on_input_changed(self, event: Input.Changed) -> None:

@@ -30,7 +30,7 @@ class LockScreen(ModalScreen[None]):
             yield Static("", id="lock-message")
 
     def on_mount(self) -> None:
-        self.query_one("#unlock-pin", Input).focus()
+        self.set_focus(self.query_one("#unlock-pin", Input))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         app = cast("KioskApp", self.app)

@@ -18,7 +18,12 @@ from odekake.services.login import login
 class LoginScreen(KioskScreen):
     """Operator id, PIN, Enter."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+q", "app.quit", t("quit"))]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # A priority binding runs in key order, so "op001⏎1234⏎" typed fast lands
+        # in the right fields (an input's own submit would race the next keys).
+        Binding("enter", "enter", t("login"), priority=True),
+        Binding("ctrl+q", "app.quit", t("quit")),
+    ]
 
     def body(self) -> ComposeResult:
         with Vertical(id="login-box"):
@@ -30,17 +35,23 @@ class LoginScreen(KioskScreen):
             yield Static(t("login_hint"), id="login-message")
 
     def on_mount(self) -> None:
-        self.query_one("#operator", Input).focus()
+        self.set_focus(self.query_one("#operator", Input))
 
     def on_screen_resume(self) -> None:
         self.refresh_topbar()
         self.query_one("#pin", Input).value = ""
-        self.query_one("#operator", Input).focus()
+        self.set_focus(self.query_one("#operator", Input))
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "operator":
-            self.query_one("#pin", Input).focus()
+    def action_enter(self) -> None:
+        if self.focused is self.query_one("#operator", Input):
+            self.set_focus(self.query_one("#pin", Input))
             return
+        # Let the PIN input take the keys already queued for it before reading it.
+        target = self.focused or self
+        target.call_later(self.try_login)
+
+    def try_login(self) -> None:
+        """Check the id and PIN; continue to today's stops on success."""
         operator_id = self.query_one("#operator", Input).value
         pin = self.query_one("#pin", Input).value
         message = self.query_one("#login-message", Static)

@@ -29,9 +29,12 @@ class MenuScreen(KioskScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        # The footer shows the menu's own keys too; they come from the data-driven list.
+        # Keys come from the data-driven list. Priority bindings run in the app's own
+        # key order, so what the operator types right after the key reaches the form.
         for entry in SERVICES:
-            self._bindings.bind(entry.key, f"service('{entry.key}')", entry.label, show=False)
+            self._bindings.bind(
+                entry.key, f"service('{entry.key}')", entry.label, show=False, priority=True
+            )
 
     def body(self) -> ComposeResult:
         yield Static(t("menu_title"), classes="title")

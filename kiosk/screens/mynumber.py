@@ -33,7 +33,6 @@ class MyNumberScreen(FormScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#f-application_id", Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         # A scanner ends the 申請書ID with Enter: move on instead of saving.

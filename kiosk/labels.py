@@ -151,6 +151,7 @@ L: Final[dict[str, str]] = {
     "cashless_terminal": "キャッシュレス端末",
     "by_category": "分類別の利用者",
     "day_closed": "日計を締めました",
+    "diff_reason": "差額の理由",
     "dayclose_pdf": "日計表PDF",
 }
 

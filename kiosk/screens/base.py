@@ -15,11 +15,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Checkbox, Footer, Input, Select, Static
+from textual.widgets import Checkbox, Footer, Input, Static
 
 from kiosk.labels import t
+from kiosk.widgets.choice import Choice
 from kiosk.widgets.confirm import Confirm
 from kiosk.widgets.field import FormRow, TopBar
+from kiosk.widgets.tick import Tick
 from odekake.errors import FormErrors, OdekakeError
 from odekake.records import Record
 from odekake.services.common import Actor, local_date
@@ -55,17 +57,14 @@ def inp(value: str = "", *, placeholder: str = "", restrict: str | None = None) 
     return Input(value=value, placeholder=placeholder, compact=True, restrict=restrict)
 
 
-def sel(options: list[tuple[str, Any]], value: Any = None, *, blank: bool = False) -> Select[Any]:
-    """A one-line select list."""
-    kwargs: dict[str, Any] = {}
-    if value is not None:
-        kwargs["value"] = value
-    return Select(options, allow_blank=blank, prompt=t("choose"), compact=True, **kwargs)
+def sel(options: list[tuple[str, Any]], value: Any = None, *, blank: bool = False) -> Choice:
+    """A one-line choice (← / → step through the options)."""
+    return Choice(options, value, blank=blank)
 
 
-def chk(label: str, value: bool = False) -> Checkbox:
+def chk(label: str, value: bool = False) -> Tick:
     """A one-line check box."""
-    return Checkbox(label, value=value, compact=True)
+    return Tick(label, value=value, compact=True)
 
 
 class FormScreen(KioskScreen):
@@ -149,9 +148,8 @@ class FormScreen(KioskScreen):
         w = self.control(field)
         if isinstance(w, Input):
             return w.value
-        if isinstance(w, Select):
-            v = w.value
-            return "" if v is Select.NULL else v
+        if isinstance(w, Choice):
+            return w.value
         if isinstance(w, Checkbox):
             return w.value
         raise TypeError(field)
@@ -194,10 +192,23 @@ class FormScreen(KioskScreen):
             first.focus()
 
     def action_save(self) -> None:
-        # Ctrl+S is a priority binding and runs ahead of keys still queued for the
-        # focused input: read the form only after that input has caught up.
-        target = self.focused or self
-        target.call_later(self.save)
+        # Ctrl+S is a priority binding: it runs ahead of keys still queued in the
+        # controls (each widget has its own queue). Post a marker to every control
+        # and read the form only when all markers have run, i.e. after every key
+        # typed before Ctrl+S has been applied.
+        controls = [row.control for row in self.query(FormRow)]
+        pending = set(range(len(controls)))
+        if not controls:
+            self.save()
+            return
+
+        def reached(i: int) -> None:
+            pending.discard(i)
+            if not pending:
+                self.save()
+
+        for i, control in enumerate(controls):
+            control.call_later(reached, i)
 
     def save(self) -> None:
         """Validate and save through the service; show errors or continue."""
@@ -217,6 +228,9 @@ class FormScreen(KioskScreen):
             self._saving = False
         # The service returned: the record has committed.
         self._initial = self.values()
+        for row in self.query(FormRow):
+            row.set_error(None)
+        self.query_one("#form-message", Static).update("")
         self.after_save(record)
 
     def action_back(self) -> None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from textual.app import ComposeResult
-from textual.widgets import Input, Select, Static
+from textual.widgets import Input, Static
 
 from kiosk.labels import PAYMENT_LABELS, t
 from kiosk.screens.base import FormScreen, chk, inp, sel
+from kiosk.widgets.choice import Choice
 from kiosk.widgets.field import FormRow
 from odekake import catalog
 from odekake.errors import OdekakeError
@@ -24,7 +25,7 @@ from odekake.services.identity import ALL_DOCS
 ID_OPTIONS = [(d, d) for d in ALL_DOCS]
 
 
-def id_select() -> Select[Any]:
+def id_select() -> Choice:
     """The identity-document list (photo IDs first)."""
     return sel(ID_OPTIONS, blank=True)
 
@@ -87,8 +88,8 @@ class CertificateScreen(FormScreen):
         if event.input.id == "f-copies":
             self.update_fee()
 
-    def on_select_changed(self, event: Select.Changed) -> None:
-        if event.select.id == "f-service_code":
+    def on_choice_changed(self, event: Choice.Changed) -> None:
+        if event.choice.id == "f-service_code":
             self.update_fee()
 
     def update_fee(self) -> None:

@@ -39,7 +39,7 @@ class DayCloseScreen(FormScreen):
             yield FormRow(f"count_{d}", f"  {d:,}円 枚数", control)
         yield Static("", id="totals")
         yield self.row("cashless_terminal", "cashless_terminal", inp("", restrict=DIGITS))
-        yield self.row("reason", "reason", inp())
+        yield self.row("reason", "diff_reason", inp())
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from textual.app import ComposeResult
-from textual.widgets import Input, Select, Static
+from textual.widgets import Input, Static
 
 from kiosk.labels import PAYMENT_LABELS, t
 from kiosk.screens.base import FormScreen, inp, sel
+from kiosk.widgets.choice import Choice
 from odekake import catalog
 from odekake.errors import OdekakeError
 from odekake.records import Record
@@ -38,7 +39,7 @@ class GarbageScreen(FormScreen):
     def on_input_changed(self, event: Input.Changed) -> None:
         self.update_fee()
 
-    def on_select_changed(self, event: Select.Changed) -> None:
+    def on_choice_changed(self, event: Choice.Changed) -> None:
         self.update_fee()
 
     def update_fee(self) -> None:

@@ -61,6 +61,7 @@ class TodayScreen(KioskScreen):
                 key=v.id,
             )
         self.query_one("#plan-empty", Static).update("" if self.visits else t("no_plan"))
+        table.display = bool(self.visits)
         done = stops_on(app.db, day)
         lines = [
             f"  {s.window} {s.site_name}({s.activity_label}) "

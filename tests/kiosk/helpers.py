@@ -10,8 +10,9 @@ import pypdf
 import zxingcpp
 from PIL import Image
 from textual.pilot import Pilot
-from textual.widgets import Input, Select
+from textual.widgets import Input
 
+from kiosk.widgets.choice import Choice
 from odekake.db import connect
 
 
@@ -31,8 +32,8 @@ async def type_into(pilot: Pilot[Any], selector: str, text: str) -> None:
 
 
 async def choose(pilot: Pilot[Any], field: str, value: Any) -> None:
-    """Set a select field's value (the keyboard path is covered by the key-count test)."""
-    pilot.app.screen.query_one(f"#f-{field}", Select).value = value
+    """Set a choice field's value (the arrow keys are exercised by the key-count test)."""
+    pilot.app.screen.query_one(f"#f-{field}", Choice).value = value
     await pilot.pause()
 
 

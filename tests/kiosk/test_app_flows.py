@@ -90,7 +90,7 @@ async def test_common_request_takes_at_most_15_keys(kiosk_path: Path, clock: Fix
         await pilot.press(*"佐藤 清")  # typed name (not counted)
         await press("tab")
         await pilot.press(*"いわき市川前町デモ3")  # typed address (not counted)
-        await press("tab", "enter", "down", "enter")  # 本人確認書類 → 運転免許証
+        await press("tab", "right")  # 本人確認書類 → 運転免許証 (the first one)
         await press("ctrl+s")
         await pilot.pause()
         assert isinstance(app.screen, ReceiptScreen)
@@ -240,7 +240,7 @@ async def test_disaster_end_to_end(kiosk_path: Path, clock: FixedClock) -> None:
     app = app_for(kiosk_path, clock)
     async with app.run_test(size=SIZE) as pilot:
         await login(pilot)
-        await pilot.press("down", "enter")  # the afternoon り災 visit
+        await pilot.press("down", "enter")  # the afternoon り災 visit (plan table)
         await pilot.pause()
         assert isinstance(app.screen, MenuScreen)
         await pilot.press("1")  # certificates are not offered at a り災 stop

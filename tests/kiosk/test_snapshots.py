@@ -66,9 +66,10 @@ def test_certificate_form(snap_compare: Any, kiosk_path: Path) -> None:
 
 
 def test_day_close(snap_compare: Any, kiosk_path: Path) -> None:
-    """The 日計表 after one 520-yen cash ticket at an unplanned stop that is closed: the
+    """The 日計表 after one 520-yen cash ticket at the planned stop, now closed: the
     summary (会場 1, 領収 1 件, 現金収納額 520円, ごみ納付券 1), float 10,000 typed, one
-    10,000-yen note counted and the live line showing あるべき現金 10,520円 and 差額 -520円."""
+    10,000-yen note counted, the live line showing あるべき現金 10,520円 and 差額 -520円,
+    and the 差額の理由 field."""
 
     async def close(pilot: Pilot[Any]) -> None:
         await login(pilot)

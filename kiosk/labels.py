@@ -34,7 +34,7 @@ L: Final[dict[str, str]] = {
     "wrong_pin": "PINが違います",
     # today
     "today_title": "本日の運行",
-    "planned": "本日の計画",
+    "planned": "本日の計画(↑↓で選び Enter で会場を開く)",
     "no_plan": "本日の計画はありません(計画外で開く: U)",
     "open_planned": "選んだ会場を開く",
     "open_unplanned": "計画外で開く",

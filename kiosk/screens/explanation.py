@@ -24,7 +24,7 @@ class ExplanationScreen(KioskScreen):
 
     def body(self) -> ComposeResult:
         yield Static(t("svc_explanation"), classes="title")
-        yield Static(t("add_visitor_hint"))
+        yield Static(t("add_visitor_hint"), classes="subtitle")
         yield Static("", id="count", classes="big")
 
     def on_mount(self) -> None:

@@ -19,7 +19,8 @@ class TodayScreen(KioskScreen):
     """Planned visits (Enter opens one), U opens an unplanned stop, D closes the day."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "open_planned", t("open_planned"), show=True),
+        # Not a priority binding: it must run after a ↓ typed just before it.
+        Binding("enter", "open_planned", t("open_planned")),
         Binding("u", "unplanned", t("open_unplanned")),
         Binding("d", "day_close", t("day_close")),
         Binding("l", "logout", t("logout")),

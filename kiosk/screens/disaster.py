@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 
 from kiosk.labels import t
 from kiosk.screens.base import FormScreen, chk, inp, sel
+from kiosk.widgets.choice import Choice
 from odekake.records import Record
 from odekake.services import disaster
 
@@ -46,6 +47,15 @@ class DisasterScreen(FormScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
+
+    def on_choice_changed(self, event: Choice.Changed) -> None:
+        # Each disaster has its own causes (master data): offer those.
+        if event.choice.id == "f-disaster_id":
+            causes = disaster.causes_for(self.kiosk.db, str(event.value) or None)
+            cause = self.query_one("#f-cause", Choice)
+            cause.options = [(c, c) for c in causes]
+            cause.index = 0
+            cause.refresh()
 
     def submit(self, values: dict[str, Any]) -> Record:
         return disaster.apply(self.kiosk.db, values, self.actor())

@@ -440,3 +440,39 @@ async def test_an_appended_menu_entry_opens_its_screen(kiosk_path: Path, clock: 
             assert isinstance(app.screen, Dummy)
     finally:
         SERVICES.remove(entry)
+
+
+async def test_fast_type_ahead_lands_in_order(kiosk_path: Path, clock: FixedClock) -> None:
+    """Keys posted without waiting (a fast typist, a barcode scanner) keep their order:
+    the menu key, the name, Tab, the address, Tab, → and Ctrl+S all do what they say."""
+    from textual import events
+
+    app = app_for(kiosk_path, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        for key, char in [
+            *[(c, c) for c in "op001"],
+            ("enter", "\r"),
+            *[(c, c) for c in "1234"],
+            ("enter", "\r"),
+        ]:
+            app.post_message(events.Key(key, char))
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, TodayScreen):
+                break
+        assert isinstance(app.screen, TodayScreen)
+        await pilot.press("enter")
+        await pilot.pause()
+        keys = [("1", "1"), *[(c, c) for c in "遠藤"], ("tab", "\t"), *[(c, c) for c in "川前"]]
+        keys += [("tab", "\t"), ("right", None), ("ctrl+s", None)]
+        for key, char in keys:
+            app.post_message(events.Key(key, char))
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, ReceiptScreen):
+                break
+        assert isinstance(app.screen, ReceiptScreen)
+        await app.workers.wait_for_complete()
+    [p] = records(kiosk_path, "certificate.issue")
+    assert p["requester"]["name"] == "遠藤" and p["requester"]["address"] == "川前"
+    assert p["id_check"]["documents"] == ["運転免許証"]

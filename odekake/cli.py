@@ -65,6 +65,10 @@ def _register() -> None:
 
     for command in report.COMMANDS:
         main.add_command(command)
+    from odekake.commands import kiosk
+
+    for command in kiosk.COMMANDS:
+        main.add_command(command)
 
 
 _register()

@@ -365,3 +365,36 @@ def m0401_report_tallies(db: sqlite_utils.Database) -> None:
         CREATE INDEX report_tallies_sheet ON report_tallies(sheet_id, line);
         """,
     )
+
+
+@migrations(name="0101_kiosk")
+def m0101_kiosk(db: sqlite_utils.Database) -> None:
+    # Kiosk-local state: PIN lockouts (never synced) and the referral master
+    # (departments and support organisations a consultation can be referred to).
+    run_script(
+        db,
+        """
+        CREATE TABLE operator_lockouts (
+            operator_id TEXT PRIMARY KEY,
+            failures INTEGER NOT NULL DEFAULT 0,
+            locked_until TEXT
+        );
+        CREATE TABLE referrals (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL DEFAULT '庁内',
+            sort INTEGER NOT NULL DEFAULT 0,
+            active INTEGER NOT NULL DEFAULT 1
+        );
+        INSERT INTO referrals(id, name, kind, sort) VALUES
+            ('welfare', '地域福祉課', '庁内', 1),
+            ('kaigo', '介護保険課', '庁内', 2),
+            ('tax', '市民税課', '庁内', 3),
+            ('pension', '国保年金課', '庁内', 4),
+            ('kosodate', 'こども支援課', '庁内', 5),
+            ('seikatsu', '生活支援課(生活困窮者自立支援窓口)', '庁内', 6),
+            ('houkatsu', '地域包括支援センター', '支援機関', 7),
+            ('shakyo', 'いわき市社会福祉協議会', '支援機関', 8),
+            ('nenkin_office', '年金事務所', '支援機関', 9);
+        """,
+    )

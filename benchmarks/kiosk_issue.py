@@ -1,0 +1,108 @@
+"""Benchmark (run by hand): how long the kiosk takes for the common certificate request.
+
+    .venv/bin/python benchmarks/kiosk_issue.py [--n 50]
+
+Measures, on a fresh on-disk van database (WAL, synchronous=FULL):
+1. ``certificates.issue`` alone (validation + receipt number + commit), per call;
+2. the receipt PDF + QR (``write_receipt``), per call;
+3. the headless kiosk: from the menu key to the receipt screen for the common
+   request (keys: 1, Tab, Tab, →, Ctrl+S), per request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "kiosk"))
+
+from conftest import NOW, FixedClock, seed_kiosk  # noqa: E402
+
+from odekake.db import connect  # noqa: E402
+from odekake.receipt_pdf import write_receipt  # noqa: E402
+from odekake.services import certificates  # noqa: E402
+from odekake.services.common import Actor  # noqa: E402
+from odekake.services.stops import open_planned  # noqa: E402
+
+FORM = {
+    "service_code": "cert.juminhyo",
+    "copies": "1",
+    "name": "佐藤 清",
+    "address": "いわき市川前町デモ3",
+    "relation": "本人",
+    "id_doc1": "運転免許証",
+    "payment": "cash",
+}
+
+
+def ms(values: list[float]) -> str:
+    return f"median {statistics.median(values) * 1000:.1f} ms, max {max(values) * 1000:.1f} ms"
+
+
+def bench_services(folder: Path, n: int) -> None:
+    path = folder / "svc.db"
+    db = connect(path, role="van", create=True, device_id="van-1")
+    seed_kiosk(db)
+    stop = open_planned(db, "pv-1", operator_id="op001", now=NOW).payload["stop_id"]
+    actor = Actor("op001", stop, datetime.now(UTC))
+    issue, pdf = [], []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        rec = certificates.issue(db, FORM, actor)
+        t1 = time.perf_counter()
+        write_receipt(rec, folder / "receipts")
+        t2 = time.perf_counter()
+        issue.append(t1 - t0)
+        pdf.append(t2 - t1)
+    print(f"certificates.issue: {ms(issue)} (n={n})")
+    print(f"write_receipt (PDF+QR): {ms(pdf)} (n={n})")
+
+
+async def bench_ui(folder: Path, n: int) -> None:
+    from kiosk.app import make_app
+    from kiosk.screens.menu import MenuScreen
+    from kiosk.screens.receipt import ReceiptScreen
+
+    path = folder / "ui.db"
+    db = connect(path, role="van", create=True, device_id="van-1")
+    seed_kiosk(db)
+    db.close()
+    app = make_app(path, clock=FixedClock())
+    times = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*"op001", "enter", *"1234", "enter")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        for _ in range(n):
+            assert isinstance(app.screen, MenuScreen)
+            t0 = time.perf_counter()
+            await pilot.press("1", *"佐藤", "tab", *"川前", "tab", "right", "ctrl+s")
+            while not isinstance(app.screen, ReceiptScreen):
+                await pilot.pause()
+            times.append(time.perf_counter() - t0)
+            await app.workers.wait_for_complete()
+            await pilot.press("enter")
+            await pilot.pause()
+    print(f"kiosk menu→receipt (headless, 9 keys): {ms(times)} (n={n})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=30)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        bench_services(Path(tmp), args.n)
+        asyncio.run(bench_ui(Path(tmp), max(5, args.n // 5)))
+
+
+if __name__ == "__main__":
+    main()

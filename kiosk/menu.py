@@ -1,0 +1,85 @@
+"""The service menu: a data-driven list of (key, label, category, screen factory).
+
+To add a service (e.g. the 期日前投票 screen), append one entry::
+
+    SERVICES.append(ServiceEntry("8", "期日前投票", "voting", lambda app: VotingScreen()))
+
+``category`` is the report category (``odekake.catalog.CATEGORIES``); an entry is
+usable only at a stop that offers it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from textual.screen import Screen
+
+from kiosk.labels import t
+
+if TYPE_CHECKING:
+    from kiosk.app import KioskApp
+
+
+@dataclass(frozen=True)
+class ServiceEntry:
+    """One line of the service menu."""
+
+    key: str
+    label: str
+    category: str
+    factory: Callable[[KioskApp], Screen[Any]]
+
+
+def _certificate(app: KioskApp) -> Screen[Any]:
+    from kiosk.screens.certificate import CertificateScreen
+
+    return CertificateScreen()
+
+
+def _mynumber(app: KioskApp) -> Screen[Any]:
+    from kiosk.screens.mynumber import MyNumberScreen
+
+    return MyNumberScreen()
+
+
+def _disaster(app: KioskApp) -> Screen[Any]:
+    from kiosk.screens.disaster import DisasterScreen
+
+    return DisasterScreen()
+
+
+def _garbage(app: KioskApp) -> Screen[Any]:
+    from kiosk.screens.garbage import GarbageScreen
+
+    return GarbageScreen()
+
+
+def _consultation(app: KioskApp) -> Screen[Any]:
+    from kiosk.screens.consultation import ConsultationScreen
+
+    return ConsultationScreen()
+
+
+def _frailty(app: KioskApp) -> Screen[Any]:
+    from kiosk.screens.frailty import FrailtyScreen
+
+    return FrailtyScreen()
+
+
+def _explanation(app: KioskApp) -> Screen[Any]:
+    from kiosk.screens.explanation import ExplanationScreen
+
+    return ExplanationScreen()
+
+
+SERVICES: list[ServiceEntry] = [
+    ServiceEntry("1", t("svc_certificate"), "certificate", _certificate),
+    ServiceEntry("2", t("svc_mynumber"), "mynumber", _mynumber),
+    ServiceEntry("3", t("svc_disaster"), "disaster", _disaster),
+    ServiceEntry("4", t("svc_garbage"), "garbage", _garbage),
+    ServiceEntry("5", t("svc_consultation"), "consultation", _consultation),
+    ServiceEntry("6", t("svc_frailty"), "frailty", _frailty),
+    ServiceEntry("7", t("svc_explanation"), "explanation", _explanation),
+]

@@ -1,0 +1,249 @@
+"""Base screens: a top bar and footer for every screen, and the form behaviour.
+
+A form screen reads its widgets into a plain dict, calls ONE function of
+``odekake.services`` and shows the result: field errors next to their fields, or
+「保存しました」 once the record has committed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Checkbox, Footer, Input, Static
+
+from kiosk.labels import t
+from kiosk.widgets.choice import Choice
+from kiosk.widgets.confirm import Confirm
+from kiosk.widgets.field import FormRow, TopBar
+from kiosk.widgets.tick import Tick
+from odekake.errors import FormErrors, OdekakeError
+from odekake.records import Record
+from odekake.services.common import Actor, local_date
+
+if TYPE_CHECKING:
+    from kiosk.app import KioskApp
+
+
+class KioskScreen(Screen[Any]):
+    """A screen with the status line on top and the key footer below."""
+
+    @property
+    def kiosk(self) -> KioskApp:
+        """The app, typed."""
+        return cast("KioskApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield TopBar(self.kiosk.status_line(), id="topbar")
+        yield from self.body()
+        yield Footer()
+
+    def body(self) -> ComposeResult:
+        """The screen's own widgets."""
+        yield from ()
+
+    def refresh_topbar(self) -> None:
+        """Redraw the status line (after login, opening or closing a stop)."""
+        self.query_one("#topbar", TopBar).update(self.kiosk.status_line())
+
+
+def inp(value: str = "", *, placeholder: str = "", restrict: str | None = None) -> Input:
+    """A one-line input (compact, so a form fits 80×24)."""
+    return Input(value=value, placeholder=placeholder, compact=True, restrict=restrict)
+
+
+def sel(options: list[tuple[str, Any]], value: Any = None, *, blank: bool = False) -> Choice:
+    """A one-line choice (← / → step through the options)."""
+    return Choice(options, value, blank=blank)
+
+
+def chk(label: str, value: bool = False) -> Tick:
+    """A one-line check box."""
+    return Tick(label, value=value, compact=True)
+
+
+class FormScreen(KioskScreen):
+    """A form: Ctrl+S saves, Escape goes back (asking first when something was typed)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "save", t("save"), priority=True),
+        # Priority: Tab moves focus in key order, so type-ahead lands in the next field.
+        Binding("tab", "app.focus_next", show=False, priority=True),
+        Binding("shift+tab", "app.focus_previous", show=False, priority=True),
+        Binding("escape", "back", t("back")),
+    ]
+    TITLE_KEY = ""
+    FIRST_FIELD: str | None = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._initial: dict[str, Any] | None = None
+        self._saving = False
+
+    # -- to implement --------------------------------------------------------
+    def fields(self) -> ComposeResult:
+        """The form rows (:class:`FormRow`)."""
+        yield from ()
+
+    def submit(self, values: dict[str, Any]) -> Record:
+        """Call the service; raise FormErrors or OdekakeError on bad input."""
+        raise NotImplementedError
+
+    def after_save(self, record: Record) -> None:
+        """What follows a committed save (default: the receipt screen)."""
+        from kiosk.screens.receipt import ReceiptScreen
+
+        self.app.switch_screen(ReceiptScreen(record))
+
+    # -- shared --------------------------------------------------------------
+    def body(self) -> ComposeResult:
+        yield Static(t(self.TITLE_KEY), classes="title")
+        with VerticalScroll(id="form"):
+            yield from self.fields()
+        yield Static("", id="form-message")
+
+    def on_mount(self) -> None:
+        # Focus synchronously (``Widget.focus`` is deferred): keys typed ahead must
+        # land in the first field, and a Tab typed ahead must move on from it.
+        if self.FIRST_FIELD:
+            self.set_focus(self.control(self.FIRST_FIELD))
+        else:
+            rows = self.query(FormRow)
+            if rows:
+                self.set_focus(rows.first().control)
+        self.call_after_refresh(self._snapshot)
+
+    def on_key(self, event: events.Key) -> None:
+        # Type-ahead: keys typed while the form was still opening reach the screen
+        # itself instead of the input; hand printable ones to the focused (or first)
+        # input so a fast operator loses nothing. A key that an input handled never
+        # gets here (inputs stop printable keys).
+        if not (event.is_printable and event.character):
+            return
+        target = self.focused
+        if target is None:
+            rows = self.query(FormRow)
+            if not rows:
+                return
+            target = rows.first().control
+            self.set_focus(target)
+        if isinstance(target, Input):
+            target.insert_text_at_cursor(event.character)
+            event.stop()
+
+    def _snapshot(self) -> None:
+        self._initial = self.values()
+
+    def control(self, field: str) -> Widget:
+        """The control of a field."""
+        return self.query_one(f"#f-{field}")
+
+    def value(self, field: str) -> Any:
+        """A field's current value: text, the selected value ('' when none) or a bool."""
+        w = self.control(field)
+        if isinstance(w, Input):
+            return w.value
+        if isinstance(w, Choice):
+            return w.value
+        if isinstance(w, Checkbox):
+            return w.value
+        raise TypeError(field)
+
+    def values(self) -> dict[str, Any]:
+        """All fields as a dict (override to post-process)."""
+        return {row.field: self.value(row.field) for row in self.query(FormRow)}
+
+    def row(self, field: str, label_key: str, control: Widget) -> FormRow:
+        """A form row whose control gets the id ``f-<field>``."""
+        control.id = f"f-{field}"
+        return FormRow(field, t(label_key), control)
+
+    @property
+    def dirty(self) -> bool:
+        """True when something differs from the form as it opened."""
+        return self._initial is not None and self.values() != self._initial
+
+    def actor(self) -> Actor:
+        """Who acts, at which stop, now."""
+        return self.kiosk.actor()
+
+    def today(self) -> Any:
+        """The JST date now."""
+        return local_date(self.kiosk.now())
+
+    def show_errors(self, errors: dict[str, str]) -> None:
+        """Show each error next to its field and focus the first bad field."""
+        first: Widget | None = None
+        for row in self.query(FormRow):
+            msg = errors.get(row.field)
+            row.set_error(msg)
+            if msg and first is None:
+                first = row.control
+        unknown = [m for f, m in errors.items() if not self.query(f"#row-{f}")]
+        text = t("fix_errors") + ("\n" + "\n".join(unknown) if unknown else "")
+        self.query_one("#form-message", Static).update(text)
+        self.query_one("#form-message").set_class(True, "-error")
+        if first is not None:
+            first.focus()
+
+    def action_save(self) -> None:
+        # Ctrl+S is a priority binding: it runs ahead of keys still queued in the
+        # controls (each widget has its own queue). Post a marker to every control
+        # and read the form only when all markers have run, i.e. after every key
+        # typed before Ctrl+S has been applied.
+        controls = [row.control for row in self.query(FormRow)]
+        pending = set(range(len(controls)))
+        if not controls:
+            self.save()
+            return
+
+        def reached(i: int) -> None:
+            pending.discard(i)
+            if not pending:
+                self.save()
+
+        for i, control in enumerate(controls):
+            control.call_later(reached, i)
+
+    def save(self) -> None:
+        """Validate and save through the service; show errors or continue."""
+        if self._saving:
+            return
+        self._saving = True
+        try:
+            record = self.submit(self.values())
+        except FormErrors as exc:
+            self.show_errors(exc.errors)
+            return
+        except OdekakeError as exc:
+            self.query_one("#form-message", Static).update(str(exc))
+            self.query_one("#form-message").set_class(True, "-error")
+            return
+        finally:
+            self._saving = False
+        # The service returned: the record has committed.
+        self._initial = self.values()
+        for row in self.query(FormRow):
+            row.set_error(None)
+        self.query_one("#form-message", Static).update("")
+        self.after_save(record)
+
+    def action_back(self) -> None:
+        if not self.dirty:
+            self.dismiss_form()
+            return
+
+        def answer(discard: bool | None) -> None:
+            if discard:
+                self.dismiss_form()
+
+        self.app.push_screen(Confirm(t("discard_q"), t("discard"), t("keep_editing")), answer)
+
+    def dismiss_form(self) -> None:
+        """Leave the form without saving."""
+        self.app.pop_screen()

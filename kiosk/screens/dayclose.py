@@ -1,0 +1,101 @@
+"""日計表: float + cash fees vs cash counted by denomination; cashless vs terminal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.widgets import Input, Static
+
+from kiosk.labels import t
+from kiosk.screens.base import FormScreen, inp
+from kiosk.widgets.field import FormRow
+from odekake.catalog import CATEGORIES
+from odekake.receipt_pdf import write_day_close
+from odekake.records import Record
+from odekake.services import dayclose
+
+DIGITS = r"[0-9]*"
+
+
+class DayCloseScreen(FormScreen):
+    """Count the cash, compare, give a reason for any difference, close."""
+
+    TITLE_KEY = "dayclose_title"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.closed_record: Record | None = None
+        self.pdf_path: Path | None = None
+
+    def fields(self) -> ComposeResult:
+        yield Static("", id="summary")
+        yield self.row("change_float", "change_float", inp("", restrict=DIGITS))
+        for d in dayclose.DENOMINATIONS:
+            control = inp("", restrict=DIGITS, placeholder="0")
+            control.id = f"f-count_{d}"
+            yield FormRow(f"count_{d}", f"  {d:,}円 枚数", control)
+        yield Static("", id="totals")
+        yield self.row("cashless_terminal", "cashless_terminal", inp("", restrict=DIGITS))
+        yield self.row("reason", "diff_reason", inp())
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.summary = dayclose.summarise(self.kiosk.db, self.today())
+        s = self.summary
+        cats = "、".join(
+            f"{CATEGORIES.get(k, k)} {v}" for k, v in sorted(s.by_category.items())
+        ) or t("none")
+        lines = [
+            f"{s.day.isoformat()}  会場 {s.stops}  領収 {len(s.receipts)} 件"
+            + (f"  書損 {len(s.voided)} 件" if s.voided else ""),
+            f"{t('cash_fees')} {s.cash_fees:,}円  {t('cashless_fees')} {s.cashless_fees:,}円",
+            f"{t('by_category')}: {cats}",
+        ]
+        if s.open_stops:
+            lines.append(f"[b]開いている会場: {'、'.join(s.open_stops)}[/b]")
+        self.query_one("#summary", Static).update("\n".join(lines))
+        self.update_totals()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if hasattr(self, "summary"):
+            self.update_totals()
+
+    def _int(self, field: str) -> int:
+        raw = str(self.value(field)).strip()
+        return int(raw) if raw.isdigit() else 0
+
+    def update_totals(self) -> None:
+        """Expected vs counted cash and the difference, live."""
+        expected = self._int("change_float") + self.summary.cash_fees
+        counted = sum(d * self._int(f"count_{d}") for d in dayclose.DENOMINATIONS)
+        self.query_one("#totals", Static).update(
+            f"  {t('expected_cash')} {expected:,}円  {t('counted_total')} {counted:,}円  "
+            f"{t('difference')} {counted - expected:+,}円"
+        )
+
+    def submit(self, values: dict[str, Any]) -> Record:
+        app = self.kiosk
+        assert app.operator is not None
+        return dayclose.close_day(app.db, values, operator_id=app.operator.id, now=app.now())
+
+    def after_save(self, record: Record) -> None:
+        self.closed_record = record
+        msg = self.query_one("#form-message", Static)
+        msg.set_class(False, "-error")
+        msg.update(f"{t('saved')}: {t('day_closed')}  {t('pdf_writing')}")
+        self.make_pdf(record)
+
+    @work(thread=True, exclusive=True, group="pdf")
+    def make_pdf(self, record: Record) -> None:
+        """Write the 日計表 PDF off the UI thread."""
+        path = write_day_close(record, self.kiosk.receipts_dir, CATEGORIES)
+        self.app.call_from_thread(self.pdf_done, path)
+
+    def pdf_done(self, path: Path) -> None:
+        self.pdf_path = path
+        self.query_one("#form-message", Static).update(
+            f"{t('saved')}: {t('day_closed')}\n{t('dayclose_pdf')}: {path.name}"
+        )

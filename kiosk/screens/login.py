@@ -1,0 +1,67 @@
+"""Login: operator id + PIN."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widgets import Input, Label, Static
+
+from kiosk.labels import t
+from kiosk.screens.base import KioskScreen
+from odekake.errors import OdekakeError
+from odekake.services.login import login
+
+
+class LoginScreen(KioskScreen):
+    """Operator id, PIN, Enter."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # A priority binding runs in key order, so "op001⏎1234⏎" typed fast lands
+        # in the right fields (an input's own submit would race the next keys).
+        Binding("enter", "enter", t("login"), priority=True),
+        Binding("ctrl+q", "app.quit", t("quit")),
+    ]
+
+    def body(self) -> ComposeResult:
+        with Vertical(id="login-box"):
+            yield Static(t("login_title"), classes="title")
+            yield Label(t("operator_id"))
+            yield Input(id="operator", compact=True, max_length=32)
+            yield Label(t("pin"))
+            yield Input(id="pin", password=True, compact=True, max_length=8, restrict=r"[0-9]*")
+            yield Static(t("login_hint"), id="login-message")
+
+    def on_mount(self) -> None:
+        self.set_focus(self.query_one("#operator", Input))
+
+    def on_screen_resume(self) -> None:
+        self.refresh_topbar()
+        self.query_one("#pin", Input).value = ""
+        self.set_focus(self.query_one("#operator", Input))
+
+    def action_enter(self) -> None:
+        if self.focused is self.query_one("#operator", Input):
+            self.set_focus(self.query_one("#pin", Input))
+            return
+        # Let the PIN input take the keys already queued for it before reading it.
+        target = self.focused or self
+        target.call_later(self.try_login)
+
+    def try_login(self) -> None:
+        """Check the id and PIN; continue to today's stops on success."""
+        operator_id = self.query_one("#operator", Input).value
+        pin = self.query_one("#pin", Input).value
+        message = self.query_one("#login-message", Static)
+        try:
+            operator = login(self.kiosk.db, operator_id, pin, now=self.kiosk.now())
+        except OdekakeError as exc:
+            message.update(str(exc))
+            message.set_class(True, "-error")
+            self.query_one("#pin", Input).value = ""
+            return
+        message.update(t("login_hint"))
+        message.set_class(False, "-error")
+        self.kiosk.logged_in(operator)

@@ -1,0 +1,112 @@
+"""Today: the stops planned for this van, plus opening an unplanned stop."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Static
+
+from kiosk.labels import ACTIVITY_LABELS, t
+from kiosk.screens.base import KioskScreen
+from odekake.errors import OdekakeError
+from odekake.services.common import local_date
+from odekake.services.stops import open_planned, planned_visits, stops_on
+
+
+class TodayScreen(KioskScreen):
+    """Planned visits (Enter opens one), U opens an unplanned stop, D closes the day."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # Not a priority binding: it must run after a ↓ typed just before it.
+        Binding("enter", "open_planned", t("open_planned")),
+        Binding("u", "unplanned", t("open_unplanned")),
+        Binding("d", "day_close", t("day_close")),
+        Binding("l", "logout", t("logout")),
+    ]
+
+    def body(self) -> ComposeResult:
+        yield Static(t("today_title"), classes="title")
+        yield Static(t("planned"), classes="subtitle")
+        yield DataTable(id="plan", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="plan-empty")
+        yield Static(t("stops_today"), classes="subtitle")
+        yield Static("", id="stops-done")
+        yield Static("", id="today-message")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#plan", DataTable)
+        table.add_columns("#", t("window"), t("site"), "地区", t("activity"), "")
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        """Re-read the plan and today's stops."""
+        self.refresh_topbar()
+        app = self.kiosk
+        day = local_date(app.now())
+        self.visits = planned_visits(app.db, app.van_id, day)
+        table = self.query_one("#plan", DataTable)
+        table.clear()
+        for i, v in enumerate(self.visits, start=1):
+            table.add_row(
+                str(i),
+                v.window,
+                v.site_name,
+                v.district_name,
+                ACTIVITY_LABELS.get(v.activity, v.activity),
+                t("opened") if v.opened else "",
+                key=v.id,
+            )
+        self.query_one("#plan-empty", Static).update("" if self.visits else t("no_plan"))
+        table.display = bool(self.visits)
+        done = stops_on(app.db, day)
+        lines = [
+            f"  {s.window} {s.site_name}({s.activity_label}) "
+            f"{t('closed') if s.closed else t('open_now')}"
+            for s in done
+        ]
+        self.query_one("#stops-done", Static).update("\n".join(lines) or f"  {t('none')}")
+        if self.visits:
+            table.focus()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open_planned()
+
+    def action_open_planned(self) -> None:
+        if not self.visits:
+            return
+        table = self.query_one("#plan", DataTable)
+        visit = self.visits[table.cursor_row]
+        app = self.kiosk
+        assert app.operator is not None
+        try:
+            record = open_planned(app.db, visit.id, operator_id=app.operator.id, now=app.now())
+        except OdekakeError as exc:
+            self.query_one("#today-message", Static).update(str(exc))
+            return
+        self.stop_opened(str((record.payload or {})["stop_id"]))
+
+    def stop_opened(self, stop_id: str) -> None:
+        """Go to the service menu of the stop just opened."""
+        from kiosk.screens.menu import MenuScreen
+
+        self.kiosk.set_stop(stop_id)
+        self.notify(t("stop_opened"))
+        self.app.push_screen(MenuScreen())
+
+    def action_unplanned(self) -> None:
+        from kiosk.screens.unplanned import UnplannedScreen
+
+        self.app.push_screen(UnplannedScreen())
+
+    def action_day_close(self) -> None:
+        from kiosk.screens.dayclose import DayCloseScreen
+
+        self.app.push_screen(DayCloseScreen())
+
+    def action_logout(self) -> None:
+        self.kiosk.logout()

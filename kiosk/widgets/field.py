@@ -1,0 +1,46 @@
+"""A form row: a label, one control, and its error shown right below it."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widget import Widget
+from textual.widgets import Label, Static
+
+
+class FormRow(Vertical):
+    """One labelled field; ``set_error`` shows the rule it breaks next to it."""
+
+    DEFAULT_CSS = """
+    FormRow { height: auto; }
+    FormRow > Horizontal { height: auto; }
+    FormRow .label { width: 22; padding-right: 1; color: $text-muted; }
+    FormRow .error { color: $error; padding-left: 22; height: auto; display: none; }
+    FormRow.-invalid .error { display: block; }
+    FormRow.-invalid .label { color: $error; text-style: bold; }
+    """
+
+    def __init__(self, field: str, label: str, control: Widget) -> None:
+        super().__init__(id=f"row-{field}")
+        self.field = field
+        self.label = label
+        self.control = control
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield Label(self.label, classes="label")
+            yield self.control
+        yield Static("", classes="error", id=f"err-{self.field}")
+
+    def set_error(self, message: str | None) -> None:
+        """Show (or clear) this field's error."""
+        self.query_one(f"#err-{self.field}", Static).update(message or "")
+        self.set_class(bool(message), "-invalid")
+
+
+class TopBar(Static):
+    """One line: who is logged in, which stop is open, today's date."""
+
+    DEFAULT_CSS = """
+    TopBar { height: 1; background: $primary; color: $text; padding: 0 1; }
+    """

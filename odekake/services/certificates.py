@@ -1,0 +1,168 @@
+"""Certificate issue (証明書): validation, fee, receipt number, and void (書損).
+
+Form values (strings and booleans as the screen reads them):
+``service_code``, ``copies``, ``name``, ``kana``, ``address``, ``birth_date``,
+``phone``, ``relation`` (本人/同一世帯/代理人), ``proxy_letter`` (委任状 confirmed),
+``subject_name`` (whose certificate, when not the requester), ``id_doc1``,
+``id_doc2``, ``inkan_card`` (印鑑登録証 shown), ``optional_items`` (list),
+``purpose``, ``payment`` (``cash``/``cashless``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlite_utils
+
+from odekake import catalog
+from odekake import records as rec
+from odekake.db import write
+from odekake.errors import NotFound, OdekakeError, ValidationError
+from odekake.receipts import next_receipt_no
+from odekake.services.common import PAYMENTS, Actor, Form, PermissionDenied, require_stop
+from odekake.services.identity import check_identity
+
+RECORD_TYPE = "certificate.issue"
+RELATIONS: tuple[str, ...] = ("本人", "同一世帯", "代理人")
+OPTIONAL_ITEMS: tuple[str, ...] = ("世帯主・続柄", "本籍", "個人番号", "住民票コード")
+# Items that a proxy (代理人) may never receive.
+PROXY_FORBIDDEN: tuple[str, ...] = ("個人番号", "住民票コード")
+# Optional items only make sense on these certificates.
+ITEM_SERVICES: tuple[str, ...] = ("cert.juminhyo", "cert.jominhyo", "cert.kisai")
+INKAN_CODE = "cert.inkan"
+VOID_REASON = "書損"
+
+
+def certificate_types(db: sqlite_utils.Database) -> list[catalog.Service]:
+    """The certificate types in the ``services`` table, in display order."""
+    return catalog.services(db, "certificate")
+
+
+def validate(db: sqlite_utils.Database, values: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    """Check the whole form; return the record payload (without ``receipt_no``).
+
+    Raises:
+        FormErrors: One message per bad field; nothing is written.
+    """
+    form = Form(values)
+    types = {s.code: s for s in certificate_types(db)}
+    code = form.choice("service_code", "証明書の種類", list(types))
+    copies = form.integer("copies", "部数", lo=1, hi=20)
+    name = form.text("name", "氏名", max_len=40)
+    kana = form.text("kana", "ふりがな", required=False, max_len=40)
+    address = form.text("address", "住所", max_len=100)
+    birth = form.birth_date("birth_date", "生年月日", today=actor.day)
+    phone = form.phone("phone", "電話番号")
+    relation = form.choice("relation", "請求者と本人の関係", RELATIONS)
+    subject = form.text("subject_name", "証明が必要な方の氏名", required=False, max_len=40)
+    if relation in ("同一世帯", "代理人") and not subject:
+        form.fail("subject_name", "証明が必要な方の氏名を入力してください")
+    if relation == "代理人" and not form.flag("proxy_letter"):
+        form.fail("proxy_letter", "代理人の請求には委任状の確認が必要です")
+    id_check, id_error = check_identity(
+        [str(values.get("id_doc1") or ""), str(values.get("id_doc2") or "")]
+    )
+    if id_error:
+        form.fail("id_doc1", id_error)
+    if code == INKAN_CODE and not form.flag("inkan_card"):
+        form.fail("inkan_card", "印鑑登録証明書には印鑑登録証(カード)が必要です")
+    items = [str(i) for i in (values.get("optional_items") or [])]
+    bad = [i for i in items if i not in OPTIONAL_ITEMS]
+    if bad:
+        form.fail("optional_items", f"記載事項の値が正しくありません({'、'.join(bad)})")
+    elif items and code and code not in ITEM_SERVICES:
+        form.fail("optional_items", "この証明書には記載事項を選べません")
+    elif relation == "代理人" and any(i in PROXY_FORBIDDEN for i in items):
+        form.fail("optional_items", "代理人の請求では個人番号・住民票コードを記載できません")
+    purpose = form.text("purpose", "使用目的", required=False, max_len=60)
+    payment = form.choice("payment", "支払方法", list(PAYMENTS))
+    fee_each = 0
+    if code:
+        try:
+            fee_each = catalog.fee_for(db, code, actor.day)
+        except ValidationError as exc:
+            form.fail("service_code", str(exc))
+    form.raise_if_any()
+    return {
+        "stop_id": actor.stop_id,
+        "people": 1,
+        "service_code": code,
+        "service_name": types[code].name,
+        "copies": copies,
+        "fee_each": fee_each,
+        "amount": fee_each * copies,
+        "payment": payment,
+        "requester": {
+            "name": name,
+            "kana": kana,
+            "address": address,
+            "birth_date": birth,
+            "phone": phone,
+        },
+        "relation": relation,
+        "subject_name": subject or name,
+        "proxy_letter": relation == "代理人",
+        "id_check": id_check,
+        "inkan_card": code == INKAN_CODE,
+        "optional_items": items,
+        "purpose": purpose,
+        "operator_id": actor.operator_id,
+    }
+
+
+def issue(db: sqlite_utils.Database, values: dict[str, Any], actor: Actor) -> rec.Record:
+    """Validate and record one certificate issue with the next receipt number.
+
+    The receipt number is taken inside the same write transaction as the record,
+    so two issues never share a number and a failed write uses none.
+    """
+    payload = validate(db, values, actor)
+    with write(db):
+        require_stop(db, actor.stop_id)
+        payload["receipt_no"] = next_receipt_no(db, actor.day)
+        return rec.append(db, RECORD_TYPE, payload, now=actor.now)
+
+
+def find_by_receipt(db: sqlite_utils.Database, receipt_no: str) -> rec.Record:
+    """The live (not voided, not superseded) record holding a receipt number."""
+    wanted = receipt_no.strip()
+    items = list(rec.iter_records(db))
+    superseded = {r.supersedes for r in items if r.supersedes}
+    for r in items:
+        if r.payload and r.payload.get("receipt_no") == wanted and r.type != rec.VOID:
+            if r.id in superseded:
+                raise OdekakeError(f"領収番号 {wanted} はすでに取り消されています(書損)")
+            return r
+    raise NotFound(f"領収番号がありません: {wanted}")
+
+
+def void_receipt(
+    db: sqlite_utils.Database,
+    receipt_no: str,
+    *,
+    operator_id: str,
+    roles: tuple[str, ...] | list[str],
+    now: Any = None,
+) -> rec.Record:
+    """Void an issued receipt (書損): a ``record.void`` supersedes it; the number stays used.
+
+    Raises:
+        PermissionDenied: Only a supervisor (監督者) may void a receipt.
+    """
+    if "supervisor" not in roles:
+        raise PermissionDenied("書損(取消)は監督者だけが行えます")
+    with write(db):
+        target = find_by_receipt(db, receipt_no)
+        return rec.append(
+            db,
+            rec.VOID,
+            {
+                "reason": VOID_REASON,
+                "operator_id": operator_id,
+                "target": target.id,
+                "receipt_no": target.payload["receipt_no"] if target.payload else receipt_no,
+                "voided_type": target.type,
+            },
+            supersedes=target.id,
+            now=now,
+        )

@@ -1,0 +1,237 @@
+"""Helpers shared by the kiosk services: clock, form parsing, the My Number guard."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+
+import sqlite_utils
+
+from odekake.errors import FormErrors, OdekakeError
+from odekake.receipts import fiscal_year
+
+JST = timezone(timedelta(hours=9), "JST")
+
+Clock = Callable[[], datetime]
+
+PAYMENTS: dict[str, str] = {"cash": "現金", "cashless": "キャッシュレス"}
+
+MY_NUMBER_MESSAGE = (
+    "個人番号(マイナンバー)と思われる12桁の番号は入力できません。個人番号は記録しない決まりです"
+)
+
+_WEIGHTS = (6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
+_PHONE = re.compile(r"^[0-9]{2,5}-?[0-9]{1,4}-?[0-9]{3,4}$")
+
+
+class PermissionDenied(OdekakeError):
+    """The operator's role does not allow this action."""
+
+
+def system_clock() -> datetime:
+    """The current time (aware, UTC)."""
+    return datetime.now(UTC)
+
+
+def local_date(now: datetime) -> date:
+    """The JST calendar day of an instant."""
+    return now.astimezone(JST).date()
+
+
+def local_hhmm(now: datetime) -> str:
+    """``HH:MM`` in JST."""
+    return now.astimezone(JST).strftime("%H:%M")
+
+
+def normalise(text: str) -> str:
+    """NFKC (full-width digits and letters become ASCII) and trimmed."""
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def my_number_check_digit(first11: str) -> int:
+    """The check digit of an individual number from its first 11 digits."""
+    total = sum(int(d) * w for d, w in zip(first11, _WEIGHTS, strict=True))
+    r = total % 11
+    return 0 if r <= 1 else 11 - r
+
+
+def is_my_number(digits: str) -> bool:
+    """True for exactly 12 digits whose last digit is the My Number check digit."""
+    if len(digits) != 12 or not digits.isdigit():
+        return False
+    return my_number_check_digit(digits[:11]) == int(digits[11])
+
+
+def looks_like_my_number(text: str) -> bool:
+    """True when ``text`` contains a 12-digit run that passes the check digit.
+
+    Full-width digits count, and spaces or hyphens between digits are ignored
+    (``6214 9832 0257`` is caught). Longer digit runs (a 23-digit 申請書ID) and
+    phone numbers are not 12-digit runs and pass.
+    """
+    joined = re.sub(r"(?<=\d)[\s\-ー－‐]+(?=\d)", "", normalise(text))
+    return any(is_my_number(run) for run in re.findall(r"\d+", joined))
+
+
+class Form:
+    """Collects field errors while a service parses a form; raises them all at once."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.values = values
+        self.errors: dict[str, str] = {}
+
+    def fail(self, field: str, message: str) -> None:
+        """Record the first error of a field."""
+        self.errors.setdefault(field, message)
+
+    def raw(self, field: str) -> Any:
+        """The value as given."""
+        return self.values.get(field)
+
+    def text(self, field: str, label: str, *, required: bool = True, max_len: int = 100) -> str:
+        """A free-text field: trimmed, length-checked, never a My Number."""
+        value = self.values.get(field)
+        text = "" if value is None else normalise(str(value))
+        if not text:
+            if required:
+                self.fail(field, f"{label}を入力してください")
+            return ""
+        if looks_like_my_number(text):
+            self.fail(field, MY_NUMBER_MESSAGE)
+            return ""
+        if len(text) > max_len:
+            self.fail(field, f"{label}は{max_len}文字以内で入力してください")
+        return text
+
+    def integer(
+        self, field: str, label: str, *, lo: int, hi: int, default: int | None = None
+    ) -> int:
+        """A whole number between ``lo`` and ``hi``."""
+        value = self.values.get(field)
+        text = "" if value is None else normalise(str(value))
+        if not text:
+            if default is not None:
+                return default
+            self.fail(field, f"{label}を入力してください")
+            return lo
+        if looks_like_my_number(text):
+            self.fail(field, MY_NUMBER_MESSAGE)
+            return lo
+        try:
+            n = int(text.replace(",", ""))
+        except ValueError:
+            self.fail(field, f"{label}は数字で入力してください")
+            return lo
+        if not lo <= n <= hi:
+            self.fail(field, f"{label}は{lo}〜{hi}の範囲で入力してください")
+        return n
+
+    def choice(self, field: str, label: str, options: Iterable[str]) -> str:
+        """One of a fixed set of values."""
+        value = self.values.get(field)
+        opts = list(options)
+        if value in (None, ""):
+            self.fail(field, f"{label}を選んでください")
+            return ""
+        if value not in opts:
+            self.fail(field, f"{label}の値が正しくありません({value})")
+            return ""
+        return str(value)
+
+    def flag(self, field: str) -> bool:
+        """A yes/no field."""
+        return bool(self.values.get(field))
+
+    def birth_date(self, field: str, label: str, *, today: date, required: bool = False) -> str:
+        """A past date as ``YYYY-MM-DD`` (also accepts ``YYYYMMDD`` and ``/`` or ``.``)."""
+        value = self.values.get(field)
+        text = "" if value is None else normalise(str(value))
+        if not text:
+            if required:
+                self.fail(field, f"{label}を入力してください")
+            return ""
+        if looks_like_my_number(text):
+            self.fail(field, MY_NUMBER_MESSAGE)
+            return ""
+        t = text.replace("/", "-").replace(".", "-")
+        if re.fullmatch(r"\d{8}", t):
+            t = f"{t[:4]}-{t[4:6]}-{t[6:]}"
+        m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", t)
+        if m is None:
+            self.fail(field, f"{label}は 1950-04-01 の形で入力してください")
+            return ""
+        try:
+            d = date(int(m[1]), int(m[2]), int(m[3]))
+        except ValueError:
+            self.fail(field, f"{label}に存在しない日付です({text})")
+            return ""
+        if d > today or d.year < 1900:
+            self.fail(field, f"{label}が正しくありません({text})")
+            return ""
+        return d.isoformat()
+
+    def phone(self, field: str, label: str, *, required: bool = False) -> str:
+        """A Japanese phone number: digits and hyphens only."""
+        value = self.values.get(field)
+        text = "" if value is None else normalise(str(value))
+        if not text:
+            if required:
+                self.fail(field, f"{label}を入力してください")
+            return ""
+        if looks_like_my_number(text):
+            self.fail(field, MY_NUMBER_MESSAGE)
+            return ""
+        digits = text.replace("-", "")
+        if not _PHONE.match(text) or not digits.isdigit() or not 10 <= len(digits) <= 11:
+            self.fail(field, f"{label}は数字とハイフンで入力してください(例: 0246-22-1111)")
+            return ""
+        return text
+
+    def raise_if_any(self) -> None:
+        """Raise :class:`FormErrors` when any field failed; nothing was written."""
+        if self.errors:
+            raise FormErrors(self.errors)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting, where and when (passed to every service call)."""
+
+    operator_id: str
+    stop_id: str
+    now: datetime
+
+    @property
+    def day(self) -> date:
+        """The JST day of the action."""
+        return local_date(self.now)
+
+
+def next_application_no(db: sqlite_utils.Database, prefix: str, field: str, day: date) -> str:
+    """``<prefix><FY>-<device>-<5 digits>``, sequential per device and fiscal year.
+
+    Call inside the write transaction of the record that uses it.
+    """
+    from odekake.db import device_id_of
+
+    device = device_id_of(db)
+    head = f"{prefix}{fiscal_year(day)}-{device}-"
+    row = db.execute(
+        f"SELECT MAX(json_extract(payload, '$.{field}')) FROM records "
+        f"WHERE device_id = ? AND json_extract(payload, '$.{field}') LIKE ?",
+        [device, head + "%"],
+    ).fetchone()
+    last = 0 if row is None or row[0] is None else int(str(row[0]).rsplit("-", 1)[1])
+    return f"{head}{last + 1:05d}"
+
+
+def require_stop(db: sqlite_utils.Database, stop_id: str) -> None:
+    """Refuse a service record when the stop is not open."""
+    from odekake.services.stops import is_open
+
+    if not is_open(db, stop_id):
+        raise OdekakeError("会場が開いていません。先に会場を開いてください")

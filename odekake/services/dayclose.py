@@ -1,0 +1,132 @@
+"""Closing the day (日計表): cash reconciliation and today's services by category.
+
+Expected cash = change float + Σ cash fees of today's effective receipts; it is
+compared with the cash counted by denomination. Cashless fees are compared with
+the payment terminal's total. Any difference needs a reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import sqlite_utils
+
+from odekake import records as rec
+from odekake.catalog import CATEGORIES, SERVICE_RECORD_TYPES
+from odekake.db import write
+from odekake.errors import OdekakeError
+from odekake.services.common import Form, local_date
+from odekake.services.stops import stops_on
+
+RECORD_TYPE = "day.close"
+DENOMINATIONS: tuple[int, ...] = (10000, 5000, 1000, 500, 100, 50, 10, 5, 1)
+
+
+@dataclass
+class DaySummary:
+    """What today's records add up to."""
+
+    day: date
+    stops: int = 0
+    open_stops: list[str] = field(default_factory=list)
+    cash_fees: int = 0
+    cashless_fees: int = 0
+    receipts: list[str] = field(default_factory=list)
+    voided: list[str] = field(default_factory=list)
+    by_category: dict[str, int] = field(default_factory=dict)
+    closed: bool = False
+
+
+def summarise(db: sqlite_utils.Database, day: date) -> DaySummary:
+    """Totals for one JST day, after corrections and voids."""
+    stops = stops_on(db, day)
+    ids = {s.stop_id for s in stops}
+    out = DaySummary(
+        day=day, stops=len(stops), open_stops=[s.site_name for s in stops if not s.closed]
+    )
+    everything = list(rec.iter_records(db))
+    for r in everything:
+        if r.type == rec.VOID and r.payload and r.payload.get("receipt_no"):
+            target = next((t for t in everything if t.id == r.supersedes), None)
+            if target and target.payload and target.payload.get("stop_id") in ids:
+                out.voided.append(str(r.payload["receipt_no"]))
+        if r.type == RECORD_TYPE and r.payload and r.payload.get("date") == day.isoformat():
+            out.closed = True
+    for r in rec.effective(everything):
+        p = r.payload
+        if not p or p.get("stop_id") not in ids or r.type not in SERVICE_RECORD_TYPES:
+            continue
+        cat = SERVICE_RECORD_TYPES[r.type]
+        out.by_category[cat] = out.by_category.get(cat, 0) + int(p.get("people", 1))
+        if "amount" in p and p.get("receipt_no"):
+            out.receipts.append(str(p["receipt_no"]))
+            if p.get("payment") == "cash":
+                out.cash_fees += int(p["amount"])
+            else:
+                out.cashless_fees += int(p["amount"])
+    return out
+
+
+def close_day(
+    db: sqlite_utils.Database, values: dict[str, Any], *, operator_id: str, now: Any
+) -> rec.Record:
+    """Validate the count and record ``day.close``.
+
+    ``values``: ``change_float``, ``count_<denomination>`` for each denomination,
+    ``cashless_terminal`` (the terminal's total), ``reason`` (needed on any difference).
+    """
+    day = local_date(now)
+    summary = summarise(db, day)
+    if summary.open_stops:
+        raise OdekakeError(
+            f"開いている会場があります({'、'.join(summary.open_stops)})。先に閉じてください"
+        )
+    if summary.closed:
+        raise OdekakeError(f"{day.isoformat()} の日計はすでに締めてあります")
+    form = Form(values)
+    change_float = form.integer("change_float", "釣銭準備金", lo=0, hi=1_000_000)
+    counted = {
+        str(d): form.integer(f"count_{d}", f"{d}円の枚数", lo=0, hi=10_000, default=0)
+        for d in DENOMINATIONS
+    }
+    terminal = form.integer(
+        "cashless_terminal", "端末のキャッシュレス合計", lo=0, hi=10_000_000, default=0
+    )
+    counted_total = sum(int(d) * n for d, n in counted.items())
+    expected = change_float + summary.cash_fees
+    cash_diff = counted_total - expected
+    cashless_diff = terminal - summary.cashless_fees
+    reason = form.text("reason", "差額の理由", required=False, max_len=100)
+    if (cash_diff or cashless_diff) and not reason and "change_float" not in form.errors:
+        form.fail(
+            "reason",
+            f"差額があります(現金 {cash_diff:+,}円、キャッシュレス {cashless_diff:+,}円)。理由を入力してください",
+        )
+    form.raise_if_any()
+    payload = {
+        "date": day.isoformat(),
+        "operator_id": operator_id,
+        "change_float": change_float,
+        "cash_fees": summary.cash_fees,
+        "expected_cash": expected,
+        "counted": counted,
+        "counted_total": counted_total,
+        "cash_difference": cash_diff,
+        "cashless_fees": summary.cashless_fees,
+        "cashless_terminal": terminal,
+        "cashless_difference": cashless_diff,
+        "reason": reason or None,
+        "stops": summary.stops,
+        "by_category": summary.by_category,
+        "receipts": summary.receipts,
+        "voided_receipts": summary.voided,
+    }
+    with write(db):
+        return rec.append(db, RECORD_TYPE, payload, now=now)
+
+
+def category_label(category: str) -> str:
+    """The report column name of a category."""
+    return CATEGORIES.get(category, category)

@@ -1,0 +1,57 @@
+"""ごみ納付券 (garbage fee ticket) sales."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlite_utils
+
+from odekake import catalog
+from odekake import records as rec
+from odekake.db import write
+from odekake.errors import ValidationError
+from odekake.receipts import next_receipt_no
+from odekake.services.common import PAYMENTS, Actor, Form, require_stop
+
+RECORD_TYPE = "garbage.sell"
+
+
+def ticket_kinds(db: sqlite_utils.Database) -> list[catalog.Service]:
+    """The ticket kinds in the ``services`` table."""
+    return catalog.services(db, "garbage")
+
+
+def validate(db: sqlite_utils.Database, values: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    """Check the sale; return the payload (without ``receipt_no``)."""
+    form = Form(values)
+    kinds = {s.code: s for s in ticket_kinds(db)}
+    code = form.choice("service_code", "券の種類", list(kinds))
+    quantity = form.integer("quantity", "枚数", lo=1, hi=20)
+    payment = form.choice("payment", "支払方法", list(PAYMENTS))
+    fee_each = 0
+    if code:
+        try:
+            fee_each = catalog.fee_for(db, code, actor.day)
+        except ValidationError as exc:
+            form.fail("service_code", str(exc))
+    form.raise_if_any()
+    return {
+        "stop_id": actor.stop_id,
+        "people": 1,
+        "service_code": code,
+        "service_name": kinds[code].name,
+        "quantity": quantity,
+        "fee_each": fee_each,
+        "amount": fee_each * quantity,
+        "payment": payment,
+        "operator_id": actor.operator_id,
+    }
+
+
+def sell(db: sqlite_utils.Database, values: dict[str, Any], actor: Actor) -> rec.Record:
+    """Validate and record one sale with the next receipt number."""
+    payload = validate(db, values, actor)
+    with write(db):
+        require_stop(db, actor.stop_id)
+        payload["receipt_no"] = next_receipt_no(db, actor.day)
+        return rec.append(db, RECORD_TYPE, payload, now=actor.now)

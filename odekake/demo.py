@@ -7,6 +7,7 @@ Deterministic for a given ``seed`` and ``today``.
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from collections.abc import Callable
@@ -572,6 +573,66 @@ def _seed_master(
     master.add_disaster(db, flood["id"], flood["name"], date.fromisoformat(flood["date"]), "浸水")
 
 
+def _demo_plan(
+    db: sqlite_utils.Database,
+    sites: list[dict[str, Any]],
+    rng: random.Random,
+    today: date,
+    days: list[date],
+) -> None:
+    """A simple hand-made plan from today on, so the kiosk has stops to open.
+
+    The coordinator's real plans come from the planner (``odekake plan``); this one
+    only rotates through the districts, two windows a day at two sites.
+    """
+    by_district: dict[str, list[dict[str, Any]]] = {}
+    for s in sites:
+        by_district.setdefault(s["district_id"], []).append(s)
+    order = [d.id for d in master.IWAKI_DISTRICTS]
+    rng.shuffle(order)
+    plan_id = f"demo-{today.isoformat()}"
+    with write(db):
+        db.execute(
+            "INSERT INTO plans(id, created_at, horizon_start, horizon_end, status, notes) VALUES (?,?,?,?,?,?)",
+            [
+                plan_id,
+                datetime.combine(today, time(8, 0), tzinfo=JST).isoformat(),
+                today.isoformat(),
+                (today + timedelta(days=27)).isoformat(),
+                "announced",
+                "デモ用の仮の計画(地区を順に回るだけ)",
+            ],
+        )
+        for i, day in enumerate(days):
+            did = order[i % len(order)]
+            choices = by_district[did]
+            for k, (start, end) in enumerate((("10:00", "12:00"), ("13:30", "15:30")), start=1):
+                site = choices[(k - 1) % len(choices)]
+                services = ["certificate", "mynumber", "consultation", "frailty", "explanation"]
+                if did not in ("hisanohama", "chuodai"):
+                    services.insert(2, "garbage")
+                db.execute(
+                    'INSERT INTO plan_visits(id, plan_id, date, van_id, service_window, start, "end", '
+                    "site_id, district_id, activity, services, order_in_day, opened_day) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    [
+                        f"{plan_id}-{day.isoformat()}-{k}",
+                        plan_id,
+                        day.isoformat(),
+                        VAN_ID,
+                        "am" if k == 1 else "pm",
+                        start,
+                        end,
+                        site["id"],
+                        did,
+                        "regular",
+                        json.dumps(services),
+                        k,
+                        int(master.is_closed(db, day)),
+                    ],
+                )
+
+
 def build_demo(
     directory: Path, *, seed: int = 7, today: date | None = None, force: bool = False
 ) -> DemoSummary:
@@ -622,6 +683,11 @@ def build_demo(
             insert_record(van, r)
     with write(van):
         set_meta(van, "demo_synced_through_seq", str(len(synced)))
+    # Today is always planned, even on a holiday, so the demo kiosk has stops to open
+    # (marked as an opened day, as a coordinator would open a weekend for an event).
+    plan_days = sorted({today, *_working_days(hub, today, today + timedelta(days=27))})
+    for db in (hub, van):
+        _demo_plan(db, sites, random.Random(seed + 1), today, plan_days)
     return DemoSummary(
         directory=directory,
         sites=len(sites),

@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlite_utils
 
-from odekake import catalog
+from odekake import audit, authz, catalog
 from odekake import records as rec
 from odekake.db import write
 from odekake.errors import NotFound, OdekakeError, ValidationError
@@ -147,12 +147,16 @@ def void_receipt(
     """Void an issued receipt (書損): a ``record.void`` supersedes it; the number stays used.
 
     Raises:
-        PermissionDenied: Only a supervisor (監督者) may void a receipt.
+        PermissionDenied: Only a supervisor (監督者) may void a receipt. The roles
+            are read from the operators table (``roles`` from the UI is not trusted).
     """
     if "supervisor" not in roles:
+        audit.log(db, operator_id, "role.denied", "void")
         raise PermissionDenied("書損(取消)は監督者だけが行えます")
+    authz.require(db, operator_id, "void")
     with write(db):
         target = find_by_receipt(db, receipt_no)
+        audit.log(db, operator_id, "record.void", receipt_no, {"record_id": target.id})
         return rec.append(
             db,
             rec.VOID,

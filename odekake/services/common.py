@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlite_utils
 
+from odekake import authz
 from odekake.errors import FormErrors, OdekakeError
 from odekake.receipts import fiscal_year
 
@@ -28,8 +29,8 @@ _WEIGHTS = (6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 _PHONE = re.compile(r"^[0-9]{2,5}-?[0-9]{1,4}-?[0-9]{3,4}$")
 
 
-class PermissionDenied(OdekakeError):
-    """The operator's role does not allow this action."""
+# One exception for "not allowed", raised by the core's role checks (odekake.authz).
+PermissionDenied = authz.PermissionDenied
 
 
 def system_clock() -> datetime:

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 import sqlite_utils
 
+from odekake import audit
 from odekake import records as rec
 from odekake.auth import check_pin
 from odekake.db import write
@@ -71,10 +72,12 @@ def login(db: sqlite_utils.Database, operator_id: str, pin: str, *, now: datetim
         "SELECT name, roles, pin_hash FROM operators WHERE id = ? AND active = 1", [oid]
     ).fetchone()
     ok = row is not None and check_pin(pin, str(row[2]))
+    if row is None:
+        audit.log(db, oid or "(空欄)", "login.failed", oid, {"known": False}, now=now)
+        raise LoginFailed("職員IDまたはPINが違います")
     with write(db):
         if not ok:
-            if row is None:
-                raise LoginFailed("職員IDまたはPINが違います")
+            audit.log(db, oid, "login.failed", oid, now=now)
             failures = 0 if until is not None else failures
             failures += 1
             locked = None
@@ -83,6 +86,7 @@ def login(db: sqlite_utils.Database, operator_id: str, pin: str, *, now: datetim
                 rec.append(
                     db, "operator.locked", {"operator_id": oid, "failures": failures}, now=now
                 )
+                audit.log(db, oid, "login.locked", oid, {"failures": failures}, now=now)
             db.execute(
                 "INSERT INTO operator_lockouts(operator_id, failures, locked_until) VALUES (?,?,?) "
                 "ON CONFLICT(operator_id) DO UPDATE SET failures = excluded.failures, "
@@ -92,6 +96,7 @@ def login(db: sqlite_utils.Database, operator_id: str, pin: str, *, now: datetim
         else:
             db.execute("DELETE FROM operator_lockouts WHERE operator_id = ?", [oid])
             rec.append(db, "operator.login", {"operator_id": oid}, now=now)
+            audit.log(db, oid, "login", oid, now=now)
     if not ok:
         if failures >= MAX_FAILURES:
             raise LockedOut(f"PINを{MAX_FAILURES}回誤ったため{LOCK_MINUTES}分間ロックしました")

@@ -608,6 +608,9 @@ def build_demo(
 
     with write(van):
         set_meta(van, "demo_synced_through_seq", str(len(synced)))
+    from odekake.sync.keys import enroll_synced
+
+    enroll_synced(van, hub, van_path, len(synced))  # the demo van is enrolled and synced up to here
     return DemoSummary(
         directory=directory,
         sites=len(sites),

@@ -22,7 +22,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from odekake.errors import OdekakeError
-from odekake.records import GENESIS, record_hash
+from odekake.records import GENESIS
 from odekake.sync.keys import now_iso, sign, verify
 
 FORMAT = "odekake-records"
@@ -49,6 +49,10 @@ FIELDS = (
     "hash",
     "supersedes",
 )
+# The same serialisation as odekake.records.canonical_json, built once: the chain
+# hash is recomputed for every record of a bundle, and json.dumps with options
+# would construct a new encoder each time.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 _SELECT = f"SELECT {', '.join(FIELDS)} FROM records"
 
 
@@ -278,66 +282,86 @@ class BundleReader:
 
     def records(self) -> Iterator[BundleRecord]:
         """Yield verified records; raise :class:`BundleRefused` at the first problem."""
-        h = self.header
-        dev = h.device_id
-        want_seq = h.from_seq
+        dev = self.header.device_id
+        want_seq = self.header.from_seq
         prev: str | None = None
         sha256 = hashlib.sha256
+        loads = json.loads
+        update = self._digest.update
+        readline = self._stream.readline
         while True:
-            raw = self._next_line()
-            if raw is None:
+            raw = readline()
+            if not raw:
                 raise BundleRefused("末尾の署名行がありません(ファイルが途中で切れています)")
-            obj = self._parse(raw)
-            kind = obj.get("kind")
+            self._lineno += 1
+            try:
+                text = raw.decode("utf-8")
+                obj = loads(text)
+                kind = obj["kind"]
+            except (UnicodeDecodeError, ValueError, TypeError, KeyError) as exc:
+                raise BundleRefused(
+                    f"{self._lineno} 行目が壊れています(JSONとして読めません)"
+                ) from exc
             if kind == "trailer":
                 self._check_trailer(obj, want_seq)
                 return
             if kind != "record":
                 raise BundleRefused(f"{self._lineno} 行目の種類 {kind!r} が不明です")
-            self._digest.update(raw)
+            update(raw)
             try:
-                rec = _from_obj(obj, raw.decode("utf-8").rstrip("\n"))
+                rec = _from_obj(obj, text.rstrip("\n"))
             except KeyError as exc:
                 raise BundleRefused(f"{self._lineno} 行目に項目 {exc} がありません") from exc
-            if type(rec.seq) is not int or not all(
-                isinstance(v, str)
-                for v in (rec.id, rec.device_id, rec.wall_time, rec.hlc, rec.type, rec.hash)
+            if not (
+                type(rec.seq) is int
+                and type(rec.id) is str
+                and type(rec.device_id) is str
+                and type(rec.wall_time) is str
+                and type(rec.hlc) is str
+                and type(rec.type) is str
+                and type(rec.hash) is str
+                and type(rec.payload_hash) is str
+                and type(rec.prev_hash) is str
+                and (rec.payload is None or type(rec.payload) is str)
+                and (rec.supersedes is None or type(rec.supersedes) is str)
             ):
                 raise BundleRefused(f"{self._lineno} 行目の項目の型が正しくありません")
-            where = f"端末 {dev} の {rec.seq} 番の記録 ({self._lineno} 行目)"
             if rec.device_id != dev:
-                raise BundleRefused(f"{where}: 別の端末 {rec.device_id} の記録が混ざっています")
+                self._refuse(rec, f"別の端末 {rec.device_id} の記録が混ざっています")
             if rec.seq != want_seq:
-                raise BundleRefused(
-                    f"{where}: 連番が途切れています({want_seq} 番のはず)。記録が抜けています"
-                )
+                self._refuse(rec, f"連番が途切れています({want_seq} 番のはず)。記録が抜けています")
             if (
                 rec.payload is not None
                 and sha256(rec.payload.encode("utf-8")).hexdigest() != rec.payload_hash
             ):
-                raise BundleRefused(
-                    f"{where}: 内容が書き換えられています(payload のハッシュ不一致)"
-                )
+                self._refuse(rec, "内容が書き換えられています(payload のハッシュ不一致)")
             link = prev if prev is not None else (GENESIS if rec.seq == 1 else None)
             if link is not None and rec.prev_hash != link:
-                raise BundleRefused(f"{where}: 直前の記録とのつながり(prev_hash)が切れています")
-            recomputed = record_hash(
-                id=rec.id,
-                device_id=rec.device_id,
-                seq=rec.seq,
-                wall_time=rec.wall_time,
-                hlc=rec.hlc,
-                type=rec.type,
-                payload_hash=rec.payload_hash,
-                prev_hash=rec.prev_hash,
-                supersedes=rec.supersedes,
+                self._refuse(rec, "直前の記録とのつながり(prev_hash)が切れています")
+            header = _ENCODER.encode(
+                [
+                    rec.id,
+                    rec.device_id,
+                    rec.seq,
+                    rec.wall_time,
+                    rec.hlc,
+                    rec.type,
+                    rec.payload_hash,
+                    rec.prev_hash,
+                    rec.supersedes or "",
+                ]
             )
-            if recomputed != rec.hash:
-                raise BundleRefused(f"{where}: 記録の見出し(時刻・種別など)が書き換えられています")
+            if sha256(header.encode("utf-8")).hexdigest() != rec.hash:
+                self._refuse(rec, "記録の見出し(時刻・種別など)が書き換えられています")
             prev = rec.hash
             want_seq += 1
             self.count += 1
             yield rec
+
+    def _refuse(self, rec: BundleRecord, message: str) -> NoReturn:
+        raise BundleRefused(
+            f"端末 {self.header.device_id} の {rec.seq} 番の記録 ({self._lineno} 行目): {message}"
+        )
 
     def _check_trailer(self, obj: dict[str, Any], next_seq: int) -> None:
         h = self.header

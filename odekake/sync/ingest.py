@@ -135,8 +135,33 @@ def _quarantine(
     return cur.rowcount
 
 
+class _SlowPath(Exception):
+    """A record id clashes: redo the bundle checking every id one by one."""
+
+
+def _flush(db: sqlite_utils.Database, pending: list[tuple[Any, ...]], careful: bool) -> None:
+    """Insert new records; in the fast path first check their ids in bulk."""
+    if not careful:
+        for i in range(0, len(pending), 500):
+            ids = [r[0] for r in pending[i : i + 500]]
+            hit = db.execute(
+                f"SELECT 1 FROM records WHERE id IN ({', '.join('?' * len(ids))}) LIMIT 1", ids
+            ).fetchone()
+            if hit is not None:
+                raise _SlowPath
+        try:
+            db.conn.executemany(_INSERT, pending)
+        except sqlite3.IntegrityError as exc:  # the same id twice inside the bundle
+            raise _SlowPath from exc
+    else:
+        db.conn.executemany(_INSERT, pending)
+
+
 def _ingest(
-    db: sqlite_utils.Database, stream: IO[bytes], expected_device: str | None
+    db: sqlite_utils.Database,
+    stream: IO[bytes],
+    expected_device: str | None,
+    careful: bool = False,
 ) -> IngestResult:
     at = now_iso()
     reader = BundleReader(stream, lambda dev: device_public_key(db, dev))
@@ -171,9 +196,13 @@ def _ingest(
                     f"端末 {dev} の {rec.seq} 番の記録が、ハブにある {rec.seq - 1} 番の記録と"
                     "つながりません(ハッシュの連鎖が切れています)"
                 )
-            clash = db.execute(
-                "SELECT device_id, seq, hash FROM records WHERE id = ?", [rec.id]
-            ).fetchone()
+            clash = (
+                db.execute(
+                    "SELECT device_id, seq, hash FROM records WHERE id = ?", [rec.id]
+                ).fetchone()
+                if careful
+                else None
+            )
             if clash is not None:
                 result.quarantined += _quarantine(
                     db, rec, str(clash[2]), "同じIDの記録が別の連番で登録済み", at
@@ -183,8 +212,8 @@ def _ingest(
             pending.append(rec.row())
             next_seq += 1
             last_hash = rec.hash
-            if len(pending) >= _FLUSH_EVERY:
-                db.conn.executemany(_INSERT, pending)
+            if careful or len(pending) >= _FLUSH_EVERY:
+                _flush(db, pending, careful)
                 result.stored += len(pending)
                 pending.clear()
             continue
@@ -206,7 +235,7 @@ def _ingest(
                 db, rec, str(row[0]), "保留中の同じ連番の記録と内容が異なる", at
             )
     if pending:
-        db.conn.executemany(_INSERT, pending)
+        _flush(db, pending, careful)
         result.stored += len(pending)
         pending.clear()
     next_seq, last_hash = _settle_held(db, dev, mark, next_seq, last_hash, result, at)
@@ -324,8 +353,12 @@ def ingest_stream(
     """
 
     def attempt() -> IngestResult:
-        with open_stream() as stream, write(db):
-            return _ingest(db, stream, expected_device)
+        try:
+            with open_stream() as stream, write(db):
+                return _ingest(db, stream, expected_device)
+        except _SlowPath:
+            with open_stream() as stream, write(db):
+                return _ingest(db, stream, expected_device, careful=True)
 
     return with_retry(attempt)
 

@@ -214,3 +214,55 @@ def test_revoked_and_unknown_devices_are_refused(site: Site, tmp_path: Path) -> 
     with pytest.raises(UnknownDevice, match="未登録の端末です: van-x"):
         ingest_bytes(hub, bundle(other, 1, 3))
     assert hub.execute("SELECT COUNT(*) FROM records").fetchone()[0] == 0
+
+
+def _chain(device: str, ids: list[str]) -> list[tuple[object, ...]]:
+    """Bundle rows of a valid chain whose record ids are chosen by the test."""
+    from odekake.records import GENESIS, canonical_json, record_hash, sha256_hex
+
+    out: list[tuple[object, ...]] = []
+    prev = GENESIS
+    for seq, rid in enumerate(ids, start=1):
+        payload = canonical_json({"people": 1, "stop_id": "s", "n": seq})
+        ph = sha256_hex(payload)
+        wall, hlc = f"2026-05-01T00:00:{seq:02d}.000+00:00", f"{1777593600000 + seq:013d}-00000"
+        h = record_hash(
+            id=rid, device_id=device, seq=seq, wall_time=wall, hlc=hlc,
+            type="consultation.hold", payload_hash=ph, prev_hash=prev, supersedes=None,
+        )  # fmt: skip
+        out.append((rid, device, seq, wall, hlc, "consultation.hold", payload, ph, prev, h, None))
+        prev = h
+    return out
+
+
+def test_id_already_used_elsewhere_is_quarantined_and_the_rest_held(site: Site) -> None:
+    from odekake.sync.bundle import write_bundle
+
+    van_a = site.van("van-a", 5)
+    hub = connect(site.hub)
+    ingest_bytes(hub, bundle(van_a, 1, 5))
+    taken = rows(site.hub, "van-a")[2][1]  # id of van-a's record 3
+    van_b = site.van("van-b", 0)
+    ids = ["b-1", str(taken), "b-3", "b-4"]
+    buf = io.BytesIO()
+    key = load_private_key(key_path_for(van_b))
+    write_bundle(buf, _chain("van-b", ids), device_id="van-b", from_seq=1, to_seq=4, key=key)
+    res = ingest_bytes(hub, buf.getvalue())
+    assert (res.stored, res.quarantined, res.held, res.acked_seq) == (1, 1, 2, 1)
+    assert res.gaps == [(2, 2)]
+    q = hub.execute("SELECT seq, record_id, reason FROM sync_quarantine").fetchall()
+    assert q == [(2, taken, "同じIDの記録が別の連番で登録済み")]
+    assert rows(site.hub, "van-a") == rows(van_a, "van-a")
+
+
+def test_the_same_id_twice_inside_one_bundle_is_caught(site: Site) -> None:
+    from odekake.sync.bundle import write_bundle
+
+    van_b = site.van("van-b", 0)
+    hub = connect(site.hub)
+    buf = io.BytesIO()
+    key = load_private_key(key_path_for(van_b))
+    chain = _chain("van-b", ["b-1", "b-2", "b-1"])
+    write_bundle(buf, chain, device_id="van-b", from_seq=1, to_seq=3, key=key)
+    res = ingest_bytes(hub, buf.getvalue())
+    assert (res.stored, res.quarantined, res.acked_seq) == (2, 1, 2)

@@ -7,8 +7,9 @@ Run by hand (not part of the test suite)::
 Every measured step runs as its own process through the real command line
 (``odekake sync export`` / ``sync import`` / ``hub serve`` / ``sync push``), so the
 figures include start-up, signature checks, chain verification and the SQLite
-commits with ``synchronous=FULL``. Peak memory is each child's ``ru_maxrss``
-(from ``os.wait4``).
+commits with ``synchronous=FULL``. Peak memory and CPU time are each child's
+``ru_maxrss`` and ``ru_utime + ru_stime`` (from ``os.wait4``); CPU time is the
+figure to trust on a shared, loaded machine.
 """
 
 from __future__ import annotations
@@ -73,31 +74,22 @@ def make_van(path: Path, n: int) -> None:
     db.close()
 
 
-def run(args: list[str]) -> tuple[float, int, str]:
-    """Run ``odekake`` args; return (seconds, peak RSS in MB, stdout)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "odekake.cli", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    out, err = proc.communicate()
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"{args[:2]} failed: {err}")
-    return elapsed, _last_child_rss(), out
-
-
-_rss_seen = 0
-
-
-def _last_child_rss() -> int:
-    import resource
-
-    # ru_maxrss of RUSAGE_CHILDREN is the max over all waited-for children so far;
-    # the steps run in increasing order of expected memory, and wait4 is used for the hub.
-    return int(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)
+def run(args: list[str]) -> tuple[float, float, int, str]:
+    """Run ``odekake`` args; return (wall seconds, CPU seconds, peak RSS MB, stdout)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "odekake.cli", *args], stdout=out, stderr=err
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            raise SystemExit(f"{args[:2]} failed: {err.read().decode()}")
+        cpu = usage.ru_utime + usage.ru_stime
+        return elapsed, cpu, int(usage.ru_maxrss // 1024), out.read().decode().strip()
 
 
 def free_port() -> int:
@@ -122,12 +114,14 @@ def main() -> None:
             connect(hub, role="hub", create=True).close()
             enroll(van, hub)
         bundle = root / "bundle.jsonl"
-        secs, rss, _ = run(["sync", "export", "--db", str(van), "--out", str(bundle)])
+        secs, cpu, rss, _ = run(["sync", "export", "--db", str(van), "--out", str(bundle)])
+        size = bundle.stat().st_size / 1e6
+        print(f"export : {n / secs:9.0f} rec/s ({secs:.2f} s wall, {cpu:.2f} s CPU, {size:.0f} MB)")
+        secs, cpu, rss, out = run(["sync", "import", "--db", str(hub_file), str(bundle)])
         print(
-            f"export : {n / secs:9.0f} rec/s ({secs:.2f} s, file {bundle.stat().st_size / 1e6:.0f} MB)"
+            f"import : {n / secs:9.0f} rec/s ({secs:.2f} s wall, {cpu:.2f} s CPU, "
+            f"peak RSS {rss} MB)  {out}"
         )
-        secs, rss, out = run(["sync", "import", "--db", str(hub_file), str(bundle)])
-        print(f"import : {n / secs:9.0f} rec/s ({secs:.2f} s, peak RSS {rss} MB)  {out.strip()}")
 
         port = free_port()
         hub_proc = subprocess.Popen(
@@ -144,20 +138,30 @@ def main() -> None:
             except httpx.TransportError:
                 time.sleep(0.05)
         try:
-            secs, rss, out = run(
-                ["sync", "push", "--db", str(van), "--hub", url, "--batch-size", str(opts.batch_size)]
+            secs, cpu, rss, out = run(
+                [
+                    "sync",
+                    "push",
+                    "--db",
+                    str(van),
+                    "--hub",
+                    url,
+                    "--batch-size",
+                    str(opts.batch_size),
+                ]
             )
         finally:
             hub_proc.terminate()
             _, _, usage = os.wait4(hub_proc.pid, 0)
         hub_rss = int(usage.ru_maxrss // 1024)
+        hub_cpu = usage.ru_utime + usage.ru_stime
         print(
-            f"http   : {n / secs:9.0f} rec/s ({secs:.2f} s, batch {opts.batch_size}, "
-            f"client peak RSS {rss} MB, hub peak RSS {hub_rss} MB)  {out.strip()}"
+            f"http   : {n / secs:9.0f} rec/s ({secs:.2f} s wall, batch {opts.batch_size}; CPU "
+            f"client {cpu:.2f} s, hub {hub_cpu:.2f} s; peak RSS client {rss} MB, hub {hub_rss} MB)"
+            f"  {out}"
         )
     print(
-        f"machine: {platform.platform()}, Python {platform.python_version()}, "
-        f"{os.cpu_count()} CPUs"
+        f"machine: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPUs"
     )
 
 

@@ -131,7 +131,7 @@ class HubProcess:
 
     def start(self) -> HubProcess:
         self.proc = cli_bg("hub", "serve", "--db", str(self.db), "--port", str(self.port))
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(

@@ -128,5 +128,16 @@ def status_text(db: sqlite_utils.Database) -> str:
         rows = hub_status(db)
         if not rows:
             return "登録された端末はありません。"
-        return "\n".join(r.describe() for r in rows)
+        lines = [r.describe() for r in rows]
+        quarantined = db.execute(
+            "SELECT device_id, seq, record_id, reason, received_at FROM sync_quarantine "
+            "ORDER BY device_id, seq LIMIT 20"
+        ).fetchall()
+        if quarantined:
+            lines.append("隔離した記録(最大20件。ハブの記録は変えていません):")
+            lines.extend(
+                f"  端末 {d} の {seq} 番 (id {rid}): {reason}(受信 {at})"
+                for d, seq, rid, reason, at in quarantined
+            )
+        return "\n".join(lines)
     return van_status(db).describe()

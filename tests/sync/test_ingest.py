@@ -191,6 +191,13 @@ def test_same_id_different_hash_is_quarantined(site: Site) -> None:
     assert [(s, r) for s, r, _ in q] == [(3, recs[0][0]), (4, recs[1][0])]
     assert q[0][2] == "同じIDで内容の異なる記録"
     assert rows(site.hub, "van-a") == before
+    from odekake.sync.status import status_text
+
+    report = status_text(hub)
+    assert (
+        "隔離 2 件" in report
+        and f"端末 van-a の 3 番 (id {recs[0][0]}): 同じIDで内容の異なる記録" in report
+    )
     again = ingest_bytes(hub, buf.getvalue())
     assert again.quarantined == 0
     assert hub.execute("SELECT COUNT(*) FROM sync_quarantine").fetchone()[0] == 2

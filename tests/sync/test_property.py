@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from odekake.db import memory_db
-from odekake.sync.bundle import export_range
+from odekake.sync.bundle import BundleRefused, export_range
 from odekake.sync.ingest import hub_state, ingest_bytes
 from odekake.sync.keys import generate_key, public_key_text, register_device
 
@@ -90,3 +91,17 @@ def test_reference_state_is_the_whole_chain() -> None:
     records = REFERENCE["records"]
     assert [r[1] for r in records] == list(range(1, N + 1))  # type: ignore[union-attr]
     assert REFERENCE["held"] == [] and REFERENCE["quarantine"] == []
+
+
+@settings(max_examples=80, deadline=None)
+# (the last byte is the trailer's newline: without it the bundle is still complete)
+@given(cut=st.integers(0, len(BUNDLES[(1, 12)]) - 2))
+def test_a_body_cut_at_any_byte_stores_nothing_and_the_retry_stores_all(cut: int) -> None:
+    """A connection dropped at any byte delivers a prefix of the batch: refused whole."""
+    hub = _hub()
+    data = BUNDLES[(1, 12)]
+    with pytest.raises(BundleRefused):
+        ingest_bytes(hub, data[:cut])  # type: ignore[arg-type]
+    assert hub.execute("SELECT COUNT(*) FROM records").fetchone()[0] == 0  # type: ignore[attr-defined]
+    assert hub.execute("SELECT COUNT(*) FROM sync_held").fetchone()[0] == 0  # type: ignore[attr-defined]
+    assert ingest_bytes(hub, data).acked_seq == 12  # type: ignore[arg-type]

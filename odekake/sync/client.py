@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -197,35 +198,48 @@ def push(
                 )
             record_ack(db, device, acked, hub_url)
             sent = batches = 0
-            while acked < top:
-                to = min(acked + batch_size, top)
+
+            def build(first: int) -> tuple[int, int, bytes]:
+                last = min(first + batch_size - 1, top)
                 buf = io.BytesIO()
-                export_range(db, buf, device_id=device, from_seq=acked + 1, to_seq=to, key=key)
-                try:
-                    res = client.request("POST", "/v1/push", body=buf.getvalue())
-                except OdekakeError as exc:
-                    log_sync(
-                        db,
-                        "push",
-                        hub_url,
-                        "error",
-                        from_seq=acked + 1,
-                        to_seq=to,
-                        message=str(exc),
-                    )
-                    raise
-                new = int(res["acked_seq"])
-                if new < to:
-                    raise OdekakeError(
-                        f"ハブが {acked + 1}〜{to} 番を受領しませんでした(受領済み {new} 番まで)。"
-                        + " ".join(str(p) for p in res.get("problems", []))
-                    )
-                sent += to - acked
-                batches += 1
-                acked = new
-                record_ack(db, device, acked, hub_url)
-                if progress:
-                    progress(acked, top)
+                export_range(db, buf, device_id=device, from_seq=first, to_seq=last, key=key)
+                return first, last, buf.getvalue()
+
+            # While the hub ingests one batch, the next one is read and signed here:
+            # the network call runs in a worker thread, the database stays on this one.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                ready = build(acked + 1) if acked < top else None
+                while acked < top:
+                    if ready is None or ready[0] != acked + 1:
+                        ready = build(acked + 1)
+                    first, to, body = ready
+                    call = pool.submit(client.request, "POST", "/v1/push", body=body)
+                    ready = build(to + 1) if to < top else None
+                    try:
+                        res = call.result()
+                    except OdekakeError as exc:
+                        log_sync(
+                            db,
+                            "push",
+                            hub_url,
+                            "error",
+                            from_seq=first,
+                            to_seq=to,
+                            message=str(exc),
+                        )
+                        raise
+                    new = int(res["acked_seq"])
+                    if new < to:
+                        raise OdekakeError(
+                            f"ハブが {first}〜{to} 番を受領しませんでした(受領済み {new} 番まで)。"
+                            + " ".join(str(p) for p in res.get("problems", []))
+                        )
+                    sent += to - acked
+                    batches += 1
+                    acked = new
+                    record_ack(db, device, acked, hub_url)
+                    if progress:
+                        progress(acked, top)
             log_sync(db, "push", hub_url, "ok", acked_seq=acked)
             return PushResult(device, sent, batches, acked, top)
     finally:

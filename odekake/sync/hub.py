@@ -18,6 +18,7 @@ a locked database is retried with backoff and never reaches the caller as
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from typing import Any, TypeVar
 import sqlite_utils
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
@@ -51,6 +52,7 @@ HEADER_SIGNATURE = "X-Odekake-Signature"
 MAX_SKEW_SECONDS = 900
 MAX_BODY_BYTES = 256 * 1024 * 1024
 T = TypeVar("T")
+log = logging.getLogger("odekake.hub")
 
 
 def request_message(method: str, target: str, timestamp: str, body: bytes) -> bytes:
@@ -220,14 +222,23 @@ def make_app(db_path: str | Path, *, max_skew: int = MAX_SKEW_SECONDS) -> Starle
                 body = await request.body()
                 device = await authenticate(request, body)
                 return await handler(request, device, body)  # type: ignore[no-any-return]
+            except ClientDisconnect:
+                # The van went away mid-upload: nothing was stored; it will retry.
+                log.info("送信の途中で接続が切れました(何も登録していません)")
+                return _error(400, "送信が途中で切れました")
             except _Refused as exc:
+                log.info("拒否 (%s): %s", exc.status, exc.message)
                 return _error(exc.status, exc.message)
             except BundleRefused as exc:
+                log.info("%s", exc)
                 return _error(422, str(exc), reason=exc.reason)
             except HubBusy as exc:
                 return _error(503, str(exc))
             except OdekakeError as exc:
                 return _error(400, str(exc))
+            except Exception:
+                log.exception("hub: unexpected error")
+                return _error(500, "ハブで想定外のエラーが起きました。管理者に連絡してください")
 
         return endpoint
 
@@ -241,6 +252,7 @@ def make_app(db_path: str | Path, *, max_skew: int = MAX_SKEW_SECONDS) -> Starle
 
     async def push(request: Request, device: str, body: bytes) -> JSONResponse:
         result = await call(lambda conn: ingest_bytes(conn, body, expected_device=device))
+        log.info("%s", result.describe())
         return JSONResponse(result.to_json())
 
     async def snapshot(request: Request, device: str, body: bytes) -> JSONResponse:
@@ -293,5 +305,6 @@ def serve(db_path: Path, host: str, port: int) -> None:
     """Run the hub until interrupted."""
     import uvicorn
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     app = make_app(db_path)
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_keep_alive=30)

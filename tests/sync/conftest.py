@@ -121,22 +121,27 @@ def cli_bg(*args: str) -> subprocess.Popen[str]:
 
 
 class HubProcess:
-    """``odekake hub serve`` as a real subprocess on loopback."""
+    """``odekake hub serve`` as a real subprocess on loopback (its log goes to a file)."""
 
     def __init__(self, db: Path, port: int | None = None) -> None:
         self.db = db
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen[str] | None = None
+        self.log = db.with_name(f"hub-{self.port}.log")
+        self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> HubProcess:
-        self.proc = cli_bg("hub", "serve", "--db", str(self.db), "--port", str(self.port))
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "odekake.cli", "hub", "serve", "--db", str(self.db),
+                 "--port", str(self.port)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"hub exited: {self.proc.stderr.read() if self.proc.stderr else ''}"
-                )
+                raise RuntimeError(f"hub exited: {self.log.read_text()}")
             try:
                 if httpx.get(f"{self.url}/health", timeout=0.5).status_code == 200:
                     return self
@@ -157,10 +162,6 @@ class HubProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
-        if self.proc is not None:
-            for stream in (self.proc.stdout, self.proc.stderr):
-                if stream is not None:
-                    stream.close()
 
 
 @pytest.fixture

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import click
 
 from odekake.db import connect
+from odekake.errors import OdekakeError
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
 
@@ -24,7 +26,14 @@ def hub_serve(db_path: Path, host: str, port: int) -> None:
     """同期サービスを起動する(Ctrl+C で停止)。"""
     from odekake.sync.hub import serve
 
-    connect(db_path, role="hub").close()
+    connect(db_path, role="hub").close()  # a typo must not start a hub on an empty file
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise OdekakeError(
+                f"{host}:{port} で待ち受けできません(使用中か、アドレスが違います): {exc.strerror}"
+            ) from exc
     click.echo(f"ハブを起動します: http://{host}:{port} (データベース {db_path})", err=True)
     serve(db_path, host, port)
 

@@ -57,6 +57,10 @@ class HubClient:
         timeout: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise OdekakeError(
+                f"ハブのURLは http:// で始めてください(例: http://10.0.0.5:8765): {base_url}"
+            )
         self.base_url = base_url.rstrip("/")
         self.device_id = device_id
         self.key = key

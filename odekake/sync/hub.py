@@ -158,9 +158,9 @@ OPENAPI: dict[str, Any] = {
 
 
 def make_app(db_path: str | Path, *, max_skew: int = MAX_SKEW_SECONDS) -> Starlette:
-    """The hub application over ``db_path`` (created if missing, migrated once)."""
+    """The hub application over an existing hub database (migrated once here)."""
     path = Path(db_path)
-    first = connect(path, role="hub", create=True)
+    first = connect(path, role="hub")
     first.close()
     local = threading.local()
 

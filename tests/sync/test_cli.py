@@ -91,3 +91,11 @@ def test_every_sync_command_has_help() -> None:
         for p in c.params:
             if isinstance(p, click.Option):
                 assert (p.help or "").strip(), f"{c.name} {p.name}"
+
+
+def test_hub_serve_refuses_a_missing_database_and_a_bad_url(site: Site) -> None:
+    code, out = invoke("hub", "serve", "--db", str(site.root / "typo.db"))
+    assert code == 1 and "データベースファイルがありません" in out
+    van = site.van("van-a", 1)
+    code, out = invoke("sync", "push", "--db", str(van), "--hub", "localhost:8765")
+    assert code == 1 and "http:// で始めてください" in out

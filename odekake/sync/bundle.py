@@ -49,10 +49,22 @@ FIELDS = (
     "hash",
     "supersedes",
 )
-# The same serialisation as odekake.records.canonical_json, built once: the chain
-# hash is recomputed for every record of a bundle, and json.dumps with options
-# would construct a new encoder each time.
-_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+# The chain hash is recomputed for every record of a bundle. ``canonical_json`` of
+# the header list is exactly "[" + the fields joined by "," + "]" with each string
+# encoded as json.dumps(ensure_ascii=False) encodes strings and the int as itself;
+# building it from the C string encoder directly is several times faster than
+# json.dumps. (Every test bundle is made by odekake.records, so a divergence fails.)
+_encode_str = json.encoder.encode_basestring  # type: ignore[attr-defined]
+
+
+def _header_text(rec: BundleRecord) -> str:
+    e = _encode_str
+    return (
+        f"[{e(rec.id)},{e(rec.device_id)},{rec.seq},{e(rec.wall_time)},{e(rec.hlc)},"
+        f"{e(rec.type)},{e(rec.payload_hash)},{e(rec.prev_hash)},{e(rec.supersedes or '')}]"
+    )
+
+
 _SELECT = f"SELECT {', '.join(FIELDS)} FROM records"
 
 
@@ -170,7 +182,7 @@ class BundleHeader:
     created_at: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BundleRecord:
     """One verified record line (``line`` is the JSON text, kept for held/quarantine)."""
 
@@ -338,19 +350,7 @@ class BundleReader:
             link = prev if prev is not None else (GENESIS if rec.seq == 1 else None)
             if link is not None and rec.prev_hash != link:
                 self._refuse(rec, "直前の記録とのつながり(prev_hash)が切れています")
-            header = _ENCODER.encode(
-                [
-                    rec.id,
-                    rec.device_id,
-                    rec.seq,
-                    rec.wall_time,
-                    rec.hlc,
-                    rec.type,
-                    rec.payload_hash,
-                    rec.prev_hash,
-                    rec.supersedes or "",
-                ]
-            )
+            header = _header_text(rec)
             if sha256(header.encode("utf-8")).hexdigest() != rec.hash:
                 self._refuse(rec, "記録の見出し(時刻・種別など)が書き換えられています")
             prev = rec.hash

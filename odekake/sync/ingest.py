@@ -140,21 +140,18 @@ class _SlowPath(Exception):
 
 
 def _flush(db: sqlite_utils.Database, pending: list[tuple[Any, ...]], careful: bool) -> None:
-    """Insert new records; in the fast path first check their ids in bulk."""
-    if not careful:
-        for i in range(0, len(pending), 500):
-            ids = [r[0] for r in pending[i : i + 500]]
-            hit = db.execute(
-                f"SELECT 1 FROM records WHERE id IN ({', '.join('?' * len(ids))}) LIMIT 1", ids
-            ).fetchone()
-            if hit is not None:
-                raise _SlowPath
-        try:
-            db.conn.executemany(_INSERT, pending)
-        except sqlite3.IntegrityError as exc:  # the same id twice inside the bundle
-            raise _SlowPath from exc
-    else:
+    """Insert new records.
+
+    In the fast path an id that is already stored (or twice in the bundle) makes the
+    insert fail on the primary key; the whole bundle is then redone in the careful
+    path, which checks each id and quarantines the clash.
+    """
+    try:
         db.conn.executemany(_INSERT, pending)
+    except sqlite3.IntegrityError as exc:
+        if careful:
+            raise
+        raise _SlowPath from exc
 
 
 def _ingest(

@@ -105,3 +105,22 @@ def test_a_body_cut_at_any_byte_stores_nothing_and_the_retry_stores_all(cut: int
     assert hub.execute("SELECT COUNT(*) FROM records").fetchone()[0] == 0  # type: ignore[attr-defined]
     assert hub.execute("SELECT COUNT(*) FROM sync_held").fetchone()[0] == 0  # type: ignore[attr-defined]
     assert ingest_bytes(hub, data).acked_seq == 12  # type: ignore[arg-type]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    texts=st.lists(st.text(), min_size=8, max_size=8),
+    seq=st.integers(1, 10**12),
+    supersedes=st.none() | st.text(),
+)
+def test_fast_chain_header_equals_the_canonical_json_of_records(
+    texts: list[str], seq: int, supersedes: str | None
+) -> None:
+    from odekake.records import canonical_json
+    from odekake.sync.bundle import BundleRecord, _header_text
+
+    rid, dev, wall, hlc, typ, ph, prev, _ = texts
+    rec = BundleRecord(rid, dev, seq, wall, hlc, typ, None, ph, prev, "", supersedes, "")
+    assert _header_text(rec) == canonical_json(
+        [rid, dev, seq, wall, hlc, typ, ph, prev, supersedes or ""]
+    )

@@ -28,6 +28,8 @@ def hub_serve(db_path: Path, host: str, port: int) -> None:
 
     connect(db_path, role="hub").close()  # a typo must not start a hub on an empty file
     with socket.socket() as probe:
+        # as uvicorn does: a port left in TIME_WAIT by a crashed hub is reusable
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as exc:

@@ -99,3 +99,14 @@ def test_hub_serve_refuses_a_missing_database_and_a_bad_url(site: Site) -> None:
     van = site.van("van-a", 1)
     code, out = invoke("sync", "push", "--db", str(van), "--hub", "localhost:8765")
     assert code == 1 and "http:// で始めてください" in out
+
+
+def test_hub_serve_refuses_a_port_in_use(site: Site) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, out = invoke("hub", "serve", "--db", str(site.hub), "--port", str(port))
+    assert code == 1 and f"127.0.0.1:{port} で待ち受けできません" in out

@@ -69,6 +69,10 @@ def _register() -> None:
 
     for command in kiosk.COMMANDS:
         main.add_command(command)
+    from odekake.commands import sync
+
+    for command in sync.COMMANDS:
+        main.add_command(command)
 
 
 _register()

@@ -688,6 +688,9 @@ def build_demo(
     plan_days = sorted({today, *_working_days(hub, today, today + timedelta(days=27))})
     for db in (hub, van):
         _demo_plan(db, sites, random.Random(seed + 1), today, plan_days)
+    from odekake.sync.keys import enroll_synced
+
+    enroll_synced(van, hub, van_path, len(synced))  # the demo van is enrolled and synced up to here
     return DemoSummary(
         directory=directory,
         sites=len(sites),

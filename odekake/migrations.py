@@ -398,3 +398,93 @@ def m0101_kiosk(db: sqlite_utils.Database) -> None:
             ('nenkin_office', '年金事務所', '支援機関', 9);
         """,
     )
+
+
+@migrations(name="0201_sync_hub")
+def m0201_sync_hub(db: sqlite_utils.Database) -> None:
+    # Hub side of sync: enrolled devices and their keys, the acknowledged mark per
+    # device, records held behind a sequence gap, records quarantined as conflicts,
+    # and the versions of the master-data snapshots handed to each device.
+    run_script(
+        db,
+        """
+        CREATE TABLE devices (
+            device_id TEXT PRIMARY KEY,
+            van_id TEXT NOT NULL,
+            public_key TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'revoked')),
+            enrolled_at TEXT NOT NULL,
+            revoked_at TEXT,
+            note TEXT NOT NULL DEFAULT ''
+        );
+        CREATE TABLE sync_acks (
+            device_id TEXT PRIMARY KEY,
+            acked_seq INTEGER NOT NULL DEFAULT 0,
+            acked_hash TEXT NOT NULL,
+            last_seen TEXT,
+            last_batch_at TEXT
+        );
+        CREATE TABLE sync_held (
+            device_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            id TEXT NOT NULL,
+            hash TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            line TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            PRIMARY KEY (device_id, seq)
+        );
+        CREATE TABLE sync_quarantine (
+            n INTEGER PRIMARY KEY,
+            device_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            record_id TEXT NOT NULL,
+            hash TEXT NOT NULL,
+            existing_hash TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            line TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            UNIQUE (record_id, hash)
+        );
+        CREATE INDEX sync_quarantine_device ON sync_quarantine(device_id, seq);
+        CREATE TABLE sync_snapshots (
+            version INTEGER PRIMARY KEY AUTOINCREMENT,
+            device_id TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX sync_snapshots_device ON sync_snapshots(device_id, version);
+        """,
+    )
+
+
+@migrations(name="0202_sync_van")
+def m0202_sync_van(db: sqlite_utils.Database) -> None:
+    # Van side of sync: what the hub last acknowledged, when the van last synced and
+    # which master-data snapshot it runs on; plus a log of every sync attempt.
+    run_script(
+        db,
+        """
+        CREATE TABLE sync_state (
+            device_id TEXT PRIMARY KEY,
+            acked_seq INTEGER NOT NULL DEFAULT 0,
+            acked_at TEXT,
+            last_push_at TEXT,
+            last_pull_at TEXT,
+            snapshot_version INTEGER,
+            snapshot_sha256 TEXT,
+            hub_url TEXT
+        );
+        CREATE TABLE sync_log (
+            n INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            direction TEXT NOT NULL,
+            target TEXT NOT NULL DEFAULT '',
+            from_seq INTEGER,
+            to_seq INTEGER,
+            acked_seq INTEGER,
+            outcome TEXT NOT NULL,
+            message TEXT NOT NULL DEFAULT ''
+        );
+        """,
+    )

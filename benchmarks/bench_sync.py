@@ -1,0 +1,169 @@
+"""Benchmark: ingest 100,000 records through a bundle file and over HTTP.
+
+Run by hand (not part of the test suite)::
+
+    .venv/bin/python benchmarks/bench_sync.py [--records 100000] [--batch-size 5000]
+
+Every measured step runs as its own process through the real command line
+(``odekake sync export`` / ``sync import`` / ``hub serve`` / ``sync push``), so the
+figures include start-up, signature checks, chain verification and the SQLite
+commits with ``synchronous=FULL``. Peak memory and CPU time are each child's
+``ru_maxrss`` and ``ru_utime + ru_stime`` (from ``os.wait4``); CPU time is the
+figure to trust on a shared, loaded machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+from odekake.db import connect, write
+from odekake.records import GENESIS, build_record, insert_record
+from odekake.sync.keys import enroll
+
+
+def make_van(path: Path, n: int) -> None:
+    """A van with ``n`` realistic records (certificate issues with a requester)."""
+    db = connect(path, role="van", create=True, device_id="van-bench")
+    t0 = datetime(2026, 4, 1, tzinfo=UTC)
+    prev, hlc = GENESIS, None
+    with write(db):
+        for seq in range(1, n + 1):
+            r = build_record(
+                device_id="van-bench",
+                seq=seq,
+                prev_hash=prev,
+                prev_hlc=hlc,
+                type="certificate.issue",
+                payload={
+                    "stop_id": f"van-bench-{seq // 40}",
+                    "people": 1,
+                    "service_code": "cert.juminhyo",
+                    "service_name": "住民票の写し",
+                    "copies": 1,
+                    "fee_each": 300,
+                    "amount": 300,
+                    "payment": "cash",
+                    "receipt_no": f"R2026-van-bench-{seq:06d}",
+                    "requester": {
+                        "name": "佐藤 ヨシ子",
+                        "kana": "サトウ ヨシコ",
+                        "address": f"いわき市川前町デモ{seq % 9 + 1}丁目{seq % 40 + 1}番地",
+                        "birth_date": "1941-05-03",
+                        "phone": "0246-12-3456",
+                    },
+                    "relation": "本人",
+                    "id_check": ["マイナンバーカード"],
+                    "optional_items": [],
+                    "purpose": "年金手続き",
+                },
+                now=t0 + timedelta(seconds=seq),
+            )
+            insert_record(db, r)
+            prev, hlc = r.hash, r.hlc
+    db.close()
+
+
+def run(args: list[str]) -> tuple[float, float, int, str]:
+    """Run ``odekake`` args; return (wall seconds, CPU seconds, peak RSS MB, stdout)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "odekake.cli", *args], stdout=out, stderr=err
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            raise SystemExit(f"{args[:2]} failed: {err.read().decode()}")
+        cpu = usage.ru_utime + usage.ru_stime
+        return elapsed, cpu, int(usage.ru_maxrss // 1024), out.read().decode().strip()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--batch-size", type=int, default=5000)
+    opts = parser.parse_args()
+    n = opts.records
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        van, hub_file, hub_http = root / "van.db", root / "hub-file.db", root / "hub-http.db"
+        t = time.perf_counter()
+        make_van(van, n)
+        print(f"van with {n} records built in {time.perf_counter() - t:.1f} s")
+        for hub in (hub_file, hub_http):
+            connect(hub, role="hub", create=True).close()
+            enroll(van, hub)
+        bundle = root / "bundle.jsonl"
+        secs, cpu, rss, _ = run(["sync", "export", "--db", str(van), "--out", str(bundle)])
+        size = bundle.stat().st_size / 1e6
+        print(f"export : {n / secs:9.0f} rec/s ({secs:.2f} s wall, {cpu:.2f} s CPU, {size:.0f} MB)")
+        secs, cpu, rss, out = run(["sync", "import", "--db", str(hub_file), str(bundle)])
+        print(
+            f"import : {n / secs:9.0f} rec/s ({secs:.2f} s wall, {cpu:.2f} s CPU, "
+            f"peak RSS {rss} MB)  {out}"
+        )
+
+        port = free_port()
+        hub_proc = subprocess.Popen(
+            [sys.executable, "-m", "odekake.cli", "hub", "serve", "--db", str(hub_http),
+             "--port", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                httpx.get(f"{url}/health", timeout=0.5)
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        try:
+            secs, cpu, rss, out = run(
+                [
+                    "sync",
+                    "push",
+                    "--db",
+                    str(van),
+                    "--hub",
+                    url,
+                    "--batch-size",
+                    str(opts.batch_size),
+                ]
+            )
+        finally:
+            hub_proc.terminate()
+            _, _, usage = os.wait4(hub_proc.pid, 0)
+        hub_rss = int(usage.ru_maxrss // 1024)
+        hub_cpu = usage.ru_utime + usage.ru_stime
+        print(
+            f"http   : {n / secs:9.0f} rec/s ({secs:.2f} s wall, batch {opts.batch_size}; CPU "
+            f"client {cpu:.2f} s, hub {hub_cpu:.2f} s; peak RSS client {rss} MB, hub {hub_rss} MB)"
+            f"  {out}"
+        )
+    print(
+        f"machine: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPUs"
+    )
+
+
+if __name__ == "__main__":
+    main()

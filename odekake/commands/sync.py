@@ -1,0 +1,183 @@
+"""Sync commands: the hub service, device enrollment, push/pull/export/import/status."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import click
+
+from odekake.db import connect
+from odekake.errors import OdekakeError
+
+_FILE = click.Path(dir_okay=False, path_type=Path)
+
+
+@click.group("hub")
+def hub_group() -> None:
+    """市役所(ハブ)の同期サービス。"""
+
+
+@hub_group.command("serve")
+@click.option("--db", "db_path", required=True, type=_FILE, help="ハブのデータベース(hub.db)")
+@click.option("--host", default="127.0.0.1", show_default=True, help="待ち受けるアドレス")
+@click.option("--port", default=8765, show_default=True, type=int, help="待ち受けるポート")
+def hub_serve(db_path: Path, host: str, port: int) -> None:
+    """同期サービスを起動する(Ctrl+C で停止)。"""
+    from odekake.sync.hub import serve
+
+    connect(db_path, role="hub").close()  # a typo must not start a hub on an empty file
+    with socket.socket() as probe:
+        # as uvicorn does: a port left in TIME_WAIT by a crashed hub is reusable
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise OdekakeError(
+                f"{host}:{port} で待ち受けできません(使用中か、アドレスが違います): {exc.strerror}"
+            ) from exc
+    click.echo(f"ハブを起動します: http://{host}:{port} (データベース {db_path})", err=True)
+    serve(db_path, host, port)
+
+
+@click.group("device")
+def device_group() -> None:
+    """車両端末の登録と失効(Ed25519 の鍵)。"""
+
+
+@device_group.command("enroll")
+@click.option("--db", "van_path", type=_FILE, default=None, help="車両のデータベース(van.db)")
+@click.option("--hub-db", "hub_path", type=_FILE, default=None, help="ハブのデータベース(hub.db)")
+@click.option("--device", "device_id", default=None, help="端末ID(省略時は van.db の端末ID)")
+@click.option("--public-key", default=None, help="ハブだけで登録するときの公開鍵(base64)")
+@click.option("--van-id", default=None, help="この端末が載っている車両ID(省略時は端末IDと同じ)")
+@click.option("--replace", is_flag=True, help="別の鍵・失効済みの端末を新しい鍵で登録し直す")
+def device_enroll(
+    van_path: Path | None,
+    hub_path: Path | None,
+    device_id: str | None,
+    public_key: str | None,
+    van_id: str | None,
+    replace: bool,
+) -> None:
+    """端末の鍵を作り(初回のみ)、ハブに公開鍵を登録する。"""
+    from odekake.sync.keys import enroll, fingerprint, key_path_for
+
+    dev, pub, outcome = enroll(
+        van_path,
+        hub_path,
+        device_id=device_id,
+        public_key=public_key,
+        van_id=van_id,
+        replace=replace,
+    )
+    if van_path is not None:
+        click.echo(f"端末 {dev} の鍵: {key_path_for(van_path)}(権限 600)")
+    click.echo(f"公開鍵: {pub}(指紋 {fingerprint(pub)})")
+    label = {
+        "registered": "ハブに登録しました",
+        "unchanged": "ハブに登録済みです(変更なし)",
+        "replaced": "ハブの鍵を新しい鍵に置き換えました",
+        "key-only": "ハブでは次を実行してください: odekake device enroll --hub-db hub.db "
+        f"--device {dev} --public-key {pub}",
+    }[outcome]
+    click.echo(label)
+
+
+@device_group.command("revoke")
+@click.option("--db", "db_path", required=True, type=_FILE, help="ハブのデータベース(hub.db)")
+@click.option("--device", "device_id", required=True, help="失効させる端末ID")
+def device_revoke(db_path: Path, device_id: str) -> None:
+    """端末を失効させる(以後その端末の送信は拒否される)。"""
+    from odekake.sync.keys import revoke_device
+
+    db = connect(db_path, role="hub")
+    revoke_device(db, device_id)
+    click.echo(f"端末 {device_id} を失効させました。")
+
+
+@device_group.command("list")
+@click.option("--db", "db_path", required=True, type=_FILE, help="ハブのデータベース(hub.db)")
+def device_list(db_path: Path) -> None:
+    """登録済みの端末の一覧。"""
+    from odekake.sync.keys import fingerprint
+
+    db = connect(db_path, role="hub")
+    rows = db.execute(
+        "SELECT device_id, van_id, status, enrolled_at, revoked_at, public_key FROM devices "
+        "ORDER BY device_id"
+    ).fetchall()
+    if not rows:
+        click.echo("登録された端末はありません。")
+    for dev, van, status, enrolled, revoked, pub in rows:
+        state = "有効" if status == "active" else f"失効({revoked})"
+        click.echo(f"{dev} 車両 {van} {state} 登録 {enrolled} 指紋 {fingerprint(pub)}")
+
+
+@click.group("sync")
+def sync_group() -> None:
+    """記録の送信(車両→ハブ)とマスタデータの受信(ハブ→車両)。"""
+
+
+@sync_group.command("push")
+@click.option("--db", "db_path", required=True, type=_FILE, help="車両のデータベース(van.db)")
+@click.option("--hub", "hub_url", required=True, help="ハブのURL(例: http://10.0.0.5:8765)")
+@click.option("--batch-size", default=2000, show_default=True, help="1回に送る件数")
+@click.option("--retries", default=5, show_default=True, help="接続失敗時の再試行回数")
+@click.option("--backoff", default=0.5, show_default=True, help="再試行の最初の待ち時間(秒)")
+def sync_push(db_path: Path, hub_url: str, batch_size: int, retries: int, backoff: float) -> None:
+    """ハブがまだ受け取っていない記録を送る(何度実行しても二重にならない)。"""
+    from odekake.sync.client import push
+
+    result = push(db_path, hub_url, batch_size=batch_size, retries=retries, backoff=backoff)
+    click.echo(result.describe())
+
+
+@sync_group.command("export")
+@click.option("--db", "db_path", required=True, type=_FILE, help="車両のデータベース(van.db)")
+@click.option("--out", required=True, type=_FILE, help="書き出すバンドルファイル(USB など)")
+@click.option("--from-seq", type=int, default=None, help="この番号から(省略時はハブ受領済みの次)")
+def sync_export(db_path: Path, out: Path, from_seq: int | None) -> None:
+    """未同期の記録を署名付きバンドルファイルに書き出す。"""
+    from odekake.sync.client import export_bundle
+
+    first, last, count = export_bundle(db_path, out, from_seq=from_seq)
+    click.echo(f"{out} に {count} 件({first}〜{last} 番)を書き出しました。")
+
+
+@sync_group.command("import")
+@click.option("--db", "db_path", required=True, type=_FILE, help="ハブのデータベース(hub.db)")
+@click.argument("bundle", type=click.Path(dir_okay=False, path_type=Path))
+def sync_import(db_path: Path, bundle: Path) -> None:
+    """バンドルファイルを検証して取り込む(改ざんがあれば1件も取り込まない)。"""
+    from odekake.sync.ingest import ingest_file
+
+    db = connect(db_path, role="hub")
+    result = ingest_file(db, bundle)
+    click.echo(result.describe())
+
+
+@sync_group.command("pull")
+@click.option("--db", "db_path", required=True, type=_FILE, help="車両のデータベース(van.db)")
+@click.option("--hub", "hub_url", required=True, help="ハブのURL")
+@click.option("--retries", default=5, show_default=True, help="接続失敗時の再試行回数")
+@click.option("--backoff", default=0.5, show_default=True, help="再試行の最初の待ち時間(秒)")
+def sync_pull(db_path: Path, hub_url: str, retries: int, backoff: float) -> None:
+    """マスタデータ(地区・会場・手数料・職員・災害など)とこの車両の計画を受け取る。"""
+    from odekake.sync.client import pull
+
+    result = pull(db_path, hub_url, retries=retries, backoff=backoff)
+    click.echo(result.describe())
+
+
+@sync_group.command("status")
+@click.option("--db", "db_path", required=True, type=_FILE, help="van.db または hub.db")
+def sync_status(db_path: Path) -> None:
+    """同期の状況(ハブ: 端末ごと、車両: 未同期件数と最終同期時刻)。"""
+    from odekake.sync.status import status_text
+
+    db = connect(db_path)
+    click.echo(status_text(db))
+
+
+COMMANDS: list[click.Command] = [hub_group, device_group, sync_group]

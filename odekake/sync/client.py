@@ -1,0 +1,324 @@
+"""The van's side of sync over HTTP: push records, pull master data.
+
+``push`` asks the hub for its acknowledged mark, then sends the records after it
+in signed batches (the bundle format), recording each acknowledgement. Transport
+failures are retried with exponential backoff; a batch sent twice is harmless
+(the hub ignores records it already has). When the hub stays unreachable the user
+gets one clear Japanese line, and the records stay safely on the van.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlite_utils
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from odekake.db import connect, device_id_of, write
+from odekake.errors import OdekakeError
+from odekake.sync.bundle import export_range
+from odekake.sync.hub import HEADER_DEVICE, HEADER_SIGNATURE, HEADER_TIMESTAMP, request_message
+from odekake.sync.keys import key_path_for, load_private_key, now_iso, sign
+from odekake.sync.snapshot import apply_snapshot
+
+DEFAULT_BATCH = 2000
+
+
+class HubUnavailable(OdekakeError):
+    """The hub could not be reached (or stayed busy) through every retry."""
+
+
+class HubRefused(OdekakeError):
+    """The hub answered with a refusal (its Japanese message is the text)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+class HubClient:
+    """Signed requests to the hub with retries and backoff."""
+
+    def __init__(
+        self,
+        base_url: str,
+        device_id: str,
+        key: Ed25519PrivateKey,
+        *,
+        retries: int = 5,
+        backoff: float = 0.5,
+        timeout: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise OdekakeError(
+                f"ハブのURLは http:// で始めてください(例: http://10.0.0.5:8765): {base_url}"
+            )
+        self.base_url = base_url.rstrip("/")
+        self.device_id = device_id
+        self.key = key
+        self.retries = retries
+        self.backoff = backoff
+        self.sleep = sleep
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout)
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> HubClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def request(
+        self, method: str, path: str, *, body: bytes = b"", params: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """Send one signed request; retry transport errors and 5xx; return the JSON."""
+        url = httpx.URL(path, params=params or {})
+        target = url.raw_path.decode("ascii")
+        last: str = ""
+        for attempt in range(self.retries + 1):
+            if attempt:
+                self.sleep(self.backoff * (2 ** (attempt - 1)))
+            stamp = str(int(time.time()))
+            headers = {
+                HEADER_DEVICE: self.device_id,
+                HEADER_TIMESTAMP: stamp,
+                HEADER_SIGNATURE: sign(self.key, request_message(method, target, stamp, body)),
+                "Content-Type": "application/x-ndjson",
+            }
+            try:
+                resp = self._http.request(method, target, content=body, headers=headers)
+            except httpx.TransportError as exc:
+                last = f"{type(exc).__name__}"
+                continue
+            if resp.status_code >= 500:
+                last = f"HTTP {resp.status_code}"
+                continue
+            try:
+                data = resp.json()
+            except ValueError:
+                last = f"HTTP {resp.status_code} (JSONではない応答)"
+                continue
+            if resp.status_code >= 400:
+                raise HubRefused(resp.status_code, str(data.get("error", resp.text)))
+            return dict(data)
+        raise HubUnavailable(
+            f"ハブ {self.base_url} に接続できません({self.retries + 1} 回試行、最後の原因: {last})。"
+            "ネットワークを確認して、あとでもう一度送信してください。記録は車両に安全に残っています"
+        )
+
+
+@dataclass
+class PushResult:
+    """What one ``sync push`` did."""
+
+    device_id: str
+    sent: int
+    batches: int
+    acked_seq: int
+    local_seq: int
+
+    def describe(self) -> str:
+        """Japanese summary."""
+        if self.sent == 0:
+            return f"未送信の記録はありません(ハブ受領済み {self.acked_seq} 番まで)。"
+        return (
+            f"{self.sent} 件を {self.batches} 回に分けて送信しました。"
+            f"ハブ受領済み {self.acked_seq} / {self.local_seq} 番"
+        )
+
+
+def record_ack(db: sqlite_utils.Database, device_id: str, acked: int, hub_url: str) -> None:
+    """Remember the hub's acknowledgement on the van."""
+    at = now_iso()
+    with write(db):
+        db.execute(
+            "INSERT INTO sync_state(device_id, acked_seq, acked_at, last_push_at, hub_url) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(device_id) DO UPDATE SET "
+            "acked_seq = excluded.acked_seq, acked_at = excluded.acked_at, "
+            "last_push_at = excluded.last_push_at, hub_url = excluded.hub_url",
+            [device_id, acked, at, at, hub_url],
+        )
+
+
+def log_sync(
+    db: sqlite_utils.Database,
+    direction: str,
+    target: str,
+    outcome: str,
+    *,
+    from_seq: int | None = None,
+    to_seq: int | None = None,
+    acked_seq: int | None = None,
+    message: str = "",
+) -> None:
+    """Append one line to the van's sync log."""
+    with write(db):
+        db.execute(
+            "INSERT INTO sync_log(at, direction, target, from_seq, to_seq, acked_seq, outcome, message) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [now_iso(), direction, target, from_seq, to_seq, acked_seq, outcome, message],
+        )
+
+
+def _open(db_path: Path) -> tuple[sqlite_utils.Database, str, Ed25519PrivateKey]:
+    db = connect(db_path, role="van")
+    return db, device_id_of(db), load_private_key(key_path_for(db_path))
+
+
+def push(
+    db_path: Path,
+    hub_url: str,
+    *,
+    batch_size: int = DEFAULT_BATCH,
+    retries: int = 5,
+    backoff: float = 0.5,
+    progress: Callable[[int, int], None] | None = None,
+) -> PushResult:
+    """Send every record after the hub's acknowledged mark, in batches."""
+    db, device, key = _open(db_path)
+    try:
+        with HubClient(hub_url, device, key, retries=retries, backoff=backoff) as client:
+            acked = int(client.request("GET", "/v1/ack")["acked_seq"])
+            top = int(
+                db.execute(
+                    "SELECT COALESCE(MAX(seq), 0) FROM records WHERE device_id = ?", [device]
+                ).fetchone()[0]
+            )
+            if acked > top:
+                raise OdekakeError(
+                    f"ハブは {acked} 番まで受領済みですが、この車両の記録は {top} 番までです。"
+                    "データベースが入れ替わっていないか管理者に確認してください"
+                )
+            record_ack(db, device, acked, hub_url)
+            sent = batches = 0
+
+            def build(first: int) -> tuple[int, int, bytes]:
+                last = min(first + batch_size - 1, top)
+                buf = io.BytesIO()
+                export_range(db, buf, device_id=device, from_seq=first, to_seq=last, key=key)
+                return first, last, buf.getvalue()
+
+            # While the hub ingests one batch, the next one is read and signed here:
+            # the network call runs in a worker thread, the database stays on this one.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                ready = build(acked + 1) if acked < top else None
+                while acked < top:
+                    if ready is None or ready[0] != acked + 1:
+                        ready = build(acked + 1)
+                    first, to, body = ready
+                    call = pool.submit(client.request, "POST", "/v1/push", body=body)
+                    ready = build(to + 1) if to < top else None
+                    try:
+                        res = call.result()
+                    except OdekakeError as exc:
+                        log_sync(
+                            db,
+                            "push",
+                            hub_url,
+                            "error",
+                            from_seq=first,
+                            to_seq=to,
+                            message=str(exc),
+                        )
+                        raise
+                    new = int(res["acked_seq"])
+                    if new < to:
+                        raise OdekakeError(
+                            f"ハブが {first}〜{to} 番を受領しませんでした(受領済み {new} 番まで)。"
+                            + " ".join(str(p) for p in res.get("problems", []))
+                        )
+                    sent += to - acked
+                    batches += 1
+                    acked = new
+                    record_ack(db, device, acked, hub_url)
+                    if progress:
+                        progress(acked, top)
+            log_sync(db, "push", hub_url, "ok", acked_seq=acked)
+            return PushResult(device, sent, batches, acked, top)
+    finally:
+        db.close()
+
+
+def export_bundle(db_path: Path, out: Path, *, from_seq: int | None = None) -> tuple[int, int, int]:
+    """Write the records after the last acknowledged mark (or from ``from_seq``) to a file.
+
+    The file is written next to its final name and renamed when complete, so a
+    half-written bundle never looks like a finished one.
+
+    Returns:
+        ``(from_seq, to_seq, count)``.
+    """
+    db, device, key = _open(db_path)
+    try:
+        if from_seq is None:
+            row = db.execute(
+                "SELECT acked_seq FROM sync_state WHERE device_id = ?", [device]
+            ).fetchone()
+            from_seq = (int(row[0]) if row else 0) + 1
+        top = int(
+            db.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM records WHERE device_id = ?", [device]
+            ).fetchone()[0]
+        )
+        tmp = out.with_name(out.name + ".part")
+        with tmp.open("wb") as fh:
+            info = export_range(db, fh, device_id=device, from_seq=from_seq, to_seq=top, key=key)
+        tmp.replace(out)
+        log_sync(db, "export", str(out), "ok", from_seq=from_seq, to_seq=top)
+        return from_seq, top, info.count
+    finally:
+        db.close()
+
+
+@dataclass
+class PullResult:
+    """What one ``sync pull`` did."""
+
+    version: int
+    changed: bool
+    counts: dict[str, int]
+
+    def describe(self) -> str:
+        """Japanese summary."""
+        if not self.changed:
+            return f"マスタデータは最新です(版 {self.version})。"
+        detail = "、".join(f"{k} {v}" for k, v in self.counts.items())
+        return f"マスタデータ 版 {self.version} を適用しました: {detail}"
+
+
+def pull(db_path: Path, hub_url: str, *, retries: int = 5, backoff: float = 0.5) -> PullResult:
+    """Fetch this van's snapshot and apply it atomically (skipped if unchanged)."""
+    db, device, key = _open(db_path)
+    try:
+        row = db.execute(
+            "SELECT snapshot_sha256 FROM sync_state WHERE device_id = ?", [device]
+        ).fetchone()
+        have = str(row[0]) if row and row[0] else ""
+        with HubClient(hub_url, device, key, retries=retries, backoff=backoff) as client:
+            snap = client.request("GET", "/v1/snapshot", params={"have": have} if have else None)
+        if snap.get("unchanged"):
+            with write(db):
+                db.execute(
+                    "UPDATE sync_state SET last_pull_at = ? WHERE device_id = ?",
+                    [now_iso(), device],
+                )
+            log_sync(db, "pull", hub_url, "unchanged")
+            return PullResult(int(snap["version"]), False, {})
+        if snap.get("device_id") != device:
+            raise OdekakeError("ハブから別の端末向けのマスタデータが届きました")
+        counts = apply_snapshot(db, snap)
+        log_sync(db, "pull", hub_url, "ok", message=f"version {snap['version']}")
+        return PullResult(int(snap["version"]), True, counts)
+    finally:
+        db.close()

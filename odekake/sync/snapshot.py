@@ -1,0 +1,172 @@
+"""Down-sync: versioned snapshots of master data and this van's plan.
+
+:data:`SNAPSHOT_TABLES` is the registry of what goes down. Each entry names a
+table, its key columns and, for per-van data, a ``where`` clause using the named
+parameters ``:van_id`` and ``:device_id``. Adding a table (e.g. the election roll
+while an election is open) is one entry::
+
+    SnapshotTable("election_roll", ("election_id", "elector_id"),
+                  where="election_id IN (SELECT id FROM elections WHERE status = 'open')")
+
+The hub builds a snapshot per device and numbers it: the version goes up only when
+the content (its SHA-256) changes. The van applies a snapshot in one transaction
+(upsert every row, delete rows no longer present) and records the version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import sqlite_utils
+
+from odekake.db import write
+from odekake.errors import OdekakeError
+from odekake.records import canonical_json
+from odekake.sync.keys import device_van_id, now_iso
+
+SNAPSHOT_FORMAT = "odekake-snapshot"
+
+
+@dataclass(frozen=True)
+class SnapshotTable:
+    """One table carried down to the van."""
+
+    name: str
+    key: tuple[str, ...]
+    where: str | None = None
+
+
+SNAPSHOT_TABLES: list[SnapshotTable] = [
+    SnapshotTable("districts", ("id",)),
+    SnapshotTable("sites", ("id",)),
+    SnapshotTable("services", ("code",)),
+    SnapshotTable("fees", ("id",)),
+    SnapshotTable("holidays", ("date",)),
+    SnapshotTable("disasters", ("id",)),
+    SnapshotTable("operators", ("id",)),
+    SnapshotTable("vans", ("id",)),
+    SnapshotTable(
+        "plans", ("id",), where="id IN (SELECT plan_id FROM plan_visits WHERE van_id = :van_id)"
+    ),
+    SnapshotTable("plan_visits", ("id",), where="van_id = :van_id"),
+]
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _columns(db: sqlite_utils.Database, table: str) -> list[str]:
+    return [str(r[1]) for r in db.execute(f"PRAGMA table_info({_q(table)})").fetchall()]
+
+
+def build_tables(
+    db: sqlite_utils.Database, *, van_id: str, device_id: str
+) -> dict[str, dict[str, Any]]:
+    """The registry's tables as ``{name: {"columns": [...], "rows": [[...], ...]}}``."""
+    out: dict[str, dict[str, Any]] = {}
+    params = {"van_id": van_id, "device_id": device_id}
+    for t in SNAPSHOT_TABLES:
+        cols = _columns(db, t.name)
+        if not cols:
+            raise OdekakeError(f"ハブに表 {t.name} がありません(データベースの版が古い可能性)")
+        sql = f"SELECT {', '.join(_q(c) for c in cols)} FROM {_q(t.name)}"
+        if t.where:
+            sql += f" WHERE {t.where}"
+        sql += " ORDER BY " + ", ".join(_q(k) for k in t.key)
+        rows = [list(r) for r in db.execute(sql, params if t.where else []).fetchall()]
+        out[t.name] = {"columns": cols, "rows": rows}
+    return out
+
+
+def snapshot_for(db: sqlite_utils.Database, device_id: str) -> dict[str, Any]:
+    """Build the device's snapshot at the hub and give it a version number."""
+    van_id = device_van_id(db, device_id)
+    tables = build_tables(db, van_id=van_id, device_id=device_id)
+    digest = hashlib.sha256(canonical_json(tables).encode("utf-8")).hexdigest()
+    with write(db):
+        row = db.execute(
+            "SELECT version, sha256, created_at FROM sync_snapshots WHERE device_id = ? "
+            "ORDER BY version DESC LIMIT 1",
+            [device_id],
+        ).fetchone()
+        if row is not None and row[1] == digest:
+            version, created = int(row[0]), str(row[2])
+        else:
+            created = now_iso()
+            cur = db.execute(
+                "INSERT INTO sync_snapshots(device_id, sha256, created_at) VALUES (?, ?, ?)",
+                [device_id, digest, created],
+            )
+            version = int(cur.lastrowid or 0)
+    return {
+        "format": SNAPSHOT_FORMAT,
+        "version": version,
+        "device_id": device_id,
+        "van_id": van_id,
+        "created_at": created,
+        "sha256": digest,
+        "tables": tables,
+    }
+
+
+def apply_snapshot(db: sqlite_utils.Database, snap: dict[str, Any]) -> dict[str, int]:
+    """Apply a snapshot on the van atomically and record its version.
+
+    Rows are upserted (never deleted and re-inserted, so rows that other tables
+    reference stay put) and rows absent from the snapshot are deleted; foreign keys
+    are checked at commit. Columns the van does not have are ignored.
+
+    Returns:
+        Rows per table after the update.
+    """
+    if snap.get("format") != SNAPSHOT_FORMAT:
+        raise OdekakeError("マスタデータの形式が正しくありません")
+    tables = snap["tables"]
+    digest = hashlib.sha256(canonical_json(tables).encode("utf-8")).hexdigest()
+    if digest != snap.get("sha256"):
+        raise OdekakeError(
+            "マスタデータが途中で壊れています(SHA-256 不一致)。もう一度受信してください"
+        )
+    counts: dict[str, int] = {}
+    with write(db):
+        db.execute("PRAGMA defer_foreign_keys = ON")
+        for t in SNAPSHOT_TABLES:
+            if t.name not in tables:
+                continue
+            have = set(_columns(db, t.name))
+            cols = tables[t.name]["columns"]
+            idx = [i for i, c in enumerate(cols) if c in have]
+            use = [cols[i] for i in idx]
+            keyidx = [use.index(k) for k in t.key]
+            updates = [c for c in use if c not in t.key]
+            set_clause = (
+                "DO UPDATE SET " + ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in updates)
+                if updates
+                else "DO NOTHING"
+            )
+            sql = (
+                f"INSERT INTO {_q(t.name)} ({', '.join(_q(c) for c in use)}) "
+                f"VALUES ({', '.join('?' * len(use))}) "
+                f"ON CONFLICT({', '.join(_q(k) for k in t.key)}) {set_clause}"
+            )
+            rows = [[r[i] for i in idx] for r in tables[t.name]["rows"]]
+            db.conn.executemany(sql, rows)
+            keep = {tuple(r[i] for i in keyidx) for r in rows}
+            keycols = ", ".join(_q(k) for k in t.key)
+            for key in db.execute(f"SELECT {keycols} FROM {_q(t.name)}").fetchall():
+                if tuple(key) not in keep:
+                    cond = " AND ".join(f"{_q(k)} = ?" for k in t.key)
+                    db.execute(f"DELETE FROM {_q(t.name)} WHERE {cond}", list(key))
+            counts[t.name] = len(rows)
+        dev = snap["device_id"]
+        db.execute(
+            "INSERT INTO sync_state(device_id, snapshot_version, snapshot_sha256, last_pull_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT(device_id) DO UPDATE SET "
+            "snapshot_version = excluded.snapshot_version, "
+            "snapshot_sha256 = excluded.snapshot_sha256, last_pull_at = excluded.last_pull_at",
+            [dev, snap["version"], digest, now_iso()],
+        )
+    return counts

@@ -644,7 +644,7 @@ def build_demo(
     today = today or datetime.now(JST).date()
     directory.mkdir(parents=True, exist_ok=True)
     hub_path, van_path = directory / "hub.db", directory / "van.db"
-    for p in (hub_path, van_path, directory / HUB_KEY_FILE):
+    for p in (hub_path, van_path, directory / HUB_KEY_FILE, directory / "van.db.key"):
         if p.exists():
             if not force:
                 raise OdekakeError(f"{p} はすでにあります。作り直すときは --force を付けてください")
@@ -669,6 +669,7 @@ def build_demo(
         master.seed_holidays(db, start.year, today.year + 1)
         with write(db):
             set_meta(db, SEAL_KEY_META, public)
+            db.execute("INSERT INTO settings(key, value) VALUES (?, ?)", [SEAL_KEY_META, public])
     cut_utc = (
         datetime.combine(cut, time(0, 0), tzinfo=JST)
         .astimezone(UTC)

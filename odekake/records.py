@@ -175,6 +175,14 @@ def _row(cursor_row: tuple[Any, ...]) -> dict[str, Any]:
     return dict(zip([c.strip() for c in _COLUMNS.split(",")], cursor_row, strict=True))
 
 
+def seal_key_of(db: sqlite_utils.Database) -> str | None:
+    """City hall's sealing public key: in ``settings`` (synced down) or ``meta``."""
+    row = db.execute("SELECT value FROM settings WHERE key = ?", [SEAL_KEY_META]).fetchone()
+    if row is not None and row[0]:
+        return str(row[0])
+    return get_meta(db, SEAL_KEY_META)
+
+
 def build_record(
     *,
     device_id: str,
@@ -260,7 +268,7 @@ def append(
         The stored record.
     """
     dev = device_id or device_id_of(db)
-    seal_key = get_meta(db, SEAL_KEY_META)
+    seal_key = seal_key_of(db)
     if seal_key:
         payload = seal_payload(payload, seal_key)
     with write(db):

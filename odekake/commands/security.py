@@ -53,6 +53,12 @@ def keys_init(db_path: Path, key_file: Path, force: bool) -> None:
     save_private_key(private, key_file, os.environ.get("ODEKAKE_HUB_PASSPHRASE"))
     with write(db):
         set_meta(db, SEAL_KEY_META, public)
+        # settings travel to the vans with the next pull
+        db.execute(
+            "INSERT INTO settings(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [SEAL_KEY_META, public],
+        )
         audit.log(db, "cli", "export", "keys", {"public_key": public})
     click.echo(f"鍵を作成しました。秘密鍵: {key_file}(権限 0600)")
 

@@ -155,6 +155,12 @@ def sync_import(db_path: Path, bundle: Path) -> None:
     db = connect(db_path, role="hub")
     result = ingest_file(db, bundle)
     click.echo(result.describe())
+    from odekake import audit
+    from odekake.voting.checkin import reconcile
+
+    audit.log(db, "cli", "import", str(bundle.name), {"stored": result.stored})
+    for incident in reconcile(db):
+        click.echo(f"注意: 投票の重複を検出しました(インシデント {incident.id})", err=True)
 
 
 @sync_group.command("pull")

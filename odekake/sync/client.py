@@ -149,6 +149,10 @@ def record_ack(db: sqlite_utils.Database, device_id: str, acked: int, hub_url: s
             "last_push_at = excluded.last_push_at, hub_url = excluded.hub_url",
             [device_id, acked, at, at, hub_url],
         )
+        # The retention purge counts its days from each acknowledgement.
+        top = db.execute("SELECT MAX(seq) FROM hub_acks").fetchone()[0]
+        if top is None or acked > int(top):
+            db.execute("INSERT INTO hub_acks(seq, acked_at) VALUES (?, ?)", [acked, at])
 
 
 def log_sync(

@@ -29,7 +29,7 @@ import sqlite_utils
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from odekake.db import connect, write
@@ -45,6 +45,8 @@ from odekake.sync.keys import (
 )
 from odekake.sync.snapshot import snapshot_for
 from odekake.sync.status import hub_status
+from odekake.voting.checkin import reconcile
+from odekake.voting.http import routes as voting_routes
 
 HEADER_DEVICE = "X-Odekake-Device"
 HEADER_TIMESTAMP = "X-Odekake-Timestamp"
@@ -253,6 +255,12 @@ def make_app(db_path: str | Path, *, max_skew: int = MAX_SKEW_SECONDS) -> Starle
     async def push(request: Request, device: str, body: bytes) -> JSONResponse:
         result = await call(lambda conn: ingest_bytes(conn, body, expected_device=device))
         log.info("%s", result.describe())
+        if result.stored or result.released:
+            # Provisional votes and ballots that arrive by sync are checked against
+            # the hub's check-ins; a duplicate becomes an incident keeping both.
+            incidents = await call(reconcile)
+            for incident in incidents:
+                log.warning("投票の重複を検出しました: %s", incident.id)
         return JSONResponse(result.to_json())
 
     async def snapshot(request: Request, device: str, body: bytes) -> JSONResponse:
@@ -290,7 +298,17 @@ def make_app(db_path: str | Path, *, max_skew: int = MAX_SKEW_SECONDS) -> Starle
     async def openapi(request: Request) -> JSONResponse:
         return JSONResponse(OPENAPI)
 
+    async def voting_guard(request: Request) -> Response | None:
+        """The early-voting routes sit behind the same device signature check."""
+        try:
+            body = await request.body()
+            request.state.device_id = await authenticate(request, body)
+        except _Refused as exc:
+            return _error(exc.status, exc.message)
+        return None
+
     routes = [
+        *voting_routes(path, guard=voting_guard),
         Route("/health", health, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/v1/ack", guarded(ack), methods=["GET"]),

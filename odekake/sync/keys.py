@@ -290,3 +290,4 @@ def enroll_synced(
             "acked_at = excluded.acked_at, last_push_at = excluded.last_push_at",
             [device, acked_seq, at, at],
         )
+        van.execute("INSERT INTO hub_acks(seq, acked_at) VALUES (?, ?)", [acked_seq, at])

@@ -51,6 +51,18 @@ SNAPSHOT_TABLES: list[SnapshotTable] = [
         "plans", ("id",), where="id IN (SELECT plan_id FROM plan_visits WHERE van_id = :van_id)"
     ),
     SnapshotTable("plan_visits", ("id",), where="van_id = :van_id"),
+    SnapshotTable("settings", ("key",)),
+    SnapshotTable("referrals", ("id",)),
+    SnapshotTable("elections", ("id",)),
+    SnapshotTable("election_ballots", ("election_id", "kind")),
+    SnapshotTable("election_stations", ("election_id", "id")),
+    # The roll travels only while its election is open: when the hub closes the
+    # election, the next pull deletes the van's copy (rows no longer present go).
+    SnapshotTable(
+        "roll",
+        ("election_id", "voter_no"),
+        where="election_id IN (SELECT id FROM elections WHERE closed = 0)",
+    ),
 ]
 
 

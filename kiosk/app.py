@@ -33,11 +33,13 @@ class KioskSettings:
         idle_minutes: Lock the screen after this long without a key press.
         receipts_dir: Where receipt PDFs go (default: ``receipts/`` next to the DB).
         van_id: This van (default: the only van in the database).
+        hub_url: The hub for early-voting check-ins (default: the last one synced with).
     """
 
     idle_minutes: float = 5.0
     receipts_dir: Path | None = None
     van_id: str | None = None
+    hub_url: str | None = None
 
 
 class KioskApp(App[None]):
@@ -79,14 +81,30 @@ class KioskApp(App[None]):
         self.stop = None if stop_id is None else get_stop(self.db, stop_id)
 
     def status_line(self) -> str:
-        """The top bar text."""
+        """The top bar text (fits 80 columns: the title gives way to an open stop)."""
         now = self.now().astimezone(JST)
-        parts = [t("app_title"), now.strftime("%Y-%m-%d %H:%M")]
+        parts = [now.strftime("%m/%d %H:%M")]
+        if self.stop is None:
+            parts.insert(0, t("app_title"))
         if self.operator is not None:
             parts.append(self.operator.name)
         if self.stop is not None:
             parts.append(f"{self.stop.site_name} {self.stop.window}")
+        parts.append(self.sync_text())
         return " │ ".join(parts)
+
+    def sync_text(self) -> str:
+        """Unsynced records and the last sync time (read from the local database only)."""
+        from odekake.sync.status import van_status
+
+        st = van_status(self.db)
+        if st.last_sync_at:
+            when = datetime.fromisoformat(st.last_sync_at).astimezone(JST)
+            today = when.date() == self.now().astimezone(JST).date()
+            last = when.strftime("%H:%M" if today else "%m/%d")
+        else:
+            last = t("sync_never")
+        return t("sync_status").format(unsynced=st.unsynced, last=last)
 
     # -- lifecycle ----------------------------------------------------------------
     def on_mount(self) -> None:

@@ -66,6 +66,11 @@ L: Final[dict[str, str]] = {
     "svc_consultation": "相談",
     "svc_frailty": "フレイル予防チェック",
     "svc_explanation": "説明・見学のカウント",
+    "svc_voting": "期日前投票(名簿対照)",
+    "voting_no_hub": "ハブ(市役所)のURLが未設定です。一度 odekake sync pull で同期してください",
+    "voting_no_stop": "ログインして投票所の会場を開いてください",
+    "sync_status": "未送信{unsynced}件 同期{last}",
+    "sync_never": "未同期",
     # certificate form
     "name": "氏名",
     "kana": "ふりがな",

@@ -74,6 +74,26 @@ def _explanation(app: KioskApp) -> Screen[Any]:
     return ExplanationScreen()
 
 
+def _voting(app: KioskApp) -> Screen[Any]:
+    """期日前投票: only for election clerks, at a stop that is today's voting station."""
+    from kiosk.screens.voting import make_voting_screen
+    from odekake.errors import OdekakeError
+    from odekake.sync.auth import device_auth_for, hub_url_of
+    from odekake.voting.client import VotingClient
+
+    hub_url = app.settings.hub_url or hub_url_of(app.db)
+    if not hub_url:
+        raise OdekakeError(t("voting_no_hub"))
+    if app.operator is None or app.stop is None:
+        raise OdekakeError(t("voting_no_stop"))
+    client = VotingClient(
+        hub_url, timeout=5.0, attempts=2, auth=device_auth_for(app.db_path, app.db)
+    )
+    return make_voting_screen(
+        app.db, hub_url, app.operator.id, stop_id=app.stop.stop_id, client=client
+    )
+
+
 SERVICES: list[ServiceEntry] = [
     ServiceEntry("1", t("svc_certificate"), "certificate", _certificate),
     ServiceEntry("2", t("svc_mynumber"), "mynumber", _mynumber),
@@ -82,4 +102,5 @@ SERVICES: list[ServiceEntry] = [
     ServiceEntry("5", t("svc_consultation"), "consultation", _consultation),
     ServiceEntry("6", t("svc_frailty"), "frailty", _frailty),
     ServiceEntry("7", t("svc_explanation"), "explanation", _explanation),
+    ServiceEntry("8", t("svc_voting"), "voting", _voting),
 ]

@@ -77,7 +77,12 @@ class MenuScreen(KioskScreen):
         if not self.offered(entry):
             self.notify(f"{entry.label} はこの会場では扱いません", severity="warning")
             return
-        self.app.push_screen(entry.factory(self.kiosk))
+        try:
+            screen = entry.factory(self.kiosk)
+        except OdekakeError as exc:
+            self.notify(str(exc), severity="error", timeout=8)
+            return
+        self.app.push_screen(screen)
 
     def on_key(self, event: events.Key) -> None:
         # Keys of entries appended after this screen was built still work.

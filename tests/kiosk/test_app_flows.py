@@ -408,7 +408,7 @@ async def test_void_is_for_supervisors(kiosk_path: Path, clock: FixedClock) -> N
 
 def test_the_menu_is_data_driven() -> None:
     keys = [e.key for e in SERVICES]
-    assert len(keys) == len(set(keys)) == 7
+    assert len(keys) == len(set(keys)) == 8
     assert {e.category for e in SERVICES} == {
         "certificate",
         "mynumber",
@@ -417,6 +417,7 @@ def test_the_menu_is_data_driven() -> None:
         "consultation",
         "frailty",
         "explanation",
+        "voting",
     }
 
 
@@ -428,14 +429,14 @@ async def test_an_appended_menu_entry_opens_its_screen(kiosk_path: Path, clock: 
     class Dummy(Screen[None]):
         pass
 
-    entry = ServiceEntry("8", "期日前投票", "explanation", lambda app: Dummy())
+    entry = ServiceEntry("9", "追加の業務", "explanation", lambda app: Dummy())
     SERVICES.append(entry)
     try:
         app = app_for(kiosk_path, clock)
         async with app.run_test(size=SIZE) as pilot:
             await open_first_stop(pilot)
-            assert "期日前投票" in str(app.screen.query_one("#menu", Static).render())
-            await pilot.press("8")
+            assert "追加の業務" in str(app.screen.query_one("#menu", Static).render())
+            await pilot.press("9")
             await pilot.pause()
             assert isinstance(app.screen, Dummy)
     finally:

@@ -70,7 +70,7 @@ L: Final[dict[str, str]] = {
     "voting_no_hub": "ハブ(市役所)のURLが未設定です。一度 odekake sync pull で同期してください",
     "voting_no_stop": "ログインして投票所の会場を開いてください",
     "sync_status": "未送信{unsynced}件 同期{last}",
-    "sync_never": "未同期",
+    "sync_never": "なし",
     # certificate form
     "name": "氏名",
     "kana": "ふりがな",

@@ -74,6 +74,9 @@ def wareki(day: date) -> str:
 
 
 def _lines(record: Record) -> list[tuple[str, str]]:
+    # No name, address or birth date on a receipt: the PDF stays on the van's disk,
+    # and the stored record has them sealed anyway (odekake.sealing). The number and
+    # its QR code are what tie the receipt to the application at city hall.
     p = record.payload or {}
     t = record.type
     if t == "certificate.issue":
@@ -82,7 +85,6 @@ def _lines(record: Record) -> list[tuple[str, str]]:
             ("部数", f"{p['copies']} 通 × {p['fee_each']:,} 円"),
             ("金額", f"{p['amount']:,} 円"),
             ("支払方法", PAYMENT_LABELS.get(p["payment"], p["payment"])),
-            ("請求者", f"{p['requester']['name']} 様"),
         ]
     if t == "garbage.sell":
         return [
@@ -93,15 +95,12 @@ def _lines(record: Record) -> list[tuple[str, str]]:
         ]
     if t == "mynumber.apply":
         return [
-            ("申請者", f"{p['applicant']['name']} 様"),
             ("申請書ID", str(p["application_id"])),
             ("受取方法", str(p["route"])),
         ]
     if t == "disaster.apply":
         return [
             ("災害", str(p.get("disaster_name", p["disaster_id"]))),
-            ("申請者", f"{p['applicant']['name']} 様"),
-            ("建物の所在地", str(p["building_address"])),
             ("この後", "現地調査の日程を後日ご連絡します"),
         ]
     return []

@@ -17,7 +17,7 @@ import sqlite_utils
 from odekake import audit
 from odekake.db import write
 from odekake.records import utc_now
-from odekake.sealing import PERSONAL_KEYS
+from odekake.sealing import is_personal_key
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def record_ack(db: sqlite_utils.Database, seq: int, when: datetime | None = None
 
 def _holds_personal(payload_text: str) -> bool:
     payload = json.loads(payload_text)
-    return "sealed" in payload or any(k in PERSONAL_KEYS for k in payload)
+    return "sealed" in payload or any(is_personal_key(k) for k in payload)
 
 
 def plan_purge(

@@ -55,6 +55,30 @@ PERSONAL_KEYS: frozenset[str] = frozenset(
 )
 
 
+# Keys that end like personal data are sealed too (e.g. ``subject_name``), unless
+# they name a place, a service or an event rather than a person.
+PERSONAL_SUFFIXES: tuple[str, ...] = ("_name", "_kana", "_address", "_birth_date", "_phone")
+NOT_PERSONAL: frozenset[str] = frozenset(
+    {
+        "service_name",
+        "site_name",
+        "disaster_name",
+        "station_name",
+        "district_name",
+        "election_name",
+        "referral_name",
+        "activity_name",
+    }
+)
+
+
+def is_personal_key(key: str) -> bool:
+    """True for a payload key that holds personal data and must be sealed."""
+    if key in PERSONAL_KEYS:
+        return True
+    return key not in NOT_PERSONAL and key.endswith(PERSONAL_SUFFIXES)
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
@@ -162,11 +186,11 @@ def seal_payload(
 ) -> dict[str, Any]:
     """Move the personal keys of a payload into one sealed envelope."""
     personal = {
-        k: v for k, v in payload.items() if k in PERSONAL_KEYS and v not in (None, "", {}, [])
+        k: v for k, v in payload.items() if is_personal_key(k) and v not in (None, "", {}, [])
     }
     if not personal:
         return dict(payload)
-    kept = {k: v for k, v in payload.items() if k not in PERSONAL_KEYS}
+    kept = {k: v for k, v in payload.items() if k not in personal}
     kept["sealed"] = seal(personal, recipient_b64, rng)
     return kept
 

@@ -215,19 +215,15 @@ class Actor:
 def next_application_no(db: sqlite_utils.Database, prefix: str, field: str, day: date) -> str:
     """``<prefix><FY>-<device>-<5 digits>``, sequential per device and fiscal year.
 
-    Call inside the write transaction of the record that uses it.
+    The number comes from the never-reused counter (``odekake.receipts.next_number``),
+    so a purged or voided application keeps its number. Call inside the write
+    transaction of the record that uses it.
     """
     from odekake.db import device_id_of
+    from odekake.receipts import next_number
 
-    device = device_id_of(db)
-    head = f"{prefix}{fiscal_year(day)}-{device}-"
-    row = db.execute(
-        f"SELECT MAX(json_extract(payload, '$.{field}')) FROM records "
-        f"WHERE device_id = ? AND json_extract(payload, '$.{field}') LIKE ?",
-        [device, head + "%"],
-    ).fetchone()
-    last = 0 if row is None or row[0] is None else int(str(row[0]).rsplit("-", 1)[1])
-    return f"{head}{last + 1:05d}"
+    head = f"{prefix}{fiscal_year(day)}-{device_id_of(db)}-"
+    return f"{head}{next_number(db, head, field):05d}"
 
 
 def require_stop(db: sqlite_utils.Database, stop_id: str) -> None:

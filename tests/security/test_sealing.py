@@ -91,3 +91,12 @@ def test_demo_van_is_sealed_and_hub_key_opens_it(demo_dir: Path) -> None:
     private = load_private_key(demo_dir / "hub-seal.key")
     opened = open_payload(cert.payload, private)
     assert opened["requester"]["address"].startswith("いわき市")
+
+
+def test_names_by_suffix_are_sealed_but_place_names_are_not() -> None:
+    from odekake.sealing import is_personal_key
+
+    assert is_personal_key("subject_name") and is_personal_key("proxy_address")
+    assert is_personal_key("requester") and is_personal_key("birth_date")
+    assert not is_personal_key("service_name") and not is_personal_key("site_name")
+    assert not is_personal_key("amount") and not is_personal_key("receipt_no")

@@ -25,6 +25,7 @@ from typing import Any
 
 import sqlite_utils
 
+from odekake import authz
 from odekake import records as rec
 from odekake.auth import check_pin
 from odekake.db import write
@@ -347,7 +348,11 @@ def record_cast(
 
     ``vote.cast`` counts one resident under the usage report's voting category; the
     hub compares these (ballots handed out) with its check-ins (roll checks) per hour.
+
+    Raises:
+        PermissionDenied: The clerk is not an election clerk (or supervisor).
     """
+    authz.require(van_db, clerk_id, "vote")
     return rec.append(
         van_db,
         CAST,
@@ -387,6 +392,7 @@ def record_provisional(
     """
     if reason not in REASONS:
         raise ValidationError("宣誓書の事由を選んでください", "reason")
+    authz.require(van_db, clerk_id, "vote")
     when = jst_now(now)
     return rec.append(
         van_db,

@@ -86,6 +86,14 @@ def election_data(n_fixed: int = 0) -> dict[str, Any]:
     }
 
 
+def add_clerks(db: sqlite_utils.Database) -> sqlite_utils.Database:
+    """The clerks the tests hand ballots out as (roles are checked in the core)."""
+    master.add_operator(db, "cl001", "高橋 美咲", ["clerk"], "3456")
+    master.add_operator(db, "cl002", "佐藤 次郎", ["operator", "clerk"], "2345")
+    master.add_operator(db, "op001", "山田 花子", ["operator"], "1234")
+    return db
+
+
 def write_roll(path: Path, rows: list[str] = ROLL_ROWS, encoding: str = "utf-8-sig") -> Path:
     """Write a roll CSV."""
     path.write_bytes((ROLL_HEADER + "\n".join(rows) + "\n").encode(encoding))

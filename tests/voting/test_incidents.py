@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import sqlite_utils
 from click.testing import CliRunner
 
@@ -15,11 +16,11 @@ from odekake.voting import checkin as ck
 from odekake.voting import elections as el
 from odekake.voting import roll as rl
 from odekake.voting.client import AlreadyVoted, Confirmed, VotingClient
-from tests.voting.conftest import ELECTION_ID, HubProcess, make_hub
+from tests.voting.conftest import ELECTION_ID, HubProcess, add_clerks, make_hub
 
 
 def _van(hub: sqlite_utils.Database, device: str) -> sqlite_utils.Database:
-    van = memory_db("van", device_id=device)
+    van = add_clerks(memory_db("van", device_id=device))
     el.import_election(van, el.export_election(hub, ELECTION_ID))
     rl.load_roll(van, ELECTION_ID, rl.roll_snapshot(hub, ELECTION_ID))
     return van
@@ -200,3 +201,25 @@ def test_already_voted_answer_names_station_and_time(hub_db: sqlite_utils.Databa
     assert result.station_name == "移動期日前投票所(小川)"
     assert datetime.fromisoformat(result.checked_at).astimezone(JST).strftime("%H:%M") == "10:15"
     assert first.body["checked_at"] == result.checked_at
+
+
+def test_only_clerks_hand_out_ballots_in_the_core(hub_db: sqlite_utils.Database) -> None:
+    """The role is checked in odekake, not only hidden in the kiosk."""
+    from odekake.authz import PermissionDenied
+
+    van = _van(hub_db, "van-r")
+    election = el.get_election(van, ELECTION_ID)
+    voter = rl.find_by_voter_no(van, ELECTION_ID, "000101")
+    assert voter is not None
+    with pytest.raises(PermissionDenied):
+        ck.record_cast(
+            van,
+            election=election,
+            station_id="ogawa-van",
+            voter=voter,
+            request_id="r-1",
+            ballots=["senkyoku"],
+            clerk_id="op001",
+            checked_at="2026-11-24T10:00:00+09:00",
+        )
+    assert van.execute("SELECT count(*) FROM records WHERE type = 'vote.cast'").fetchone()[0] == 0

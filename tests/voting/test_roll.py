@@ -14,7 +14,14 @@ from odekake.errors import ImportRejected
 from odekake.voting import checkin as ck
 from odekake.voting import elections as el
 from odekake.voting import roll as rl
-from tests.voting.conftest import ELECTION_ID, ROLL_ROWS, election_data, make_hub, write_roll
+from tests.voting.conftest import (
+    ELECTION_ID,
+    ROLL_ROWS,
+    add_clerks,
+    election_data,
+    make_hub,
+    write_roll,
+)
 
 
 @pytest.mark.parametrize(
@@ -107,7 +114,7 @@ def test_cli_roll_import_reports_lines(tmp_path: Path) -> None:
 def test_roll_reaches_the_van_for_lookup_only_and_is_gone_after_close(
     hub_db: sqlite_utils.Database,
 ) -> None:
-    van = memory_db("van", device_id="van-1")
+    van = add_clerks(memory_db("van", device_id="van-1"))
     el.import_election(van, el.export_election(hub_db, ELECTION_ID))
     snapshot = rl.roll_snapshot(hub_db, ELECTION_ID)
     assert set(snapshot[0]) == set(rl.SNAPSHOT_FIELDS)
@@ -228,7 +235,7 @@ def test_every_voting_command_has_help() -> None:
 
 
 def test_down_synced_close_deletes_the_van_roll(hub_db: sqlite_utils.Database) -> None:
-    van = memory_db("van", device_id="van-1")
+    van = add_clerks(memory_db("van", device_id="van-1"))
     el.import_election(van, el.export_election(hub_db, ELECTION_ID))
     rl.load_roll(van, ELECTION_ID, rl.roll_snapshot(hub_db, ELECTION_ID))
     assert rl.roll_size(van, ELECTION_ID) == 4

@@ -39,6 +39,7 @@ from odekake.voting import elections as el
 from odekake.voting import roll as rl
 from odekake.voting.elections import JST
 from odekake.voting.tally import tally
+from tests.voting.conftest import add_clerks
 
 EID = "fukushima-2023"
 PER_HOUR = {10: (3, 2), 11: (3, 4), 12: (1, 1), 13: (2, 4), 14: (3, 3), 15: (2, 3), 16: (1, 2)}
@@ -92,7 +93,7 @@ def hub_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     men = iter(range(1, 191, 2))
     women = iter(range(2, 191, 2))
-    van = memory_db("van", device_id="van-1")
+    van = add_clerks(memory_db("van", device_id="van-1"))
     el.save_election(van, _election())
     rl.load_roll(van, EID, rl.roll_snapshot(hub, EID))
     election = el.get_election(van, EID)
@@ -127,7 +128,7 @@ def hub_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
             )
     check(next(men), "taira", datetime(2023, 11, 6, 9, 10, tzinfo=JST))
     check(next(women), "taira", datetime(2023, 11, 6, 9, 40, tzinfo=JST))
-    van2 = memory_db("van", device_id="van-2")
+    van2 = add_clerks(memory_db("van", device_id="van-2"))
     el.save_election(van2, _election())
     rl.load_roll(van2, EID, rl.roll_snapshot(hub, EID))
     ck.record_provisional(
@@ -136,7 +137,7 @@ def hub_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
         station_id="taira",
         voter=rl.find_by_voter_no(van2, EID, f"{next(women):06d}"),  # type: ignore[arg-type]
         reason="illness",
-        clerk_id="cl009",
+        clerk_id="cl002",
         request_id=ck.new_request_id(),
         cause="ハブに接続できません",
         now=datetime(2023, 11, 6, 10, 20, tzinfo=JST),

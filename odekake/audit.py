@@ -50,6 +50,16 @@ def _hash(seq: int, at: str, actor: str, action: str, target: str, detail: str, 
     return sha256_hex(canonical_json([seq, at, actor, action, target, detail, prev]))
 
 
+def cli_actor() -> str:
+    """Who runs a command line: ``cli:<login name>``."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
 def log(
     db: sqlite_utils.Database,
     actor: str,

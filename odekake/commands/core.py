@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from odekake import master
+from odekake import audit, master
 from odekake import records as rec
 from odekake.db import connect
 
@@ -93,6 +93,7 @@ def sites_export(db_path: Path, out: Path | None) -> None:
     """会場をCSV(UTF-8 BOM付き、Excelでそのまま開けます)で書き出す。"""
     db = connect(db_path)
     _emit(master.export_sites(db), out)
+    audit.log(db, audit.cli_actor(), "export", "sites")
 
 
 @click.group("districts")
@@ -122,6 +123,7 @@ def districts_export(db_path: Path, out: Path | None) -> None:
     """地区をCSV(UTF-8 BOM付き)で書き出す。"""
     db = connect(db_path)
     _emit(master.export_districts(db), out)
+    audit.log(db, audit.cli_actor(), "export", "districts")
 
 
 def _emit(text: str, out: Path | None) -> None:
@@ -157,6 +159,35 @@ def demo_cmd(directory: Path, seed: int, no_kiosk: bool, force: bool) -> None:
         click.echo("端末画面(kiosk)はまだ組み込まれていません。", err=True)
         return
     run_kiosk(directory / "van.db")
+
+
+@records_group.command("show")
+@DB_OPTION
+@click.option("--id", "record_id", required=True, help="記録のID")
+@click.option(
+    "--key-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="市役所の秘密鍵(指定すると封印された個人情報を開いて表示し、監査ログに残す)",
+)
+def records_show(db_path: Path, record_id: str, key_file: Path | None) -> None:
+    """記録を1件表示する(個人情報は --key-file があるときだけ、閲覧を監査ログに残して表示)。"""
+    import json
+    import os
+
+    db = connect(db_path)
+    r = rec.get(db, record_id)
+    payload = r.payload
+    if payload is None:
+        click.echo("(保存期間経過のため内容は消去済みです)")
+    elif key_file is not None and "sealed" in payload:
+        from odekake.sealing import load_private_key, open_payload
+
+        private = load_private_key(key_file, os.environ.get("ODEKAKE_HUB_PASSPHRASE"))
+        payload = open_payload(payload, private)
+        audit.log(db, audit.cli_actor(), "view.personal", r.id, {"type": r.type})
+    click.echo(f"{r.type}  端末 {r.device_id}  {r.seq} 番  {r.wall_time}")
+    click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
 
 
 COMMANDS: list[click.Command] = [

@@ -94,6 +94,9 @@ def report_cmd(
     db = connect(db_path)
     report = build_report(db, period)
     render_report(report, out)
+    from odekake import audit
+
+    audit.log(db, audit.cli_actor(), "export", out.name, {"kind": "usage_report"})
     click.echo(f"{out} に {report.period.label()} の利用実績を書き出しました。")
     if csv_path is not None:
         write_csv(report, csv_path)

@@ -142,6 +142,9 @@ def sync_export(db_path: Path, out: Path, from_seq: int | None) -> None:
     from odekake.sync.client import export_bundle
 
     first, last, count = export_bundle(db_path, out, from_seq=from_seq)
+    from odekake import audit
+
+    audit.log(connect(db_path), audit.cli_actor(), "export", out.name, {"from": first, "to": last})
     click.echo(f"{out} に {count} 件({first}〜{last} 番)を書き出しました。")
 
 
@@ -158,7 +161,7 @@ def sync_import(db_path: Path, bundle: Path) -> None:
     from odekake import audit
     from odekake.voting.checkin import reconcile
 
-    audit.log(db, "cli", "import", str(bundle.name), {"stored": result.stored})
+    audit.log(db, audit.cli_actor(), "import", str(bundle.name), {"stored": result.stored})
     for incident in reconcile(db):
         click.echo(f"注意: 投票の重複を検出しました(インシデント {incident.id})", err=True)
 

@@ -141,6 +141,11 @@ def vote_report(db_path: Path, election_id: str, out: Path, csv_out: Path | None
 
     db = connect(db_path)
     t = report.write_pdf(db, election_id, out)
+    from odekake import audit
+
+    audit.log(
+        db, audit.cli_actor(), "export", out.name, {"kind": "vote_report", "election": election_id}
+    )
     click.echo(f"{out} に書き出しました。")
     if csv_out is not None:
         report.write_csv(db, election_id, csv_out)

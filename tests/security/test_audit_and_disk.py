@@ -70,3 +70,41 @@ def test_keys_init_registers_the_public_key(tmp_path: Path) -> None:
         main, ["keys", "init", "--db", str(hub), "--key-file", str(tmp_path / "k.pem")]
     )
     assert again.exit_code != 0 and "--force" in again.output
+
+
+def test_viewing_personal_data_and_exports_are_audited(demo_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    d = tmp_path / "demo"
+    shutil.copytree(demo_dir, d)
+    runner = CliRunner()
+    hub = connect(d / "hub.db")
+    cert = next(rec.iter_records(hub, types=["certificate.issue"]))
+    hub.close()
+    sealed = runner.invoke(main, ["records", "show", "--db", str(d / "hub.db"), "--id", cert.id])
+    assert sealed.exit_code == 0 and '"sealed"' in sealed.output and "いわき市" not in sealed.output
+    opened = runner.invoke(
+        main,
+        [
+            "records",
+            "show",
+            "--db",
+            str(d / "hub.db"),
+            "--id",
+            cert.id,
+            "--key-file",
+            str(d / "hub-seal.key"),
+        ],
+    )
+    assert opened.exit_code == 0 and "いわき市" in opened.output
+    out = tmp_path / "sites.csv"
+    assert (
+        runner.invoke(
+            main, ["sites", "export", "--db", str(d / "hub.db"), "--out", str(out)]
+        ).exit_code
+        == 0
+    )
+    hub = connect(d / "hub.db")
+    actions = [(e.action, e.target) for e in audit.entries(hub)]
+    assert ("view.personal", cert.id) in actions and ("export", "sites") in actions
+    assert audit.verify(hub) == []

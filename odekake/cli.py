@@ -55,6 +55,10 @@ def _register() -> None:
 
     for command in core.COMMANDS:
         main.add_command(command)
+    from odekake.commands import plan
+
+    for command in plan.COMMANDS:
+        main.add_command(command)
 
 
 _register()

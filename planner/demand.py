@@ -81,9 +81,7 @@ def forecast(
     """Forecast residents per regular visit for every district."""
     dist_list = list(districts)
     site_list = list(sites)
-    kinds = {
-        row[0]: row[1] for row in db.execute("SELECT id, kind FROM districts").fetchall()
-    }
+    kinds = {row[0]: row[1] for row in db.execute("SELECT id, kind FROM districts").fetchall()}
     branches = [d for d in dist_list if kinds.get(d.id, branch_kind) == branch_kind]
     since = as_of - timedelta(days=round(months * 30.44))
     types = [STOP_OPEN, *SERVICE_RECORD_TYPES]
@@ -107,11 +105,11 @@ def forecast(
         if r.type not in SERVICE_RECORD_TYPES:
             continue
         p = r.payload or {}
-        did = stops.get(str(p.get("stop_id", "")))
+        sdid = stops.get(str(p.get("stop_id", "")))
         cat = SERVICE_RECORD_TYPES[r.type]
-        if did is None or cat not in REPORT_COLUMNS:
+        if sdid is None or cat not in REPORT_COLUMNS:
             continue
-        people[did][cat] += float(p.get("people", 1) or 0)
+        people[sdid][cat] += float(p.get("people", 1) or 0)
     out: dict[str, DistrictDemand] = {}
     for d in dist_list:
         base = prior(d, (s for s in site_list if s.district_id == d.id), branches)

@@ -40,9 +40,7 @@ def explain(model: Model, plan: Plan) -> dict[str, str]:
         source = data.demand_notes.get(dist.id, "")
         parts = [f"{dist.name}: {len(days)}回(受付 {total.stops}枠)。"]
         parts.append(
-            f"1回あたりの見込み利用者は {demand:.1f}人"
-            + (f"({source})" if source else "")
-            + "。"
+            f"1回あたりの見込み利用者は {demand:.1f}人" + (f"({source})" if source else "") + "。"
         )
         fit = _max_fit(possible.get(dist.id, []), dist.min_days_between)
         if total.shortfall:

@@ -216,9 +216,7 @@ class PinnedEvent:
             ws = sorted(s.window.start for s in self.stops)
             ends = sorted(s.window.end for s in self.stops)
             if any(ws[i + 1] < ends[i] for i in range(len(ws) - 1)):
-                raise PolicyError(
-                    f"期日前投票 {self.label or self.id} の停車時間が重なっています"
-                )
+                raise PolicyError(f"期日前投票 {self.label or self.id} の停車時間が重なっています")
         elif not self.site_ids:
             raise PolicyError(f"固定予定 {self.label or self.id} に会場がありません")
         if self.kind == ACTIVITY_RESERVATION and len(self.site_ids) != 1:
@@ -323,26 +321,30 @@ class PlanInput:
         for d in self.districts:
             if d.id not in self.demand:
                 raise PolicyError(f"{d.name}の需要予測がありません")
+        # Lookup tables (the dataclass stays frozen; these are derived, not inputs).
+        object.__setattr__(self, "_sites", {s.id: s for s in self.sites})
+        object.__setattr__(self, "_districts", {d.id: d for d in self.districts})
+        object.__setattr__(self, "_vans", {v.id: v for v in self.vans})
 
     def site(self, site_id: str) -> Site:
         """A site by id."""
-        for s in self.sites:
-            if s.id == site_id:
-                return s
+        found: Site | None = self._sites.get(site_id)  # type: ignore[attr-defined]
+        if found is not None:
+            return found
         raise PolicyError(f"会場 {site_id} がありません")
 
     def district(self, district_id: str) -> District:
         """A district by id."""
-        for d in self.districts:
-            if d.id == district_id:
-                return d
+        found: District | None = self._districts.get(district_id)  # type: ignore[attr-defined]
+        if found is not None:
+            return found
         raise PolicyError(f"地区 {district_id} がありません")
 
     def van(self, van_id: str) -> Van:
         """A van by id."""
-        for v in self.vans:
-            if v.id == van_id:
-                return v
+        found: Van | None = self._vans.get(van_id)  # type: ignore[attr-defined]
+        if found is not None:
+            return found
         raise PolicyError(f"車両 {van_id} がありません")
 
     def minutes(self, a: str, b: str) -> int:

@@ -34,7 +34,9 @@ Every constraint is named after its family and indices (``slot_…``,
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -97,12 +99,18 @@ class Model:
     unreachable: list[str] = field(default_factory=list)
 
 
+_NON_WORD = re.compile(r"\W")
+
+
+def _sum(variables: Iterable[pulp.LpVariable]) -> pulp.LpAffineExpression:
+    """Sum of variables (much faster than ``lpSum`` over a generator of variables)."""
+    return pulp.LpAffineExpression([(v, 1.0) for v in variables])
+
+
 def _name(*parts: object) -> str:
-    out = []
-    for p in parts:
-        s = p.strftime("%Y%m%d") if isinstance(p, date) else str(p)
-        out.append("".join(ch if ch.isalnum() else "_" for ch in s))
-    return "_".join(out)
+    return _NON_WORD.sub(
+        "_", "_".join(p.strftime("%Y%m%d") if isinstance(p, date) else str(p) for p in parts)
+    )
 
 
 def reachable(data: PlanInput, van: Van, day: date, window: Window, site_id: str) -> bool:
@@ -142,11 +150,11 @@ def _build_slots(model: Model) -> None:
         for k in data.keep:
             if k.date < frozen_until:
                 kept_by_vd[(k.van_id, k.date)].append(k)
-    for (van_id, day), kept in sorted(kept_by_vd.items()):
+    for (van_id, kday), kept in sorted(kept_by_vd.items()):
         for i, k in enumerate(sorted(kept, key=lambda k: k.window.start)):
-            opened = day in day_by_date and day_by_date[day].opened
+            opened = kday in day_by_date and day_by_date[kday].opened
             add_slot(
-                Slot(van_id, day, i, k.window, "kept", required=True, opened_day=opened),
+                Slot(van_id, kday, i, k.window, "kept", required=True, opened_day=opened),
                 [(k.site_id, k.activity, k.event_id or "", True)],
             )
 
@@ -168,6 +176,21 @@ def _build_slots(model: Model) -> None:
                     ((e, s) for e in voting for s in e.stops), key=lambda es: es[1].window.start
                 )
                 for i, (e, s) in enumerate(stops):
+                    if i > 0:
+                        prev = stops[i - 1][1]
+                        need = (
+                            prev.window.end
+                            + pol.teardown_minutes
+                            + data.minutes(prev.site_id, s.site_id)
+                            + pol.setup_minutes
+                        )
+                        if prev.site_id != s.site_id and need > s.window.start:
+                            model.unreachable.append(
+                                f"{d} の期日前投票({e.label or e.id}): {data.site(prev.site_id).name} "
+                                f"{prev.window.label} のあと {data.site(s.site_id).name} "
+                                f"{s.window.label} に間に合いません(片付け・移動・準備に"
+                                f"{need - prev.window.end}分必要です)"
+                            )
                     if not reachable(data, van, d, s.window, s.site_id):
                         model.unreachable.append(
                             f"{d} の期日前投票({e.label or e.id})の {data.site(s.site_id).name} "
@@ -242,7 +265,7 @@ def add_slot_capacity(model: Model, by_slot: dict[SlotKey, list[Key]]) -> None:
     for skey, slot in model.slots.items():
         keys = by_slot.get(skey, [])
         name = _name("slot", *skey)
-        total = pulp.lpSum(model.x[k] for k in keys)
+        total = _sum(model.x[k] for k in keys)
         if slot.required:
             family = "pinned" if slot.kind in ("kept", ACTIVITY_VOTING) else "required_slot"
             model.prob += total + _slack(model, family, name) >= 1, name + "_fill"
@@ -273,7 +296,7 @@ def add_district_slots(
             name = _name("district_slot", *skey, did)
             var = model.prob.add_variable("r_" + name, 0, 1, pulp.LpContinuous)
             r[(*skey, did)] = var
-            model.prob += var == pulp.lpSum(model.x[k] for k in ks), name
+            model.prob += var == _sum(model.x[k] for k in ks), name
     return r
 
 
@@ -294,6 +317,16 @@ def add_travel(
     sites_of: dict[str, set[str]] = defaultdict(set)
     for s in data.sites:
         sites_of[s.district_id].add(s.id)
+    far_cache: dict[int, dict[str, frozenset[str]]] = {}
+
+    def far(budget: int, s1: str) -> frozenset[str]:
+        table = far_cache.setdefault(budget, {})
+        if s1 not in table:
+            table[s1] = frozenset(
+                s.id for s in data.sites if s.id != s1 and data.minutes(s1, s.id) > budget
+            )
+        return table[s1]
+
     vd_slots: dict[tuple[str, date], list[SlotKey]] = defaultdict(list)
     for skey in model.slots:
         vd_slots[skey[:2]].append(skey)
@@ -315,23 +348,21 @@ def add_travel(
                 for sid in sites2:
                     dist2[data.site(sid).district_id].add(sid)
                 for s1 in sites1:
-                    bad = {
-                        s2
-                        for s2 in sites2
-                        if s2 != s1 and (budget < 0 or data.minutes(s1, s2) > budget)
-                    }
+                    bad: set[str] | frozenset[str]
+                    if budget < 0:
+                        bad = {s2 for s2 in sites2 if s2 != s1}
+                    else:
+                        bad = far(budget, s1) & sites2.keys()
                     if not bad:
                         continue
-                    terms: list[pulp.LpVariable] = [
-                        model.x[k] for k in by_slot[k1] if k[3] == s1
-                    ]
+                    terms: list[pulp.LpVariable] = [model.x[k] for k in by_slot[k1] if k[3] == s1]
                     for did, present in dist2.items():
                         if present <= bad:
                             terms.append(r[(*k2, did)])
                         else:
                             terms.extend(model.x[k] for s2 in present & bad for k in sites2[s2])
                     model.prob += (
-                        pulp.lpSum(terms) <= 1,
+                        _sum(terms) <= 1,
                         _name("travel", van_id, d, k1[2], k2[2], s1),
                     )
 
@@ -350,10 +381,10 @@ def add_visit_days(model: Model, by_slot: dict[SlotKey, list[Key]]) -> None:
     for (did, d), keys in sorted(regular.items()):
         var = model.prob.add_variable(_name("visit", did, d), 0, 1, pulp.LpBinary)
         model.visit[(did, d)] = var
-        model.prob += var <= pulp.lpSum(model.x[k] for k in keys), _name("visit_real", did, d)
+        model.prob += var <= _sum(model.x[k] for k in keys), _name("visit_real", did, d)
     for (skey, did), keys in per_slot.items():
         model.prob += (
-            pulp.lpSum(model.x[k] for k in keys) <= model.visit[(did, skey[1])],
+            _sum(model.x[k] for k in keys) <= model.visit[(did, skey[1])],
             _name("visit_link", did, *skey),
         )
 
@@ -368,7 +399,7 @@ def add_min_max_visits(model: Model) -> None:
     soft = any(e.kind == ACTIVITY_DISASTER for e in data.events)
     for dist in data.districts:
         days = [v for (did, _d), v in model.visit.items() if did == dist.id]
-        total = pulp.lpSum(days)
+        total = _sum(days)
         if dist.min_visits > 0:
             name = _name("min_visits", dist.id)
             relax: pulp.LpVariable | int = _slack(model, "min_visits", name)
@@ -397,8 +428,7 @@ def add_spacing(model: Model) -> None:
                 continue
             name = _name("spacing", dist.id, d)
             model.prob += (
-                pulp.lpSum(model.visit[(dist.id, e)] for e in window)
-                - _slack(model, "spacing", name)
+                _sum(model.visit[(dist.id, e)] for e in window) - _slack(model, "spacing", name)
                 <= 1,
                 name,
             )
@@ -422,7 +452,7 @@ def add_reservations(model: Model) -> None:
             continue
         name = _name("reservation", e.id)
         model.prob += (
-            pulp.lpSum(model.x[k] for k in keys) + _slack(model, "reservation", name) == 1,
+            _sum(model.x[k] for k in keys) + _slack(model, "reservation", name) == 1,
             name,
         )
 
@@ -440,7 +470,7 @@ def add_demand(model: Model) -> pulp.LpAffineExpression:
     for skey in model.slots:
         per_day[skey[:2]] += 1
     max_windows = max(per_day.values(), default=1)
-    terms = []
+    terms: list[tuple[pulp.LpVariable, float]] = []
     for dist in data.districts:
         keys = stops.get(dist.id, [])
         if not keys:
@@ -454,12 +484,12 @@ def add_demand(model: Model) -> pulp.LpAffineExpression:
             model.seg[(dist.id, j)] = var
             model.seg_value[(dist.id, j)] = data.demand[dist.id] * factor
             segs.append(var)
-            terms.append(value * var)
+            terms.append((var, value))
         model.prob += (
-            pulp.lpSum(segs) == pulp.lpSum(model.x[k] for k in keys),
+            _sum(segs) == _sum(model.x[k] for k in keys),
             _name("demand", dist.id),
         )
-    return pulp.lpSum(terms)
+    return pulp.LpAffineExpression(terms)
 
 
 def add_trips(
@@ -478,20 +508,20 @@ def add_trips(
                 data.minutes(van.depot, s) + data.minutes(s, van.depot) for s in sids
             )
     trip: dict[tuple[str, str, date], pulp.LpVariable] = {}
-    cost = []
+    cost: list[tuple[pulp.LpVariable, float]] = []
     for van_id, d, w, did in r:
         key = (van_id, did, d)
         if key not in trip:
             trip[key] = model.prob.add_variable(_name("trip", *key), 0, 1, pulp.LpContinuous)
-            cost.append(rate * base[(van_id, did)] * trip[key])
+            cost.append((trip[key], rate * base[(van_id, did)]))
         model.prob += trip[key] >= r[(van_id, d, w, did)], _name("trip", van_id, did, d, w)
     for k, var in model.x.items():
         van = data.van(k[0])
         detour = data.minutes(van.depot, k[3]) + data.minutes(k[3], van.depot)
         extra = detour - base[(k[0], data.site(k[3]).district_id)]
         if extra:
-            cost.append(rate * 0.5 * extra * var)
-    return pulp.lpSum(cost)
+            cost.append((var, rate * 0.5 * extra))
+    return pulp.LpAffineExpression(cost)
 
 
 def add_moves(model: Model) -> pulp.LpAffineExpression:
@@ -564,8 +594,6 @@ def build(data: PlanInput, *, elastic: bool = False) -> Model:
     if elastic:
         prob += pulp.lpSum(v for fam in model.slack.values() for v in fam.values())
     else:
-        short = pulp.lpSum(
-            data.policy.weights.shortfall * v for v in model.shortfall.values()
-        )
+        short = pulp.lpSum(data.policy.weights.shortfall * v for v in model.shortfall.values())
         prob += value - travel - moves - short
     return model

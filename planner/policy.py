@@ -65,9 +65,18 @@ def _table(doc: dict[str, Any], key: str) -> dict[str, Any]:
     return value
 
 
+# The working days of the horizon being read, for "+N" dates (set by policy_from_dict).
+_WORKDAYS: list[date] = []
+
+
 def _date(value: Any, start: date | None, what: str) -> date:
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
+    if isinstance(value, str) and value.startswith("+") and value[1:].isdigit():
+        n = int(value[1:])
+        if not 1 <= n <= len(_WORKDAYS):
+            raise PolicyError(f"{what}: 計画期間の稼働日は{len(_WORKDAYS)}日です({value} は範囲外)")
+        return _WORKDAYS[n - 1]
     if isinstance(value, int) and start is not None:
         if value < 1:
             raise PolicyError(f"{what}: 日の番号は1以上です({value})")
@@ -75,7 +84,9 @@ def _date(value: Any, start: date | None, what: str) -> date:
     try:
         return date.fromisoformat(str(value))
     except ValueError as exc:
-        raise PolicyError(f"{what}: 日付は 2026-12-08 の形か期間の何日目かで書きます({value!r})") from exc
+        raise PolicyError(
+            f"{what}: 日付は 2026-12-08 の形か期間の何日目かで書きます({value!r})"
+        ) from exc
 
 
 def _horizon(doc: dict[str, Any], today: date) -> tuple[date, date]:
@@ -100,7 +111,7 @@ def _horizon(doc: dict[str, Any], today: date) -> tuple[date, date]:
 
 def _windows(values: Any, what: str) -> tuple[Window, ...]:
     if not isinstance(values, list) or not values:
-        raise PolicyError(f"{what} は [\"10:00-12:00\", …] の形で書きます")
+        raise PolicyError(f'{what} は ["10:00-12:00", …] の形で書きます')
     return tuple(sorted((Window.parse(v) for v in values), key=lambda w: w.start))
 
 
@@ -264,7 +275,9 @@ def read_keep(path: Path) -> tuple[KeptVisit, ...]:
             for v in doc["visits"]
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise PolicyError(f"前回の計画ファイルを読めません(plan.json の形式ではありません): {path}") from exc
+        raise PolicyError(
+            f"前回の計画ファイルを読めません(plan.json の形式ではありません): {path}"
+        ) from exc
 
 
 def load_policy(
@@ -302,6 +315,15 @@ def policy_from_dict(
         raise PolicyError(f"設定ファイルに不明な項目があります: {', '.join(sorted(unknown))}")
     today = today or datetime.now(JST).date()
     start, end = _horizon(doc, today)
+    cal = _table(doc, "calendar")
+    holidays = {r[0] for r in db.execute("SELECT date FROM holidays").fetchall()}
+    closed = {_date(x, start, "calendar.closed") for x in cal.get("closed", [])}
+    every_day = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    _WORKDAYS[:] = [
+        d
+        for d in every_day
+        if d.weekday() < 5 and d.isoformat() not in holidays and d not in closed
+    ]
     win = _table(doc, "windows")
     default_windows = _windows(win.get("default", list(DEFAULT_WINDOWS)), "windows.default")
     day_windows: dict[date, tuple[Window, ...]] = {}
@@ -332,13 +354,8 @@ def policy_from_dict(
         replan_from=replan_from,
     )
     events = _events(doc, start)
-    cal = _table(doc, "calendar")
     opened = {_date(x, start, "calendar.opened") for x in cal.get("opened", [])}
-    closed = {_date(x, start, "calendar.closed") for x in cal.get("closed", [])}
     opened |= {e.date_from for e in events if e.kind == ACTIVITY_VOTING}
-    holidays = {
-        r[0] for r in db.execute("SELECT date FROM holidays").fetchall()
-    }
     days: list[Day] = []
     d = start
     while d <= end:
@@ -365,9 +382,7 @@ def policy_from_dict(
             float(travel_t.get("road_factor", 1.4)),
             float(travel_t.get("speed_kmh", 35.0)),
         )
-    fc = forecast(
-        db, districts, sites, as_of=start, months=int(demand_t.get("history_months", 12))
-    )
+    fc = forecast(db, districts, sites, as_of=start, months=int(demand_t.get("history_months", 12)))
     demand = {k: v.per_visit for k, v in fc.items()}
     notes = {k: v.source for k, v in fc.items()}
     return PlanInput(

@@ -85,9 +85,9 @@ def precheck(model: Model) -> list[str]:
                 f"最低{dist.min_visits}回の訪問が必要ですが、訪問の間を{dist.min_days_between}日以上あけると"
                 f"訪問できる日({len(days)}日)には最大{fit}回しか入りません"
             )
-    regular_slots = sum(
-        1 for s in model.slots.values() if s.kind == ACTIVITY_REGULAR
-    ) + sum(1 for s in model.slots.values() if s.kind == "kept")
+    regular_slots = sum(1 for s in model.slots.values() if s.kind == ACTIVITY_REGULAR) + sum(
+        1 for s in model.slots.values() if s.kind == "kept"
+    )
     if need_total > regular_slots:
         reasons.append(
             f"各地区の最低訪問回数の合計({need_total}回)が、計画期間の受付枠の数({regular_slots}枠)を超えています"
@@ -173,24 +173,22 @@ _CBC_NUM = r"(-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)"
 
 
 def _cbc_bound(log: str, objective: float) -> tuple[float | None, str, str]:
-    """(bound, status word, note) from a CBC log, in the model's own objective sense."""
-    status = "unknown"
+    """(bound, status word, note) from a CBC log, in the model's own objective sense.
+
+    CBC ends its log with ``Objective value: X`` and, when it stopped early,
+    ``Upper bound: Y`` (maximisation) or ``Lower bound: Y`` (minimisation), both in the
+    problem's own sense; PuLP keeps constant terms outside the solver, so the bound is
+    shifted by the same offset as the objective.
+    """
     m = re.search(r"Result - (.+)", log)
-    if m:
-        status = m.group(1).strip()
-    obj_m = re.search(r"Objective value:\s+" + _CBC_NUM, log)
-    bound_m = re.search(r"Lower bound:\s+" + _CBC_NUM, log)
+    status = m.group(1).strip() if m else ""
     if "Optimal solution found" in status:
         return objective, "optimal", ""
+    obj_m = re.search(r"Objective value:\s+" + _CBC_NUM, log)
+    bound_m = re.search(r"(?:Upper|Lower) bound:\s+" + _CBC_NUM, log)
     if obj_m and bound_m:
-        cbc_obj, cbc_bound = float(obj_m.group(1)), float(bound_m.group(1))
-        # CBC prints both numbers in the same sense; shift by the offset PuLP keeps
-        # outside the solver (constant terms) to report in the model's terms.
-        if abs(abs(cbc_obj) - abs(objective)) < abs(cbc_obj - objective) + 1e-9:
-            sign = -1.0 if abs(cbc_obj + objective) < abs(cbc_obj - objective) else 1.0
-        else:
-            sign = 1.0
-        return sign * cbc_bound + (objective - sign * cbc_obj), "feasible", ""
+        offset = objective - float(obj_m.group(1))
+        return float(bound_m.group(1)) + offset, "feasible", ""
     return None, "feasible", "CBCのログから上界(bound)を読み取れませんでした"
 
 
@@ -253,8 +251,13 @@ def solve(
     if bound is not None:
         gap_value = max(0.0, bound - objective) / max(abs(objective), 1e-9)
     report = SolverReport(
-        name=solver, status=state, objective=objective, bound=bound, gap=gap_value,
-        seconds=seconds, note=note,
+        name=solver,
+        status=state,
+        objective=objective,
+        bound=bound,
+        gap=gap_value,
+        seconds=seconds,
+        note=note,
     )
     return read_plan(model, report)
 
@@ -297,7 +300,7 @@ def read_plan(model: Model, report: SolverReport) -> Plan:
             elif activity == ACTIVITY_DISASTER:
                 services = ("disaster",)
             else:
-                services = (ev.services if ev and ev.services else ("consultation", "frailty"))
+                services = ev.services if ev and ev.services else ("consultation", "frailty")
             visits.append(
                 PlanVisit(
                     date=d.isoformat(),
@@ -325,7 +328,9 @@ def read_plan(model: Model, report: SolverReport) -> Plan:
     totals = []
     notes = []
     for dist in data.districts:
-        days = {v.date for v in visits if v.district_id == dist.id and v.activity == ACTIVITY_REGULAR}
+        days = {
+            v.date for v in visits if v.district_id == dist.id and v.activity == ACTIVITY_REGULAR
+        }
         stops = [v for v in visits if v.district_id == dist.id and v.activity == ACTIVITY_REGULAR]
         short = round(_value(model.shortfall.get(dist.id)))
         if short:

@@ -84,7 +84,8 @@ def forecast(
     kinds = {row[0]: row[1] for row in db.execute("SELECT id, kind FROM districts").fetchall()}
     branches = [d for d in dist_list if kinds.get(d.id, branch_kind) == branch_kind]
     since = as_of - timedelta(days=round(months * 30.44))
-    types = [STOP_OPEN, *SERVICE_RECORD_TYPES]
+    # Voids must be read too, or effective() cannot see what they cancel.
+    types = [STOP_OPEN, *SERVICE_RECORD_TYPES, rec.VOID]
     records = rec.effective(rec.iter_records(db, types=types))
     stops: dict[str, str] = {}
     for r in records:

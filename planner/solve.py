@@ -137,17 +137,36 @@ def _family_reason(model: Model, family: str, name: str) -> str:
     return name
 
 
-def diagnose(data: PlanInput, time_limit: float = 30.0) -> list[str]:
-    """Solve the elastic model and name the rule families that must give."""
-    elastic = build(data, elastic=True)
-    elastic.prob.solve(pulp.HiGHS(msg=False, timeLimit=time_limit))
+def diagnose(data: PlanInput, time_limit: float = 30.0, rounds: int = 4) -> list[str]:
+    """Name the rules that conflict, by relaxing rule families with slacks.
+
+    The elastic model (every min/max, spacing, reservation and pinned rule with a
+    slack) is solved for the least total violation; the rules it had to relax are
+    reported, then made hard again and the search repeated, so that the other side
+    of the conflict is named too (e.g. both districts competing for the same days).
+    """
     reasons: list[str] = []
-    for family, slacks in elastic.slack.items():
-        for name, var in slacks.items():
-            if (var.varValue or 0) > 1e-6:
-                text = _family_reason(elastic, family, name)
-                if text not in reasons:
-                    reasons.append(text)
+    hard: set[tuple[str, str]] = set()
+    for _ in range(rounds):
+        elastic = build(data, elastic=True)
+        for family, name in hard:
+            elastic.slack[family][name].upBound = 0
+        elastic.prob.solve(pulp.HiGHS(msg=False, timeLimit=time_limit))
+        if elastic.prob.status != pulp.LpStatusOptimal:
+            break
+        relaxed = [
+            (family, name)
+            for family, slacks in elastic.slack.items()
+            for name, var in slacks.items()
+            if (var.varValue or 0) > 1e-6
+        ]
+        if not relaxed:
+            break
+        for family, name in relaxed:
+            text = _family_reason(elastic, family, name)
+            if text not in reasons:
+                reasons.append(text)
+        hard.update(relaxed)
     if not reasons:
         reasons.append("ルールの組み合わせ(受付時間帯と移動時間、会場の利用可能時間など)")
     return reasons

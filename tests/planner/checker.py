@@ -7,6 +7,7 @@ the model cannot hide itself here. Each violation is returned as a short string.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
@@ -99,7 +100,7 @@ def check_plan(doc: dict[str, Any], data: PlanInput) -> list[str]:
             errors.append(f"{day_s} {van_id}: cannot reach the first stop from the depot in time")
         if _min(last["depart"]) + data.minutes(last["site_id"], van.depot) > van.shift_end:
             errors.append(f"{day_s} {van_id}: cannot return to the depot within the shift")
-        for a, b in zip(vs, vs[1:], strict=False):
+        for a, b in itertools.pairwise(vs):
             if _min(a["end"]) > _min(b["start"]):
                 errors.append(f"{day_s} {van_id}: windows {a['window']} and {b['window']} overlap")
             elif a["site_id"] != b["site_id"]:
@@ -124,7 +125,7 @@ def check_plan(doc: dict[str, Any], data: PlanInput) -> list[str]:
         if n > dist.max_visits:
             errors.append(f"{dist.name}: {n} visits > maximum {dist.max_visits}")
         ds = sorted(reg_days[did])
-        for a, b in zip(ds, ds[1:], strict=False):
+        for a, b in itertools.pairwise(ds):
             if (b - a).days < dist.min_days_between:
                 errors.append(
                     f"{dist.name}: visits {a} and {b} closer than {dist.min_days_between} days"

@@ -261,8 +261,11 @@ class Policy:
     weights: Weights = field(default_factory=Weights)
     services: tuple[str, ...] = ("certificate", "mynumber", "garbage", "consultation", "frailty")
     replan_from: date | None = None
+    sites_per_district: int = 0
 
     def __post_init__(self) -> None:
+        if self.sites_per_district < 0:
+            raise PolicyError("sites.per_district は0(すべて)以上です")
         if self.horizon_end < self.horizon_start:
             raise PolicyError("計画期間の終了日が開始日より前です")
         if self.setup_minutes < 0 or self.teardown_minutes < 0:

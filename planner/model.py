@@ -127,6 +127,29 @@ def reachable(data: PlanInput, van: Van, day: date, window: Window, site_id: str
     )
 
 
+def _regular_sites(
+    data: PlanInput, van: Van, day: date, window: Window, site_ids: list[str]
+) -> list[str]:
+    """Sites a regular stop may use in this slot.
+
+    With ``policy.sites_per_district = K`` only the K open sites of each district
+    nearest to the van's depot are candidates (a deliberate restriction for very
+    large instances; the proven bound then holds for the restricted model).
+    """
+    ok = [sid for sid in site_ids if reachable(data, van, day, window, sid)]
+    k = data.policy.sites_per_district
+    if k <= 0:
+        return ok
+    by_district: dict[str, list[str]] = defaultdict(list)
+    for sid in ok:
+        by_district[data.site(sid).district_id].append(sid)
+    out: list[str] = []
+    for sids in by_district.values():
+        sids.sort(key=lambda s: (data.minutes(van.depot, s) + data.minutes(s, van.depot), s))
+        out.extend(sids[:k])
+    return out
+
+
 def _event_van(data: PlanInput, van_id: str | None) -> str:
     return van_id if van_id is not None else data.vans[0].id
 
@@ -220,8 +243,7 @@ def _build_slots(model: Model) -> None:
                     continue
                 opts = [
                     (sid, ACTIVITY_REGULAR, "", False)
-                    for sid in site_ids
-                    if reachable(data, van, d, w, sid)
+                    for sid in _regular_sites(data, van, d, w, site_ids)
                 ]
                 for e in data.events:
                     if (
@@ -386,6 +408,21 @@ def add_visit_days(model: Model, by_slot: dict[SlotKey, list[Key]]) -> None:
         model.prob += (
             _sum(model.x[k] for k in keys) <= model.visit[(did, skey[1])],
             _name("visit_link", did, *skey),
+        )
+    # At most one van-day of regular stops per district and day (a second van in the
+    # same district on the same day serves the same residents). Besides being a rule,
+    # this ties stops to visit days tightly in the LP relaxation.
+    per_van_day: dict[tuple[str, date], int] = defaultdict(int)
+    for skey, slot in model.slots.items():
+        if slot.kind in (ACTIVITY_REGULAR, "kept"):
+            per_van_day[skey[:2]] += 1
+    cap: dict[date, int] = defaultdict(int)
+    for (_van, d), n in per_van_day.items():
+        cap[d] = max(cap[d], n)
+    for (did, d), keys in sorted(regular.items()):
+        model.prob += (
+            _sum(model.x[k] for k in keys) <= cap[d] * model.visit[(did, d)],
+            _name("district_day", did, d),
         )
 
 

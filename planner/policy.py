@@ -352,6 +352,7 @@ def policy_from_dict(
             )
         ),
         replan_from=replan_from,
+        sites_per_district=int(_table(doc, "sites").get("per_district", 0)),
     )
     events = _events(doc, start)
     opened = {_date(x, start, "calendar.opened") for x in cal.get("opened", [])}

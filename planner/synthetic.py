@@ -58,6 +58,7 @@ def instance(
     max_visits: int = 3,
     min_days_between: int = 7,
     events: bool = False,
+    sites_per_district: int = 0,
 ) -> PlanInput:
     """An Iwaki-like instance: the 13 districts, ``n_sites`` sites spread over them.
 
@@ -159,7 +160,11 @@ def instance(
                     services=("consultation", "frailty"),
                 )
             )
-    policy = Policy(horizon_start=days[0].date, horizon_end=days[-1].date)
+    policy = Policy(
+        horizon_start=days[0].date,
+        horizon_end=days[-1].date,
+        sites_per_district=sites_per_district,
+    )
     return PlanInput(
         policy=policy,
         districts=districts,

@@ -11,12 +11,16 @@ have to give; the coordinator gets those rules, in Japanese, as
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import re
+import sys
 import tempfile
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -36,6 +40,24 @@ from planner.model import Key, Model, build
 from planner.plan import DistrictTotal, Plan, PlanVisit, SolverReport
 
 SOLVERS = ("highs", "cbc")
+
+
+@contextlib.contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """Silence the solver's own banner (HiGHS prints it on fd 1 even with msg=False)."""
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 class InfeasiblePolicy(OdekakeError):
@@ -151,7 +173,8 @@ def diagnose(data: PlanInput, time_limit: float = 30.0, rounds: int = 4) -> list
         elastic = build(data, elastic=True)
         for family, name in hard:
             elastic.slack[family][name].upBound = 0
-        elastic.prob.solve(pulp.HiGHS(msg=False, timeLimit=time_limit))
+        with _quiet_stdout():
+            elastic.prob.solve(pulp.HiGHS(msg=False, timeLimit=time_limit))
         if elastic.prob.status != pulp.LpStatusOptimal:
             break
         relaxed = [
@@ -239,7 +262,8 @@ def solve(
         log = Path(tmp) / "cbc.log"
         engine = _solver(solver, time_limit, gap, log)
         t0 = time.perf_counter()
-        status = prob.solve(engine)
+        with _quiet_stdout():
+            status = prob.solve(engine)
         seconds = time.perf_counter() - t0
         log_text = log.read_text(errors="replace") if log.exists() else ""
     sol_status = prob.sol_status

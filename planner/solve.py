@@ -258,13 +258,33 @@ def solve(
     if reasons:
         raise InfeasiblePolicy(reasons)
     prob = model.prob
+    # When a disaster makes district minimums soft, first try them as hard rules: the
+    # solver then finds good plans much sooner; only if that is infeasible are
+    # shortfalls allowed (at their large penalty).
+    soft = list(model.shortfall.values())
+    caps = [v.upBound for v in soft]
+    for v in soft:
+        v.upBound = 0
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "cbc.log"
         engine = _solver(solver, time_limit, gap, log)
-        t0 = time.perf_counter()
         with _quiet_stdout():
             status = prob.solve(engine)
-        seconds = time.perf_counter() - t0
+        if soft and (
+            status == pulp.LpStatusInfeasible or prob.sol_status == pulp.LpSolutionInfeasible
+        ):
+            for v, cap in zip(soft, caps, strict=True):
+                v.upBound = cap
+            left = (
+                None
+                if time_limit is None
+                else max(1.0, time_limit - (time.perf_counter() - started))
+            )
+            engine = _solver(solver, left, gap, log)
+            with _quiet_stdout():
+                status = prob.solve(engine)
+        seconds = time.perf_counter() - started
         log_text = log.read_text(errors="replace") if log.exists() else ""
     sol_status = prob.sol_status
     if status == pulp.LpStatusInfeasible or sol_status == pulp.LpSolutionInfeasible:

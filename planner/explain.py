@@ -17,6 +17,46 @@ def _max_fit(days: list[date], gap: int) -> int:
     return fit
 
 
+def _roundtrip(model: Model, district_id: str) -> int:
+    data = model.data
+    van = data.vans[0]
+    return min(
+        (
+            data.minutes(van.depot, s.id) + data.minutes(s.id, van.depot)
+            for s in data.sites
+            if s.district_id == district_id
+        ),
+        default=0,
+    )
+
+
+def _marginal(model: Model, district_id: str, stops: int, *, last: bool) -> float:
+    """Value of the district's last visit day (``last``) or of one more, in the objective's
+    units: its stops' diminishing demand minus the round trip."""
+    data = model.data
+    pol = data.policy
+    dist = data.district(district_id)
+    per_visit = max(1, min(2, stops)) if last else 2
+    first = stops - per_visit if last else stops
+    value = sum(
+        data.demand[district_id] * dist.weight * pol.diminishing[min(j, len(pol.diminishing) - 1)]
+        for j in range(max(0, first), max(0, first) + per_visit)
+    )
+    return pol.weights.users * value - pol.weights.travel_per_minute * _roundtrip(
+        model, district_id
+    )
+
+
+def _best_alternative(model: Model, plan: Plan, district_id: str) -> float:
+    """The best value one more visit day would have elsewhere (within maximums)."""
+    best = 0.0
+    for t in plan.districts:
+        if t.district_id == district_id or t.visits >= t.max_visits:
+            continue
+        best = max(best, _marginal(model, t.district_id, t.stops, last=False))
+    return best
+
+
 def explain(model: Model, plan: Plan) -> dict[str, str]:
     """One Japanese paragraph per district id.
 
@@ -48,9 +88,17 @@ def explain(model: Model, plan: Plan) -> dict[str, str]:
                 f"災害対応を優先したため、最低訪問回数 {dist.min_visits}回に {total.shortfall}回足りません。"
             )
         elif dist.min_visits and len(days) <= dist.min_visits:
-            parts.append(
-                f"最低訪問回数({dist.min_visits}回)の下限で決まりました(需要だけならこれより少なくなります)。"
-            )
+            if _marginal(model, dist.id, total.stops, last=True) < _best_alternative(
+                model, plan, dist.id
+            ):
+                parts.append(
+                    f"最低訪問回数({dist.min_visits}回)の下限で決まりました"
+                    "(見込み利用者と移動時間だけなら、この枠は他の地区に回ります)。"
+                )
+            else:
+                parts.append(
+                    f"最低訪問回数({dist.min_visits}回)どおりで、見込み利用者と移動時間から見ても妥当な回数です。"
+                )
         elif len(days) >= dist.max_visits:
             parts.append(f"訪問回数の上限({dist.max_visits}回)に達しています。")
         elif dist.min_days_between > 1 and len(days) >= fit:

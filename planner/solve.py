@@ -224,13 +224,15 @@ def _cbc_bound(log: str, objective: float) -> tuple[float | None, str, str]:
     """
     m = re.search(r"Result - (.+)", log)
     status = m.group(1).strip() if m else ""
-    if "Optimal solution found" in status:
-        return objective, "optimal", ""
+    state = "optimal" if status.startswith("Optimal solution found") else "feasible"
     obj_m = re.search(r"Objective value:\s+" + _CBC_NUM, log)
     bound_m = re.search(r"(?:Upper|Lower) bound:\s+" + _CBC_NUM, log)
     if obj_m and bound_m:
+        # Stopped early (time limit, or "within gap tolerance"): CBC prints its bound.
         offset = objective - float(obj_m.group(1))
-        return float(bound_m.group(1)) + offset, "feasible", ""
+        return float(bound_m.group(1)) + offset, state, ""
+    if status == "Optimal solution found":
+        return objective, "optimal", ""
     return None, "feasible", "CBCのログから上界(bound)を読み取れませんでした"
 
 

@@ -39,6 +39,8 @@ def test_spacing_moves_the_second_visit_elsewhere(spaced_districts: PlanInput) -
     plan = _solve(spaced_districts)
     assert plan.solver.objective == pytest.approx(14.0)
     assert sorted(v.site_id for v in plan.visits) == ["a", "b"]
+    assert "訪問の間を2日以上あける条件のため" in plan.explanations["A"]
+    assert "見込み利用者は 10.0人" in plan.explanations["A"]
 
 
 def test_binding_minimum(tiny: Callable[..., PlanInput]) -> None:

@@ -262,6 +262,7 @@ class Policy:
     services: tuple[str, ...] = ("certificate", "mynumber", "garbage", "consultation", "frailty")
     replan_from: date | None = None
     sites_per_district: int = 0
+    drop_dominated: bool = True
 
     def __post_init__(self) -> None:
         if self.sites_per_district < 0:

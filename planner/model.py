@@ -150,6 +150,73 @@ def _regular_sites(
     return out
 
 
+def _budget(data: PlanInput, w1: Window, w2: Window) -> int:
+    """Minutes left for driving between a stop in ``w1`` and one in the later ``w2``."""
+    return w2.start - w1.end - data.policy.teardown_minutes - data.policy.setup_minutes
+
+
+def _undominated(
+    data: PlanInput,
+    van: Van,
+    sites: list[str],
+    budgets: list[int],
+    cache: dict[tuple[int, str], tuple[frozenset[str], frozenset[str]]],
+) -> list[str]:
+    """Drop regular candidates of a slot that another site of the same district dominates.
+
+    Site ``s`` dominates ``s2`` (same district, same slot) when its detour from the depot
+    is no longer (ties broken by id), ``s`` and ``s2`` are within driving reach of each
+    other for every window pair of the day, and every site out of reach of ``s`` (to or
+    from) is also out of reach of ``s2``. Then any plan using ``s2`` in this slot stays
+    valid, and is no worse, with ``s`` instead: the reduction is exact (districts, not
+    sites, carry demand, visits and spacing). Dominance is transitive under these
+    conditions, so dropping every dominated site keeps a dominating one.
+    """
+
+    def far(budget: int, sid: str) -> tuple[frozenset[str], frozenset[str]]:
+        key = (budget, sid)
+        if key not in cache:
+            out = frozenset(
+                t.id for t in data.sites if t.id != sid and data.minutes(sid, t.id) > budget
+            )
+            into = frozenset(
+                t.id for t in data.sites if t.id != sid and data.minutes(t.id, sid) > budget
+            )
+            cache[key] = (out, into)
+        return cache[key]
+
+    def detour(sid: str) -> tuple[int, str]:
+        return (data.minutes(van.depot, sid) + data.minutes(sid, van.depot), sid)
+
+    by_district: dict[str, list[str]] = defaultdict(list)
+    for sid in sites:
+        by_district[data.site(sid).district_id].append(sid)
+    keep: list[str] = []
+    for group in by_district.values():
+        group.sort(key=detour)
+        kept: list[str] = []
+        for s2 in group:
+            dominated = False
+            for s in kept:
+                ok = True
+                for b in budgets:
+                    out1, in1 = far(b, s)
+                    out2, in2 = far(b, s2)
+                    if s2 in out1 or s2 in in1 or not (out1 - {s2}) <= out2:
+                        ok = False
+                        break
+                    if not (in1 - {s2}) <= in2:
+                        ok = False
+                        break
+                if ok:
+                    dominated = True
+                    break
+            if not dominated:
+                kept.append(s2)
+        keep.extend(kept)
+    return keep
+
+
 def _event_van(data: PlanInput, van_id: str | None) -> str:
     return van_id if van_id is not None else data.vans[0].id
 
@@ -182,6 +249,7 @@ def _build_slots(model: Model) -> None:
             )
 
     site_ids = [s.id for s in data.sites]
+    far_sets: dict[tuple[int, str], tuple[frozenset[str], frozenset[str]]] = {}
     for van in data.vans:
         for day in data.days:
             d = day.date
@@ -241,10 +309,15 @@ def _build_slots(model: Model) -> None:
                     ]
                     add_slot(Slot(van.id, d, i, w, ACTIVITY_DISASTER, True, day.opened), opts)
                     continue
-                opts = [
-                    (sid, ACTIVITY_REGULAR, "", False)
-                    for sid in _regular_sites(data, van, d, w, site_ids)
-                ]
+                regular = _regular_sites(data, van, d, w, site_ids)
+                if pol.drop_dominated and pol.replan_from is None:
+                    budgets = [
+                        _budget(data, w, w2) if w.start < w2.start else _budget(data, w2, w)
+                        for w2 in day.windows
+                        if w2 != w
+                    ]
+                    regular = _undominated(data, van, regular, budgets, far_sets)
+                opts = [(sid, ACTIVITY_REGULAR, "", False) for sid in regular]
                 for e in data.events:
                     if (
                         e.kind == ACTIVITY_RESERVATION

@@ -59,6 +59,7 @@ def instance(
     min_days_between: int = 7,
     events: bool = False,
     sites_per_district: int = 0,
+    drop_dominated: bool = True,
 ) -> PlanInput:
     """An Iwaki-like instance: the 13 districts, ``n_sites`` sites spread over them.
 
@@ -164,6 +165,7 @@ def instance(
         horizon_start=days[0].date,
         horizon_end=days[-1].date,
         sites_per_district=sites_per_district,
+        drop_dominated=drop_dominated,
     )
     return PlanInput(
         policy=policy,

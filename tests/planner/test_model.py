@@ -170,3 +170,18 @@ def test_short_voting_stops_in_a_day(tiny: Callable[..., PlanInput]) -> None:
     assert [(v.date, v.site_id) for v in plan.visits if v.activity == "regular"] == [
         ("2027-01-05", "a")
     ]
+
+
+def test_dropping_dominated_sites_is_exact() -> None:
+    from dataclasses import replace
+
+    from planner.synthetic import instance
+
+    data = instance(n_sites=39, n_days=8, seed=2)
+    full = replace(data, policy=replace(data.policy, drop_dominated=False))
+    reduced_model, full_model = build(data), build(full)
+    assert len(reduced_model.x) < len(full_model.x)
+    a = solve(reduced_model, time_limit=30, gap=0)
+    b = solve(full_model, time_limit=30, gap=0)
+    assert a.solver.objective == pytest.approx(b.solver.objective, abs=1e-6)
+    assert check_plan(a.to_dict(), data) == []

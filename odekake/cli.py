@@ -73,6 +73,10 @@ def _register() -> None:
 
     for command in sync.COMMANDS:
         main.add_command(command)
+    from odekake.commands import plan
+
+    for command in plan.COMMANDS:
+        main.add_command(command)
 
 
 _register()

@@ -1,0 +1,151 @@
+"""Planner benchmark (run by hand, not part of the test suite).
+
+    .venv/bin/python benchmarks/bench_planner.py [--quick] [--out results.json]
+
+Cases (synthetic instances from ``planner.synthetic``, Iwaki's 13 districts):
+
+1. Iwaki-size month: 52 sites, 1 van, 22 working days, 2 windows. Target: proven
+   gap ≤ 0.1% in ≤ 10 s.
+2. Large quarter: 300 sites, 3 vans, 62 working days, an early-voting day, a
+   ten-day disaster window and two reservations pinned. Targets: a feasible plan
+   within 30 s (build + solve), a reported gap ≤ 2% within 120 s.
+3. Growth of time with sites (22 days) and with days (52 sites), 1 van.
+
+Each case runs with HiGHS and with CBC. Seconds are wall-clock, model building
+included ("total") and the solver alone ("solve").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from planner.model import build
+from planner.solve import SolverFailed, solve
+from planner.synthetic import instance
+
+
+def run_case(case: str, solver: str, time_limit: float, gap: float, **kw: Any) -> dict[str, Any]:
+    """Build and solve one instance; return its figures."""
+    t0 = time.perf_counter()
+    data = instance(**kw)
+    model = build(data)
+    built = time.perf_counter() - t0
+    row: dict[str, Any] = {
+        "case": case,
+        "solver": solver,
+        "sites": kw.get("n_sites"),
+        "per_district": kw.get("sites_per_district", 0) or "all",
+        "drop_dominated": kw.get("drop_dominated", True),
+        "days": kw.get("n_days"),
+        "vans": kw.get("n_vans", 1),
+        "variables": len(model.x),
+        "constraints": len(model.prob.constraints()),
+        "build_s": round(built, 2),
+        "time_limit": time_limit,
+        "gap_target": gap,
+    }
+    try:
+        plan = solve(model, solver=solver, time_limit=max(1.0, time_limit), gap=gap)
+    except SolverFailed:
+        row.update(status="no plan", solve_s=None, total_s=None, gap=None, objective=None)
+        return row
+    row.update(
+        status=plan.solver.status,
+        solve_s=round(plan.solver.seconds, 2),
+        total_s=round(built + plan.solver.seconds, 2),
+        gap=plan.solver.gap,
+        objective=round(plan.solver.objective, 3),
+        bound=None if plan.solver.bound is None else round(plan.solver.bound, 3),
+        visits=len(plan.visits),
+    )
+    return row
+
+
+def fmt_gap(g: float | None) -> str:
+    """Gap as a percentage."""
+    return "–" if g is None else f"{100 * g:.3f}%"
+
+
+def main() -> None:
+    """Run the cases and print a Markdown table."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="only the Iwaki month")
+    ap.add_argument("--out", default="benchmarks/results.json")
+    ap.add_argument("--solvers", default="highs,cbc")
+    ap.add_argument("--cases", default="", help="only these cases (comma-separated)")
+    args = ap.parse_args()
+    solvers = args.solvers.split(",")
+    rows: list[dict[str, Any]] = []
+
+    wanted = set(filter(None, args.cases.split(",")))
+
+    def run(case: str, *a: Any, **kw: Any) -> dict[str, Any] | None:
+        return None if wanted and case not in wanted else run_case(case, *a, **kw)
+
+    def record(row: dict[str, Any] | None) -> None:
+        if row is None:
+            return
+        rows.append(row)
+        print(json.dumps(row, ensure_ascii=False), flush=True)
+
+    iwaki = dict(n_sites=52, n_days=22, n_vans=1)
+    for s in solvers:
+        record(run("iwaki-month", s, 60, 1e-3, **iwaki))
+    if not args.quick:
+        large = dict(n_sites=300, n_days=62, n_vans=3, events=True, min_visits=3, max_visits=9)
+        for s in solvers:
+            # Feasible within 30 s: the solver gets what model building leaves of 30 s.
+            t0 = time.perf_counter()
+            if not wanted or {"large-30s", "large-120s"} & wanted:
+                build(instance(**large))
+            built = time.perf_counter() - t0
+            record(run("large-30s", s, 30 - built, 0.02, **large))
+            record(run("large-120s", s, 120 - built, 0.02, **large))
+        # The same without dropping dominated sites (every site a candidate in every slot),
+        # and with the optional restriction to 3 sites per district.
+        record(run("large-nodrop-120s", "highs", 110, 0.02, **large, drop_dominated=False))
+        record(run("large-k3-30s", "highs", 28, 0.02, **large, sites_per_district=3))
+        for n in (13, 26, 52, 104, 208):
+            for s in solvers:
+                record(run("growth-sites", s, 60, 1e-3, n_sites=n, n_days=22))
+        for d in (11, 22, 44, 66):
+            for s in solvers:
+                record(run("growth-days", s, 60, 1e-3, n_sites=52, n_days=d))
+    meta = {
+        "machine": platform.platform(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+    Path(args.out).write_text(
+        json.dumps({"meta": meta, "rows": rows}, ensure_ascii=False, indent=1)
+    )
+    print()
+    print(
+        f"Measured {meta['when']} on {meta['machine']}, {meta['cpus']} CPUs, Python {meta['python']}"
+    )
+    print()
+    print(
+        "| case | solver | sites | days | vans | vars | build s | solve s | total s | status | gap |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['case']} | {r['solver']} | {r['sites']} ({r['per_district']}) | {r['days']} "
+            f"| {r['vans']} | "
+            f"{r['variables']} | {r['build_s']} | {r['solve_s']} | {r['total_s']} | "
+            f"{r['status']} | {fmt_gap(r['gap'])} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,709 @@
+"""Build the tour-planning MIP (PuLP). ``build()`` only builds; ``planner.solve`` solves.
+
+Decision variables
+------------------
+``x[van, day, window, site, activity, event]`` (binary): the van serves the site in
+that window of that day. Only candidates that can work are created: the site is
+open that weekday for the whole window, and the van can drive from its depot at the
+start of its shift and back before its end. A slot ``(van, day, window)`` holds at
+most one candidate (exactly one for a pinned or disaster slot).
+
+``r[van, day, window, district]`` (continuous, = the sum of ``x`` at the district's
+sites) lets travel and trip constraints address a whole district at once, which
+keeps the large instances sparse.
+
+``visit[district, day]`` (binary): the district has a regular visit that day (any
+van, any window). Minimum and maximum visits and the spacing between visits are
+rules on these.
+
+``seg[district, j]`` (continuous 0..1): the j-th regular stop in the district over
+the horizon, valued at ``demand × diminishing[j]`` (concave, so the LP fills the
+segments in order: piecewise-linear diminishing returns).
+
+``trip[van, district, day]`` (continuous): the van drives out to the district that
+day; it costs the round trip from the depot, so serving one district in both
+windows is cheaper than two.
+
+The objective maximises expected residents served minus travel, minus a penalty
+per moved already-announced visit (re-planning), minus a large penalty for any
+shortfall against district minimums when a disaster window takes priority.
+
+Every constraint is named after its family and indices (``slot_…``,
+``travel_…``, ``visit_link_…``, ``min_visits_…``, ``spacing_…`` …).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import pulp
+
+from planner.inputs import (
+    ACTIVITY_DISASTER,
+    ACTIVITY_REGULAR,
+    ACTIVITY_RESERVATION,
+    ACTIVITY_VOTING,
+    KeptVisit,
+    PlanInput,
+    Van,
+    Window,
+)
+
+# A candidate key: (van id, date, window index, site id, activity, event id or "").
+Key = tuple[str, date, int, str, str, str]
+SlotKey = tuple[str, date, int]
+
+FAMILIES = (
+    "min_visits",
+    "max_visits",
+    "spacing",
+    "reservation",
+    "pinned",
+    "required_slot",
+)
+
+
+@dataclass
+class Slot:
+    """One service window of one van on one day."""
+
+    van_id: str
+    day: date
+    index: int
+    window: Window
+    kind: str  # regular | voting | disaster | kept
+    required: bool = False
+    opened_day: bool = False
+
+
+@dataclass
+class Model:
+    """The built PuLP problem and the maps needed to read a solution back."""
+
+    data: PlanInput
+    prob: pulp.LpProblem
+    slots: dict[SlotKey, Slot]
+    x: dict[Key, pulp.LpVariable]
+    fixed: set[Key]
+    visit: dict[tuple[str, date], pulp.LpVariable]
+    seg: dict[tuple[str, int], pulp.LpVariable]
+    seg_value: dict[tuple[str, int], float]
+    shortfall: dict[str, pulp.LpVariable]
+    slack: dict[str, dict[str, pulp.LpVariable]]
+    announced: list[tuple[KeptVisit, Key | None]]
+    elastic: bool = False
+    unreachable: list[str] = field(default_factory=list)
+
+
+_NON_WORD = re.compile(r"\W")
+
+
+def _sum(variables: Iterable[pulp.LpVariable]) -> pulp.LpAffineExpression:
+    """Sum of variables (much faster than ``lpSum`` over a generator of variables)."""
+    return pulp.LpAffineExpression([(v, 1.0) for v in variables])
+
+
+def _name(*parts: object) -> str:
+    return _NON_WORD.sub(
+        "_", "_".join(p.strftime("%Y%m%d") if isinstance(p, date) else str(p) for p in parts)
+    )
+
+
+def reachable(data: PlanInput, van: Van, day: date, window: Window, site_id: str) -> bool:
+    """The site is open for the window and the van can come from and go back to its depot."""
+    site = data.site(site_id)
+    pol = data.policy
+    if not site.is_open(day, window):
+        return False
+    arrive = window.start - pol.setup_minutes
+    depart = window.end + pol.teardown_minutes
+    return (
+        van.shift_start + data.minutes(van.depot, site_id) <= arrive
+        and depart + data.minutes(site_id, van.depot) <= van.shift_end
+    )
+
+
+def _regular_sites(
+    data: PlanInput, van: Van, day: date, window: Window, site_ids: list[str]
+) -> list[str]:
+    """Sites a regular stop may use in this slot.
+
+    With ``policy.sites_per_district = K`` only the K open sites of each district
+    nearest to the van's depot are candidates (a deliberate restriction for very
+    large instances; the proven bound then holds for the restricted model).
+    """
+    ok = [sid for sid in site_ids if reachable(data, van, day, window, sid)]
+    k = data.policy.sites_per_district
+    if k <= 0:
+        return ok
+    by_district: dict[str, list[str]] = defaultdict(list)
+    for sid in ok:
+        by_district[data.site(sid).district_id].append(sid)
+    out: list[str] = []
+    for sids in by_district.values():
+        sids.sort(key=lambda s: (data.minutes(van.depot, s) + data.minutes(s, van.depot), s))
+        out.extend(sids[:k])
+    return out
+
+
+def _budget(data: PlanInput, w1: Window, w2: Window) -> int:
+    """Minutes left for driving between a stop in ``w1`` and one in the later ``w2``."""
+    return w2.start - w1.end - data.policy.teardown_minutes - data.policy.setup_minutes
+
+
+def _undominated(
+    data: PlanInput,
+    van: Van,
+    sites: list[str],
+    budgets: list[int],
+    cache: dict[tuple[int, str], tuple[frozenset[str], frozenset[str]]],
+) -> list[str]:
+    """Drop regular candidates of a slot that another site of the same district dominates.
+
+    Site ``s`` dominates ``s2`` (same district, same slot) when its detour from the depot
+    is no longer (ties broken by id), ``s`` and ``s2`` are within driving reach of each
+    other for every window pair of the day, and every site out of reach of ``s`` (to or
+    from) is also out of reach of ``s2``. Then any plan using ``s2`` in this slot stays
+    valid, and is no worse, with ``s`` instead: the reduction is exact (districts, not
+    sites, carry demand, visits and spacing). Dominance is transitive under these
+    conditions, so dropping every dominated site keeps a dominating one.
+    """
+
+    def far(budget: int, sid: str) -> tuple[frozenset[str], frozenset[str]]:
+        key = (budget, sid)
+        if key not in cache:
+            out = frozenset(
+                t.id for t in data.sites if t.id != sid and data.minutes(sid, t.id) > budget
+            )
+            into = frozenset(
+                t.id for t in data.sites if t.id != sid and data.minutes(t.id, sid) > budget
+            )
+            cache[key] = (out, into)
+        return cache[key]
+
+    def detour(sid: str) -> tuple[int, str]:
+        return (data.minutes(van.depot, sid) + data.minutes(sid, van.depot), sid)
+
+    by_district: dict[str, list[str]] = defaultdict(list)
+    for sid in sites:
+        by_district[data.site(sid).district_id].append(sid)
+    keep: list[str] = []
+    for group in by_district.values():
+        group.sort(key=detour)
+        kept: list[str] = []
+        for s2 in group:
+            dominated = False
+            for s in kept:
+                ok = True
+                for b in budgets:
+                    out1, in1 = far(b, s)
+                    out2, in2 = far(b, s2)
+                    if s2 in out1 or s2 in in1 or not (out1 - {s2}) <= out2:
+                        ok = False
+                        break
+                    if not (in1 - {s2}) <= in2:
+                        ok = False
+                        break
+                if ok:
+                    dominated = True
+                    break
+            if not dominated:
+                kept.append(s2)
+        keep.extend(kept)
+    return keep
+
+
+def _event_van(data: PlanInput, van_id: str | None) -> str:
+    return van_id if van_id is not None else data.vans[0].id
+
+
+def _build_slots(model: Model) -> None:
+    """Create the slots and candidate variables (fixed ones for pinned/kept visits)."""
+    data = model.data
+    pol = data.policy
+    prob = model.prob
+    day_by_date = {d.date: d for d in data.days}
+    cands: dict[SlotKey, list[tuple[str, str, str, bool]]] = {}
+
+    def add_slot(slot: Slot, options: list[tuple[str, str, str, bool]]) -> None:
+        key = (slot.van_id, slot.day, slot.index)
+        model.slots[key] = slot
+        cands[key] = options
+
+    frozen_until = pol.replan_from
+    kept_by_vd: dict[tuple[str, date], list[KeptVisit]] = defaultdict(list)
+    if frozen_until is not None:
+        for k in data.keep:
+            if k.date < frozen_until:
+                kept_by_vd[(k.van_id, k.date)].append(k)
+    for (van_id, kday), kept in sorted(kept_by_vd.items()):
+        for i, k in enumerate(sorted(kept, key=lambda k: k.window.start)):
+            opened = kday in day_by_date and day_by_date[kday].opened
+            add_slot(
+                Slot(van_id, kday, i, k.window, "kept", required=True, opened_day=opened),
+                [(k.site_id, k.activity, k.event_id or "", True)],
+            )
+
+    site_ids = [s.id for s in data.sites]
+    far_sets: dict[tuple[int, str], tuple[frozenset[str], frozenset[str]]] = {}
+    for van in data.vans:
+        for day in data.days:
+            d = day.date
+            if d in van.maintenance or (frozen_until is not None and d < frozen_until):
+                continue
+            voting = [
+                e
+                for e in data.events
+                if e.kind == ACTIVITY_VOTING
+                and _event_van(data, e.van_id) == van.id
+                and e.date_from <= d <= e.date_to
+            ]
+            if voting:
+                stops = sorted(
+                    ((e, s) for e in voting for s in e.stops), key=lambda es: es[1].window.start
+                )
+                for i, (e, s) in enumerate(stops):
+                    if i > 0:
+                        prev = stops[i - 1][1]
+                        need = (
+                            prev.window.end
+                            + pol.teardown_minutes
+                            + data.minutes(prev.site_id, s.site_id)
+                            + pol.setup_minutes
+                        )
+                        if prev.site_id != s.site_id and need > s.window.start:
+                            model.unreachable.append(
+                                f"{d} の期日前投票({e.label or e.id}): {data.site(prev.site_id).name} "
+                                f"{prev.window.label} のあと {data.site(s.site_id).name} "
+                                f"{s.window.label} に間に合いません(片付け・移動・準備に"
+                                f"{need - prev.window.end}分必要です)"
+                            )
+                    if not reachable(data, van, d, s.window, s.site_id):
+                        model.unreachable.append(
+                            f"{d} の期日前投票({e.label or e.id})の {data.site(s.site_id).name} "
+                            f"{s.window.label}: 会場の利用可能時間外か、勤務時間内に往復できません"
+                        )
+                    add_slot(
+                        Slot(van.id, d, i, s.window, ACTIVITY_VOTING, True, day.opened),
+                        [(s.site_id, ACTIVITY_VOTING, e.id, True)],
+                    )
+                continue
+            disaster = [
+                e
+                for e in data.events
+                if e.kind == ACTIVITY_DISASTER
+                and _event_van(data, e.van_id) == van.id
+                and e.date_from <= d <= e.date_to
+            ]
+            for i, w in enumerate(day.windows):
+                if disaster:
+                    e = disaster[0]
+                    opts = [
+                        (sid, ACTIVITY_DISASTER, e.id, False)
+                        for sid in e.site_ids
+                        if reachable(data, van, d, w, sid)
+                    ]
+                    add_slot(Slot(van.id, d, i, w, ACTIVITY_DISASTER, True, day.opened), opts)
+                    continue
+                regular = _regular_sites(data, van, d, w, site_ids)
+                if pol.drop_dominated and pol.replan_from is None:
+                    budgets = [
+                        _budget(data, w, w2) if w.start < w2.start else _budget(data, w2, w)
+                        for w2 in day.windows
+                        if w2 != w
+                    ]
+                    regular = _undominated(data, van, regular, budgets, far_sets)
+                opts = [(sid, ACTIVITY_REGULAR, "", False) for sid in regular]
+                for e in data.events:
+                    if (
+                        e.kind == ACTIVITY_RESERVATION
+                        and e.date_from <= d <= e.date_to
+                        and (e.van_id is None or e.van_id == van.id)
+                        and (e.window is None or e.window == w)
+                        and reachable(data, van, d, w, e.site_ids[0])
+                    ):
+                        opts.append((e.site_ids[0], ACTIVITY_RESERVATION, e.id, False))
+                add_slot(Slot(van.id, d, i, w, ACTIVITY_REGULAR, False, day.opened), opts)
+
+    for (van_id, d, i), opts in cands.items():
+        for site_id, activity, event_id, fixed in opts:
+            key: Key = (van_id, d, i, site_id, activity, event_id)
+            low = 1 if fixed and not model.elastic else 0
+            model.x[key] = prob.add_variable(
+                _name("x", van_id, d, i, site_id, activity, event_id), low, 1, pulp.LpBinary
+            )
+            if fixed:
+                model.fixed.add(key)
+
+
+def _by_slot(model: Model) -> dict[SlotKey, list[Key]]:
+    out: dict[SlotKey, list[Key]] = defaultdict(list)
+    for key in model.x:
+        out[key[:3]].append(key)
+    return out
+
+
+def _slack(model: Model, family: str, name: str) -> pulp.LpVariable | int:
+    if not model.elastic:
+        return 0
+    var = model.prob.add_variable(f"slack_{name}", 0, None, pulp.LpContinuous)
+    model.slack[family][name] = var
+    return var
+
+
+def add_slot_capacity(model: Model, by_slot: dict[SlotKey, list[Key]]) -> None:
+    """At most one stop per slot; exactly one in a pinned or disaster slot."""
+    for skey, slot in model.slots.items():
+        keys = by_slot.get(skey, [])
+        name = _name("slot", *skey)
+        total = _sum(model.x[k] for k in keys)
+        if slot.required:
+            family = "pinned" if slot.kind in ("kept", ACTIVITY_VOTING) else "required_slot"
+            model.prob += total + _slack(model, family, name) >= 1, name + "_fill"
+        if keys:
+            model.prob += total <= 1, name
+
+
+def add_fixed(model: Model) -> None:
+    """Pinned and kept stops are fixed; in elastic mode their fixing may be relaxed."""
+    if not model.elastic:
+        return
+    for key in sorted(model.fixed):
+        name = _name("fixed", *key)
+        model.prob += model.x[key] + _slack(model, "pinned", name) >= 1, name
+
+
+def add_district_slots(
+    model: Model, by_slot: dict[SlotKey, list[Key]]
+) -> dict[tuple[str, date, int, str], pulp.LpVariable]:
+    """``r[van, day, window, district]`` = the number of stops at the district's sites."""
+    district_of = {s.id: s.district_id for s in model.data.sites}
+    r: dict[tuple[str, date, int, str], pulp.LpVariable] = {}
+    for skey, keys in by_slot.items():
+        groups: dict[str, list[Key]] = defaultdict(list)
+        for k in keys:
+            groups[district_of[k[3]]].append(k)
+        for did, ks in groups.items():
+            name = _name("district_slot", *skey, did)
+            var = model.prob.add_variable("r_" + name, 0, 1, pulp.LpContinuous)
+            r[(*skey, did)] = var
+            model.prob += var == _sum(model.x[k] for k in ks), name
+    return r
+
+
+def add_travel(
+    model: Model,
+    by_slot: dict[SlotKey, list[Key]],
+    r: dict[tuple[str, date, int, str], pulp.LpVariable],
+) -> None:
+    """Between two stops of a van on a day there must be time to pack, drive and set up.
+
+    For a stop at ``s1`` in window ``w1`` and each later window ``w2`` of the same van
+    and day, the stops in ``w2`` that cannot be reached in time form a conflict set;
+    at most one of ``s1`` and that set is used. Districts whose every site conflicts
+    enter through ``r`` (one term instead of one per site).
+    """
+    data = model.data
+    pol = data.policy
+    sites_of: dict[str, set[str]] = defaultdict(set)
+    for s in data.sites:
+        sites_of[s.district_id].add(s.id)
+    far_cache: dict[int, dict[str, frozenset[str]]] = {}
+
+    def far(budget: int, s1: str) -> frozenset[str]:
+        table = far_cache.setdefault(budget, {})
+        if s1 not in table:
+            table[s1] = frozenset(
+                s.id for s in data.sites if s.id != s1 and data.minutes(s1, s.id) > budget
+            )
+        return table[s1]
+
+    vd_slots: dict[tuple[str, date], list[SlotKey]] = defaultdict(list)
+    for skey in model.slots:
+        vd_slots[skey[:2]].append(skey)
+    for (van_id, d), skeys in vd_slots.items():
+        skeys.sort(key=lambda k: model.slots[k].window.start)
+        for a, k1 in enumerate(skeys):
+            w1 = model.slots[k1].window
+            sites1 = sorted({k[3] for k in by_slot.get(k1, [])})
+            for k2 in skeys[a + 1 :]:
+                w2 = model.slots[k2].window
+                budget = w2.start - w1.end - pol.teardown_minutes - pol.setup_minutes
+                keys2 = by_slot.get(k2, [])
+                if not keys2:
+                    continue
+                sites2: dict[str, list[Key]] = defaultdict(list)
+                for k in keys2:
+                    sites2[k[3]].append(k)
+                dist2: dict[str, set[str]] = defaultdict(set)
+                for sid in sites2:
+                    dist2[data.site(sid).district_id].add(sid)
+                for s1 in sites1:
+                    bad: set[str] | frozenset[str]
+                    if budget < 0:
+                        bad = {s2 for s2 in sites2 if s2 != s1}
+                    else:
+                        bad = far(budget, s1) & sites2.keys()
+                    if not bad:
+                        continue
+                    terms: list[pulp.LpVariable] = [model.x[k] for k in by_slot[k1] if k[3] == s1]
+                    for did, present in dist2.items():
+                        if present <= bad:
+                            terms.append(r[(*k2, did)])
+                        else:
+                            terms.extend(model.x[k] for s2 in present & bad for k in sites2[s2])
+                    model.prob += (
+                        _sum(terms) <= 1,
+                        _name("travel", van_id, d, k1[2], k2[2], s1),
+                    )
+
+
+def add_visit_days(model: Model, by_slot: dict[SlotKey, list[Key]]) -> None:
+    """``visit[district, day]`` is 1 exactly when the district has a regular stop that day."""
+    district_of = {s.id: s.district_id for s in model.data.sites}
+    regular: dict[tuple[str, date], list[Key]] = defaultdict(list)
+    per_slot: dict[tuple[SlotKey, str], list[Key]] = defaultdict(list)
+    for skey, keys in by_slot.items():
+        for k in keys:
+            if k[4] == ACTIVITY_REGULAR:
+                did = district_of[k[3]]
+                regular[(did, skey[1])].append(k)
+                per_slot[(skey, did)].append(k)
+    for (did, d), keys in sorted(regular.items()):
+        var = model.prob.add_variable(_name("visit", did, d), 0, 1, pulp.LpBinary)
+        model.visit[(did, d)] = var
+        model.prob += var <= _sum(model.x[k] for k in keys), _name("visit_real", did, d)
+    for (skey, did), keys in per_slot.items():
+        model.prob += (
+            _sum(model.x[k] for k in keys) <= model.visit[(did, skey[1])],
+            _name("visit_link", did, *skey),
+        )
+    # At most one van-day of regular stops per district and day (a second van in the
+    # same district on the same day serves the same residents). Besides being a rule,
+    # this ties stops to visit days tightly in the LP relaxation.
+    per_van_day: dict[tuple[str, date], int] = defaultdict(int)
+    for skey, slot in model.slots.items():
+        if slot.kind in (ACTIVITY_REGULAR, "kept"):
+            per_van_day[skey[:2]] += 1
+    cap: dict[date, int] = defaultdict(int)
+    for (_van, d), n in per_van_day.items():
+        cap[d] = max(cap[d], n)
+    for (did, d), keys in sorted(regular.items()):
+        model.prob += (
+            _sum(model.x[k] for k in keys) <= cap[d] * model.visit[(did, d)],
+            _name("district_day", did, d),
+        )
+
+
+def add_min_max_visits(model: Model) -> None:
+    """Each district gets between its minimum and maximum visit days in the horizon.
+
+    When a disaster window is pinned it takes priority: a minimum may then be missed at
+    a large cost (``weights.shortfall`` per missing visit), and the plan reports it.
+    """
+    data = model.data
+    soft = any(e.kind == ACTIVITY_DISASTER for e in data.events)
+    for dist in data.districts:
+        days = [v for (did, _d), v in model.visit.items() if did == dist.id]
+        total = _sum(days)
+        if dist.min_visits > 0:
+            name = _name("min_visits", dist.id)
+            relax: pulp.LpVariable | int = _slack(model, "min_visits", name)
+            if soft and not model.elastic:
+                relax = model.prob.add_variable(
+                    _name("shortfall", dist.id), 0, dist.min_visits, pulp.LpContinuous
+                )
+                model.shortfall[dist.id] = relax
+            model.prob += total + relax >= dist.min_visits, name
+        if dist.max_visits < 99 and days:
+            name = _name("max_visits", dist.id)
+            model.prob += total - _slack(model, "max_visits", name) <= dist.max_visits, name
+
+
+def add_spacing(model: Model) -> None:
+    """Two visit days of a district are at least ``min_days_between`` calendar days apart."""
+    data = model.data
+    for dist in data.districts:
+        gap = dist.min_days_between
+        if gap <= 1:
+            continue
+        days = sorted(d for (did, d) in model.visit if did == dist.id)
+        for i, d in enumerate(days):
+            window = [e for e in days[i:] if e < d + timedelta(days=gap)]
+            if len(window) < 2:
+                continue
+            name = _name("spacing", dist.id, d)
+            model.prob += (
+                _sum(model.visit[(dist.id, e)] for e in window) - _slack(model, "spacing", name)
+                <= 1,
+                name,
+            )
+
+
+def add_reservations(model: Model) -> None:
+    """Each reservation visit (予約訪問) happens exactly once within its date range."""
+    data = model.data
+    for e in data.events:
+        if e.kind != ACTIVITY_RESERVATION:
+            continue
+        keys = [k for k in model.x if k[4] == ACTIVITY_RESERVATION and k[5] == e.id]
+        kept_before = [
+            k
+            for k in data.keep
+            if data.policy.replan_from is not None
+            and k.date < data.policy.replan_from
+            and k.event_id == e.id
+        ]
+        if kept_before:
+            continue
+        name = _name("reservation", e.id)
+        model.prob += (
+            _sum(model.x[k] for k in keys) + _slack(model, "reservation", name) == 1,
+            name,
+        )
+
+
+def add_demand(model: Model) -> pulp.LpAffineExpression:
+    """Diminishing-returns value of the regular stops per district; returns the value."""
+    data = model.data
+    pol = data.policy
+    district_of = {s.id: s.district_id for s in data.sites}
+    stops: dict[str, list[Key]] = defaultdict(list)
+    for k in model.x:
+        if k[4] == ACTIVITY_REGULAR:
+            stops[district_of[k[3]]].append(k)
+    per_day: dict[tuple[str, date], int] = defaultdict(int)
+    for skey in model.slots:
+        per_day[skey[:2]] += 1
+    max_windows = max(per_day.values(), default=1)
+    terms: list[tuple[pulp.LpVariable, float]] = []
+    for dist in data.districts:
+        keys = stops.get(dist.id, [])
+        if not keys:
+            continue
+        n = min(len(keys), dist.max_visits * max_windows * len(data.vans))
+        segs = []
+        for j in range(n):
+            factor = pol.diminishing[min(j, len(pol.diminishing) - 1)]
+            value = pol.weights.users * dist.weight * data.demand[dist.id] * factor
+            var = model.prob.add_variable(_name("seg", dist.id, j), 0, 1, pulp.LpContinuous)
+            model.seg[(dist.id, j)] = var
+            model.seg_value[(dist.id, j)] = data.demand[dist.id] * factor
+            segs.append(var)
+            terms.append((var, value))
+        model.prob += (
+            _sum(segs) == _sum(model.x[k] for k in keys),
+            _name("demand", dist.id),
+        )
+    return pulp.LpAffineExpression(terms)
+
+
+def add_trips(
+    model: Model, r: dict[tuple[str, date, int, str], pulp.LpVariable]
+) -> pulp.LpAffineExpression:
+    """Travel cost: a round trip per van, district and day, plus each site's detour."""
+    data = model.data
+    rate = data.policy.weights.travel_per_minute
+    sites_of: dict[str, list[str]] = defaultdict(list)
+    for s in data.sites:
+        sites_of[s.district_id].append(s.id)
+    base: dict[tuple[str, str], int] = {}
+    for van in data.vans:
+        for did, sids in sites_of.items():
+            base[(van.id, did)] = min(
+                data.minutes(van.depot, s) + data.minutes(s, van.depot) for s in sids
+            )
+    trip: dict[tuple[str, str, date], pulp.LpVariable] = {}
+    cost: list[tuple[pulp.LpVariable, float]] = []
+    for van_id, d, w, did in r:
+        key = (van_id, did, d)
+        if key not in trip:
+            trip[key] = model.prob.add_variable(_name("trip", *key), 0, 1, pulp.LpContinuous)
+            cost.append((trip[key], rate * base[(van_id, did)]))
+        model.prob += trip[key] >= r[(van_id, d, w, did)], _name("trip", van_id, did, d, w)
+    for k, var in model.x.items():
+        van = data.van(k[0])
+        detour = data.minutes(van.depot, k[3]) + data.minutes(k[3], van.depot)
+        extra = detour - base[(k[0], data.site(k[3]).district_id)]
+        if extra:
+            cost.append((var, rate * 0.5 * extra))
+    return pulp.LpAffineExpression(cost)
+
+
+def add_moves(model: Model) -> pulp.LpAffineExpression:
+    """Re-planning: each already-announced visit on or after the re-plan date that is not
+    kept exactly (same day, van, window and site) costs ``weights.moved_visit``."""
+    data = model.data
+    pol = data.policy
+    if pol.replan_from is None:
+        return pulp.LpAffineExpression()
+    terms: list[pulp.LpAffineExpression | float] = []
+    for k in data.keep:
+        if k.date < pol.replan_from:
+            continue
+        match: Key | None = None
+        for skey, slot in model.slots.items():
+            if skey[0] == k.van_id and skey[1] == k.date and slot.window == k.window:
+                cand = (*skey, k.site_id, k.activity, k.event_id or "")
+                if cand in model.x:
+                    match = cand
+                break
+        model.announced.append((k, match))
+        if match is None:
+            terms.append(float(pol.weights.moved_visit))
+        else:
+            terms.append(pol.weights.moved_visit * (1 - model.x[match]))
+    return pulp.lpSum(terms)
+
+
+def build(data: PlanInput, *, elastic: bool = False) -> Model:
+    """Build the model for ``data``.
+
+    Args:
+        data: The validated inputs.
+        elastic: Build the diagnostic variant: every rule family that can conflict
+            gets a slack and the objective only minimises the total slack. Used by
+            :mod:`planner.solve` to name the rules behind an infeasible policy.
+
+    Returns:
+        The model, not yet solved.
+    """
+    sense = pulp.LpMinimize if elastic else pulp.LpMaximize
+    prob = pulp.LpProblem("tour_plan" + ("_elastic" if elastic else ""), sense)
+    model = Model(
+        data=data,
+        prob=prob,
+        slots={},
+        x={},
+        fixed=set(),
+        visit={},
+        seg={},
+        seg_value={},
+        shortfall={},
+        slack={f: {} for f in FAMILIES},
+        announced=[],
+        elastic=elastic,
+    )
+    _build_slots(model)
+    by_slot = _by_slot(model)
+    add_slot_capacity(model, by_slot)
+    add_fixed(model)
+    r = add_district_slots(model, by_slot)
+    add_travel(model, by_slot, r)
+    add_visit_days(model, by_slot)
+    add_min_max_visits(model)
+    add_spacing(model)
+    add_reservations(model)
+    value = add_demand(model)
+    travel = add_trips(model, r)
+    moves = add_moves(model)
+    if elastic:
+        prob += pulp.lpSum(v for fam in model.slack.values() for v in fam.values())
+    else:
+        short = pulp.lpSum(data.policy.weights.shortfall * v for v in model.shortfall.values())
+        prob += value - travel - moves - short
+    return model

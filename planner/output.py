@@ -1,0 +1,364 @@
+"""Plan outputs: plan.json, the hub database, CSV, iCalendar, calendar PDF, 回覧板 notices."""
+
+from __future__ import annotations
+
+import calendar as pycal
+import csv
+import io
+import json
+import uuid
+from collections import defaultdict
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import qrcode
+import sqlite_utils
+from PIL import Image
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfgen import canvas
+
+from odekake.db import write
+from odekake.pdf import register_fonts
+from planner.plan import Plan, PlanVisit
+
+WEEKDAYS_JA = "月火水木金土日"
+CSV_HEADERS = (
+    "日付",
+    "曜日",
+    "車両",
+    "順番",
+    "開始",
+    "終了",
+    "到着",
+    "出発",
+    "会場ID",
+    "会場",
+    "地区",
+    "種別",
+    "サービス",
+    "見込み利用者",
+    "休日稼働",
+)
+
+
+def wareki(d: date) -> str:
+    """令和 date, e.g. ``令和8年12月1日`` (令和元年 for 2019)."""
+    year = d.year - 2018
+    y = "元" if year == 1 else str(year)
+    return f"令和{y}年{d.month}月{d.day}日"
+
+
+def date_ja(d: date) -> str:
+    """Western and Japanese era together: ``2026年12月1日(令和8年12月1日)(火)``."""
+    return f"{d.year}年{d.month}月{d.day}日({wareki(d)})({WEEKDAYS_JA[d.weekday()]})"
+
+
+def write_json(plan: Plan, path: Path) -> None:
+    """``plan.json`` (UTF-8, indented)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(plan.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def store(db: sqlite_utils.Database, plan: Plan, policy_text: str = "") -> str:
+    """Save the plan in the hub's ``plans``/``plan_visits`` tables (for down-sync)."""
+    with write(db):
+        db.execute(
+            "INSERT INTO plans(id, created_at, horizon_start, horizon_end, status, policy, solver, notes)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            [
+                plan.id,
+                plan.created_at,
+                plan.horizon_start,
+                plan.horizon_end,
+                "draft",
+                policy_text,
+                json.dumps(plan.solver.to_dict(), ensure_ascii=False),
+                "\n".join(plan.notes),
+            ],
+        )
+        for v in plan.visits:
+            db.execute(
+                'INSERT INTO plan_visits(id, plan_id, date, van_id, service_window, start, "end",'
+                " site_id, district_id, activity, services, arrive, depart, order_in_day, opened_day)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [
+                    str(uuid.uuid5(uuid.UUID(plan.id), f"{v.date}/{v.van_id}/{v.start}")),
+                    plan.id,
+                    v.date,
+                    v.van_id,
+                    v.window,
+                    v.start,
+                    v.end,
+                    v.site_id,
+                    v.district_id,
+                    v.activity,
+                    json.dumps(list(v.services)),
+                    v.arrive,
+                    v.depart,
+                    v.order,
+                    int(v.opened_day),
+                ],
+            )
+    return plan.id
+
+
+def csv_text(plan: Plan) -> str:
+    """The visits as CSV text (Japanese headers); save with a BOM for Excel."""
+    out = io.StringIO(newline="")
+    w = csv.writer(out, lineterminator="\r\n")
+    w.writerow(CSV_HEADERS)
+    for v in plan.visits:
+        d = date.fromisoformat(v.date)
+        w.writerow(
+            [
+                v.date,
+                WEEKDAYS_JA[d.weekday()],
+                v.van_id,
+                v.order,
+                v.start,
+                v.end,
+                v.arrive,
+                v.depart,
+                v.site_id,
+                v.site_name,
+                v.district_name,
+                v.activity_label,
+                v.services_label,
+                f"{v.expected_users:.1f}",
+                "○" if v.opened_day else "",
+            ]
+        )
+    return out.getvalue()
+
+
+def write_csv(plan: Plan, path: Path) -> None:
+    """CSV in UTF-8 with BOM (opens directly in Excel on a Japanese PC)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(csv_text(plan), encoding="utf-8-sig", newline="")
+
+
+# --- iCalendar (RFC 5545), written by hand -------------------------------------------
+
+_VTIMEZONE = [
+    "BEGIN:VTIMEZONE",
+    "TZID:Asia/Tokyo",
+    "BEGIN:STANDARD",
+    "DTSTART:19700101T000000",
+    "TZOFFSETFROM:+0900",
+    "TZOFFSETTO:+0900",
+    "TZNAME:JST",
+    "END:STANDARD",
+    "END:VTIMEZONE",
+]
+
+
+def ics_escape(text: str) -> str:
+    """Escape a TEXT value (backslash, semicolon, comma, newline)."""
+    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def ics_fold(line: str) -> list[str]:
+    """Fold a content line at 75 octets (UTF-8), never inside a character."""
+    out: list[str] = []
+    current, size, limit = "", 0, 75
+    for ch in line:
+        n = len(ch.encode("utf-8"))
+        if size + n > limit:
+            out.append(current)
+            current, size, limit = " ", 1, 75
+        current += ch
+        size += n
+    out.append(current)
+    return out
+
+
+def ics_text(plan: Plan, van_id: str, stamp: datetime | None = None) -> str:
+    """One VCALENDAR for a van: one VEVENT per stop (TZID Asia/Tokyo)."""
+    now = (stamp or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//odekake//tour planner//JA",
+        "CALSCALE:GREGORIAN",
+        f"X-WR-CALNAME:{ics_escape(f'お出かけ市役所 {van_id}')}",
+        *_VTIMEZONE,
+    ]
+    for v in plan.visits:
+        if v.van_id != van_id:
+            continue
+        day = v.date.replace("-", "")
+        summary = f"{v.activity_label} {v.district_name} {v.site_name}"
+        desc = f"{v.start}〜{v.end} 到着{v.arrive} 出発{v.depart}\nサービス: {v.services_label}"
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{plan.id}-{v.date}-{v.van_id}-{v.start.replace(':', '')}@odekake",
+            f"DTSTAMP:{now}",
+            f"DTSTART;TZID=Asia/Tokyo:{day}T{v.start.replace(':', '')}00",
+            f"DTEND;TZID=Asia/Tokyo:{day}T{v.end.replace(':', '')}00",
+            f"SUMMARY:{ics_escape(summary)}",
+            f"LOCATION:{ics_escape(v.site_name)}",
+            f"DESCRIPTION:{ics_escape(desc)}",
+            "END:VEVENT",
+        ]
+    lines.append("END:VCALENDAR")
+    return "".join(part + "\r\n" for line in lines for part in ics_fold(line))
+
+
+def write_ics(plan: Plan, directory: Path) -> list[Path]:
+    """One ``.ics`` file per van that has stops."""
+    directory.mkdir(parents=True, exist_ok=True)
+    out = []
+    for van_id in sorted({v.van_id for v in plan.visits}):
+        p = directory / f"{van_id}.ics"
+        p.write_bytes(ics_text(plan, van_id).encode("utf-8"))
+        out.append(p)
+    return out
+
+
+# --- PDFs --------------------------------------------------------------------------------
+
+
+def _months(plan: Plan) -> list[tuple[int, int]]:
+    a, b = date.fromisoformat(plan.horizon_start), date.fromisoformat(plan.horizon_end)
+    out, y, m = [], a.year, a.month
+    while (y, m) <= (b.year, b.month):
+        out.append((y, m))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def write_calendar_pdf(plan: Plan, path: Path) -> None:
+    """A monthly calendar (one landscape A4 page per month) listing each day's stops."""
+    font = register_fonts()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    c = canvas.Canvas(str(path), pagesize=landscape(A4))
+    c.setTitle("巡回計画カレンダー")
+    width, height = landscape(A4)
+    by_day: dict[str, list[PlanVisit]] = defaultdict(list)
+    for v in plan.visits:
+        by_day[v.date].append(v)
+    margin, top = 28.0, height - 60
+    col_w = (width - 2 * margin) / 7
+    for y, m in _months(plan):
+        c.setFont(font, 16)
+        first = date(y, m, 1)
+        c.drawString(
+            margin, height - 40, f"お出かけ市役所 巡回計画 {y}年{m}月({wareki(first)[:-2]})"
+        )
+        c.setFont(font, 8)
+        c.drawRightString(
+            width - margin,
+            height - 40,
+            f"計画ID {plan.id[:8]} / 解の状態 {plan.solver.status} / 作成 {plan.created_at[:10]}",
+        )
+        weeks = pycal.Calendar(firstweekday=0).monthdatescalendar(y, m)
+        row_h = (top - margin - 16) / len(weeks)
+        c.setFont(font, 10)
+        for i, wd in enumerate(WEEKDAYS_JA):
+            c.drawCentredString(margin + col_w * (i + 0.5), top - 12, wd)
+        for r, week in enumerate(weeks):
+            y0 = top - 16 - (r + 1) * row_h
+            for i, d in enumerate(week):
+                x0 = margin + i * col_w
+                c.rect(x0, y0, col_w, row_h)
+                if d.month != m:
+                    continue
+                c.setFont(font, 9)
+                c.drawString(x0 + 3, y0 + row_h - 11, str(d.day))
+                c.setFont(font, 6.5)
+                ty = y0 + row_h - 21
+                for v in sorted(by_day.get(d.isoformat(), []), key=lambda v: (v.van_id, v.order)):
+                    tag = "" if v.activity == "regular" else f"[{v.activity_label[:4]}]"
+                    text = f"{v.start} {v.district_name} {v.site_name}{tag}"
+                    if len({x.van_id for x in plan.visits}) > 1:
+                        text = f"{v.van_id} " + text
+                    while c.stringWidth(text, font, 6.5) > col_w - 6 and len(text) > 4:
+                        text = text[:-1]
+                    if ty < y0 + 3:
+                        break
+                    c.drawString(x0 + 3, ty, text)
+                    ty -= 8
+        c.showPage()
+    c.save()
+
+
+def notice_qr_text(district_name: str, visits: list[PlanVisit]) -> str:
+    """The text in a notice's QR code: the district's schedule, one line per stop."""
+    lines = [f"お出かけ市役所 {district_name} 巡回日程"]
+    for v in visits:
+        lines.append(f"{v.date} {v.start}-{v.end} {v.site_name} ({v.services_label})")
+    return "\n".join(lines)
+
+
+def qr_image(text: str) -> Image.Image:
+    """A QR code image of ``text`` (UTF-8, error correction M)."""
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=6, border=4)
+    qr.add_data(text.encode("utf-8"))
+    qr.make(fit=True)
+    img = qr.make_image(fill_color="black", back_color="white")
+    return img.get_image() if hasattr(img, "get_image") else img  # type: ignore[no-any-return]
+
+
+def write_notice(plan: Plan, district_id: str, path: Path) -> bool:
+    """A printable 回覧板 notice (A4 portrait) for one district; False if it has no visits."""
+    visits = [v for v in plan.visits if v.district_id == district_id]
+    if not visits:
+        return False
+    font = register_fonts()
+    name = visits[0].district_name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    c = canvas.Canvas(str(path), pagesize=A4)
+    c.setTitle(f"お出かけ市役所 {name}地区 巡回のお知らせ")
+    width, height = A4
+    c.setFont(font, 11)
+    c.drawString(50, height - 50, "回覧")
+    c.setFont(font, 20)
+    c.drawCentredString(width / 2, height - 90, "お出かけ市役所がやってきます")
+    c.setFont(font, 14)
+    c.drawCentredString(width / 2, height - 115, f"{name}地区 巡回のお知らせ")
+    c.setFont(font, 10.5)
+    c.drawString(
+        50,
+        height - 150,
+        "市役所の窓口サービスを積んだ車両が、次の日時と場所にうかがいます。お気軽にお越しください。",
+    )
+    y = height - 185
+    for v in visits:
+        d = date.fromisoformat(v.date)
+        c.setFont(font, 12)
+        c.drawString(60, y, f"■ {date_ja(d)}  {v.start}〜{v.end}")
+        c.setFont(font, 11)
+        c.drawString(80, y - 17, f"場所: {v.site_name}")
+        kind = "" if v.activity == "regular" else f"({v.activity_label})"
+        c.drawString(80, y - 33, f"内容: {v.services_label}{kind}")
+        y -= 55
+        if y < 260:
+            c.showPage()
+            y = height - 60
+    c.setFont(font, 9.5)
+    notes = [
+        "・証明書の交付には本人確認書類(マイナンバーカード、運転免許証など)が必要です。",
+        "・マイナンバーカードの申請では、その場で顔写真を撮影できます。",
+        "・天候や災害対応のため、日時を変更することがあります。",
+        "・右のQRコードを読み取ると、この日程をスマートフォンに保存できます。",
+    ]
+    for i, line in enumerate(notes):
+        c.drawString(50, 190 - 15 * i, line)
+    img = qr_image(notice_qr_text(name, visits))
+    c.drawImage(ImageReader(img), width - 170, 40, 120, 120)
+    c.setFont(font, 9)
+    c.drawString(50, 60, "問い合わせ: いわき市役所 お出かけ市役所担当")
+    c.showPage()
+    c.save()
+    return True
+
+
+def write_notices(plan: Plan, directory: Path) -> list[Path]:
+    """One notice PDF per district that has visits (``notice-<district>.pdf``)."""
+    out = []
+    for did in dict.fromkeys(v.district_id for v in plan.visits):
+        p = directory / f"notice-{did}.pdf"
+        if write_notice(plan, did, p):
+            out.append(p)
+    return out

@@ -1,0 +1,81 @@
+"""The independent checker: plans with every kind of event pass it, and broken plans fail it."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from planner.inputs import PlanInput
+from planner.model import build
+from planner.solve import solve
+from planner.synthetic import instance
+from tests.planner.checker import check_plan
+
+
+@pytest.fixture(scope="module")
+def eventful() -> tuple[PlanInput, dict[str, Any]]:
+    """Two vans, 26 sites, 14 days, an early-voting day, a disaster window, reservations."""
+    data = instance(n_sites=26, n_days=14, n_vans=2, events=True, seed=5, max_visits=4)
+    plan = solve(build(data), time_limit=30, gap=1e-3)
+    return data, plan.to_dict()
+
+
+def test_plan_with_events_keeps_every_rule(eventful: tuple[PlanInput, dict[str, Any]]) -> None:
+    data, doc = eventful
+    assert check_plan(doc, data) == []
+    acts = {v["activity"] for v in doc["visits"]}
+    assert acts == {"regular", "voting", "disaster", "reservation"}
+    assert {v["van_id"] for v in doc["visits"]} == {"van-1", "van-2"}
+
+
+def _broken(doc: dict[str, Any], **change: Any) -> dict[str, Any]:
+    out = copy.deepcopy(doc)
+    reg = next(v for v in out["visits"] if v["activity"] == "regular")
+    reg.update(change)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"date": "2027-01-09"}, "not a working day"),
+        ({"start": "09:00", "window": "09:00-12:00"}, "not a service window"),
+        ({"arrive": "09:59"}, "arrives too late"),
+        ({"end": "18:30", "window": "10:00-18:30", "depart": "18:45"}, "outside the site's hours"),
+    ],
+)
+def test_checker_catches_broken_visits(
+    eventful: tuple[PlanInput, dict[str, Any]], change: dict[str, Any], expected: str
+) -> None:
+    data, doc = eventful
+    errors = check_plan(_broken(doc, **change), data)
+    assert any(expected in e for e in errors), errors
+
+
+def test_checker_catches_rule_breaks(eventful: tuple[PlanInput, dict[str, Any]]) -> None:
+    data, doc = eventful
+    bad = copy.deepcopy(doc)
+    bad["visits"] = [v for v in bad["visits"] if v["activity"] != "voting"]
+    assert any("voting stop" in e for e in check_plan(bad, data))
+    bad = copy.deepcopy(doc)
+    bad["visits"] = [v for v in bad["visits"] if v["activity"] != "reservation"]
+    assert any("reservation" in e for e in check_plan(bad, data))
+    bad = copy.deepcopy(doc)
+    for v in bad["visits"]:
+        if v["activity"] == "disaster":
+            v["activity"] = "regular"
+            break
+    assert any("disaster day" in e for e in check_plan(bad, data))
+    # Two visits of one district on consecutive days break its 7-day spacing.
+    bad = copy.deepcopy(doc)
+    regs = [v for v in bad["visits"] if v["activity"] == "regular"]
+    a = regs[0]
+    other = next(v for v in regs if v["date"] != a["date"] and v["van_id"] == a["van_id"])
+    other.update(site_id=a["site_id"], district_id=a["district_id"])
+    errors = check_plan(bad, data)
+    assert any("closer than" in e or "cannot" in e or "site closed" in e for e in errors)
+    bad = copy.deepcopy(doc)
+    bad["solver"]["objective"] = bad["solver"]["bound"] + 1
+    assert "objective above the proven bound" in check_plan(bad, data)

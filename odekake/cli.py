@@ -51,32 +51,11 @@ def main() -> None:
 
 
 def _register() -> None:
-    from odekake.commands import core, security
+    from odekake.commands import core, kiosk, plan, report, security, sync, vote
 
-    for module in (core, security):
+    for module in (core, sync, kiosk, plan, report, vote, security):
         for command in module.COMMANDS:
             main.add_command(command)
-
-    from odekake.commands import vote
-
-    for command in vote.COMMANDS:
-        main.add_command(command)
-    from odekake.commands import report
-
-    for command in report.COMMANDS:
-        main.add_command(command)
-    from odekake.commands import kiosk
-
-    for command in kiosk.COMMANDS:
-        main.add_command(command)
-    from odekake.commands import sync
-
-    for command in sync.COMMANDS:
-        main.add_command(command)
-    from odekake.commands import plan
-
-    for command in plan.COMMANDS:
-        main.add_command(command)
 
 
 _register()

@@ -159,6 +159,91 @@ OPENAPI: dict[str, Any] = {
 }
 
 
+_ERROR = {"content": {"application/json": {"schema": {"type": "object"}}}}
+_ERRORS = {
+    "400": {"description": "Bad request (one Japanese line in error/message)", **_ERROR},
+    "401": {"description": "Unknown device or bad signature", **_ERROR},
+    "403": {"description": "Revoked device, or body signed by another device", **_ERROR},
+    "409": {"description": "Request id reused with different content", **_ERROR},
+    "413": {"description": "Body too large", **_ERROR},
+    "503": {"description": "Hub busy: retry later", **_ERROR},
+}
+_VOTE_PATHS: dict[str, Any] = {
+    "/vote/checkin": {
+        "post": {
+            "summary": "Atomic roll check-in (idempotent per request_id)",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": [
+                                "request_id",
+                                "election_id",
+                                "voter_no",
+                                "station_id",
+                                "clerk_id",
+                                "device_id",
+                                "reason",
+                            ],
+                            "properties": {
+                                k: {"type": "string"}
+                                for k in (
+                                    "request_id",
+                                    "election_id",
+                                    "voter_no",
+                                    "station_id",
+                                    "clerk_id",
+                                    "device_id",
+                                    "reason",
+                                )
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": {"description": "confirmed, already_voted or refused", **_ERROR},
+                "422": {"description": "Refused (not on the roll, station closed …)", **_ERROR},
+            },
+        }
+    },
+    "/vote/status": {
+        "get": {
+            "summary": "A voter's or an election's check-in status",
+            "parameters": [
+                {
+                    "name": "election_id",
+                    "in": "query",
+                    "required": True,
+                    "schema": {"type": "string"},
+                },
+                {
+                    "name": "voter_no",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string"},
+                },
+            ],
+            "responses": {"200": {"description": "status", **_ERROR}},
+        }
+    },
+    "/vote/health": {
+        "get": {
+            "summary": "Readiness of the voting routes",
+            "responses": {"200": {"description": "ok"}},
+        }
+    },
+}
+OPENAPI["paths"].update(_VOTE_PATHS)
+for _path, _item in OPENAPI["paths"].items():
+    if _path.startswith(("/v1/", "/vote/")) and _path != "/vote/health":
+        for _op in _item.values():
+            for _code, _resp in _ERRORS.items():
+                _op["responses"].setdefault(_code, _resp)
+
+
 def make_app(db_path: str | Path, *, max_skew: int = MAX_SKEW_SECONDS) -> Starlette:
     """The hub application over an existing hub database (migrated once here)."""
     path = Path(db_path)

@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/odekake demo --dir $(DEMO_DIR) --seed 7
+	$(BIN)/odekake demo --dir $(DEMO_DIR) --seed 7 --force
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

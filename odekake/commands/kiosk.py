@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from odekake.errors import NotFound
+from odekake.errors import NotFound, OdekakeError
 
 
 @click.command("kiosk")
@@ -22,6 +22,12 @@ def kiosk_cmd(db_path: Path, idle_minutes: float) -> None:
     """車両の窓口端末(キーボード操作)を起動する。"""
     if not db_path.exists():
         raise NotFound(f"データベースファイルがありません: {db_path}")
+    # A damaged van database is caught before the operator starts serving anyone.
+    from odekake import health
+
+    result = health.check(db_path)
+    if not result.ok:
+        raise OdekakeError(result.message())
     from kiosk.app import KioskSettings, run_kiosk
 
     run_kiosk(db_path, settings=KioskSettings(idle_minutes=idle_minutes))

@@ -110,3 +110,18 @@ def test_health_check_detects_a_corrupted_file(tmp_path: Path) -> None:
     assert "復旧方法" in result.message()
     res = CliRunner().invoke(main, ["doctor", "--db", str(path)])
     assert res.exit_code == 1 and "復旧方法" in res.output
+
+
+def test_the_kiosk_refuses_to_start_on_a_corrupted_database(tmp_path: Path) -> None:
+    path = tmp_path / "van.db"
+    db = connect(path, role="van", create=True, device_id="v")
+    for i in range(3):
+        rec.append(db, "x", {"i": i})
+    with write(db):  # an edited file: the chain no longer holds
+        db.execute("DROP TRIGGER records_no_update")
+        db.execute("UPDATE records SET payload = ? WHERE seq = 2", ['{"i":7}'])
+    db.close()
+    res = CliRunner().invoke(main, ["kiosk", "--db", str(path)])
+    assert res.exit_code == 1
+    assert "異常があります" in res.output and "復旧方法" in res.output
+    assert "Traceback" not in res.output

@@ -103,17 +103,22 @@ _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
+def upsert_district(db: sqlite_utils.Database, d: District) -> None:
+    """Insert or update one district (inside a write transaction)."""
+    db.execute(
+        "INSERT INTO districts(id, name, kana, kind, lat, lon, population, notes) "
+        "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET name=excluded.name, "
+        "kana=excluded.kana, kind=excluded.kind, lat=excluded.lat, lon=excluded.lon, "
+        "population=excluded.population, notes=excluded.notes",
+        [d.id, d.name, d.kana, d.kind, d.lat, d.lon, d.population, d.notes],
+    )
+
+
 def seed_districts(db: sqlite_utils.Database) -> None:
     """Load Iwaki's 13 districts (idempotent)."""
     with write(db):
         for d in IWAKI_DISTRICTS:
-            db.execute(
-                "INSERT INTO districts(id, name, kana, kind, lat, lon, population, notes) "
-                "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET name=excluded.name, "
-                "kana=excluded.kana, kind=excluded.kind, lat=excluded.lat, lon=excluded.lon, "
-                "population=excluded.population, notes=excluded.notes",
-                [d.id, d.name, d.kana, d.kind, d.lat, d.lon, d.population, d.notes],
-            )
+            upsert_district(db, d)
 
 
 def districts(db: sqlite_utils.Database) -> list[District]:
@@ -423,13 +428,7 @@ def import_districts(db: sqlite_utils.Database, path: str | Path) -> int:
         raise ImportRejected("地区CSV", problems)
     with write(db):
         for d in good:
-            db.execute(
-                "INSERT INTO districts(id, name, kana, kind, lat, lon, population, notes) "
-                "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET name=excluded.name, "
-                "kana=excluded.kana, kind=excluded.kind, lat=excluded.lat, lon=excluded.lon, "
-                "population=excluded.population, notes=excluded.notes",
-                [d.id, d.name, d.kana, d.kind, d.lat, d.lon, d.population, d.notes],
-            )
+            upsert_district(db, d)
     return len(good)
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import sqlite_utils
 
-from odekake import authz
-from odekake.errors import FormErrors, OdekakeError
+from odekake import authz, catalog
+from odekake.errors import FormErrors, OdekakeError, ValidationError
 from odekake.receipts import fiscal_year
 
 JST = timezone(timedelta(hours=9), "JST")
@@ -93,8 +93,12 @@ class Form:
         """The value as given."""
         return self.values.get(field)
 
-    def text(self, field: str, label: str, *, required: bool = True, max_len: int = 100) -> str:
-        """A free-text field: trimmed, length-checked, never a My Number."""
+    def _typed(self, field: str, label: str, *, required: bool) -> str | None:
+        """What every typed field does first: normalise, require, refuse a My Number.
+
+        Returns the text, ``""`` when empty (an error recorded if required), or
+        ``None`` when the text was refused as an individual number.
+        """
         value = self.values.get(field)
         text = "" if value is None else normalise(str(value))
         if not text:
@@ -103,6 +107,25 @@ class Form:
             return ""
         if looks_like_my_number(text):
             self.fail(field, MY_NUMBER_MESSAGE)
+            return None
+        return text
+
+    def fee(
+        self, db: sqlite_utils.Database, code: str, day: date, field: str = "service_code"
+    ) -> int:
+        """The unit fee of a service on a day from the dated fee table (0 and an error if none)."""
+        if not code:
+            return 0
+        try:
+            return catalog.fee_for(db, code, day)
+        except ValidationError as exc:
+            self.fail(field, str(exc))
+            return 0
+
+    def text(self, field: str, label: str, *, required: bool = True, max_len: int = 100) -> str:
+        """A free-text field: trimmed, length-checked, never a My Number."""
+        text = self._typed(field, label, required=required)
+        if not text:
             return ""
         if len(text) > max_len:
             self.fail(field, f"{label}は{max_len}文字以内で入力してください")
@@ -112,16 +135,11 @@ class Form:
         self, field: str, label: str, *, lo: int, hi: int, default: int | None = None
     ) -> int:
         """A whole number between ``lo`` and ``hi``."""
-        value = self.values.get(field)
-        text = "" if value is None else normalise(str(value))
+        text = self._typed(field, label, required=default is None)
+        if text is None:
+            return lo
         if not text:
-            if default is not None:
-                return default
-            self.fail(field, f"{label}を入力してください")
-            return lo
-        if looks_like_my_number(text):
-            self.fail(field, MY_NUMBER_MESSAGE)
-            return lo
+            return lo if default is None else default
         try:
             n = int(text.replace(",", ""))
         except ValueError:
@@ -149,14 +167,8 @@ class Form:
 
     def birth_date(self, field: str, label: str, *, today: date, required: bool = False) -> str:
         """A past date as ``YYYY-MM-DD`` (also accepts ``YYYYMMDD`` and ``/`` or ``.``)."""
-        value = self.values.get(field)
-        text = "" if value is None else normalise(str(value))
+        text = self._typed(field, label, required=required)
         if not text:
-            if required:
-                self.fail(field, f"{label}を入力してください")
-            return ""
-        if looks_like_my_number(text):
-            self.fail(field, MY_NUMBER_MESSAGE)
             return ""
         t = text.replace("/", "-").replace(".", "-")
         if re.fullmatch(r"\d{8}", t):
@@ -177,14 +189,8 @@ class Form:
 
     def phone(self, field: str, label: str, *, required: bool = False) -> str:
         """A Japanese phone number: digits and hyphens only."""
-        value = self.values.get(field)
-        text = "" if value is None else normalise(str(value))
+        text = self._typed(field, label, required=required)
         if not text:
-            if required:
-                self.fail(field, f"{label}を入力してください")
-            return ""
-        if looks_like_my_number(text):
-            self.fail(field, MY_NUMBER_MESSAGE)
             return ""
         digits = text.replace("-", "")
         if not _PHONE.match(text) or not digits.isdigit() or not 10 <= len(digits) <= 11:

@@ -9,7 +9,6 @@ import sqlite_utils
 from odekake import catalog
 from odekake import records as rec
 from odekake.db import write
-from odekake.errors import ValidationError
 from odekake.receipts import next_receipt_no
 from odekake.services.common import PAYMENTS, Actor, Form, require_stop
 
@@ -28,12 +27,7 @@ def validate(db: sqlite_utils.Database, values: dict[str, Any], actor: Actor) ->
     code = form.choice("service_code", "券の種類", list(kinds))
     quantity = form.integer("quantity", "枚数", lo=1, hi=20)
     payment = form.choice("payment", "支払方法", list(PAYMENTS))
-    fee_each = 0
-    if code:
-        try:
-            fee_each = catalog.fee_for(db, code, actor.day)
-        except ValidationError as exc:
-            form.fail("service_code", str(exc))
+    fee_each = form.fee(db, code, actor.day)
     form.raise_if_any()
     return {
         "stop_id": actor.stop_id,

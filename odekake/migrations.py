@@ -488,3 +488,15 @@ def m0202_sync_van(db: sqlite_utils.Database) -> None:
         );
         """,
     )
+
+
+@migrations(name="1101_wire_hub_signing")
+def m1101_wire_hub_signing(db: sqlite_utils.Database) -> None:
+    # Van: each acknowledgement keeps the hub's signed answer it came in (JSON), so a
+    # purge can check the hub's signature again and trusts no other acknowledgement.
+    run_script(
+        db,
+        """
+        ALTER TABLE hub_acks ADD COLUMN evidence TEXT;
+        """,
+    )

@@ -271,10 +271,14 @@ for _path, _item in OPENAPI["paths"].items():
                 _op["responses"].setdefault(_code, _resp)
 
 
-def make_app(db_path: str | Path, *, max_skew: int = MAX_SKEW_SECONDS) -> Starlette:
+def make_app(
+    db_path: str | Path, *, max_skew: int = MAX_SKEW_SECONDS, only_voting: bool = False
+) -> Starlette:
     """The hub application over an existing hub database (migrated once here).
 
     The hub's signing key (``<hub.db>.sign.key``) is made here if it is missing.
+    With ``only_voting`` it serves just the voting routes, behind the same device
+    signatures, caps and signed answers (for a stand-alone check-in service).
     """
     path = Path(db_path)
     hub_key = ensure_hub_key(path)
@@ -493,6 +497,8 @@ def make_app(db_path: str | Path, *, max_skew: int = MAX_SKEW_SECONDS) -> Starle
         Route("/v1/snapshot", guarded(snapshot), methods=["GET"]),
         Route("/v1/status", guarded(status), methods=["GET"]),
     ]
+    if only_voting:
+        routes = [*voting_routes(path, guard=voting_guard), Route("/health", health)]
     return Starlette(routes=routes, middleware=[Middleware(SignAnswers, key=hub_key)])
 
 

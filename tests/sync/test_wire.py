@@ -378,3 +378,20 @@ def test_purge_counts_only_acks_signed_by_a_pinned_hub_key(tmp_path: Path) -> No
     # after an audited key change the old key's acknowledgements still count
     pin_hub_key(db, public_key_text(generate_key()), accept_new=True)
     assert retention.signed_through(db, T0.isoformat()) == 3
+
+
+def test_a_voting_only_hub_has_the_same_guard_and_signed_answers(site: Site) -> None:
+    from starlette.testclient import TestClient
+
+    from odekake.sync.hub import make_app
+
+    van = site.van("van-a", 1)
+    key = load_private_key(key_path_for(van))
+    with TestClient(make_app(site.hub, only_voting=True)) as client:
+        assert client.post("/vote/checkin", json={}).status_code == 401
+        assert (
+            client.get("/v1/ack", headers=_signed(key, "van-a", "GET", "/v1/ack")).status_code
+            == 404
+        )
+        resp = client.get("/vote/health")
+        assert resp.status_code == 200 and HEADER_HUB_SIGNATURE.lower() in resp.headers

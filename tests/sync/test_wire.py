@@ -395,3 +395,19 @@ def test_a_voting_only_hub_has_the_same_guard_and_signed_answers(site: Site) -> 
         )
         resp = client.get("/vote/health")
         assert resp.status_code == 200 and HEADER_HUB_SIGNATURE.lower() in resp.headers
+
+
+def test_keys_init_makes_the_hub_signing_key_once_and_owner_only(site: Site) -> None:
+    out = cli("keys", "init", "--db", str(site.hub), "--key-file", str(site.root / "seal.key"))
+    assert out.returncode == 0, out.stderr
+    path = site.root / "hub.db.sign.key"
+    assert path.stat().st_mode & 0o777 == 0o600 and "ハブの署名鍵" in out.stdout
+    first = public_key_text(ensure_hub_key(site.hub))
+    again = cli("keys", "init", "--db", str(site.hub), "--key-file",
+                str(site.root / "seal.key"), "--force")  # fmt: skip
+    assert again.returncode == 0 and public_key_text(ensure_hub_key(site.hub)) == first
+    # the van pinned at enrolment is the key the hub signs with
+    van = site.van("van-a", 1)
+    assert connect(van).execute(
+        "SELECT value FROM meta WHERE key = 'hub_sign_public_key'"
+    ).fetchone() == (first,)

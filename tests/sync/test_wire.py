@@ -305,6 +305,10 @@ def test_bad_requests_get_a_clean_4xx(site: Site, hub_process: Callable[[], HubP
     headers = _signed(key, "van-a", "POST", "/vote/checkin", deep)
     resp = httpx.post(f"{url}/vote/checkin", content=deep, headers=headers)
     assert resp.status_code == 400 and "入れ子" in resp.json()["error"]
+    deep = b"[" * 100_000 + b"]" * 100_000 + b"\n"  # in a signed push: a 400, not a 500
+    headers = _signed(key, "van-a", "POST", "/v1/push", deep)
+    resp = httpx.post(f"{url}/v1/push", content=deep, headers=headers)
+    assert 400 <= resp.status_code < 500 and resp.json()["error"]
     # over the route's cap (check-ins are tiny), declared or streamed in chunks
     big = b"x" * (64 * 1024)
     headers = _signed(key, "van-a", "POST", "/vote/checkin", big)

@@ -385,20 +385,24 @@ def test_purge_counts_only_acks_signed_by_a_pinned_hub_key(tmp_path: Path) -> No
 
 
 def test_a_voting_only_hub_has_the_same_guard_and_signed_answers(site: Site) -> None:
-    from starlette.testclient import TestClient
+    import asyncio
 
     from odekake.sync.hub import make_app
 
     van = site.van("van-a", 1)
     key = load_private_key(key_path_for(van))
-    with TestClient(make_app(site.hub, only_voting=True)) as client:
-        assert client.post("/vote/checkin", json={}).status_code == 401
-        assert (
-            client.get("/v1/ack", headers=_signed(key, "van-a", "GET", "/v1/ack")).status_code
-            == 404
-        )
-        resp = client.get("/vote/health")
-        assert resp.status_code == 200 and HEADER_HUB_SIGNATURE.lower() in resp.headers
+    app = make_app(site.hub, only_voting=True)
+
+    async def run() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
+            assert (await client.post("/vote/checkin", json={})).status_code == 401
+            signed = _signed(key, "van-a", "GET", "/v1/ack")
+            assert (await client.get("/v1/ack", headers=signed)).status_code == 404
+            resp = await client.get("/vote/health")
+            assert resp.status_code == 200 and HEADER_HUB_SIGNATURE.lower() in resp.headers
+
+    asyncio.run(run())
 
 
 def test_keys_init_makes_the_hub_signing_key_once_and_owner_only(site: Site) -> None:

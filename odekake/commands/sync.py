@@ -52,7 +52,7 @@ def hub_serve(
     scheme = "https" if tls_cert else "http"
     click.echo(f"ハブを起動します: {scheme}://{host}:{port} (データベース {db_path})", err=True)
     click.echo(
-        f"ハブの署名鍵: {hub_key_path_for(db_path)}(公開鍵の指紋 {fingerprint(signing)})",
+        f"ハブの署名鍵: {hub_key_path_for(db_path)}(指紋 {fingerprint(signing)}、公開鍵 {signing})",
         err=True,
     )
     try:

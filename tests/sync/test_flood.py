@@ -106,3 +106,33 @@ def test_four_400mb_unsigned_bodies_per_route_do_not_grow_the_hub(
     # the hub cut every body off early: no client got far into its 400 MB
     assert max(c[0] for c in sent) < 64 * 1024 * 1024
     assert "Traceback" not in hub.log.read_text()
+
+
+def test_idle_unauthenticated_connections_are_capped_and_the_hub_recovers(
+    site: Site, hub_process: Callable[[], HubProcess]
+) -> None:
+    import socket
+
+    from odekake.sync.hub import MAX_CONCURRENCY
+
+    van = site.van("van-a", 3)
+    hub = hub_process()
+    idle = []
+    for _ in range(MAX_CONCURRENCY + 8):  # half a request line each, never finished
+        s = socket.create_connection(("127.0.0.1", hub.port))
+        s.sendall(b"POST /v1/push HTTP/1.1\r\nHost: x\r\n")
+        idle.append(s)
+    try:
+        deadline = time.monotonic() + 60
+        status = 0
+        while time.monotonic() < deadline:
+            status = httpx.get(f"{hub.url}/health", timeout=10).status_code
+            if status == 503:
+                break
+            time.sleep(0.1)
+        assert status == 503  # beyond the cap: refused at once, nothing buffered
+    finally:
+        for s in idle:
+            s.close()
+    out = cli("sync", "push", "--db", str(van), "--hub", hub.url, "--retries", "6")
+    assert out.returncode == 0, out.stderr

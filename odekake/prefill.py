@@ -209,7 +209,7 @@ def decode(db: sqlite_utils.Database, text: str, *, today: date) -> Prefill:
         created = date.fromisoformat(str(doc.get("d")))
     except ValueError as exc:
         raise PrefillError("QRコードの作成日が読み取れません。窓口で記入してください") from exc
-    if created > today:
+    if created > today + timedelta(days=1):  # a day of slack for a phone's clock
         raise PrefillError("QRコードの作成日が未来の日付です。窓口で記入してください")
     if today - created > timedelta(days=MAX_AGE_DAYS):
         raise PrefillError(

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 import sqlite_utils
 
 from odekake import audit
-from odekake.db import write
+from odekake.db import device_id_of, write
 from odekake.records import utc_now
 from odekake.sealing import is_personal_key
 
@@ -50,6 +50,17 @@ def record_ack(db: sqlite_utils.Database, seq: int, when: datetime | None = None
         )
 
 
+def record_backup_mark(db: sqlite_utils.Database, seq: int) -> None:
+    """Remember the hub's backup mark for this van (what a verified hub backup holds)."""
+    device = device_id_of(db)
+    with write(db):
+        db.execute(
+            "INSERT INTO sync_state(device_id, backup_seq) VALUES (?, ?) "
+            "ON CONFLICT(device_id) DO UPDATE SET backup_seq = excluded.backup_seq",
+            [device, seq],
+        )
+
+
 def _holds_personal(payload_text: str) -> bool:
     payload = json.loads(payload_text)
     return "sealed" in payload or any(is_personal_key(k) for k in payload)
@@ -58,11 +69,19 @@ def _holds_personal(payload_text: str) -> bool:
 def plan_purge(
     db: sqlite_utils.Database, *, now: datetime | None = None, days: int | None = None
 ) -> PurgePlan:
-    """Which records' personal data may go: acknowledged at least ``days`` ago."""
+    """Which records' personal data may go.
+
+    A record goes when the hub acknowledged it at least ``days`` ago AND the hub
+    says a verified backup holds it (the backup mark): a hub that loses its disk
+    and is restored from that backup still has every record the van purged.
+    """
     keep = retention_days(db) if days is None else days
     cutoff = ((now or utc_now()) - timedelta(days=keep)).isoformat(timespec="milliseconds")
     row = db.execute("SELECT MAX(seq) FROM hub_acks WHERE acked_at <= ?", [cutoff]).fetchone()
-    through = 0 if row is None or row[0] is None else int(row[0])
+    acked = 0 if row is None or row[0] is None else int(row[0])
+    mark = db.execute("SELECT MAX(backup_seq) FROM sync_state").fetchone()
+    backed_up = 0 if mark is None or mark[0] is None else int(mark[0])
+    through = min(acked, backed_up)
     ids = [
         r[0]
         for r in db.execute(

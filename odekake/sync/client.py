@@ -138,8 +138,18 @@ class PushResult:
         )
 
 
-def record_ack(db: sqlite_utils.Database, device_id: str, acked: int, hub_url: str) -> None:
-    """Remember the hub's acknowledgement on the van."""
+def record_ack(
+    db: sqlite_utils.Database,
+    device_id: str,
+    acked: int,
+    hub_url: str,
+    backup_seq: int | None = None,
+) -> None:
+    """Remember the hub's acknowledgement (and its backup mark, when it sent one) on the van.
+
+    The backup mark is stored as the hub last said it, even when lower than before:
+    a hub restored from an older backup holds less, and the van must then keep more.
+    """
     at = now_iso()
     with write(db):
         db.execute(
@@ -149,10 +159,20 @@ def record_ack(db: sqlite_utils.Database, device_id: str, acked: int, hub_url: s
             "last_push_at = excluded.last_push_at, hub_url = excluded.hub_url",
             [device_id, acked, at, at, hub_url],
         )
+        if backup_seq is not None:
+            db.execute(
+                "UPDATE sync_state SET backup_seq = ? WHERE device_id = ?", [backup_seq, device_id]
+            )
         # The retention purge counts its days from each acknowledgement.
         top = db.execute("SELECT MAX(seq) FROM hub_acks").fetchone()[0]
         if top is None or acked > int(top):
             db.execute("INSERT INTO hub_acks(seq, acked_at) VALUES (?, ?)", [acked, at])
+
+
+def _backup_seq(answer: dict[str, Any]) -> int | None:
+    """The hub's backup mark from an answer (``None`` from a hub that does not send one)."""
+    value = answer.get("backup_seq")
+    return None if value is None else int(value)
 
 
 def log_sync(
@@ -193,7 +213,8 @@ def push(
     db, device, key = _open(db_path)
     try:
         with HubClient(hub_url, device, key, retries=retries, backoff=backoff) as client:
-            acked = int(client.request("GET", "/v1/ack")["acked_seq"])
+            answer = client.request("GET", "/v1/ack")
+            acked = int(answer["acked_seq"])
             top = int(
                 db.execute(
                     "SELECT COALESCE(MAX(seq), 0) FROM records WHERE device_id = ?", [device]
@@ -204,7 +225,7 @@ def push(
                     f"ハブは {acked} 番まで受領済みですが、この車両の記録は {top} 番までです。"
                     "データベースが入れ替わっていないか管理者に確認してください"
                 )
-            record_ack(db, device, acked, hub_url)
+            record_ack(db, device, acked, hub_url, _backup_seq(answer))
             sent = batches = 0
 
             def build(first: int) -> tuple[int, int, bytes]:
@@ -245,7 +266,7 @@ def push(
                     sent += to - acked
                     batches += 1
                     acked = new
-                    record_ack(db, device, acked, hub_url)
+                    record_ack(db, device, acked, hub_url, _backup_seq(res))
                     if progress:
                         progress(acked, top)
             log_sync(db, "push", hub_url, "ok", acked_seq=acked)

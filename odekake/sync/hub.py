@@ -32,6 +32,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from odekake.backup import backup_mark
 from odekake.db import connect, write
 from odekake.errors import OdekakeError
 from odekake.sync.bundle import BundleRefused
@@ -333,7 +334,12 @@ def make_app(db_path: str | Path, *, max_skew: int = MAX_SKEW_SECONDS) -> Starle
         def run(conn: sqlite_utils.Database) -> dict[str, Any]:
             touch(conn, device)
             mark, mark_hash = hub_mark(conn, device)
-            return {"device_id": device, "acked_seq": mark, "acked_hash": mark_hash}
+            return {
+                "device_id": device,
+                "acked_seq": mark,
+                "acked_hash": mark_hash,
+                "backup_seq": backup_mark(conn, device),
+            }
 
         return JSONResponse(await call(run))
 
@@ -346,7 +352,9 @@ def make_app(db_path: str | Path, *, max_skew: int = MAX_SKEW_SECONDS) -> Starle
             incidents = await call(reconcile)
             for incident in incidents:
                 log.warning("投票の重複を検出しました: %s", incident.id)
-        return JSONResponse(result.to_json())
+        answer = result.to_json()
+        answer["backup_seq"] = await call(lambda conn: backup_mark(conn, device))
+        return JSONResponse(answer)
 
     async def snapshot(request: Request, device: str, body: bytes) -> JSONResponse:
         have = request.query_params.get("have")

@@ -43,6 +43,9 @@ def test_purge_waits_for_ack_and_retention_then_keeps_counts(fresh_db) -> None:
     recs = _fill(fresh_db)
     assert retention.plan_purge(fresh_db, now=T0 + timedelta(days=90)).count == 0  # no ack yet
     retention.record_ack(fresh_db, 3, T0 + timedelta(days=1))
+    # acknowledged and past retention, but no verified hub backup holds it yet
+    assert retention.plan_purge(fresh_db, now=T0 + timedelta(days=40)).count == 0
+    retention.record_backup_mark(fresh_db, 3)
     assert retention.plan_purge(fresh_db, now=T0 + timedelta(days=20)).count == 0  # within 30 days
     dry = retention.purge(fresh_db, now=T0 + timedelta(days=40), dry_run=True)
     assert dry.record_ids == [recs[1].id]
@@ -64,6 +67,7 @@ def test_purge_cli_dry_run(tmp_path: Path) -> None:
     db = connect(path, role="van", create=True, device_id="v")
     _fill(db)
     retention.record_ack(db, 4, datetime.now(UTC) - timedelta(days=60))
+    retention.record_backup_mark(db, 4)
     db.close()
     res = CliRunner().invoke(main, ["purge", "--db", str(path), "--dry-run"])
     assert res.exit_code == 0 and "消去対象: 2 件" in res.output

@@ -45,7 +45,7 @@ from odekake.sync.keys import (
     verify,
 )
 from odekake.sync.snapshot import snapshot_for
-from odekake.sync.status import hub_status
+from odekake.sync.status import hub_health, hub_status
 from odekake.voting.checkin import reconcile
 from odekake.voting.http import routes as voting_routes
 
@@ -93,8 +93,11 @@ OPENAPI: dict[str, Any] = {
     "paths": {
         "/health": {
             "get": {
-                "summary": "Readiness probe (unsigned)",
-                "responses": {"200": {"description": "ok"}},
+                "summary": "Health for monitoring (unsigned; counts and times only)",
+                "responses": {
+                    "200": {"description": "status ok or warning, with the reasons"},
+                    "503": {"description": "the database cannot be read"},
+                },
             }
         },
         "/v1/ack": {
@@ -386,7 +389,13 @@ def make_app(db_path: str | Path, *, max_skew: int = MAX_SKEW_SECONDS) -> Starle
         return JSONResponse(await call(run))
 
     async def health(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok"})
+        try:
+            return JSONResponse(await call(hub_health))
+        except Exception:
+            log.exception("hub: health check failed")
+            return JSONResponse(
+                {"status": "error", "warnings": ["データベースを読めません"]}, status_code=503
+            )
 
     async def openapi(request: Request) -> JSONResponse:
         return JSONResponse(OPENAPI)

@@ -244,3 +244,18 @@ def test_backup_while_four_vans_push(
         connect(site.hub).execute("SELECT marks FROM hub_backups ORDER BY n DESC").fetchone()[0]
     )
     assert set(marks) <= {f"van-{i}" for i in range(4)}
+
+
+def test_health_reports_backups_and_quarantine_for_monitoring(
+    site: Site, hub_process: Callable[[], HubProcess], tmp_path: Path
+) -> None:
+    import httpx
+
+    hub = hub_process()
+    first = httpx.get(f"{hub.url}/health", timeout=5).json()
+    assert first["status"] == "warning" and first["last_backup_at"] is None
+    assert "検証済みのバックアップがありません" in first["warnings"]
+    assert cli("hub", "backup", "--db", str(site.hub), "--out", str(tmp_path / "b")).returncode == 0
+    after = httpx.get(f"{hub.url}/health", timeout=5).json()
+    assert after["status"] == "ok" and after["warnings"] == []
+    assert after["backup_age_hours"] is not None and after["backup_age_hours"] < 1

@@ -30,6 +30,8 @@ ACTIONS: dict[str, str] = {
     "purge": "保存期間経過による消去",
     "role.denied": "権限のない操作",
     "roll.delete": "選挙人名簿の削除",
+    "backup": "ハブのバックアップ",
+    "restore": "ハブの復元",
 }
 
 

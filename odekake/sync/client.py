@@ -215,6 +215,13 @@ def record_ack(
             "last_push_at = excluded.last_push_at, hub_url = excluded.hub_url",
             [device_id, acked, at, at, hub_url],
         )
+        if "backup_seq" in answer.data:
+            # What a verified hub backup holds, as the hub last said (lower after a
+            # restore): the purge stays below it, and trusts it only with its proof.
+            db.execute(
+                "UPDATE sync_state SET backup_seq = ?, backup_evidence = ? WHERE device_id = ?",
+                [int(answer.data["backup_seq"]), answer.evidence(), device_id],
+            )
         # The retention purge counts its days from each acknowledgement, and trusts
         # only the ones whose hub signature it can check again (the evidence).
         top = db.execute("SELECT MAX(seq) FROM hub_acks").fetchone()[0]

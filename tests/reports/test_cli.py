@@ -81,7 +81,10 @@ def test_history_import_then_report_flags(tmp_path: Path) -> None:
     assert u.csv_sections(c)["table"][1:] == [u.as_csv_text(r) for r in FY2022]
     assert stderr.splitlines() == [f"注意: {m}" for m in FY2022_FLAGS]
     code, stdout, _ = run("history", "import", "--db", str(path), str(EXAMPLE))
-    assert "18 行を置き換えました。" in stdout
+    assert (
+        "過去集計(2022年4月1日〜2023年3月31日): 同じ期間の取り込み済みの表"
+        "(「tallies_fy2022_fy2023.csv」から18 行)を18 行で置き換えました。"
+    ) in stdout
 
 
 def test_user_errors_are_one_japanese_line(hub_path: Path, tmp_path: Path) -> None:

@@ -81,13 +81,13 @@ FY2022_SUMMARY: list[list[Any]] = [
 # 相談 is 31 + 5 = 36, not 46; 説明者数 is 20 + 746 = 766, not 973. Everything else adds up
 # (each district's 計, the 計 row against the districts, 運用回数 22 + 9 + 18 + 10 = 59).
 FY2022_FLAGS = [
-    f"{FY22_SRC} サービス提供者数: 印刷された値 296 が印刷された内訳の合計 245 と一致しません",
+    f"{FY22_SRC} サービス提供者数 の内訳の合計: 印刷された値 245 が表の各欄から求めた値 296 と一致しません",
     f"{FY22_SRC} サービス提供者数 の相談業務: 印刷された値 46 が表の各欄から求めた値 36 と一致しません",
     f"{FY22_SRC} その他車両見学・事業説明者数: 印刷された値 973 が表の各欄から求めた値 766 と一致しません",
 ]
 FY2022_SUMMARY_TEXT = [
     "■ 運用回数：59回(巡回4地区：22回、予約訪問：9回、り災：18回、その他：10回)",
-    "■ サービス提供者数：296人▲(証明書発行業務等：48人、相談業務：46人▲、フレイル予防：151人)",
+    "■ サービス提供者数：296人(証明書発行業務等：48人、相談業務：46人▲、フレイル予防：151人)▲内訳の合計 245人",
     "※ その他車両見学・事業説明者数：973人▲",
 ]
 
@@ -130,7 +130,7 @@ FY2023_SUMMARY: list[list[Any]] = [
 ]
 # 167 = 40 + 40 + 87 (the row 計s), but its printed breakdown is 39 + 1 = 40.
 FY2023_FLAGS = [
-    f"{FY23_SRC} サービス提供者数: 印刷された値 167 が印刷された内訳の合計 40 と一致しません",
+    f"{FY23_SRC} サービス提供者数 の内訳の合計: 印刷された値 40 が表の各欄から求めた値 167 と一致しません",
 ]
 
 
@@ -167,7 +167,8 @@ def test_fy2023_round_trip_cell_for_cell(tallied: sqlite_utils.Database, tmp_pat
     assert_every_cell(pdf, csv, xlsx, FY2023_HEADER, FY2023, FY2023_SUMMARY)
     assert [f.message() for f in report.flags] == FY2023_FLAGS
     assert (
-        "■ サービス提供者数：167人▲(証明書発行業務等：39人、相談業務：1人)" in u.pdf_lines(pdf)[0]
+        "■ サービス提供者数：167人(証明書発行業務等：39人、相談業務：1人)▲内訳の合計 40人"
+        in u.pdf_lines(pdf)[0]
     )
 
 
@@ -301,7 +302,7 @@ def test_bad_lines_are_refused_and_nothing_is_imported(hub: sqlite_utils.Databas
         import_tallies(hub, text)
     lines = [n for n, _m in err.value.problems]
     assert lines == [3, 4, 5, 6]
-    assert "地区がありません: どこか" in str(err.value)
+    assert "地区「どこか」がありません" in str(err.value)
     assert load_sheets(hub) == []
 
 
@@ -309,7 +310,8 @@ def test_overlapping_periods_are_refused(tallied: sqlite_utils.Database) -> None
     with pytest.raises(ImportRejected, match="期間が重なります"):
         import_tallies(
             tallied,
-            "月,活動,地区,回数,計\n2023-11,その他,,1,–\n",
+            "月,活動,地区,回数,証明書,マイナンバーカード,ごみ納付券,相談,フレイル,計,"
+            "活動等説明者数\n2023-11,その他,,1,–,–,–,–,–,–,3\n",
         )
     assert len(load_sheets(tallied)) == 2
 

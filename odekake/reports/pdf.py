@@ -31,6 +31,7 @@ from reportlab.platypus.flowables import Flowable
 
 from odekake.catalog import CATEGORIES
 from odekake.pdf import register_fonts
+from odekake.reports.council import DataTable
 from odekake.reports.counting import DaySummary, StopCount
 from odekake.reports.table import Report
 from odekake.reports.tallies import DASH, CellValue, as_int
@@ -547,6 +548,70 @@ def render_day_summary(summary: DaySummary, path: str | Path, *, title: str | No
     return p
 
 
+def _shown_cell(value: object) -> str:
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    return str(value)
+
+
+def council_table(t: DataTable, st: dict[str, ParagraphStyle], font: str) -> list[Flowable]:
+    """One council table: its title, the grid (▲ on flagged cells) and its notes."""
+    data: list[list[Any]] = [[Paragraph(_esc(h), st["head"]) for h in t.header]]
+    style: list[tuple[Any, ...]] = [
+        ("FONTNAME", (0, 0), (-1, -1), font),
+        ("FONTSIZE", (0, 0), (-1, -1), 8),
+        ("GRID", (0, 0), (-1, -1), 0.5, LINE),
+        ("BACKGROUND", (0, 0), (-1, 0), HEAD_BG),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("ALIGN", (t.numeric_from, 1), (-1, -1), "RIGHT"),
+        ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+    ]
+    for i, (row, marks) in enumerate(zip(t.rows, t.row_flags(), strict=True), start=1):
+        cells: list[Any] = []
+        for j, v in enumerate(row):
+            text = _shown_cell(v)
+            if j in marks:
+                text = f"{FLAG_MARK}{text}"
+                style.append(("BACKGROUND", (j, i), (j, i), FLAG_BG))
+            wrap = j < t.numeric_from or (isinstance(v, str) and len(text) > 8)
+            cells.append(Paragraph(_esc(text), st["cell"]) if wrap else text)
+        data.append(cells)
+        if row and row[0] in ("計", "運用回数", "サービス提供者数"):
+            style.append(("BACKGROUND", (0, i), (-1, i), colors.HexColor("#F3F3F3")))
+    avail = PAGE[0] - 24 * mm
+    first = 34 * mm if t.numeric_from <= 1 else 28 * mm
+    rest = (avail - first * t.numeric_from) / max(1, len(t.header) - t.numeric_from)
+    widths = [first] * t.numeric_from + [min(rest, 32 * mm)] * (len(t.header) - t.numeric_from)
+    if t.header[-1] == "備考":  # free text: the rest of the line
+        widths[-1] = max(40 * mm, avail - sum(widths[:-1]))
+    table = Table(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
+    table.setStyle(TableStyle(style))
+    out: list[Flowable] = [Paragraph(_esc(f"■ {t.title}"), st["sub"]), Spacer(1, 1 * mm), table]
+    out += [Paragraph(_esc("・" + n), st["note"]) for n in t.notes]
+    out.append(Spacer(1, 5 * mm))
+    return out
+
+
 def extra_pages(report: Report, st: dict[str, ParagraphStyle], font: str) -> list[Flowable]:
-    """The council tables (see :mod:`odekake.reports.council`), one block each."""
-    return []
+    """The council tables (see :mod:`odekake.reports.council`), after the charts."""
+    tables = report.council
+    if not tables:
+        return []
+    out: list[Flowable] = [
+        PageBreak(),
+        Paragraph(_esc(f"詳細表 {report.period.label()}{''.join(report.period_statements)}"),
+                  st["title"]),
+        Spacer(1, 3 * mm),
+    ]  # fmt: skip
+    for t in tables:
+        block = council_table(t, st, font)
+        if len(t.rows) <= 14:
+            out.append(KeepTogether(block))
+        else:
+            out += block
+    return out

@@ -39,6 +39,7 @@ import sqlite_utils
 
 from odekake import master
 from odekake.catalog import ACTIVITIES, CATEGORIES, REPORT_COLUMNS
+from odekake.reports.council import DataTable, build_council, previous_period
 from odekake.reports.counting import JST, Counts, Period, StopCount, count_period
 from odekake.reports.tallies import (
     BLANK,
@@ -242,6 +243,7 @@ class Report:
     partial_month: tuple[int, int] | None = None  # the as-of month, when not yet over
     stops: list[StopCount] = field(default_factory=list)  # the recorded stops counted
     sheets: list[TallySheet] = field(default_factory=list)  # the tally sheets included
+    council: list[DataTable] = field(default_factory=list)  # odekake.reports.council
 
     @property
     def period_text(self) -> str:
@@ -589,8 +591,19 @@ def build_report(db: sqlite_utils.Database, period: Period, *, today: date | Non
     Args:
         today: The report's 作成日 and the charts' as-of day (default: today in JST).
     """
-    counts = count_period(db, period)
-    return build_from(db, period, counts, load_sheets(db), today=today)
+    created = today or datetime.now(JST).date()
+    prev = previous_period(period, created)
+    # One pass over the records for both periods (the scan dominates the time).
+    both = count_period(db, Period(prev.start, period.end))
+    counts = Counts(
+        period, [s for s in both.stops if period.contains(s.day)], both.orphans, both.purged
+    )
+    prev_counts = Counts(prev, [s for s in both.stops if prev.contains(s.day)])
+    sheets = load_sheets(db)
+    report = build_from(db, period, counts, sheets, today=created)
+    previous = build_from(db, prev, prev_counts, sheets, today=created)
+    build_council(db, report, previous)
+    return report
 
 
 def build_from(

@@ -82,6 +82,10 @@ _HEADER_ALIASES: dict[str, str] = {
     "district": "district",
     "備考": "note",
     "note": "note",
+    "選挙人数": "electors",
+    "electors": "electors",
+    "投票者数": "voters",
+    "voters": "voters",
 }
 
 SUMMARY_LABELS: dict[str, str] = {
@@ -248,7 +252,10 @@ PERIOD_HEADERS: dict[str, str] = {
     "fiscal_year": "年度",
     "month": "月",
 }
-OPTIONAL_HEADERS: dict[str, str] = {"note": "備考"}
+# Optional: 備考, and for the 移動期日前投票所 row the electorate and the voters the
+# text of the report states (they may differ from the table's 計).
+OPTIONAL_HEADERS: dict[str, str] = {"note": "備考", "electors": "選挙人数", "voters": "投票者数"}
+VOTING_KEYS: tuple[str, ...] = ("electors", "voters")
 CANONICAL_HEADERS: tuple[str, ...] = (
     *PERIOD_HEADERS.values(),
     *REQUIRED_HEADERS.values(),
@@ -384,6 +391,17 @@ def _parse_line(n: int, values: dict[str, str], districts: list[master.District]
             cells[key] = parse_cell(values.get(key, ""))
         except ValueError as exc:
             raise ValueError(f"{HEADERS[key]}: {exc}") from None
+    for key in VOTING_KEYS:
+        try:
+            value = parse_cell(values.get(key, ""))
+        except ValueError as exc:
+            raise ValueError(f"{OPTIONAL_HEADERS[key]}: {exc}") from None
+        if value != BLANK:
+            if _ACTIVITY_ALIASES.get(activity_text) != "voting" or not isinstance(value, int):
+                raise ValueError(
+                    f"{OPTIONAL_HEADERS[key]}は移動期日前投票所の行にだけ数で入れてください"
+                )
+            cells[key] = value
     if activity_text in _SUMMARY_ALIASES:
         key = _SUMMARY_ALIASES[activity_text]
         if district_text:

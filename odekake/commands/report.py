@@ -157,4 +157,52 @@ def history_import(db_path: Path, csv_file: Path) -> None:
     click.echo(result.describe())
 
 
-COMMANDS: list[click.Command] = [report_cmd, history_group]
+@click.group("costs")
+def costs_group() -> None:
+    """事業費(年度ごと)の登録と一覧。利用実績の「1人あたりの費用」に使う。"""
+
+
+@costs_group.command("set")
+@DB_OPTION
+@click.option("--fiscal-year", "fiscal_year", required=True, help="年度(例: 2026 または R8)")
+@click.option("--amount", required=True, help="事業費(円、例: 12000000 または 12,000,000)")
+@click.option("--note", default="", help="備考(内訳など)")
+def costs_set(db_path: Path, fiscal_year: str, amount: str, note: str) -> None:
+    """年度の事業費を登録する(同じ年度は置き換え)。"""
+    from odekake import audit
+    from odekake.reports.costs import set_cost
+    from odekake.reports.tallies import parse_fiscal_year
+    from odekake.wareki import fiscal_year_label
+
+    try:
+        fy = parse_fiscal_year(fiscal_year)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
+    digits = amount.strip().replace(",", "").removesuffix("円")
+    if not digits.isdigit():
+        raise ValidationError(f"--amount は円の金額(数字)で指定してください: {amount}")
+    db = connect(db_path)
+    new, old = set_cost(db, fy, int(digits), note=note, actor=audit.cli_actor())
+    label = fiscal_year_label(fy)
+    if old is None:
+        click.echo(f"{label} の事業費 {new.amount:,}円 を登録しました。")
+    else:
+        click.echo(f"{label} の事業費を {old.amount:,}円 から {new.amount:,}円 に置き換えました。")
+
+
+@costs_group.command("list")
+@DB_OPTION
+def costs_list(db_path: Path) -> None:
+    """登録されている事業費を年度順に表示する。"""
+    from odekake.reports.costs import list_costs
+    from odekake.wareki import fiscal_year_label
+
+    rows = list_costs(connect(db_path))
+    if not rows:
+        click.echo("事業費はまだ登録されていません(odekake costs set で登録します)。")
+    for c in rows:
+        note = f"  {c.note}" if c.note else ""
+        click.echo(f"{fiscal_year_label(c.fiscal_year)}  {c.amount:>14,}円{note}")
+
+
+COMMANDS: list[click.Command] = [report_cmd, history_group, costs_group]

@@ -385,10 +385,13 @@ def costs(db: sqlite_utils.Database, report: Report) -> DataTable:
             )  # fmt: skip
         note = cost.note if cost else "事業費が登録されていません(odekake costs set)"
         if not period.covers(whole):
-            note = (note + " " if cost else "") + "年度の一部の期間の利用者数です"
+            note = (note + " " if cost else "") + "期間が年度の一部のため1人あたりは出していません"
         elif report.created < whole.end:
             note = (note + " " if cost else "") + f"{report.as_of_text}の年度途中の値です"
-        per: Cell = round(cost.amount / users) if cost and users else DASH
+        # A part of the year's users against the whole year's cost would mislead.
+        per: Cell = (
+            round(cost.amount / users) if cost and users and period.covers(whole) else DASH
+        )
         t.rows.append(
             [fiscal_year_label(fy), cost.amount if cost else BLANK, users, per, note.strip()]
         )

@@ -389,9 +389,7 @@ def costs(db: sqlite_utils.Database, report: Report) -> DataTable:
         elif report.created < whole.end:
             note = (note + " " if cost else "") + f"{report.as_of_text}の年度途中の値です"
         # A part of the year's users against the whole year's cost would mislead.
-        per: Cell = (
-            round(cost.amount / users) if cost and users and period.covers(whole) else DASH
-        )
+        per: Cell = round(cost.amount / users) if cost and users and period.covers(whole) else DASH
         t.rows.append(
             [fiscal_year_label(fy), cost.amount if cost else BLANK, users, per, note.strip()]
         )

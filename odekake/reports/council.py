@@ -138,38 +138,58 @@ def _offered_cell(stops: list[StopCount], category: str) -> Cell:
     return DASH
 
 
+@dataclass
+class _Tally:
+    """People per category and the categories offered, over some stops (one pass)."""
+
+    sessions: int = 0
+    people: Counter[str] = field(default_factory=Counter)
+    offered: set[str] = field(default_factory=set)
+
+    def add(self, s: StopCount, offered: set[str]) -> None:
+        self.sessions += 1
+        people = self.people
+        for c, n in s.people.items():
+            people[c] += n
+        self.offered |= offered
+
+    def cell(self, category: str) -> Cell:
+        return self.people[category] if category in self.offered else DASH
+
+
 def monthly_users(report: Report) -> DataTable:
     """Users per month and category, from the recorded stops (to the as-of day)."""
     from odekake.reports.table import TOTAL_CATEGORIES
 
-    stops = report.stops
-    cats = [c for c in CATEGORIES if any(c in s.offered for s in stops)]
+    whole = _Tally()
+    by_month: dict[tuple[int, int], _Tally] = {}
+    for s in report.stops:
+        offered = s.offered
+        whole.add(s, offered)
+        by_month.setdefault((s.day.year, s.day.month), _Tally()).add(s, offered)
+    cats = [c for c in CATEGORIES if c in whole.offered]
     t = DataTable(
         "monthly_users",
         "月別・分野別の利用者数",
         ["月", "回数", *(CATEGORIES[c] for c in cats), "計"],
     )
-    by_month: dict[tuple[int, int], list[StopCount]] = {}
-    for s in stops:
-        by_month.setdefault((s.day.year, s.day.month), []).append(s)
     known = {m for m, n in report.monthly_sessions if n is not None}
     for y, m in report.period.months():
         if (y, m) not in known:
             continue  # no data (before the records, inside a tally, after the as-of day)
-        ms = by_month.get((y, m), [])
-        cells = [_offered_cell(ms, c) for c in cats]
-        total = sum(_n(v) for c, v in zip(cats, cells, strict=True) if c in TOTAL_CATEGORIES)
+        mt = by_month.get((y, m), _Tally())
+        cells = [mt.cell(c) for c in cats]
+        total = sum(mt.people[c] for c in cats if c in TOTAL_CATEGORIES)
         label = f"{y}年{m}月"
         if (y, m) == report.partial_month:
             label += f"({report.created.day}日現在)"
-        t.rows.append([label, len(ms), *cells, total if ms else DASH])
+        t.rows.append([label, mt.sessions, *cells, total if mt.sessions else DASH])
     if not t.rows:
         t.notes.append("月別の内訳が分かる記録はありません。")
         return t
-    cells = [_offered_cell(stops, c) for c in cats]
     t.rows.append(
-        ["計", len(stops), *cells,
-         sum(_n(v) for c, v in zip(cats, cells, strict=True) if c in TOTAL_CATEGORIES)]
+        ["計", whole.sessions, *(whole.cell(c) for c in cats),
+         sum(whole.people[c] for c in cats if c in TOTAL_CATEGORIES)]
     )  # fmt: skip
     t.notes.append(
         "「–」はその月にその分野を実施していない、0 は実施して利用がなかったことを示します。"
@@ -256,8 +276,12 @@ def fees(report: Report) -> DataTable:
         ["区分", "現金(円)", "キャッシュレス(円)", "計(円)", "キャッシュレスの割合(%)"],
     )
     total: Counter[str] = Counter()
+    collected: Counter[tuple[str, str]] = Counter()
+    for s in report.stops:
+        if s.fees:
+            collected.update(s.fees)
     for c, label in CATEGORIES.items():
-        row = Counter({pay: sum(s.fees[(c, pay)] for s in report.stops) for pay in PAYMENTS})
+        row = Counter({pay: collected[(c, pay)] for pay in PAYMENTS})
         if not sum(row.values()):
             continue
         total.update(row)

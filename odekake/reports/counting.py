@@ -159,6 +159,7 @@ class Counts:
 
 
 _TYPES = (STOP_OPEN, STOP_CLOSE, VOID, *SERVICE_RECORD_TYPES)
+_UNIT_TYPES = ("certificate.issue", "garbage.sell")  # records with copies / quantity
 
 
 def _parse_day(text: object) -> date | None:
@@ -232,7 +233,9 @@ def count_records(records: Iterable[Record], period: Period) -> Counts:
         people = p.get("people", 1)
         stop.people[category] += int(people) if people is not None else 1
         stop.records[category] += 1
-        units = p.get("copies", p.get("quantity"))
+        units = p.get("copies") if r.type in _UNIT_TYPES else None
+        if units is None and r.type in _UNIT_TYPES:
+            units = p.get("quantity")
         stop.units[category] += int(units) if isinstance(units, int) else 1
         amount = p.get("amount")
         if isinstance(amount, int) and amount:
@@ -325,10 +328,12 @@ def count_period(db: sqlite_utils.Database, period: Period) -> Counts:
         "SUM(COALESCE(json_extract(payload, '$.people'), 1)), "
         "SUM(CASE WHEN json_type(payload, '$.amount') = 'integer' "
         "THEN json_extract(payload, '$.amount') ELSE 0 END), "
-        "SUM(CASE WHEN json_type(payload, '$.copies') = 'integer' "
+        # Copies/tickets only where they exist: every json_* call parses the payload again.
+        "SUM(CASE WHEN type NOT IN ('certificate.issue', 'garbage.sell') THEN 1 "
+        "WHEN typeof(json_extract(payload, '$.copies')) = 'integer' "
         "THEN json_extract(payload, '$.copies') "
-        "WHEN json_type(payload, '$.copies') IS NULL "
-        "AND json_type(payload, '$.quantity') = 'integer' "
+        "WHEN json_extract(payload, '$.copies') IS NULL "
+        "AND typeof(json_extract(payload, '$.quantity')) = 'integer' "
         "THEN json_extract(payload, '$.quantity') ELSE 1 END) "
         f"FROM live WHERE type IN ({', '.join('?' * len(service_types))}) "
         "GROUP BY payload IS NULL, sid, type, pay",

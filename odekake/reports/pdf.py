@@ -331,7 +331,8 @@ def line_chart(report: Report, font: str, width: float, height: float) -> Drawin
         return _no_data(d, font, "月別の回数が分かる記録・過去集計はありません")
     x0, y0 = 40.0, 34.0
     w, h = width - 190, height - 46
-    _step, vmax = _value_axis(d, font, x0, y0, w, h, max(n for _i, n in known))
+    top = max(n for _i, n in known)
+    _step, vmax = _value_axis(d, font, x0, y0, w, h, top)
     slot = w / len(months)
 
     def xy(i: int, n: int) -> tuple[float, float]:
@@ -356,7 +357,9 @@ def line_chart(report: Report, font: str, width: float, height: float) -> Drawin
                 strokeWidth=1,
             )
         )
-        d.add(String(x, y + 5, str(n), fontName=font, fontSize=7, textAnchor="middle"))
+        # Crowded points (long ranges): label only the highest and the last one.
+        if slot >= 14 or n == top or i == known[-1][0]:
+            d.add(String(x, y + 5, str(n), fontName=font, fontSize=7, textAnchor="middle"))
         if partial:
             day = report.created.day
             d.add(

@@ -522,3 +522,20 @@ def m1801_backups(db: sqlite_utils.Database) -> None:
         ALTER TABLE sync_state ADD COLUMN backup_evidence TEXT;
         """,
     )
+
+
+@migrations(name="1601_reports_costs")
+def m1601_reports_costs(db: sqlite_utils.Database) -> None:
+    # The usage report's cost table (事業費 per fiscal year), kept at the hub.
+    run_script(
+        db,
+        """
+        CREATE TABLE report_costs (
+            fiscal_year INTEGER PRIMARY KEY,
+            amount INTEGER NOT NULL CHECK (amount >= 0),
+            note TEXT NOT NULL DEFAULT '',
+            updated_at TEXT NOT NULL,
+            updated_by TEXT NOT NULL DEFAULT ''
+        );
+        """,
+    )

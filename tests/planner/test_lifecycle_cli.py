@@ -151,6 +151,12 @@ def test_the_replan_starts_from_the_published_plan(demo: Path, replanned: dict[s
     }
     before = {x for x in first if x[0] < "2026-12-14"}
     assert before and before == {x for x in second if x[0] < "2026-12-14"}
+    # The reservation (3-16 December) happened once; the re-plan knows it (event ids are
+    # read back from the published plan) and neither repeats nor moves it.
+    for pid in (replanned["first"], replanned["second"]):
+        resv = [v for v in lifecycle.load_plan(db, pid).visits if v.activity == "reservation"]
+        assert len(resv) == 1, pid
+    assert lifecycle.load_plan(db, replanned["second"]).moved == []
 
 
 def test_list_show_and_the_audit_trail(demo: Path, replanned: dict[str, str]) -> None:

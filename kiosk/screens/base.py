@@ -23,7 +23,7 @@ from kiosk.widgets.confirm import Confirm
 from kiosk.widgets.field import FormRow, TopBar
 from kiosk.widgets.tick import Tick
 from odekake.errors import FormErrors, OdekakeError
-from odekake.records import Record
+from odekake.records import Record, intake_ready
 from odekake.services.common import Actor, local_date
 
 if TYPE_CHECKING:
@@ -79,6 +79,9 @@ class FormScreen(KioskScreen):
     ]
     TITLE_KEY = ""
     FIRST_FIELD: str | None = None
+    # The form records a resident's personal data (sealed to city hall): on a van
+    # without the sealing key it says so as it opens, before anyone types.
+    TAKES_PERSONAL_DATA: ClassVar[bool] = False
 
     def __init__(self) -> None:
         super().__init__()
@@ -117,6 +120,11 @@ class FormScreen(KioskScreen):
             if rows:
                 self.set_focus(rows.first().control)
         self.call_after_refresh(self._snapshot)
+        if self.TAKES_PERSONAL_DATA:
+            missing = intake_ready(self.kiosk.db)
+            if missing:
+                self.query_one("#form-message", Static).update(missing)
+                self.query_one("#form-message").set_class(True, "-error")
 
     def on_key(self, event: events.Key) -> None:
         # Type-ahead: keys typed while the form was still opening reach the screen

@@ -18,6 +18,7 @@ class MyNumberScreen(FormScreen):
     """One application support."""
 
     TITLE_KEY = "svc_mynumber"
+    TAKES_PERSONAL_DATA = True
 
     def fields(self) -> ComposeResult:
         yield self.row(

@@ -100,6 +100,11 @@ def check_pin(pin: str, stored: str) -> bool:
     return hmac.compare_digest(got.hex(), digest)
 
 
-def burn_check(pin: str, kdf: KdfParams = DEFAULT_KDF) -> None:
-    """Spend a PIN check's time on nothing, so an unknown id answers like a known one."""
-    hash_pin(pin, salt=b"\0" * 16, kdf=kdf)
+def burn_check(pin: str, like: str | None = None) -> None:
+    """Spend a PIN check's time on nothing, so an unknown id answers like a known one.
+
+    ``like`` is a real verifier of this database: its parameters set the cost (the
+    default KDF when there is none).
+    """
+    params = (params_of(like) if like else None) or DEFAULT_KDF
+    hash_pin(pin, salt=b"\0" * 16, kdf=params)

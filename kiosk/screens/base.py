@@ -108,7 +108,8 @@ class FormScreen(KioskScreen):
         yield Static(t(self.TITLE_KEY), classes="title")
         with VerticalScroll(id="form"):
             yield from self.fields()
-        yield Static("", id="form-message")
+        missing = intake_ready(self.kiosk.db) if self.TAKES_PERSONAL_DATA else None
+        yield Static(missing or "", id="form-message", classes="-error" if missing else "")
 
     def on_mount(self) -> None:
         # Focus synchronously (``Widget.focus`` is deferred): keys typed ahead must
@@ -120,11 +121,6 @@ class FormScreen(KioskScreen):
             if rows:
                 self.set_focus(rows.first().control)
         self.call_after_refresh(self._snapshot)
-        if self.TAKES_PERSONAL_DATA:
-            missing = intake_ready(self.kiosk.db)
-            if missing:
-                self.query_one("#form-message", Static).update(missing)
-                self.query_one("#form-message").set_class(True, "-error")
 
     def on_key(self, event: events.Key) -> None:
         # Type-ahead: keys typed while the form was still opening reach the screen

@@ -65,8 +65,8 @@ def _check(
     *,
     now: datetime,
     action: str,
-) -> tuple[str, str, str] | None:
-    """One PIN attempt with the lock-out: the operator's row when it is right.
+) -> tuple[str, str, str]:
+    """One PIN attempt with the lock-out: the operator's (name, roles, verifier) when right.
 
     Unknown ids and wrong PINs answer alike (same words, same count to the lock,
     a PIN check's worth of time), so the answer does not tell which ids exist.
@@ -86,13 +86,14 @@ def _check(
         "SELECT name, roles, pin_hash FROM operators WHERE id = ? AND active = 1", [oid]
     ).fetchone()
     if row is None:
-        burn_check(pin)
+        sample = db.execute("SELECT pin_hash FROM operators WHERE active = 1 LIMIT 1").fetchone()
+        burn_check(pin, None if sample is None else str(sample[0]))
         ok = False
     else:
         ok = check_pin(pin, str(row[2]))
     actor = oid or "(空欄)"
     with write(db):
-        if ok:
+        if ok and row is not None:
             db.execute("DELETE FROM operator_lockouts WHERE operator_id = ?", [oid])
             return str(row[0]), str(row[1]), str(row[2])
         detail = {"screen": action} if row is not None else {"screen": action, "known": False}
@@ -127,7 +128,7 @@ def login(db: sqlite_utils.Database, operator_id: str, pin: str, *, now: datetim
         LoginFailed: Unknown or inactive operator, or a wrong PIN (same answer).
     """
     oid = operator_id.strip()
-    name, roles, stored = _check(db, oid, pin, now=now, action="login") or ("", "", "")
+    name, roles, stored = _check(db, oid, pin, now=now, action="login")
     with write(db):
         if needs_rehash(stored):
             set_local_pin(db, oid, hash_pin(pin))

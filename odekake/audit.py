@@ -36,6 +36,16 @@ ACTIONS: dict[str, str] = {
     "plan.publish": "巡回計画の公開",
     "plan.discard": "巡回計画の破棄",
     "van.change": "車両マスタの登録・変更",
+    "pin.change": "PINの変更",
+    "operator.unlock": "ロック解除",
+    "operator.set": "職員の登録・変更",
+    "device.enrol": "端末の登録",
+    "device.revoke": "端末の失効",
+    "election.add": "選挙の登録",
+    "election.close": "選挙の終了",
+    "roll.import": "選挙人名簿の取り込み",
+    "keys.init": "鍵の作成・変更",
+    "snapshot.sensitive": "名簿・PIN照合値を含むマスタの配信",
 }
 
 

@@ -583,3 +583,51 @@ def m1301_plan_lifecycle(db: sqlite_utils.Database) -> None:
         );
         """,
     )
+
+
+@migrations(name="1151_operator_vans")
+def m1151_operator_vans(db: sqlite_utils.Database) -> None:
+    # Which vans an operator works on (hub only). No row for an operator means every
+    # van; a van's snapshot carries only the PIN verifiers of its own operators.
+    run_script(
+        db,
+        """
+        CREATE TABLE IF NOT EXISTS operator_vans (
+            operator_id TEXT NOT NULL,
+            van_id TEXT NOT NULL,
+            PRIMARY KEY (operator_id, van_id)
+        );
+        """,
+    )
+
+
+@migrations(name="1152_receipt_keys")
+def m1152_receipt_keys(db: sqlite_utils.Database) -> None:
+    # The per-device key of the receipts' 確認コード (HMAC-SHA256). The hub derives
+    # each device's key from its own secret and sends a device only its own row.
+    run_script(
+        db,
+        """
+        CREATE TABLE IF NOT EXISTS receipt_keys (
+            device_id TEXT PRIMARY KEY,
+            key TEXT NOT NULL
+        );
+        """,
+    )
+
+
+@migrations(name="1153_local_pin_changes")
+def m1153_local_pin_changes(db: sqlite_utils.Database) -> None:
+    # Van only: a PIN set (or a verifier upgraded) on this van, kept across pulls
+    # for as long as the hub still sends the verifier it replaced. City hall's own
+    # reset (a different verifier) wins and drops the local one.
+    run_script(
+        db,
+        """
+        CREATE TABLE IF NOT EXISTS local_pin_changes (
+            operator_id TEXT PRIMARY KEY,
+            pin_hash TEXT NOT NULL,
+            replaced_hash TEXT NOT NULL
+        );
+        """,
+    )

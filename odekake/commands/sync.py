@@ -186,6 +186,18 @@ def device_enroll(
         hub_key=hub_key,
         accept_new_hub_key=accept_new_hub_key,
     )
+    if hub_path is not None:
+        from odekake import audit
+
+        hub = connect(hub_path, role="hub")
+        audit.log(
+            hub,
+            audit.cli_actor(),
+            "device.enrol",
+            dev,
+            {"device": dev, "van": van_id or dev, "outcome": outcome, "key": fingerprint(pub)},
+        )
+        hub.close()
     if van_path is not None:
         click.echo(f"端末 {dev} の鍵: {key_path_for(van_path)}(権限 600)")
     click.echo(f"公開鍵: {pub}(指紋 {fingerprint(pub)})")
@@ -236,10 +248,12 @@ def device_pin_hub(db_path: Path, hub_key: str, accept_new_hub_key: bool) -> Non
 @click.option("--device", "device_id", required=True, help="失効させる端末ID")
 def device_revoke(db_path: Path, device_id: str) -> None:
     """端末を失効させる(以後その端末の送信は拒否される)。"""
+    from odekake import audit
     from odekake.sync.keys import revoke_device
 
     db = connect(db_path, role="hub")
     revoke_device(db, device_id)
+    audit.log(db, audit.cli_actor(), "device.revoke", device_id, {"device": device_id})
     click.echo(f"端末 {device_id} を失効させました。")
 
 

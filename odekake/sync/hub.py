@@ -51,7 +51,7 @@ from odekake.sync.keys import (
     now_iso,
     verify,
 )
-from odekake.sync.snapshot import snapshot_for
+from odekake.sync.snapshot import HubNotReady, deliver_snapshot
 from odekake.sync.status import hub_health, hub_status
 from odekake.sync.wire import (
     HEADER_BODY_SHA256,
@@ -454,12 +454,14 @@ def make_app(
 
         def run(conn: sqlite_utils.Database) -> dict[str, Any]:
             touch(conn, device)
-            snap = snapshot_for(conn, device)
-            if have and have == snap["sha256"]:
-                return {"unchanged": True, "version": snap["version"], "sha256": snap["sha256"]}
-            return snap
+            return deliver_snapshot(conn, device, have)
 
-        return JSONResponse(await call(run))
+        try:
+            return JSONResponse(await call(run))
+        except HubNotReady as exc:
+            # Fail closed: no master data (and so no intake) until city hall's
+            # sealing key exists. 503: the van retries later and changes nothing.
+            return _error(503, str(exc), reason="no_sealing_key")
 
     async def status(request: Request, device: str, body: bytes) -> JSONResponse:
         def run(conn: sqlite_utils.Database) -> dict[str, Any]:

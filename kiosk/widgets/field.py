@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
@@ -39,8 +41,28 @@ class FormRow(Vertical):
 
 
 class TopBar(Static):
-    """One line: who is logged in, which stop is open, today's date."""
+    """One line: who is logged in, which stop is open, the time and the sync state.
+
+    It redraws itself every few seconds (the clock keeps running on a screen left
+    open) and asks for a line that fits its own width.
+    """
 
     DEFAULT_CSS = """
     TopBar { height: 1; background: $primary; color: $text; padding: 0 1; }
     """
+
+    def __init__(self, line: Callable[[int], str], *, id: str | None = None) -> None:
+        super().__init__("", id=id)
+        self.line = line
+
+    def on_mount(self) -> None:
+        self.tick()
+        self.set_interval(2, self.tick)
+
+    def on_resize(self) -> None:
+        self.tick()
+
+    def tick(self) -> None:
+        """Redraw with the current time and state."""
+        width = self.content_size.width or (self.app.size.width - 2)
+        self.update(self.line(width))

@@ -14,6 +14,8 @@ from odekake import master
 from odekake.db import connect, write
 from odekake.services.common import Actor
 
+from .cups import pdf_printer  # noqa: F401  (a real CUPS with a cups-pdf queue)
+
 DAY = date(2026, 11, 24)  # a Tuesday, not a holiday
 NOW = datetime(2026, 11, 24, 1, 5, tzinfo=UTC)  # 10:05 JST
 VAN = "van-1"

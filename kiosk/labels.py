@@ -65,7 +65,7 @@ L: Final[dict[str, str]] = {
     # services
     "svc_certificate": "証明書の交付",
     "svc_mynumber": "マイナンバーカード申請支援",
-    "svc_disaster": "り災証明書 申請受付",
+    "svc_disaster": "り災・被災証明書 申請受付",
     "svc_garbage": "ごみ納付券の販売",
     "svc_consultation": "相談",
     "svc_frailty": "フレイル予防チェック",
@@ -105,6 +105,14 @@ L: Final[dict[str, str]] = {
     "photo_taken": "撮影した(持参の写真を確認した)",
     "photo_taken_row": "顔写真",
     # disaster
+    "disaster_kind": "証明書の種類",
+    "damage_date": "被害を受けた日",
+    "head_name": "世帯主の氏名",
+    "head_name_hint": "世帯員・代理人のとき",
+    "disaster_copies": "必要な枚数",
+    "submit_to": "提出先",
+    "submit_to_hint": "例 保険会社、勤務先",
+    "next_step": "この後",
     "disaster": "災害",
     "applicant_name": "申請者氏名",
     "applicant_address": "申請者住所",

@@ -29,7 +29,7 @@ KIND_TITLES = {
     "certificate.issue": "領収書(証明書交付手数料)",
     "garbage.sell": "領収書(ごみ納付券)",
     "mynumber.apply": "受付控(マイナンバーカード申請支援)",
-    "disaster.apply": "受付控(り災証明書 交付申請)",
+    "disaster.apply": "受付控(り災・被災証明書 交付申請)",
 }
 PAYMENT_LABELS = {"cash": "現金", "cashless": "キャッシュレス"}
 
@@ -97,10 +97,19 @@ def _lines(record: Record) -> list[tuple[str, str]]:
             ("受取方法", str(p["route"])),
         ]
     if t == "disaster.apply":
-        return [
+        out = [
+            ("申請", str(p.get("service_name", "り災証明書"))),
             ("災害", str(p.get("disaster_name", p["disaster_id"]))),
-            ("この後", "現地調査の日程を後日ご連絡します"),
         ]
+        if p.get("damage_date"):
+            out.append(("被害日", str(p["damage_date"])))
+        out.append(("必要枚数", f"{int(p.get('copies', 1))} 枚"))
+        # What really happens next on this path, wrapped to the slip's width.
+        step = str(p.get("next_step") or "現地調査の日程を後日ご連絡します")
+        out.append(("この後", step[:20]))
+        for i in range(20, len(step), 20):
+            out.append(("", step[i : i + 20]))
+        return out
     return []
 
 
@@ -188,7 +197,7 @@ def write_receipt(
         y -= 6 * mm
     c.setFont(font, 9)
     for label, value in _lines(record):
-        c.drawString(8 * mm, y, f"{label}:")
+        c.drawString(8 * mm, y, f"{label}:" if label else "")
         c.drawString(30 * mm, y, value[:28])
         y -= 5.5 * mm
     c.setFont(font, 8)

@@ -58,6 +58,8 @@ class ReceiptScreen(KioskScreen):
             lines.append(f"{t('receipt_no')}: {self.number}")
         if "amount" in p:
             lines.append(f"{t('amount')}: {int(p['amount']):,}{t('yen')}")
+        if p.get("next_step"):
+            lines.append(f"{t('next_step')}: {p['next_step']}")
         yield Static("\n".join(lines), id="receipt-info")
         writing = t("pdf_writing").format(kind=self.kind)
         yield Static(writing if self.number else "", id="pdf-status")

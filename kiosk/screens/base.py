@@ -123,7 +123,9 @@ class FormScreen(KioskScreen):
             rows = self.query(FormRow)
             if rows:
                 self.set_focus(rows.first().control)
-        self.call_after_refresh(self._snapshot)
+        # The form as it opened, taken now (not after a refresh): anything typed or
+        # pasted later, however soon, counts as a change that Escape asks about.
+        self._snapshot()
 
     def on_key(self, event: events.Key) -> None:
         # Type-ahead: keys typed while the form was still opening reach the screen

@@ -99,6 +99,11 @@ class ReceiptScreen(KioskScreen):
         log.info("printed %s on %s (job %s)", files.pdf.name, printer, job)
         app.call_from_thread(self.print_result, "", job)
 
+    def status(self, text: str) -> None:
+        """The PDF/printing line; nothing when the operator has already moved on."""
+        if self.is_mounted:
+            self.query_one("#pdf-status", Static).update(text)
+
     def pdf_done(self, files: ReceiptFiles) -> None:
         self.files = files
         lines = [
@@ -107,7 +112,7 @@ class ReceiptScreen(KioskScreen):
         ]
         printer = self.kiosk.settings.printer
         lines.append(t("printing").format(printer=printer) if printer else t("no_printer"))
-        self.query_one("#pdf-status", Static).update("\n".join(lines))
+        self.status("\n".join(lines))
 
     def print_result(self, error: str, job: str | None) -> None:
         """Replace the printing line with what CUPS said."""
@@ -117,17 +122,17 @@ class ReceiptScreen(KioskScreen):
         last = (
             t("print_failed").format(error=error) if error else t("printed").format(printer=printer)
         )
-        self.query_one("#pdf-status", Static).update(
+        self.status(
             f"{t('pdf_done').format(kind=self.kind)}\n"
             f"{t('receipts_folder')}: {_short(self.files.pdf)}\n{last}"
         )
 
     def pdf_failed(self, message: str) -> None:
-        self.query_one("#pdf-status", Static).update(f"{t('pdf_failed')}: {message}")
+        self.status(f"{t('pdf_failed')}: {message}")
 
     def action_print(self) -> None:
         if self.number:
-            self.query_one("#pdf-status", Static).update(t("pdf_writing").format(kind=self.kind))
+            self.status(t("pdf_writing").format(kind=self.kind))
             self.make_pdf()
 
     def action_done(self) -> None:

@@ -13,8 +13,7 @@ import sqlite_utils
 from odekake import master
 from odekake.db import connect, write
 from odekake.services.common import Actor
-
-from .cups import pdf_printer  # noqa: F401  (a real CUPS with a cups-pdf queue)
+from tests.kiosk.cups import pdf_printer  # noqa: F401  (a real CUPS with a cups-pdf queue)
 
 DAY = date(2026, 11, 24)  # a Tuesday, not a holiday
 NOW = datetime(2026, 11, 24, 1, 5, tzinfo=UTC)  # 10:05 JST

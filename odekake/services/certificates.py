@@ -167,6 +167,8 @@ def void_receipt(
     today = local_date(when)
     from odekake.db import device_id_of
 
+    # The role first (audited when refused), whatever the number typed.
+    approver = authz.require(db, operator_id, "void", approval)
     target = find_by_receipt(db, receipt_no)
     issued = local_date(target.wall_datetime)
     if target.device_id != device_id_of(db):
@@ -180,7 +182,6 @@ def void_receipt(
             "領収書です。窓口では当日の領収書しか取り消せません。"
             "市役所で訂正の手続きをしてください"
         )
-    approver = authz.require(db, operator_id, "void", approval)
     with write(db):
         target = find_by_receipt(db, receipt_no)
         require_day_open(db, today)

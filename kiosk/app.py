@@ -96,6 +96,7 @@ class KioskApp(App[None]):
         self.stop: Stop | None = None
         self.last_activity = time.monotonic()
         self.locked = False
+        self._sync_cache: tuple[int, float, Any] | None = None
 
     # -- state ------------------------------------------------------------------
     def now(self) -> datetime:
@@ -142,10 +143,21 @@ class KioskApp(App[None]):
         return " ".join([now.strftime("%H:%M"), sync])
 
     def sync_text(self) -> str:
-        """Unsynced records and the last sync time (read from the local database only)."""
+        """Unsynced records and the last sync time (read from the local database only).
+
+        The top bar asks every 2 s and on every new screen; the answer is read again
+        when this connection has written since, or after 5 s (a sync run by another
+        process), so opening a form costs no query.
+        """
         from odekake.sync.status import van_status
 
-        st = van_status(self.db)
+        key = self.db.conn.total_changes
+        cached = self._sync_cache
+        if cached is not None and cached[0] == key and time.monotonic() - cached[1] < 5:
+            st = cached[2]
+        else:
+            st = van_status(self.db)
+            self._sync_cache = (key, time.monotonic(), st)
         if st.last_sync_at:
             when = datetime.fromisoformat(st.last_sync_at).astimezone(JST)
             today = when.date() == self.now().astimezone(JST).date()

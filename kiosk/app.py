@@ -7,6 +7,7 @@ SQLite file only.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -26,6 +27,27 @@ from odekake.services.common import JST, Actor, Clock, system_clock
 from odekake.services.login import Operator
 from odekake.services.stops import Stop, get_stop, van_id_of
 
+log = logging.getLogger("kiosk")
+
+
+def start_log(path: Path) -> logging.Handler:
+    """Send the ``kiosk`` logger (errors with tracebacks, logins, printing) to ``path``.
+
+    Never to the terminal: Textual draws there.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("kiosk")
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    logger.propagate = False
+    return handler
+
+
+# Keys that change a form (besides printable characters).
+EDITING_KEYS = frozenset({"backspace", "delete", "ctrl+u", "ctrl+k", "space", "left", "right"})
+
 
 @dataclass(frozen=True)
 class KioskSettings:
@@ -36,12 +58,17 @@ class KioskSettings:
         receipts_dir: Where receipt PDFs go (default: ``receipts/`` next to the DB).
         van_id: This van (default: the only van in the database).
         hub_url: The hub for early-voting check-ins (default: the last one synced with).
+        printer: The CUPS printer receipts and slips are printed on (``lp -d``);
+            None: PDF only.
+        log_path: The kiosk's log file (default: ``kiosk.log`` next to the DB).
     """
 
     idle_minutes: float = 5.0
     receipts_dir: Path | None = None
     van_id: str | None = None
     hub_url: str | None = None
+    printer: str | None = None
+    log_path: Path | None = None
 
 
 class KioskApp(App[None]):
@@ -50,7 +77,10 @@ class KioskApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = t("app_title")
     ENABLE_COMMAND_PALETTE = False
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+q", "quit", t("quit"), priority=True)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", t("quit"), priority=True),
+        Binding("ctrl+c", "help_quit", show=False, system=True),
+    ]
 
     def __init__(
         self, db_path: Path, *, clock: Clock | None = None, settings: KioskSettings | None = None
@@ -62,11 +92,14 @@ class KioskApp(App[None]):
         self.settings = settings or KioskSettings()
         self.van_id = self.settings.van_id or van_id_of(self.db)
         self.receipts_dir = self.settings.receipts_dir or self.db_path.parent / "receipts"
+        self.log_path = self.settings.log_path or self.db_path.parent / "kiosk.log"
+        self._log_handler = start_log(self.log_path)
         self.operator: Operator | None = None
         self.stop: Stop | None = None
         self.last_activity = time.monotonic()
         self.locked = False
         self.scan = ScanBuffer()
+        self._sync_cache: tuple[int, float, Any] | None = None
 
     # -- state ------------------------------------------------------------------
     def now(self) -> datetime:
@@ -83,24 +116,51 @@ class KioskApp(App[None]):
         """Remember the open stop (or none)."""
         self.stop = None if stop_id is None else get_stop(self.db, stop_id)
 
-    def status_line(self) -> str:
-        """The top bar text (fits 80 columns: the title gives way to an open stop)."""
+    def status_line(self, width: int = 78) -> str:
+        """The top bar text, fitted to ``width`` cells.
+
+        What gives way first as the terminal narrows: the title, then the
+        operator's name, then the stop's window, then its name; the time and the
+        sync state (未送信 / 同期) always stay.
+        """
+        from rich.cells import cell_len
+
         now = self.now().astimezone(JST)
-        parts = [now.strftime("%m/%d %H:%M")]
-        if self.stop is None:
-            parts.insert(0, t("app_title"))
-        if self.operator is not None:
-            parts.append(self.operator.name)
-        if self.stop is not None:
-            parts.append(f"{self.stop.site_name} {self.stop.window}")
-        parts.append(self.sync_text())
-        return " │ ".join(parts)
+        clock = now.strftime("%m/%d %H:%M")
+        sync = self.sync_text()
+        title = t("app_title") if self.stop is None else ""
+        who = self.operator.name if self.operator is not None else ""
+        site = self.stop.site_name if self.stop is not None else ""
+        window = self.stop.window if self.stop is not None else ""
+        candidates = [
+            [title, clock, who, f"{site} {window}".strip(), sync],
+            [clock, who, f"{site} {window}".strip(), sync],
+            [clock, f"{site} {window}".strip(), sync],
+            [clock, site, sync],
+            [clock, sync],
+        ]
+        for parts in candidates:
+            line = " │ ".join(p for p in parts if p)
+            if cell_len(line) <= width:
+                return line
+        return " ".join([now.strftime("%H:%M"), sync])
 
     def sync_text(self) -> str:
-        """Unsynced records and the last sync time (read from the local database only)."""
+        """Unsynced records and the last sync time (read from the local database only).
+
+        The top bar asks every 2 s and on every new screen; the answer is read again
+        when this connection has written since, or after 5 s (a sync run by another
+        process), so opening a form costs no query.
+        """
         from odekake.sync.status import van_status
 
-        st = van_status(self.db)
+        key = self.db.conn.total_changes
+        cached = self._sync_cache
+        if cached is not None and cached[0] == key and time.monotonic() - cached[1] < 5:
+            st = cached[2]
+        else:
+            st = van_status(self.db)
+            self._sync_cache = (key, time.monotonic(), st)
         if st.last_sync_at:
             when = datetime.fromisoformat(st.last_sync_at).astimezone(JST)
             today = when.date() == self.now().astimezone(JST).date()
@@ -130,7 +190,36 @@ class KioskApp(App[None]):
             if swallow:
                 event.stop()
                 return
+        if isinstance(event, events.Key) and (event.is_printable or event.key in EDITING_KEYS):
+            # Marked as the key arrives, before any widget has handled it: a fast
+            # Escape or Ctrl+Q right after typing still sees that something was typed.
+            from kiosk.screens.base import FormScreen
+
+            for screen in self.screen_stack:
+                if isinstance(screen, FormScreen) and screen is self.screen:
+                    screen.touched = True
         await super().on_event(event)
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C: say in Japanese how to quit (Textual's own toast is in English)."""
+        self.notify(t("ctrl_c_hint"), title=t("quit_q_title"))
+
+    async def action_quit(self) -> None:
+        """Ctrl+Q: quit, asking first when a form holds anything typed."""
+        from kiosk.screens.base import FormScreen
+        from kiosk.widgets.confirm import Confirm
+
+        if isinstance(self.screen, Confirm):
+            return
+        if not any(isinstance(s, FormScreen) and s.dirty for s in self.screen_stack):
+            self.exit()
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        self.push_screen(Confirm(t("quit_discard_q"), t("quit"), t("keep_editing")), answer)
 
     def lock_if_idle(self) -> None:
         """Lock the screen after ``idle_minutes`` without input; the form underneath stays."""
@@ -149,6 +238,7 @@ class KioskApp(App[None]):
         from odekake.services.stops import open_stop_now
 
         self.operator = operator
+        log.info("login %s", operator.id)
         self.last_activity = time.monotonic()
         if operator.must_change_pin:
             from kiosk.screens.pin import ChangePinScreen
@@ -165,14 +255,71 @@ class KioskApp(App[None]):
             self.push_screen(MenuScreen())
 
     def logout(self) -> None:
-        """Back to the login screen."""
+        """Back to the login screen (an open stop stays open for the next operator)."""
+        from odekake import audit
+
+        if self.operator is not None:
+            audit.log(self.db, self.operator.id, "logout", self.operator.id, now=self.now())
+            log.info("logout %s", self.operator.id)
         self.operator = None
         self.stop = None
         while len(self.screen_stack) > 2:
             self.pop_screen()
 
+    def day_closed(self) -> bool:
+        """True when today's 日計 is closed on this van (no fee can be taken)."""
+        from odekake.services.common import local_date
+        from odekake.services.dayclose import is_closed
+
+        return is_closed(self.db, local_date(self.now()))
+
+    def reopen_day(self) -> None:
+        """Re-open today's 日計: a supervisor (or a supervisor's PIN) and a reason."""
+        from kiosk.widgets.approval import ApprovalAnswer, SupervisorApproval
+        from odekake.services.common import local_date
+        from odekake.services.dayclose import reopen_day
+
+        operator = self.operator
+        if operator is None:
+            return
+
+        def answered(answer: ApprovalAnswer | None) -> None:
+            if answer is None or self.operator is None:
+                return
+            try:
+                reopen_day(
+                    self.db,
+                    local_date(self.now()),
+                    operator_id=self.operator.id,
+                    reason=answer.reason,
+                    now=self.now(),
+                    approval=answer.approval,
+                )
+            except OdekakeError as exc:
+                self.notify(str(exc), severity="error", timeout=8)
+                return
+            self.notify(t("day_reopened"))
+            screen = self.screen
+            if hasattr(screen, "reload"):
+                screen.reload()
+
+        self.push_screen(
+            SupervisorApproval(
+                t("approval_reopen"), need_pin=not operator.is_supervisor, ask_reason=True
+            ),
+            answered,
+        )
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Every unexpected error reaches the support log with its traceback.
+        log.error("unhandled error", exc_info=(type(error), error, error.__traceback__))
+        super()._handle_exception(error)
+
     def on_unmount(self) -> None:
+        log.info("kiosk stopped")
         self.db.close()
+        logging.getLogger("kiosk").removeHandler(self._log_handler)
+        self._log_handler.close()
 
 
 def make_app(

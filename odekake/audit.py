@@ -24,6 +24,8 @@ ACTIONS: dict[str, str] = {
     "view.personal": "個人情報の閲覧",
     "record.correct": "記録の訂正",
     "record.void": "記録の取消(書損)",
+    "approval": "監督者の承認(窓口でPIN入力)",
+    "day.reopen": "日計の再開",
     "export": "書き出し",
     "import": "取り込み",
     "hub.key": "ハブ署名鍵の登録・変更",

@@ -6,6 +6,8 @@ receipts or correct records. A refused attempt is written to the audit log.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sqlite_utils
 
 from odekake import audit
@@ -19,7 +21,20 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "correct": frozenset({"supervisor"}),
     "roll": frozenset({"clerk", "supervisor"}),
     "vote": frozenset({"clerk", "supervisor"}),
+    "reopen_day": frozenset({"supervisor"}),
 }
+
+
+@dataclass(frozen=True)
+class Approval:
+    """A supervisor's id and PIN typed at the counter for ONE action of the operator.
+
+    The PIN is checked in the same call as the action (:func:`require`), so one
+    typing authorises exactly one action; nothing is remembered afterwards.
+    """
+
+    supervisor_id: str
+    pin: str
 
 
 class PermissionDenied(OdekakeError):
@@ -36,11 +51,37 @@ def roles_of(db: sqlite_utils.Database, operator_id: str) -> set[str]:
     return {r for r in str(row[0]).split(",") if r}
 
 
-def require(db: sqlite_utils.Database, operator_id: str, action: str) -> None:
-    """Raise :class:`PermissionDenied` (and audit it) unless the operator may act."""
+def require(
+    db: sqlite_utils.Database, operator_id: str, action: str, approval: Approval | None = None
+) -> str | None:
+    """Raise :class:`PermissionDenied` (and audit it) unless the operator may act.
+
+    An operator without the role may still act when a supervisor's ``approval``
+    (id + PIN, checked here) covers it; the approval is audited under the
+    supervisor's id, naming the operator, and the caller's own audit entry names
+    the supervisor (``approved_by``), so both show.
+
+    Returns:
+        The approving supervisor's id, or None when the operator's own roles sufficed.
+    """
     allowed = PERMISSIONS[action]
     if roles_of(db, operator_id) & allowed:
-        return
-    audit.log(db, operator_id, "role.denied", action)
+        return None
     need = "・".join(ROLE_LABELS[r] for r in sorted(allowed))
+    if approval is not None:
+        from odekake.auth import check_pin
+
+        sid = approval.supervisor_id.strip()
+        row = db.execute(
+            "SELECT pin_hash FROM operators WHERE id = ? AND active = 1", [sid]
+        ).fetchone()
+        if row is None or not check_pin(approval.pin, str(row[0])):
+            audit.log(db, sid or "(空欄)", "login.failed", sid, {"approval_for": operator_id})
+            raise PermissionDenied("監督者の職員IDまたはPINが違います")
+        if not roles_of(db, sid) & allowed:
+            audit.log(db, sid, "role.denied", action, {"approval_for": operator_id})
+            raise PermissionDenied(f"承認する職員に {need} の権限がありません")
+        audit.log(db, sid, "approval", action, {"operator_id": operator_id})
+        return sid
+    audit.log(db, operator_id, "role.denied", action)
     raise PermissionDenied(f"この操作には {need} の権限が必要です")

@@ -375,7 +375,7 @@ class _Generator:
                         "stop_id": stop_id,
                         "people": 1,
                         "service_code": "garbage.large_s",
-                        "service_name": "大型ごみ処理券(小)",
+                        "service_name": "大型ごみ納付券(小)",
                         "quantity": qty,
                         "fee_each": 520,
                         "amount": 520 * qty,

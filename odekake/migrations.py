@@ -631,3 +631,14 @@ def m1153_local_pin_changes(db: sqlite_utils.Database) -> None:
         );
         """,
     )
+
+
+@migrations(name="1251_kiosk_garbage_ticket_names")
+def m1251_kiosk_garbage_ticket_names(db: sqlite_utils.Database) -> None:
+    # One name for the garbage fee tickets everywhere: ごみ納付券 (the catalogue said
+    # 大型ごみ処理券 while the menu and the report said ごみ納付券).
+    if db["services"].exists():
+        db.execute(
+            "UPDATE services SET name = replace(name, '処理券', '納付券') "
+            "WHERE category = 'garbage'"
+        )

@@ -27,9 +27,9 @@ _JST = timezone(timedelta(hours=9), "JST")
 CITY = "いわき市 お出かけ市役所"
 KIND_TITLES = {
     "certificate.issue": "領収書(証明書交付手数料)",
-    "garbage.sell": "領収書(ごみ処理券)",
+    "garbage.sell": "領収書(ごみ納付券)",
     "mynumber.apply": "受付控(マイナンバーカード申請支援)",
-    "disaster.apply": "受付控(り災証明書 交付申請)",
+    "disaster.apply": "受付控(り災・被災証明書 交付申請)",
 }
 PAYMENT_LABELS = {"cash": "現金", "cashless": "キャッシュレス"}
 
@@ -86,14 +86,12 @@ def _lines(record: Record) -> list[tuple[str, str]]:
         return [
             ("証明書", str(p["service_name"])),
             ("部数", f"{p['copies']} 通 × {p['fee_each']:,} 円"),
-            ("金額", f"{p['amount']:,} 円"),
             ("支払方法", PAYMENT_LABELS.get(p["payment"], p["payment"])),
         ]
     if t == "garbage.sell":
         return [
             ("券の種類", str(p["service_name"])),
             ("枚数", f"{p['quantity']} 枚 × {p['fee_each']:,} 円"),
-            ("金額", f"{p['amount']:,} 円"),
             ("支払方法", PAYMENT_LABELS.get(p["payment"], p["payment"])),
         ]
     if t == "mynumber.apply":
@@ -108,52 +106,119 @@ def _lines(record: Record) -> list[tuple[str, str]]:
             ("受取方法", str(p["route"])),
         ]
     if t == "disaster.apply":
-        return [
+        out = [
+            ("申請", str(p.get("service_name", "り災証明書"))),
             ("災害", str(p.get("disaster_name", p["disaster_id"]))),
-            ("この後", "現地調査の日程を後日ご連絡します"),
         ]
+        if p.get("damage_date"):
+            out.append(("被害日", str(p["damage_date"])))
+        out.append(("必要枚数", f"{int(p.get('copies', 1))} 枚"))
+        # What really happens next on this path, wrapped to the slip's width.
+        step = str(p.get("next_step") or "現地調査の日程を後日ご連絡します")
+        out.append(("この後", step[:20]))
+        for i in range(20, len(step), 20):
+            out.append(("", step[i : i + 20]))
+        return out
     return []
 
 
-def write_receipt(record: Record, out_dir: Path) -> ReceiptFiles:
+# Records that take a fee get a 領収書 (amount, 但し書き, 「上記の金額を領収しました」);
+# the others get a 受付控.
+FEE_TYPES = frozenset({"certificate.issue", "garbage.sell"})
+
+
+def proviso(record: Record) -> str:
+    """The 但し書き of a fee receipt, e.g. 「住民票の写し 交付手数料として」."""
+    p = record.payload or {}
+    if record.type == "certificate.issue":
+        return f"{p['service_name']} 交付手数料として"
+    if record.type == "garbage.sell":
+        return f"{p['service_name']} 代金として"
+    return ""
+
+
+def pdf_name(number: str, reprint: bool = False) -> str:
+    """``<number>.pdf``, or ``<number>-再発行.pdf`` for a reprint (the original stays)."""
+    return f"{number}-再発行.pdf" if reprint else f"{number}.pdf"
+
+
+def write_receipt(
+    record: Record,
+    out_dir: Path,
+    *,
+    site: str = "",
+    issuer: str = "",
+    addressee: str = "",
+    reprint: bool = False,
+) -> ReceiptFiles:
     """Write ``<number>.pdf`` (A6) and the QR image ``<number>.png``.
 
     Args:
         record: A ``certificate.issue``, ``garbage.sell``, ``mynumber.apply`` or
             ``disaster.apply`` record.
         out_dir: The ``receipts/`` folder (created when missing).
+        site: Where it was issued (the stop's site name).
+        issuer: Who issued it (the operator's name).
+        addressee: The 宛名, only when the operator entered one. The record holds
+            it sealed, so it is passed in from the form; a reprint leaves a blank
+            line to write it by hand.
+        reprint: A reprint: marked 再発行 and written beside the original.
     """
     font = register_fonts()
+    p = record.payload or {}
     number = receipt_number(record)
-    amount = int((record.payload or {}).get("amount", 0))
+    amount = int(p.get("amount", 0))
     check = check_value(record)
     text = qr_text(number, amount, check)
     out_dir.mkdir(parents=True, exist_ok=True)
     png = out_dir / f"{number}.png"
     qrcode.make(text, box_size=8, border=4).save(str(png))
-    pdf = out_dir / f"{number}.pdf"
+    pdf = out_dir / pdf_name(number, reprint)
     width, height = A6
     c = Canvas(str(pdf), pagesize=A6)
-    c.setTitle(f"{KIND_TITLES.get(record.type, '控え')} {number}")
-    day = datetime.fromisoformat(record.wall_time).astimezone(_JST).date()
-    y = height - 14 * mm
+    title = KIND_TITLES.get(record.type, "控え") + ("(再発行)" if reprint else "")
+    c.setTitle(f"{title} {number}")
+    when = datetime.fromisoformat(record.wall_time).astimezone(_JST)
+    day = when.date()
+    y = height - 12 * mm
     c.setFont(font, 12)
-    c.drawCentredString(width / 2, y, KIND_TITLES.get(record.type, "控え"))
+    c.drawCentredString(width / 2, y, title)
     y -= 8 * mm
+    c.setFont(font, 9)
+    if addressee:
+        c.drawString(8 * mm, y, f"{addressee[:20]} 様")
+        y -= 6 * mm
+    elif p.get("addressee"):
+        c.drawString(8 * mm, y, "                          様")
+        y -= 6 * mm
     c.setFont(font, 8)
     c.drawString(8 * mm, y, f"番号: {number}")
     y -= 5 * mm
-    c.drawString(8 * mm, y, f"日付: {wareki(day)}({day.isoformat()})")
-    y -= 7 * mm
+    c.drawString(8 * mm, y, f"日時: {wareki(day)}({day.isoformat()}) {when:%H:%M}")
+    y -= 6 * mm
+    if record.type in FEE_TYPES:
+        c.setFont(font, 13)
+        c.drawString(8 * mm, y, f"金額  ¥{amount:,}-")
+        y -= 6 * mm
+        c.setFont(font, 8)
+        c.drawString(8 * mm, y, f"但し {proviso(record)}"[:40])
+        y -= 5 * mm
+        c.drawString(8 * mm, y, "上記の金額を領収しました")
+        y -= 6 * mm
     c.setFont(font, 9)
     for label, value in _lines(record):
-        c.drawString(8 * mm, y, f"{label}:")
+        c.drawString(8 * mm, y, f"{label}:" if label else "")
         c.drawString(30 * mm, y, value[:28])
-        y -= 6 * mm
+        y -= 5.5 * mm
+    c.setFont(font, 8)
+    if site:
+        c.drawString(8 * mm, 29 * mm, f"会場: {site[:16]}")
+    if issuer:
+        c.drawString(8 * mm, 24 * mm, f"発行: {issuer[:16]}")
     size = 30 * mm
     c.drawImage(str(png), width - size - 6 * mm, 8 * mm, size, size)
     c.setFont(font, 8)
-    c.drawString(8 * mm, 14 * mm, CITY)
+    c.drawString(8 * mm, 14 * mm, CITY)  # the issuing office
     c.drawString(8 * mm, 9 * mm, f"確認コード {check}")
     c.showPage()
     c.save()
@@ -197,7 +262,8 @@ def write_day_close(record: Record, out_dir: Path, labels: dict[str, str]) -> Pa
     row("釣銭準備金", f"{p['change_float']:,} 円")
     row("現金収納額(手数料)", f"{p['cash_fees']:,} 円")
     row("あるべき現金", f"{p['expected_cash']:,} 円")
-    for denom, n in p["counted"].items():
+    # By value, largest first (the stored dict's keys are strings: "10" < "500").
+    for denom, n in sorted(p["counted"].items(), key=lambda kv: -int(kv[0])):
         if n:
             row(f"  {int(denom):,}円 × {n}", f"{int(denom) * n:,} 円")
     row("実査した現金", f"{p['counted_total']:,} 円")
@@ -221,8 +287,12 @@ def write_day_close(record: Record, out_dir: Path, labels: dict[str, str]) -> Pa
         row(labels.get(cat, cat), f"{n} 人")
     y -= 4 * mm
     row("領収番号", f"{len(p['receipts'])} 件")
-    if p.get("voided_receipts"):
-        row("書損(取消)", "、".join(p["voided_receipts"])[:40])
+    amounts = p.get("voided_amounts") or {}
+    for no in p.get("voided_receipts") or []:
+        row(f"書損(取消) {no}", f"{int(amounts.get(no, 0)):,} 円")
+    for r in p.get("reopenings") or []:
+        row(f"日計の再開 {r.get('at', '')} 承認 {r.get('supervisor_id', '')}", "")
+        row(f"  理由: {str(r.get('reason', ''))[:40]}", "")
     c.showPage()
     c.save()
     return pdf

@@ -94,3 +94,53 @@ def fiscal_year_label(fy: int) -> str:
 def fiscal_year_of(day: date) -> int:
     """The fiscal year (April–March) a day belongs to."""
     return day.year if day.month >= 4 else day.year - 1
+
+
+_ERA_BY_LETTER = {abbr: (start, name) for start, name, abbr in ERAS}
+_ERA_BY_NAME = {name: (start, name) for start, name, _abbr in ERAS}
+
+
+def parse_date(text: str) -> date:
+    """Read a date as residents and clerks write it: the ONE date parser of the project.
+
+    Accepted (full-width digits and letters too, spaces ignored): ``1948-05-06``,
+    ``1948/5/6``, ``1948.5.6``, ``19480506``, ``1948年5月6日``, and 和暦 with the era
+    name or its letter: ``昭和23年5月6日``, ``S23.5.6``, ``s23/5/6``, ``R5.1.2``,
+    ``平成元年1月8日``, ``H1.1.8`` (M, T, S, H, R; 元 for the first year).
+
+    An era date must fall inside its era (``H1.1.7`` was still 昭和64年).
+
+    Raises:
+        ValidationError: The text is not a date in any of these forms, or names a
+            day that does not exist.
+    """
+    import re
+    import unicodedata
+
+    s = unicodedata.normalize("NFKC", text).strip().replace(" ", "").upper()
+    m = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", s)
+    if m is None and re.fullmatch(r"\d{8}", s):
+        m = re.fullmatch(r"(\d{4})(\d{2})(\d{2})", s)
+    era: tuple[date, str] | None = None
+    if m is not None:
+        year, month, day = int(m[1]), int(m[2]), int(m[3])
+    else:
+        m = re.fullmatch(
+            r"(明治|大正|昭和|平成|令和|[MTSHR])(元|\d{1,2})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", s
+        )
+        if m is None:
+            raise ValidationError(f"日付として読めません({text})")
+        era = _ERA_BY_LETTER.get(m[1]) or _ERA_BY_NAME[m[1]]
+        year = era[0].year + (0 if m[2] == "元" else int(m[2]) - 1)
+        month, day = int(m[3]), int(m[4])
+    try:
+        out = date(year, month, day)
+    except ValueError as exc:
+        raise ValidationError(f"存在しない日付です({text})") from exc
+    if era is not None:
+        start, name = era
+        later = [s for s, _n, _a in ERAS if s > start]
+        ends = min(later) if later else None
+        if out < start or (ends is not None and out >= ends):
+            raise ValidationError(f"{name}の期間にない日付です({text})")
+    return out

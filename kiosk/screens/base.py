@@ -39,7 +39,7 @@ class KioskScreen(Screen[Any]):
         return cast("KioskApp", self.app)
 
     def compose(self) -> ComposeResult:
-        yield TopBar(self.kiosk.status_line(), id="topbar")
+        yield TopBar(self.kiosk.status_line, id="topbar")
         yield from self.body()
         yield Footer()
 
@@ -49,7 +49,7 @@ class KioskScreen(Screen[Any]):
 
     def refresh_topbar(self) -> None:
         """Redraw the status line (after login, opening or closing a stop)."""
-        self.query_one("#topbar", TopBar).update(self.kiosk.status_line())
+        self.query_one("#topbar", TopBar).tick()
 
 
 def inp(value: str = "", *, placeholder: str = "", restrict: str | None = None) -> Input:
@@ -76,6 +76,7 @@ class FormScreen(KioskScreen):
         Binding("tab", "app.focus_next", show=False, priority=True),
         Binding("shift+tab", "app.focus_previous", show=False, priority=True),
         Binding("escape", "back", t("back")),
+        Binding("ctrl+u", "clear_field", t("clear_field"), priority=True),
     ]
     TITLE_KEY = ""
     FIRST_FIELD: str | None = None
@@ -91,6 +92,9 @@ class FormScreen(KioskScreen):
         self._saving = False
         #: Values from a scanned request code, filled in when the form opens.
         self.prefill: dict[str, str] | None = None
+        # Set by the app for every editing key that reaches this screen, however
+        # fast: Escape and Ctrl+Q ask whenever anything was typed (see ``dirty``).
+        self.touched = False
 
     # -- to implement --------------------------------------------------------
     def fields(self) -> ComposeResult:
@@ -104,8 +108,11 @@ class FormScreen(KioskScreen):
     def after_save(self, record: Record) -> None:
         """What follows a committed save (default: the receipt screen)."""
         from kiosk.screens.receipt import ReceiptScreen
+        from odekake.services.common import normalise
 
-        self.app.switch_screen(ReceiptScreen(record))
+        # The 宛名 is sealed in the record: the receipt takes it from the form.
+        addressee = normalise(str(self.values().get("addressee") or ""))
+        self.app.switch_screen(ReceiptScreen(record, addressee=addressee))
 
     # -- shared --------------------------------------------------------------
     def body(self) -> ComposeResult:
@@ -124,7 +131,9 @@ class FormScreen(KioskScreen):
             rows = self.query(FormRow)
             if rows:
                 self.set_focus(rows.first().control)
-        self.call_after_refresh(self._snapshot)
+        # The form as it opened, taken now (not after a refresh): anything typed or
+        # pasted later, however soon, counts as a change that Escape asks about.
+        self._snapshot()
         if self.prefill:
             self.fill(self.prefill)
 
@@ -218,8 +227,8 @@ class FormScreen(KioskScreen):
 
     @property
     def dirty(self) -> bool:
-        """True when something differs from the form as it opened."""
-        return self._initial is not None and self.values() != self._initial
+        """True when anything was typed, or something differs from the form as it opened."""
+        return self.touched or (self._initial is not None and self.values() != self._initial)
 
     def actor(self) -> Actor:
         """Who acts, at which stop, now."""
@@ -242,7 +251,11 @@ class FormScreen(KioskScreen):
         self.query_one("#form-message", Static).update(text)
         self.query_one("#form-message").set_class(True, "-error")
         if first is not None:
-            first.focus()
+            self.set_focus(first)
+            if isinstance(first, Input):
+                # Select the bad text so what the operator types replaces it
+                # (the field may already have had focus: no focus event then).
+                first.select_all()
 
     def action_save(self) -> None:
         # Ctrl+S is a priority binding: it runs ahead of keys still queued in the
@@ -281,10 +294,17 @@ class FormScreen(KioskScreen):
             self._saving = False
         # The service returned: the record has committed.
         self._initial = self.values()
+        self.touched = False
         for row in self.query(FormRow):
             row.set_error(None)
         self.query_one("#form-message", Static).update("")
         self.after_save(record)
+
+    def action_clear_field(self) -> None:
+        # After the keys already queued for the field (like Ctrl+S, see action_save).
+        target = self.focused
+        if isinstance(target, Input):
+            target.call_later(target.clear)
 
     def action_back(self) -> None:
         if not self.dirty:

@@ -39,6 +39,7 @@ class CertificateScreen(FormScreen):
 
     def fields(self) -> ComposeResult:
         types = certificates.certificate_types(self.kiosk.db)
+        # Required (or required for this request) first: they fit 80×24 unscrolled.
         yield self.row("name", "name", inp())
         yield self.row("address", "address", inp())
         yield self.row("id_doc1", "id_doc1", id_select())
@@ -51,21 +52,24 @@ class CertificateScreen(FormScreen):
         yield self.row(
             "relation", "relation", sel([(r, r) for r in certificates.RELATIONS], "本人")
         )
-        yield self.row(
-            "payment", "payment", sel([(v, k) for k, v in PAYMENT_LABELS.items()], "cash")
-        )
-        yield self.row("kana", "kana", inp())
-        yield self.row("birth_date", "birth_date", inp(placeholder=t("date_hint")))
-        yield self.row("phone", "phone", inp())
         yield self.row("subject_name", "subject_name", inp())
         yield self.row("proxy_letter", "proxy_letter_row", chk(t("proxy_letter")))
         yield self.row("inkan_card", "inkan_card_row", chk(t("inkan_card")))
+        yield self.row(
+            "payment", "payment", sel([(v, k) for k, v in PAYMENT_LABELS.items()], "cash")
+        )
+        # Optional after, below a rule: Tab reaches them only past every required field.
+        yield Static(t("optional_heading"), classes="subtitle", id="optional-heading")
+        yield self.row("kana", "kana", inp())
+        yield self.row("birth_date", "birth_date", inp(placeholder=t("date_hint")))
+        yield self.row("phone", "phone", inp())
         for i, item in enumerate(certificates.OPTIONAL_ITEMS):
             label = t("optional_items") if i == 0 else ""
             control = chk(item)
             control.id = f"f-item{i}"
             yield FormRow(f"item{i}", label, control)
         yield self.row("purpose", "purpose", inp())
+        yield self.row("addressee", "addressee", inp(placeholder=t("addressee_hint")))
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.widgets import Input, Static
 
 from kiosk.labels import t
@@ -24,6 +25,9 @@ class DayCloseScreen(FormScreen):
     """Count the cash, compare, give a reason for any difference, close."""
 
     TITLE_KEY = "dayclose_title"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+r", "reopen", t("reopen_day"), priority=True),
+    ]
 
     def __init__(self) -> None:
         super().__init__()
@@ -43,6 +47,13 @@ class DayCloseScreen(FormScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.reload()
+
+    def action_reopen(self) -> None:
+        self.kiosk.reopen_day()
+
+    def reload(self) -> None:
+        """Re-read the day (after opening, or after a re-open)."""
         self.summary = dayclose.summarise(self.kiosk.db, self.today())
         s = self.summary
         cats = "、".join(
@@ -54,8 +65,17 @@ class DayCloseScreen(FormScreen):
             f"{t('cash_fees')} {s.cash_fees:,}円  {t('cashless_fees')} {s.cashless_fees:,}円",
             f"{t('by_category')}: {cats}",
         ]
+        if s.voided:
+            lines.append(
+                "書損: "
+                + "、".join(f"{n[-6:]}({s.voided_amounts.get(n, 0):,}円)" for n in s.voided)
+            )
+        for r in s.reopenings:
+            lines.append(f"{t('reopenings')} {r['at']} 承認 {r['supervisor_id']}: {r['reason']}")
         if s.open_stops:
             lines.append(f"[b]開いている会場: {'、'.join(s.open_stops)}[/b]")
+        if s.closed:
+            lines.append(f"[b]{t('day_is_closed')}(Ctrl+R {t('reopen_day')})[/b]")
         self.query_one("#summary", Static).update("\n".join(lines))
         self.update_totals()
 
@@ -85,7 +105,7 @@ class DayCloseScreen(FormScreen):
         self.closed_record = record
         msg = self.query_one("#form-message", Static)
         msg.set_class(False, "-error")
-        msg.update(f"{t('saved')}: {t('day_closed')}  {t('pdf_writing')}")
+        msg.update(f"{t('saved')}: {t('day_closed')}  {t('pdf_writing').format(kind='日計表')}")
         self.make_pdf(record)
 
     @work(thread=True, exclusive=True, group="pdf")

@@ -1,4 +1,4 @@
-"""ごみ処理券の販売: kind, quantity, fee, payment."""
+"""ごみ納付券の販売: kind, quantity, fee, payment."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ class GarbageScreen(FormScreen):
         yield self.row(
             "payment", "payment", sel([(v, k) for k, v in PAYMENT_LABELS.items()], "cash")
         )
+        yield self.row("addressee", "addressee", inp(placeholder=t("addressee_hint")))
 
     def on_mount(self) -> None:
         super().on_mount()

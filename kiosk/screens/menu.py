@@ -14,6 +14,7 @@ from kiosk.menu import SERVICES, ServiceEntry
 from kiosk.widgets.confirm import Confirm
 from odekake.catalog import CATEGORIES
 from odekake.errors import OdekakeError
+from odekake.services.dayclose import FEE_CATEGORIES
 from odekake.services.stops import close_stop, served_at
 
 from .base import KioskScreen
@@ -24,7 +25,8 @@ class MenuScreen(KioskScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "close_stop", t("close_stop")),
-        Binding("v", "void", t("void")),
+        Binding("v", "void", t("receipts_today")),
+        Binding("l", "logout", t("switch_operator")),
     ]
 
     def __init__(self) -> None:
@@ -68,7 +70,8 @@ class MenuScreen(KioskScreen):
             return
         counts = served_at(self.kiosk.db, stop.stop_id)
         text = "、".join(f"{CATEGORIES.get(k, k)} {v}" for k, v in counts.items()) or t("none")
-        self.query_one("#served", Static).update(f"{t('served_here')}: {text}")
+        closed = f"\n[b]{t('day_is_closed')}[/b]" if self.kiosk.day_closed() else ""
+        self.query_one("#served", Static).update(f"{t('served_here')}: {text}{closed}")
 
     def action_service(self, key: str) -> None:
         entry = next((e for e in SERVICES if e.key == key), None)
@@ -76,6 +79,9 @@ class MenuScreen(KioskScreen):
             return
         if not self.offered(entry):
             self.notify(f"{entry.label} はこの会場では扱いません", severity="warning")
+            return
+        if entry.category in FEE_CATEGORIES and self.kiosk.day_closed():
+            self.notify(t("day_is_closed"), severity="error", timeout=8)
             return
         try:
             screen = entry.factory(self.kiosk)
@@ -92,6 +98,10 @@ class MenuScreen(KioskScreen):
         ):
             event.stop()
             self.action_service(event.key)
+
+    def action_logout(self) -> None:
+        self.kiosk.logout()
+        self.notify(t("logged_out"))
 
     def action_void(self) -> None:
         from kiosk.screens.void import VoidScreen

@@ -1,7 +1,13 @@
-"""After a save: 「保存しました」, the number, and the receipt PDF made in a worker."""
+"""After a save: 「保存しました」, the number, the PDF made in a worker, and printing.
+
+A fee takes a 領収書, other services a 受付控. The PDF is the record; when a CUPS
+printer is configured (``KioskSettings.printer``) it is then printed with ``lp``.
+The same screen reprints any of today's receipts (再発行, beside the original).
+"""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import ClassVar
 
@@ -12,23 +18,32 @@ from textual.widgets import Static
 
 from kiosk.labels import t
 from kiosk.screens.base import KioskScreen
-from odekake.receipt_pdf import ReceiptFiles, receipt_number, write_receipt
+from odekake.errors import OdekakeError
+from odekake.printing import print_pdf
+from odekake.receipt_pdf import FEE_TYPES, ReceiptFiles, receipt_number, write_receipt
 from odekake.records import Record
+from odekake.services.receipt_book import issued_at
+
+log = logging.getLogger("kiosk")
 
 
 class ReceiptScreen(KioskScreen):
-    """Shown only after the record has committed."""
+    """Shown only after the record has committed (or to reprint one of today's)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "done", t("next")),
         Binding("escape", "done", t("back"), show=False),
-        Binding("p", "print", "再作成"),
+        Binding("p", "print", t("reprint")),
     ]
 
-    def __init__(self, record: Record) -> None:
+    def __init__(self, record: Record, *, addressee: str = "", reprint: bool = False) -> None:
         super().__init__()
         self.record = record
+        self.addressee = addressee
+        self.reprint = reprint
         self.files: ReceiptFiles | None = None
+        self.job: str | None = None
+        self.kind = t("kind_receipt") if record.type in FEE_TYPES else t("kind_slip")
         try:
             self.number: str | None = receipt_number(record)
         except ValueError:
@@ -36,14 +51,18 @@ class ReceiptScreen(KioskScreen):
 
     def body(self) -> ComposeResult:
         p = self.record.payload or {}
-        yield Static(f"{t('saved')}", id="saved", classes="title ok")
+        title = f"{self.kind} {t('reprinted')}" if self.reprint else t("saved")
+        yield Static(title, id="saved", classes="title ok")
         lines = []
         if self.number:
             lines.append(f"{t('receipt_no')}: {self.number}")
         if "amount" in p:
             lines.append(f"{t('amount')}: {int(p['amount']):,}{t('yen')}")
+        if p.get("next_step"):
+            lines.append(f"{t('next_step')}: {p['next_step']}")
         yield Static("\n".join(lines), id="receipt-info")
-        yield Static(t("pdf_writing") if self.number else "", id="pdf-status")
+        writing = t("pdf_writing").format(kind=self.kind)
+        yield Static(writing if self.number else "", id="pdf-status")
 
     def on_mount(self) -> None:
         if self.number:
@@ -51,26 +70,69 @@ class ReceiptScreen(KioskScreen):
 
     @work(thread=True, exclusive=True, group="pdf")
     def make_pdf(self) -> None:
-        """Write the PDF off the UI thread."""
+        """Write the PDF off the UI thread, then print it when a printer is set."""
+        app = self.kiosk
         try:
-            files = write_receipt(self.record, self.kiosk.receipts_dir)
-        except Exception as exc:  # any failure is shown; the record is already saved
-            self.app.call_from_thread(self.pdf_failed, str(exc))
+            where = issued_at(app.db, self.record)
+            files = write_receipt(
+                self.record,
+                app.receipts_dir,
+                site=where.site,
+                issuer=where.issuer,
+                addressee=self.addressee,
+                reprint=self.reprint,
+            )
+        except Exception as exc:  # any failure is shown and logged; the record is saved
+            log.exception("receipt PDF failed for %s", self.number)
+            app.call_from_thread(self.pdf_failed, str(exc))
             return
-        self.app.call_from_thread(self.pdf_done, files)
+        app.call_from_thread(self.pdf_done, files)
+        printer = app.settings.printer
+        if not printer:
+            return
+        try:
+            job = print_pdf(files.pdf, printer)
+        except OdekakeError as exc:
+            log.error("printing %s on %s failed: %s", files.pdf.name, printer, exc)
+            app.call_from_thread(self.print_result, str(exc), None)
+            return
+        log.info("printed %s on %s (job %s)", files.pdf.name, printer, job)
+        app.call_from_thread(self.print_result, "", job)
+
+    def status(self, text: str) -> None:
+        """The PDF/printing line; nothing when the operator has already moved on."""
+        if self.is_mounted:
+            self.query_one("#pdf-status", Static).update(text)
 
     def pdf_done(self, files: ReceiptFiles) -> None:
         self.files = files
-        self.query_one("#pdf-status", Static).update(
-            f"{t('pdf_done')}\n{t('receipts_folder')}: {_short(files.pdf)}"
+        lines = [
+            t("pdf_done").format(kind=self.kind),
+            f"{t('receipts_folder')}: {_short(files.pdf)}",
+        ]
+        printer = self.kiosk.settings.printer
+        lines.append(t("printing").format(printer=printer) if printer else t("no_printer"))
+        self.status("\n".join(lines))
+
+    def print_result(self, error: str, job: str | None) -> None:
+        """Replace the printing line with what CUPS said."""
+        assert self.files is not None
+        printer = self.kiosk.settings.printer or ""
+        self.job = job
+        last = (
+            t("print_failed").format(error=error) if error else t("printed").format(printer=printer)
+        )
+        self.status(
+            f"{t('pdf_done').format(kind=self.kind)}\n"
+            f"{t('receipts_folder')}: {_short(self.files.pdf)}\n{last}"
         )
 
     def pdf_failed(self, message: str) -> None:
-        self.query_one("#pdf-status", Static).update(f"{t('pdf_failed')}: {message}")
+        self.status(f"{t('pdf_failed')}: {message}")
 
     def action_print(self) -> None:
         if self.number:
-            self.query_one("#pdf-status", Static).update(t("pdf_writing"))
+            self.status(t("pdf_writing").format(kind=self.kind))
             self.make_pdf()
 
     def action_done(self) -> None:

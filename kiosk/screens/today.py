@@ -24,6 +24,8 @@ class TodayScreen(KioskScreen):
         Binding("u", "unplanned", t("open_unplanned")),
         Binding("d", "day_close", t("day_close")),
         Binding("l", "logout", t("logout")),
+        Binding("r", "receipts", t("receipts_today")),
+        Binding("o", "reopen", t("reopen_day")),
     ]
 
     def body(self) -> ComposeResult:
@@ -69,6 +71,8 @@ class TodayScreen(KioskScreen):
             f"{t('closed') if s.closed else t('open_now')}"
             for s in done
         ]
+        if app.day_closed():
+            lines.append(f"  [b]{t('day_is_closed')}(O: {t('reopen_day')})[/b]")
         self.query_one("#stops-done", Static).update("\n".join(lines) or f"  {t('none')}")
         if self.visits:
             table.focus()
@@ -86,7 +90,9 @@ class TodayScreen(KioskScreen):
         try:
             record = open_planned(app.db, visit.id, operator_id=app.operator.id, now=app.now())
         except OdekakeError as exc:
+            # Said twice: under the list, and as a toast that shows even at 80×24.
             self.query_one("#today-message", Static).update(str(exc))
+            self.notify(str(exc), severity="warning", timeout=8)
             return
         self.stop_opened(str((record.payload or {})["stop_id"]))
 
@@ -107,6 +113,14 @@ class TodayScreen(KioskScreen):
         from kiosk.screens.dayclose import DayCloseScreen
 
         self.app.push_screen(DayCloseScreen())
+
+    def action_receipts(self) -> None:
+        from kiosk.screens.void import VoidScreen
+
+        self.app.push_screen(VoidScreen())
+
+    def action_reopen(self) -> None:
+        self.kiosk.reopen_day()
 
     def action_logout(self) -> None:
         self.kiosk.logout()

@@ -18,7 +18,22 @@ from odekake.errors import NotFound, OdekakeError
     help="車両のデータベース(van.db)",
 )
 @click.option("--idle-minutes", default=5.0, show_default=True, help="無操作でロックするまでの分数")
-def kiosk_cmd(db_path: Path, idle_minutes: float) -> None:
+@click.option(
+    "--printer",
+    default=None,
+    envvar="ODEKAKE_PRINTER",
+    help="領収書・受付控を印刷する CUPS プリンタ名(lp -d)。省略時は PDF のみ",
+)
+@click.option(
+    "--log",
+    "log_path",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="端末のログファイル(エラーと詳細)。既定はデータベースと同じフォルダの kiosk.log",
+)
+def kiosk_cmd(
+    db_path: Path, idle_minutes: float, printer: str | None, log_path: Path | None
+) -> None:
     """車両の窓口端末(キーボード操作)を起動する。"""
     if not db_path.exists():
         raise NotFound(f"データベースファイルがありません: {db_path}")
@@ -32,7 +47,10 @@ def kiosk_cmd(db_path: Path, idle_minutes: float) -> None:
         raise OdekakeError(result.message())
     from kiosk.app import KioskSettings, run_kiosk
 
-    run_kiosk(db_path, settings=KioskSettings(idle_minutes=idle_minutes))
+    run_kiosk(
+        db_path,
+        settings=KioskSettings(idle_minutes=idle_minutes, printer=printer, log_path=log_path),
+    )
 
 
 COMMANDS: list[click.Command] = [kiosk_cmd]

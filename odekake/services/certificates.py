@@ -19,7 +19,8 @@ from odekake import records as rec
 from odekake.db import write
 from odekake.errors import NotFound, OdekakeError
 from odekake.receipts import next_receipt_no
-from odekake.services.common import PAYMENTS, Actor, Form, require_stop
+from odekake.services.common import PAYMENTS, Actor, Form, addressee_fields, require_stop
+from odekake.services.dayclose import require_day_open
 from odekake.services.identity import check_identity
 
 RECORD_TYPE = "certificate.issue"
@@ -55,6 +56,8 @@ def validate(db: sqlite_utils.Database, values: dict[str, Any], actor: Actor) ->
     phone = form.phone("phone", "電話番号")
     relation = form.choice("relation", "請求者と本人の関係", RELATIONS)
     subject = form.text("subject_name", "証明が必要な方の氏名", required=False, max_len=40)
+    if relation == "本人" and subject:
+        form.fail("subject_name", "本人の請求では対象者の氏名は入力しません。空欄にしてください")
     if relation in ("同一世帯", "代理人") and not subject:
         form.fail("subject_name", "証明が必要な方の氏名を入力してください")
     if relation == "代理人" and not form.flag("proxy_letter"):
@@ -75,6 +78,7 @@ def validate(db: sqlite_utils.Database, values: dict[str, Any], actor: Actor) ->
     elif relation == "代理人" and any(i in PROXY_FORBIDDEN for i in items):
         form.fail("optional_items", "代理人の請求では個人番号・住民票コードを記載できません")
     purpose = form.text("purpose", "使用目的", required=False, max_len=60)
+    addressee = form.text("addressee", "宛名", required=False, max_len=40)
     payment = form.choice("payment", "支払方法", list(PAYMENTS))
     fee_each = form.fee(db, code, actor.day)
     form.raise_if_any()
@@ -102,6 +106,7 @@ def validate(db: sqlite_utils.Database, values: dict[str, Any], actor: Actor) ->
         "optional_items": items,
         "purpose": purpose,
         "operator_id": actor.operator_id,
+        **addressee_fields(addressee),
     }
 
 
@@ -114,6 +119,8 @@ def issue(db: sqlite_utils.Database, values: dict[str, Any], actor: Actor) -> re
     payload = validate(db, values, actor)
     with write(db):
         require_stop(db, actor.stop_id)
+        if payload["amount"] > 0:
+            require_day_open(db, actor.day)
         payload["receipt_no"] = next_receipt_no(db, actor.day)
         return rec.append(db, RECORD_TYPE, payload, now=actor.now)
 
@@ -136,30 +143,59 @@ def void_receipt(
     receipt_no: str,
     *,
     operator_id: str,
-    roles: tuple[str, ...] | list[str],
+    roles: tuple[str, ...] | list[str] = (),
     now: Any = None,
+    approval: authz.Approval | None = None,
 ) -> rec.Record:
-    """Void an issued receipt (書損): a ``record.void`` supersedes it; the number stays used.
+    """Void one of today's receipts (書損): a ``record.void`` supersedes it; the number stays used.
+
+    Only a receipt issued today (JST) on this van can be voided at the counter:
+    an older one is a correction made at city hall. A day whose 日計 is closed
+    must be re-opened first, so that every void shows in its day's 日計表.
 
     Raises:
-        PermissionDenied: Only a supervisor (監督者) may void a receipt. The roles
-            are read from the operators table (``roles`` from the UI is not trusted).
+        PermissionDenied: Only a supervisor (監督者) may void a receipt, or an
+            operator with a supervisor's ``approval`` (id + PIN). Roles are read
+            from the operators table (``roles`` from the UI is not trusted).
+        OdekakeError: Another day's receipt, or today's 日計 is closed.
     """
+    from odekake.services.common import local_date
+    from odekake.services.dayclose import require_day_open
+
     del roles  # kept for callers; the operators table decides (odekake.authz), audited
-    authz.require(db, operator_id, "void")
+    when = now or rec.utc_now()
+    today = local_date(when)
+    from odekake.db import device_id_of
+
+    # The role first (audited when refused), whatever the number typed.
+    approver = authz.require(db, operator_id, "void", approval)
+    target = find_by_receipt(db, receipt_no)
+    issued = local_date(target.wall_datetime)
+    if target.device_id != device_id_of(db):
+        raise OdekakeError(
+            f"領収番号 {receipt_no.strip()} はこの車両の領収書ではありません。"
+            "市役所で訂正の手続きをしてください"
+        )
+    if issued != today:
+        raise OdekakeError(
+            f"領収番号 {receipt_no.strip()} は{issued.year}年{issued.month}月{issued.day}日の"
+            "領収書です。窓口では当日の領収書しか取り消せません。"
+            "市役所で訂正の手続きをしてください"
+        )
     with write(db):
         target = find_by_receipt(db, receipt_no)
-        audit.log(db, operator_id, "record.void", receipt_no, {"record_id": target.id})
-        return rec.append(
-            db,
-            rec.VOID,
-            {
-                "reason": VOID_REASON,
-                "operator_id": operator_id,
-                "target": target.id,
-                "receipt_no": target.payload["receipt_no"] if target.payload else receipt_no,
-                "voided_type": target.type,
-            },
-            supersedes=target.id,
-            now=now,
-        )
+        require_day_open(db, today)
+        detail: dict[str, Any] = {"record_id": target.id}
+        if approver:
+            detail["approved_by"] = approver
+        audit.log(db, operator_id, "record.void", receipt_no, detail)
+        payload: dict[str, Any] = {
+            "reason": VOID_REASON,
+            "operator_id": operator_id,
+            "target": target.id,
+            "receipt_no": target.payload["receipt_no"] if target.payload else receipt_no,
+            "voided_type": target.type,
+        }
+        if approver:
+            payload["approved_by"] = approver
+        return rec.append(db, rec.VOID, payload, supersedes=target.id, now=now)

@@ -78,6 +78,25 @@ def looks_like_my_number(text: str) -> bool:
     return any(is_my_number(run) for run in re.findall(r"\d+", joined))
 
 
+def unprintable(text: str) -> str:
+    """The first emoji or control character in ``text`` (as ``U+XXXX``), or ``""``.
+
+    Names and addresses go on certificates and to city hall's systems, which take
+    neither: control and format characters (Cc, Cf, Co, Cs), variation selectors,
+    and pictographs (So outside the CJK symbols a Japanese address may hold, such as 〒).
+    """
+    for ch in text:
+        code = ord(ch)
+        cat = unicodedata.category(ch)
+        if (
+            cat in ("Cc", "Cf", "Co", "Cs", "Cn")
+            or 0xFE00 <= code <= 0xFE0F
+            or (cat == "So" and (code >= 0x1F000 or 0x2190 <= code <= 0x2BFF))
+        ):
+            return f"U+{code:04X}"
+    return ""
+
+
 class Form:
     """Collects field errors while a service parses a form; raises them all at once."""
 
@@ -127,6 +146,10 @@ class Form:
         text = self._typed(field, label, required=required)
         if not text:
             return ""
+        bad = unprintable(text)
+        if bad:
+            self.fail(field, f"{label}に絵文字や制御文字は使えません({bad})")
+            return ""
         if len(text) > max_len:
             self.fail(field, f"{label}は{max_len}文字以内で入力してください")
         return text
@@ -166,23 +189,32 @@ class Form:
         return bool(self.values.get(field))
 
     def birth_date(self, field: str, label: str, *, today: date, required: bool = False) -> str:
-        """A past date as ``YYYY-MM-DD`` (also accepts ``YYYYMMDD`` and ``/`` or ``.``)."""
+        """A past date as ``YYYY-MM-DD``, read by :func:`odekake.wareki.parse_date`
+        (Western or 和暦: ``1948-05-06``, ``19480506``, ``S23.5.6``, ``昭和23年5月6日``)."""
+        return self.date(field, label, today=today, required=required, past=True)
+
+    def date(
+        self, field: str, label: str, *, today: date, required: bool = False, past: bool = False
+    ) -> str:
+        """A date as ``YYYY-MM-DD`` (any form :func:`odekake.wareki.parse_date` reads);
+        ``past`` refuses a day after ``today``."""
+        from odekake.wareki import parse_date
+
         text = self._typed(field, label, required=required)
         if not text:
             return ""
-        t = text.replace("/", "-").replace(".", "-")
-        if re.fullmatch(r"\d{8}", t):
-            t = f"{t[:4]}-{t[4:6]}-{t[6:]}"
-        m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", t)
-        if m is None:
-            self.fail(field, f"{label}は 1950-04-01 の形で入力してください")
-            return ""
         try:
-            d = date(int(m[1]), int(m[2]), int(m[3]))
-        except ValueError:
-            self.fail(field, f"{label}に存在しない日付です({text})")
+            d = parse_date(text)
+        except ValidationError as exc:
+            if "読めません" in str(exc):
+                self.fail(
+                    field,
+                    f"{label}は 1950-04-01・S25.4.1・昭和25年4月1日 のように入力してください",
+                )
+            else:  # a day that does not exist, or outside its era
+                self.fail(field, f"{label}: {exc}")
             return ""
-        if d > today or d.year < 1900:
+        if (past and d > today) or d.year < 1868:
             self.fail(field, f"{label}が正しくありません({text})")
             return ""
         return d.isoformat()
@@ -230,6 +262,16 @@ def next_application_no(db: sqlite_utils.Database, prefix: str, field: str, day:
 
     head = f"{prefix}{fiscal_year(day)}-{device_id_of(db)}-"
     return f"{head}{next_number(db, head, field):05d}"
+
+
+def addressee_fields(addressee: str) -> dict[str, Any]:
+    """The receipt's 宛名, only when one was entered.
+
+    ``addressee_name`` is personal data (sealed by ``odekake.records.append`` like
+    every ``*_name`` key); ``addressee`` only says there is one, so a reprint
+    leaves a line for it.
+    """
+    return {"addressee": True, "addressee_name": addressee} if addressee else {}
 
 
 def require_stop(db: sqlite_utils.Database, stop_id: str) -> None:

@@ -13,14 +13,18 @@ from typing import Any
 
 import sqlite_utils
 
+from odekake import audit, authz
 from odekake import records as rec
 from odekake.catalog import CATEGORIES, SERVICE_RECORD_TYPES
-from odekake.db import write
+from odekake.db import device_id_of, write
 from odekake.errors import OdekakeError
-from odekake.services.common import Form, local_date
+from odekake.services.common import Form, local_date, local_hhmm
 from odekake.services.stops import stops_on
 
 RECORD_TYPE = "day.close"
+REOPEN_TYPE = "day.reopen"
+# Report categories whose services take a fee: refused once the day's 日計 is closed.
+FEE_CATEGORIES: frozenset[str] = frozenset({"certificate", "garbage"})
 DENOMINATIONS: tuple[int, ...] = (10000, 5000, 1000, 500, 100, 50, 10, 5, 1)
 
 
@@ -37,6 +41,82 @@ class DaySummary:
     voided: list[str] = field(default_factory=list)
     by_category: dict[str, int] = field(default_factory=dict)
     closed: bool = False
+    voided_amounts: dict[str, int] = field(default_factory=dict)
+    reopenings: list[dict[str, Any]] = field(default_factory=list)
+
+
+class DayClosed(OdekakeError):
+    """The day's 日計 is closed on this van: no fee may be taken until a supervisor re-opens it."""
+
+
+def day_events(db: sqlite_utils.Database, day: date) -> list[rec.Record]:
+    """This van's ``day.close`` and ``day.reopen`` records of a day, in order."""
+    dev = device_id_of(db)
+    return [
+        r
+        for r in rec.iter_records(db, device_id=dev, types=[RECORD_TYPE, REOPEN_TYPE])
+        if r.payload and r.payload.get("date") == day.isoformat()
+    ]
+
+
+def is_closed(db: sqlite_utils.Database, day: date) -> bool:
+    """True when the day's last close on this van has not been re-opened since."""
+    events = day_events(db, day)
+    return bool(events) and events[-1].type == RECORD_TYPE
+
+
+def require_day_open(db: sqlite_utils.Database, day: date) -> None:
+    """Refuse taking a fee on a day whose 日計 is closed (call inside the write)."""
+    if is_closed(db, day):
+        raise DayClosed(
+            f"{day.isoformat()} の日計は締め済みです。手数料の収納はできません"
+            "(監督者が日計を再開すると受け付けられます)"
+        )
+
+
+def reopen_day(
+    db: sqlite_utils.Database,
+    day: date,
+    *,
+    operator_id: str,
+    reason: str,
+    now: Any,
+    approval: authz.Approval | None = None,
+) -> rec.Record:
+    """Re-open a closed 日計 (``day.reopen``): supervisors only, audited.
+
+    Raises:
+        PermissionDenied: Neither the operator nor an approving supervisor is a 監督者.
+        OdekakeError: The day is not closed, or no reason was given.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise OdekakeError("日計を再開する理由を入力してください")
+    supervisor = authz.require(db, operator_id, "reopen_day", approval) or operator_id
+    with write(db):
+        if not is_closed(db, day):
+            raise OdekakeError(f"{day.isoformat()} の日計は締めていません")
+        audit.log(
+            db,
+            operator_id,
+            "day.reopen",
+            day.isoformat(),
+            {"supervisor_id": supervisor},
+            now=now,
+        )
+        return rec.append(
+            db,
+            REOPEN_TYPE,
+            {
+                "date": day.isoformat(),
+                "van_id": device_id_of(db),
+                "operator_id": operator_id,
+                "supervisor_id": supervisor,
+                "reason": reason[:100],
+                "at": local_hhmm(now),
+            },
+            now=now,
+        )
 
 
 def summarise(db: sqlite_utils.Database, day: date) -> DaySummary:
@@ -47,13 +127,28 @@ def summarise(db: sqlite_utils.Database, day: date) -> DaySummary:
         day=day, stops=len(stops), open_stops=[s.site_name for s in stops if not s.closed]
     )
     everything = list(rec.iter_records(db))
+    by_id = {r.id: r for r in everything}
     for r in everything:
         if r.type == rec.VOID and r.payload and r.payload.get("receipt_no"):
-            target = next((t for t in everything if t.id == r.supersedes), None)
+            # A void belongs to the day of the receipt it voids (the counter refuses
+            # any other day's receipt, so that is also the day it was made).
+            target = by_id.get(r.supersedes or "")
             if target and target.payload and target.payload.get("stop_id") in ids:
-                out.voided.append(str(r.payload["receipt_no"]))
-        if r.type == RECORD_TYPE and r.payload and r.payload.get("date") == day.isoformat():
-            out.closed = True
+                no = str(r.payload["receipt_no"])
+                out.voided.append(no)
+                out.voided_amounts[no] = int(target.payload.get("amount", 0))
+    events = day_events(db, day)
+    out.closed = bool(events) and events[-1].type == RECORD_TYPE
+    out.reopenings = [
+        {
+            "at": str(e.payload.get("at", "")),
+            "supervisor_id": str(e.payload.get("supervisor_id", "")),
+            "operator_id": str(e.payload.get("operator_id", "")),
+            "reason": str(e.payload.get("reason", "")),
+        }
+        for e in events
+        if e.type == REOPEN_TYPE and e.payload
+    ]
     for r in rec.effective(everything):
         p = r.payload
         if not p or p.get("stop_id") not in ids or r.type not in SERVICE_RECORD_TYPES:
@@ -122,6 +217,9 @@ def close_day(
         "by_category": summary.by_category,
         "receipts": summary.receipts,
         "voided_receipts": summary.voided,
+        "voided_amounts": summary.voided_amounts,
+        "reopenings": summary.reopenings,
+        "van_id": device_id_of(db),
     }
     with write(db):
         return rec.append(db, RECORD_TYPE, payload, now=now)

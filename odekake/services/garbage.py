@@ -10,7 +10,8 @@ from odekake import catalog
 from odekake import records as rec
 from odekake.db import write
 from odekake.receipts import next_receipt_no
-from odekake.services.common import PAYMENTS, Actor, Form, require_stop
+from odekake.services.common import PAYMENTS, Actor, Form, addressee_fields, require_stop
+from odekake.services.dayclose import require_day_open
 
 RECORD_TYPE = "garbage.sell"
 
@@ -28,6 +29,7 @@ def validate(db: sqlite_utils.Database, values: dict[str, Any], actor: Actor) ->
     quantity = form.integer("quantity", "枚数", lo=1, hi=20)
     payment = form.choice("payment", "支払方法", list(PAYMENTS))
     fee_each = form.fee(db, code, actor.day)
+    addressee = form.text("addressee", "宛名", required=False, max_len=40)
     form.raise_if_any()
     return {
         "stop_id": actor.stop_id,
@@ -39,6 +41,7 @@ def validate(db: sqlite_utils.Database, values: dict[str, Any], actor: Actor) ->
         "amount": fee_each * quantity,
         "payment": payment,
         "operator_id": actor.operator_id,
+        **addressee_fields(addressee),
     }
 
 
@@ -47,5 +50,7 @@ def sell(db: sqlite_utils.Database, values: dict[str, Any], actor: Actor) -> rec
     payload = validate(db, values, actor)
     with write(db):
         require_stop(db, actor.stop_id)
+        if payload["amount"] > 0:
+            require_day_open(db, actor.day)
         payload["receipt_no"] = next_receipt_no(db, actor.day)
         return rec.append(db, RECORD_TYPE, payload, now=actor.now)

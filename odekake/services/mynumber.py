@@ -38,7 +38,10 @@ def validate(db: sqlite_utils.Database, values: dict[str, Any], actor: Actor) ->
     elif looks_like_my_number(raw):
         form.fail("application_id", MY_NUMBER_MESSAGE)
     elif not raw.isdigit() or len(raw) != APPLICATION_ID_DIGITS:
-        form.fail("application_id", f"申請書IDは{APPLICATION_ID_DIGITS}桁の数字です({len(raw)}桁)")
+        digits = sum(c.isdigit() for c in raw)
+        other = "".join(dict.fromkeys(c for c in raw if not c.isdigit()))
+        told = f"入力は数字{digits}桁" + (f"と数字以外の文字「{other[:5]}」" if other else "")
+        form.fail("application_id", f"申請書IDは数字{APPLICATION_ID_DIGITS}桁です({told})")
     name = form.text("name", "氏名", max_len=40)
     kana = form.text("kana", "ふりがな", required=False, max_len=40)
     birth = form.birth_date("birth_date", "生年月日", today=actor.day, required=True)

@@ -216,7 +216,16 @@ def open_planned(
     if visit is None:
         raise OdekakeError(f"この訪問は今日({day.isoformat()})の計画ではありません")
     if visit.opened:
-        raise OdekakeError("この訪問はすでに開いています")
+        raise OdekakeError(
+            f"「{visit.site_name} {visit.window}」はすでに開いて閉じた訪問です。"
+            "もう一度開くときは計画外で開いてください(U)"
+            if any(
+                s.closed
+                for s in _stops(db)
+                if s.site_id == visit.site_id and s.date == day.isoformat()
+            )
+            else f"「{visit.site_name} {visit.window}」はすでに開いています"
+        )
     with write(db):
         _refuse_if_open(db)
         payload: dict[str, Any] = {

@@ -13,7 +13,6 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +49,6 @@ ROLL_HEADERS: dict[str, tuple[str, ...]] = {
 _REQUIRED = ("voter_no", "name", "kana", "birth_date", "sex")
 _VOTER_NO = re.compile(r"^[0-9A-Za-z-]{1,32}$")
 _SMALL_KANA = str.maketrans("ぁぃぅぇぉっゃゅょゎゕゖ", "あいうえおつやゆよわかけ")
-_ERAS = {"明治": 1867, "大正": 1911, "昭和": 1925, "平成": 1988, "令和": 2018}
-_ERA_LETTERS = {"M": "明治", "T": "大正", "S": "昭和", "H": "平成", "R": "令和"}
 
 
 @dataclass(frozen=True)
@@ -99,24 +96,11 @@ def parse_birth_date(text: str) -> str:
     Raises:
         ValidationError: The text is not a date.
     """
-    s = unicodedata.normalize("NFKC", text).strip().replace(" ", "")
-    year = month = day = 0
-    m = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", s)
-    if m:
-        year, month, day = int(m[1]), int(m[2]), int(m[3])
-    elif re.fullmatch(r"\d{8}", s):
-        year, month, day = int(s[:4]), int(s[4:6]), int(s[6:])
-    else:
-        m = re.fullmatch(
-            r"(明治|大正|昭和|平成|令和|[MTSHR])(元|\d{1,2})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", s
-        )
-        if m:
-            era = _ERA_LETTERS.get(m[1], m[1])
-            year = _ERAS[era] + (1 if m[2] == "元" else int(m[2]))
-            month, day = int(m[3]), int(m[4])
+    from odekake.wareki import parse_date
+
     try:
-        return date(year, month, day).isoformat()
-    except ValueError as exc:
+        return parse_date(text).isoformat()
+    except ValidationError as exc:
         raise ValidationError(f"生年月日として読めません({text!r})", "birth_date") from exc
 
 

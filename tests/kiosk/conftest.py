@@ -18,6 +18,7 @@ from odekake.receipt_mac import derive_device_key
 from odekake.records import SEAL_KEY_META
 from odekake.sealing import generate_keypair
 from odekake.services.common import Actor
+from tests.kiosk.cups import pdf_printer  # noqa: F401  (a real CUPS with a cups-pdf queue)
 
 DAY = date(2026, 11, 24)  # a Tuesday, not a holiday
 NOW = datetime(2026, 11, 24, 1, 5, tzinfo=UTC)  # 10:05 JST

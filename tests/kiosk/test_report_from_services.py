@@ -44,6 +44,7 @@ def test_month_report_from_kiosk_services(kdb: sqlite_utils.Database, tmp_path: 
         spoiled.payload["receipt_no"],
         operator_id="sv001",
         roles=("supervisor",),  # type: ignore[index]
+        now=NOW,
     )
     mynumber.apply(kdb, mn_form(), actor)
     consultation.hold(kdb, {"topic": "年金", "referral_id": ""}, actor)

@@ -238,7 +238,7 @@ def test_void_keeps_the_number_and_is_supervisor_only(
     r = certificates.issue(kdb, cert_form(), open_stop())
     with pytest.raises(PermissionDenied):
         certificates.void_receipt(
-            kdb, r.payload["receipt_no"], operator_id="op001", roles=("operator",)
+            kdb, r.payload["receipt_no"], operator_id="op001", roles=("operator",), now=NOW
         )
     v = certificates.void_receipt(
         kdb, r.payload["receipt_no"], operator_id="sv001", roles=("supervisor",), now=NOW
@@ -247,7 +247,7 @@ def test_void_keeps_the_number_and_is_supervisor_only(
     assert v.payload["reason"] == "書損"
     with pytest.raises(OdekakeError):
         certificates.void_receipt(
-            kdb, r.payload["receipt_no"], operator_id="sv001", roles=("supervisor",)
+            kdb, r.payload["receipt_no"], operator_id="sv001", roles=("supervisor",), now=NOW
         )
     # The voided number is never reused.
     r2 = certificates.issue(kdb, cert_form(), open_stop())
@@ -498,7 +498,7 @@ def _day_with_sales(kdb: sqlite_utils.Database, open_stop: ActorF) -> None:
     certificates.issue(kdb, cert_form(payment="cashless"), actor)  # 300 cashless
     voided = certificates.issue(kdb, cert_form(), actor)  # 300 cash, voided
     certificates.void_receipt(
-        kdb, voided.payload["receipt_no"], operator_id="sv001", roles=("supervisor",)
+        kdb, voided.payload["receipt_no"], operator_id="sv001", roles=("supervisor",), now=NOW
     )
     garbage.sell(
         kdb, {"service_code": "garbage.large_s", "quantity": "1", "payment": "cash"}, actor

@@ -7,6 +7,7 @@ SQLite file only.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, replace
@@ -26,6 +27,7 @@ from odekake.errors import OdekakeError
 from odekake.services.common import JST, Actor, Clock, system_clock
 from odekake.services.login import Operator
 from odekake.services.stops import Stop, get_stop, van_id_of
+from odekake.sync.auto import OFFLINE, SENDING, AutoSync
 
 log = logging.getLogger("kiosk")
 
@@ -61,6 +63,11 @@ class KioskSettings:
         printer: The CUPS printer receipts and slips are printed on (``lp -d``);
             None: PDF only.
         log_path: The kiosk's log file (default: ``kiosk.log`` next to the DB).
+        auto_sync: Push and pull in the background whenever the hub is reachable
+            (:mod:`odekake.sync.auto`); every ``sync_every`` seconds a tick checks what
+            is due, backing off from ``sync_first_backoff`` up to ``sync_max_backoff``
+            seconds after a failure.
+        ca_file: The city's CA certificate for an ``https://`` hub.
     """
 
     idle_minutes: float = 5.0
@@ -69,6 +76,11 @@ class KioskSettings:
     hub_url: str | None = None
     printer: str | None = None
     log_path: Path | None = None
+    auto_sync: bool = True
+    sync_every: float = 5.0
+    sync_first_backoff: float = 5.0
+    sync_max_backoff: float = 300.0
+    ca_file: Path | None = None
 
 
 class KioskApp(App[None]):
@@ -98,6 +110,15 @@ class KioskApp(App[None]):
         self.stop: Stop | None = None
         self.last_activity = time.monotonic()
         self.locked = False
+        self.autosync: AutoSync | None = None
+        if self.settings.auto_sync:
+            self.autosync = AutoSync(
+                self.db_path,
+                hub_url=self.settings.hub_url,
+                first_backoff=self.settings.sync_first_backoff,
+                max_backoff=self.settings.sync_max_backoff,
+                ca_file=self.settings.ca_file,
+            )
         self.scan = ScanBuffer()
         self._sync_cache: tuple[int, float, Any] | None = None
 
@@ -167,7 +188,42 @@ class KioskApp(App[None]):
             last = when.strftime("%H:%M" if today else "%m/%d")
         else:
             last = t("sync_never")
-        return t("sync_status").format(unsynced=st.unsynced, last=last)
+        text = t("sync_status").format(unsynced=st.unsynced, last=last)
+        phase = self.autosync.state.phase if self.autosync is not None else ""
+        if phase == SENDING:
+            return f"{t('sync_sending')} {text}"
+        if phase == OFFLINE:
+            return f"{t('sync_offline')} {text}"
+        return text
+
+    def kick_sync(self) -> None:
+        """Start a background sync tick (never blocks the screen; one at a time)."""
+        if self.autosync is not None:
+            self.run_worker(
+                self._sync_tick, thread=True, exclusive=True, group="autosync", exit_on_error=False
+            )
+
+    def _sync_tick(self) -> None:
+        if self.autosync is None:
+            return
+        try:
+            self.autosync.tick(on_change=lambda _s: self._from_thread(self.show_sync))
+        except Exception:  # a bug here must never take the counter down
+            log.exception("自動同期で想定外のエラー")
+        self._from_thread(self.show_sync)
+
+    def _from_thread(self, fn: Any) -> None:
+        with contextlib.suppress(RuntimeError):  # the app is closing
+            self.call_from_thread(fn)
+
+    def show_sync(self) -> None:
+        """Redraw the top bar after the background sync changed something."""
+        from kiosk.screens.base import KioskScreen
+
+        self._sync_cache = None
+        screen = self.screen
+        if isinstance(screen, KioskScreen) and screen.query("#topbar"):
+            screen.refresh_topbar()
 
     # -- lifecycle ----------------------------------------------------------------
     def on_mount(self) -> None:
@@ -175,6 +231,9 @@ class KioskApp(App[None]):
 
         self.push_screen(LoginScreen())
         self.set_interval(15, self.lock_if_idle)
+        if self.autosync is not None:
+            self.set_interval(self.settings.sync_every, self.kick_sync)
+            self.call_later(self.kick_sync)
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key | events.MouseDown):

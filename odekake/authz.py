@@ -22,6 +22,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "roll": frozenset({"clerk", "supervisor"}),
     "vote": frozenset({"clerk", "supervisor"}),
     "reopen_day": frozenset({"supervisor"}),
+    "export": frozenset({"supervisor"}),
 }
 
 

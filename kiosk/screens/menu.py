@@ -27,6 +27,7 @@ class MenuScreen(KioskScreen):
         Binding("c", "close_stop", t("close_stop")),
         Binding("v", "void", t("receipts_today")),
         Binding("l", "logout", t("switch_operator")),
+        Binding("u", "usb", t("usb_menu")),
     ]
 
     def __init__(self) -> None:
@@ -102,6 +103,11 @@ class MenuScreen(KioskScreen):
     def action_logout(self) -> None:
         self.kiosk.logout()
         self.notify(t("logged_out"))
+
+    def action_usb(self) -> None:
+        from kiosk.screens.usb import UsbExportScreen
+
+        self.app.push_screen(UsbExportScreen())
 
     def action_void(self) -> None:
         from kiosk.screens.void import VoidScreen

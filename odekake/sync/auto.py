@@ -66,7 +66,9 @@ class AutoSync:
         hub_url: str | None = None,
         push_every: float = 300.0,
         pull_every: float = 1800.0,
+        first_backoff: float = 5.0,
         max_backoff: float = 300.0,
+        ca_file: Path | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         clock: Callable[[], datetime] | None = None,
         push: Callable[[Path, str], object] | None = None,
@@ -78,11 +80,16 @@ class AutoSync:
         self.fixed_hub = hub_url
         self.push_every = push_every
         self.pull_every = pull_every
+        self.first_backoff = first_backoff
         self.max_backoff = max_backoff
         self.monotonic = monotonic
         self.clock = clock or (lambda: datetime.now(JST))
-        self._push = push or (lambda p, u: client.push(p, u, retries=1, backoff=0.2))
-        self._pull = pull or (lambda p, u: client.pull(p, u, retries=1, backoff=0.2))
+        self._push = push or (
+            lambda p, u: client.push(p, u, retries=1, backoff=0.2, ca_file=ca_file)
+        )
+        self._pull = pull or (
+            lambda p, u: client.pull(p, u, retries=1, backoff=0.2, ca_file=ca_file)
+        )
         self._lock = threading.Lock()
         self._state = AutoState()
         self._failures = 0
@@ -170,7 +177,7 @@ class AutoSync:
 
     def _failed(self, exc: OdekakeError) -> AutoState:
         self._failures += 1
-        delay = min(self.max_backoff, 5.0 * 2 ** (self._failures - 1))
+        delay = min(self.max_backoff, self.first_backoff * 2 ** (self._failures - 1))
         self._retry_at = self.monotonic() + delay
         log.info("自動同期に失敗しました(%s 秒後に再試行): %s", int(delay), exc)
         _, unsynced, last, _ = self._local()

@@ -15,8 +15,10 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import sqlite_utils
@@ -454,3 +456,39 @@ def pull(
         return PullResult(int(snap["version"]), True, counts)
     finally:
         db.close()
+
+
+def usb_export(
+    db_path: Path, folder: Path, *, operator_id: str, now: datetime | None = None
+) -> tuple[Path, int]:
+    """A supervisor writes the unsynced records to a USB stick (a signed bundle file).
+
+    For days without a network: city hall imports the file with ``odekake sync
+    import``. Only a supervisor may (``odekake.authz``, audited); the file is named
+    after the device and the time, written beside its final name and renamed.
+
+    Returns:
+        ``(the file, how many records it holds)``.
+    """
+    from odekake import audit, authz
+
+    if not folder.is_dir():
+        raise OdekakeError(f"書き出し先のフォルダがありません: {folder}(USBメモリを挿してください)")
+    db = connect(db_path, role="van")
+    try:
+        authz.require(db, operator_id, "export")
+        device = device_id_of(db)
+    finally:
+        db.close()
+    stamp = (now or datetime.now(UTC)).astimezone(ZoneInfo("Asia/Tokyo")).strftime("%Y%m%d-%H%M%S")
+    out = folder / f"odekake-{device}-{stamp}.bundle"
+    try:
+        first, last, count = export_bundle(db_path, out)
+    except OSError as exc:
+        raise OdekakeError(f"{folder} に書き込めません: {exc.strerror}") from exc
+    db = connect(db_path, role="van")
+    try:
+        audit.log(db, operator_id, "export", out.name, {"from": first, "to": last, "usb": True})
+    finally:
+        db.close()
+    return out, count

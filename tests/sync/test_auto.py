@@ -95,3 +95,42 @@ def test_nothing_to_do_is_idle_without_a_network_call(site: Site) -> None:
     assert calls == ["push", "pull"]  # the day's first pull, and a first push
     calls.clear()
     assert auto.tick().phase == IDLE and calls == []
+
+
+async def test_the_kiosk_pushes_by_itself_when_the_hub_comes_up(site: Site) -> None:
+    """Records saved while the hub is down go up with no key pressed; the top bar follows."""
+    from kiosk.app import KioskSettings, make_app
+    from kiosk.widgets.field import TopBar
+
+    from .conftest import HubProcess
+
+    van = site.van("van-a", 0)
+    port = free_port()
+    set_hub(van, f"http://127.0.0.1:{port}")
+    db = connect(van)
+    add_records(db, 7)
+    db.close()
+    settings = KioskSettings(sync_every=0.2, sync_first_backoff=0.2, sync_max_backoff=0.5)
+    app = make_app(van, settings=settings)
+    hub: HubProcess | None = None
+
+    def bar() -> str:
+        return str(app.screen.query_one("#topbar", TopBar).render())
+
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            for _ in range(300):
+                await pilot.pause(0.05)
+                if "接続なし" in bar():
+                    break
+            assert "接続なし" in bar() and "未送信7件" in bar()
+            hub = HubProcess(site.hub, port).start()
+            for _ in range(600):
+                await pilot.pause(0.05)
+                if "未送信0件" in bar():
+                    break
+            assert "未送信0件" in bar() and "接続なし" not in bar(), bar()
+    finally:
+        if hub is not None:
+            hub.stop()
+    assert rows(site.hub, "van-a") == rows(van, "van-a")

@@ -29,6 +29,7 @@ ACTIONS: dict[str, str] = {
     "purge": "保存期間経過による消去",
     "role.denied": "権限のない操作",
     "roll.delete": "選挙人名簿の削除",
+    "election.assign": "投票所の担当車両の変更",
 }
 
 

@@ -155,6 +155,16 @@ def record_ack(db: sqlite_utils.Database, device_id: str, acked: int, hub_url: s
             db.execute("INSERT INTO hub_acks(seq, acked_at) VALUES (?, ?)", [acked, at])
 
 
+def remember_hub_url(db: sqlite_utils.Database, device_id: str, hub_url: str) -> None:
+    """Record the hub this van talks to (a pull alone is enough for the voting screen)."""
+    with write(db):
+        db.execute(
+            "INSERT INTO sync_state(device_id, hub_url) VALUES (?, ?) "
+            "ON CONFLICT(device_id) DO UPDATE SET hub_url = excluded.hub_url",
+            [device_id, hub_url],
+        )
+
+
 def log_sync(
     db: sqlite_utils.Database,
     direction: str,
@@ -311,6 +321,7 @@ def pull(db_path: Path, hub_url: str, *, retries: int = 5, backoff: float = 0.5)
         have = str(row[0]) if row and row[0] else ""
         with HubClient(hub_url, device, key, retries=retries, backoff=backoff) as client:
             snap = client.request("GET", "/v1/snapshot", params={"have": have} if have else None)
+        remember_hub_url(db, device, hub_url)
         if snap.get("unchanged"):
             with write(db):
                 db.execute(

@@ -22,7 +22,7 @@ LABELS: dict[str, str] = {
     "confirmed": "交付可",
     "confirmed_detail": "名簿対照済み({time})。交付する投票用紙: {ballots}",
     "refused": "交付できません: {message}(理由コード {code})",
-    "offline": "ハブに接続できません({reason})。名簿対照ができないため交付はできません。仮投票のみ受け付けられます。",
+    "offline": "{reason}。名簿対照ができないため交付はできません。仮投票のみ受け付けられます。",
     "provisional_done": "仮投票として記録しました(仮投票用封筒を使用してください)。",
     "handed_done": "交付を記録しました。",
     "blocked_title": "投票不可",

@@ -637,6 +637,7 @@ def _demo_plan(
 
 
 DEMO_ELECTION_ID = "demo-election"
+DEMO_HUB_URL = "http://127.0.0.1:8765"
 # The demo roll: (番号, index into the name tables, birth date). Women's given names
 # are the ones at even positions in _GIVEN_SEX below; everyone lives at a デモ address.
 _DEMO_VOTERS = (
@@ -809,6 +810,11 @@ def build_demo(
     from odekake.sync.keys import enroll_synced
 
     enroll_synced(van, hub, van_path, len(synced))  # the demo van is enrolled and synced up to here
+    from odekake.sync.client import remember_hub_url
+
+    # The hub of the README's tour (odekake hub serve --port 8765): key 8 then knows
+    # where to check voters in, and says so when that hub is not running.
+    remember_hub_url(van, DEVICE_ID, DEMO_HUB_URL)
     return DemoSummary(
         directory=directory,
         sites=len(sites),

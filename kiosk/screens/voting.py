@@ -451,6 +451,7 @@ class VotingScreen(Screen[None]):
             self.offline = result
             self._result(LABELS["offline"].format(reason=result.reason), "ng")
             self._show("retry", "provisional")
+            self.query_one("#retry", Button).focus()
 
     @on(Button.Pressed, "#handed")
     def handed(self) -> None:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from kiosk.screens.voting import make_voting_screen
 from odekake.db import connect
-from odekake.demo import DEMO_ELECTION_ID, build_demo
+from odekake.demo import DEMO_ELECTION_ID, DEMO_HUB_URL, build_demo
+from odekake.sync.auth import hub_url_of
 from odekake.voting import checkin as ck
 from odekake.voting import elections as el
 from odekake.voting import roll as rl
@@ -43,6 +44,8 @@ def test_the_demo_van_serves_todays_first_stop_as_a_mobile_station(demo_dir: Pat
     # the clerk's screen opens on the van for that stop
     screen = make_voting_screen(van, "http://127.0.0.1:9", "cl001", site_id=visit[0], day=DAY)
     assert screen.station.id == "demo-van"
+    # key 8 knows the hub of the README's tour without a sync first
+    assert hub_url_of(van) == DEMO_HUB_URL
     hub.close()
     van.close()
 

@@ -490,6 +490,40 @@ def m0202_sync_van(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="1101_wire_hub_signing")
+def m1101_wire_hub_signing(db: sqlite_utils.Database) -> None:
+    # Van: each acknowledgement keeps the hub's signed answer it came in (JSON), so a
+    # purge can check the hub's signature again and trusts no other acknowledgement.
+    run_script(
+        db,
+        """
+        ALTER TABLE hub_acks ADD COLUMN evidence TEXT;
+        """,
+    )
+
+
+@migrations(name="1801_backups")
+def m1801_backups(db: sqlite_utils.Database) -> None:
+    # Hub: every verified backup and, per device, the highest sequence it holds (the
+    # backup mark). Van: the backup mark the hub last reported; the van purges
+    # personal data only below it.
+    run_script(
+        db,
+        """
+        CREATE TABLE hub_backups (
+            n INTEGER PRIMARY KEY,
+            taken_at TEXT NOT NULL,
+            file TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            records INTEGER NOT NULL,
+            marks TEXT NOT NULL DEFAULT '{}'
+        );
+        ALTER TABLE sync_state ADD COLUMN backup_seq INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE sync_state ADD COLUMN backup_evidence TEXT;
+        """,
+    )
+
+
 @migrations(name="1201_voting_station_vans")
 def m1201_voting_station_vans(db: sqlite_utils.Database) -> None:
     # Early voting round two (issue 11 §4–5): which van (or device) serves which station,

@@ -24,7 +24,7 @@ from odekake import master
 from odekake import records as rec
 from odekake.db import connect, memory_db, write
 from odekake.sync.client import pull
-from odekake.sync.keys import ensure_van_key, public_key_text, register_device
+from odekake.sync.keys import enroll
 from odekake.voting import checkin as ck
 from odekake.voting import elections as el
 from odekake.voting import roll as rl
@@ -81,8 +81,8 @@ async def test_key_8_works_after_a_pull_alone_and_escape_goes_back(
         hub_db.execute("UPDATE plan_visits SET services = '[\"voting\"]' WHERE id = 'pv-1'")
     master.add_operator(hub_db, "op002", "佐藤 次郎", ["operator", "clerk"], "2345")
     _add_election(hub_db, tmp_path)
-    register_device(hub_db, VAN, public_key_text(ensure_van_key(kiosk_path)), van_id=VAN)
     hub_db.close()
+    enroll(kiosk_path, hub_path, van_id=VAN)  # the hub's key pinned on the van
     hub = start_hub(hub_path)
     pull(kiosk_path, hub.url, retries=1)  # no push ever ran
 

@@ -15,11 +15,13 @@ from typing import Any
 import httpx
 import pytest
 import sqlite_utils
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from odekake import master
 from odekake.db import connect
 from odekake.sync.auth import DeviceAuth
 from odekake.sync.keys import generate_key, public_key_text, register_device
+from odekake.sync.wire import ensure_hub_key
 from odekake.voting import elections as el
 from odekake.voting import roll as rl
 from odekake.voting.client import VotingClient
@@ -131,7 +133,12 @@ def signer(hub_path: Path, device_id: str, *, van_id: str | None = None) -> Devi
         register_device(db, device_id, public_key_text(key), van_id=van_id, replace=True)
     finally:
         db.close()
-    return DeviceAuth(device_id, key)
+    return DeviceAuth(device_id, key, hub_public_key(hub_path))
+
+
+def hub_public_key(hub_path: Path) -> Ed25519PublicKey:
+    """The hub's answer-signing key (made beside the hub database if missing)."""
+    return ensure_hub_key(hub_path).public_key()
 
 
 def signed_client(

@@ -27,6 +27,7 @@ from tests.voting.conftest import (
     ELECTION_ID,
     HubProcess,
     election_data,
+    hub_public_key,
     make_hub,
     signed_client,
     today_jst,
@@ -171,7 +172,9 @@ def test_unsigned_checkin_is_refused_by_vote_serve(
     status = httpx.get(f"{hub.url}/vote/status", params={"election_id": ELECTION_ID}, timeout=10)
     assert status.status_code == 401
     # a key the hub does not know for van-1 is refused too
-    stranger = VotingClient(hub.url, timeout=10, auth=DeviceAuth("van-1", generate_key()))
+    stranger = VotingClient(
+        hub.url, timeout=10, auth=DeviceAuth("van-1", generate_key(), hub_public_key(db_path))
+    )
     assert not isinstance(_ask(stranger, "ogawa-van"), Confirmed)
     db = connect(db_path)
     assert db.execute("SELECT COUNT(*) FROM vote_requests").fetchone()[0] == 0
@@ -182,14 +185,17 @@ def test_unsigned_checkin_is_refused_by_vote_serve(
     assert isinstance(_ask(signed, "ogawa-van"), Confirmed)
 
 
-def _push(url: str, van: Any, device: str, key: Any) -> dict[str, Any]:
+def _push(url: str, van: Any, device: str, key: Any, hub_path: Path) -> dict[str, Any]:
     """Up-sync the van's records to the hub over HTTP (the sync client's /v1/push)."""
 
     top = van.execute("SELECT MAX(seq) FROM records").fetchone()[0]
     buf = io.BytesIO()
     export_range(van, buf, device_id=device, from_seq=1, to_seq=int(top), key=key)
     r = httpx.post(
-        f"{url}/v1/push", content=buf.getvalue(), auth=DeviceAuth(device, key), timeout=30
+        f"{url}/v1/push",
+        content=buf.getvalue(),
+        auth=DeviceAuth(device, key, hub_public_key(hub_path)),
+        timeout=30,
     )
     assert r.status_code == 200, r.text
     return dict(r.json())
@@ -232,7 +238,7 @@ def test_forged_provisionals_become_incidents_and_the_real_voter_still_votes(
         forge(election_id="no-such-election"),  # unknown election
         forge(clerk_id="nobody-at-all"),  # not a clerk
     ]
-    result = _push(hub.url, rogue, "van-9", key)
+    result = _push(hub.url, rogue, "van-9", key, db_path)
     assert result["stored"] == len(forged)
 
     hub_db = connect(db_path)
@@ -271,7 +277,7 @@ def test_forged_provisionals_become_incidents_and_the_real_voter_still_votes(
         "at": at,
     }
     bad = rec.append(van1, ck.PROVISIONAL, payload)
-    _push(hub.url, van1, "van-1", key1)
+    _push(hub.url, van1, "van-1", key1, db_path)
     hub_db = connect(db_path)
     (inc,) = [i for i in ck.incidents(hub_db, ELECTION_ID) if i["first_record_id"] == bad.id]
     assert inc["detail"]["code"] == "not_clerk"
@@ -279,7 +285,9 @@ def test_forged_provisionals_become_incidents_and_the_real_voter_still_votes(
 
     # the real voter comes to the van and is confirmed
 
-    real = VotingClient(hub.url, timeout=10, auth=DeviceAuth("van-1", key1))
+    real = VotingClient(
+        hub.url, timeout=10, auth=DeviceAuth("van-1", key1, hub_public_key(db_path))
+    )
     assert isinstance(_ask(real, "ogawa-van"), Confirmed)
 
 

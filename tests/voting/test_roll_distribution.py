@@ -13,7 +13,7 @@ from pathlib import Path
 from odekake.db import connect
 from odekake.sync.auth import hub_url_of
 from odekake.sync.client import pull
-from odekake.sync.keys import ensure_van_key, public_key_text, register_device
+from odekake.sync.keys import enroll, ensure_van_key, public_key_text, register_device
 from odekake.sync.snapshot import snapshot_for
 from odekake.voting import elections as el
 from tests.voting.conftest import ELECTION_ID, HubProcess, make_hub, today_jst
@@ -22,10 +22,7 @@ from tests.voting.conftest import ELECTION_ID, HubProcess, make_hub, today_jst
 def _van(root: Path, hub_path: Path, device: str) -> Path:
     path = root / f"{device}.db"
     connect(path, role="van", create=True, device_id=device).close()
-    key = ensure_van_key(path)
-    hub = connect(hub_path, role="hub")
-    register_device(hub, device, public_key_text(key))
-    hub.close()
+    enroll(path, hub_path)  # the van's key at the hub, the hub's key pinned on the van
     return path
 
 

@@ -21,8 +21,12 @@ def hub_db(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def _chromium() -> Iterator[object]:
+    # Module scope, not session: sync Playwright keeps an asyncio loop running in this
+    # thread while it is open, and every async (Pilot) test that runs after it in the
+    # same worker would then fail with "Runner.run() cannot be called from a running
+    # event loop".
     with launch() as browser:
         yield browser
 

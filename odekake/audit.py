@@ -32,6 +32,10 @@ ACTIONS: dict[str, str] = {
     "roll.delete": "選挙人名簿の削除",
     "backup": "ハブのバックアップ",
     "restore": "ハブの復元",
+    "plan.create": "巡回計画(下書き)の作成",
+    "plan.publish": "巡回計画の公開",
+    "plan.discard": "巡回計画の破棄",
+    "van.change": "車両マスタの登録・変更",
     "election.assign": "投票所の担当車両の変更",
 }
 

@@ -51,9 +51,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from odekake.commands import core, kiosk, plan, prefill, report, security, sync, vote
+    from odekake.commands import core, kiosk, plan, prefill, report, security, sync, vans, vote
 
-    for module in (core, sync, kiosk, plan, report, vote, security, prefill):
+    for module in (core, sync, kiosk, plan, report, vote, security, vans, prefill):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -25,8 +25,20 @@ def hub_group() -> None:
 @click.option("--port", default=8765, show_default=True, type=int, help="待ち受けるポート")
 @click.option("--tls-cert", type=_FILE, default=None, help="HTTPS のサーバ証明書(PEM)")
 @click.option("--tls-key", type=_FILE, default=None, help="HTTPS の秘密鍵(PEM)")
+@click.option(
+    "--log",
+    "log_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="ログファイル(省略時は標準エラー。logrotate で移動されても開き直す)",
+)
 def hub_serve(
-    db_path: Path, host: str, port: int, tls_cert: Path | None, tls_key: Path | None
+    db_path: Path,
+    host: str,
+    port: int,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    log_file: Path | None,
 ) -> None:
     """同期サービスを起動する(Ctrl+C で停止)。"""
     from odekake.sync.hub import serve
@@ -39,6 +51,8 @@ def hub_serve(
     for f in (tls_cert, tls_key):
         if f is not None and not f.is_file():
             raise OdekakeError(f"ファイルがありません: {f}")
+    if log_file is not None and not log_file.parent.is_dir():
+        raise OdekakeError(f"ログファイルのフォルダがありません: {log_file.parent}")
     signing = public_key_text(ensure_hub_key(db_path))
     with socket.socket() as probe:
         # as uvicorn does: a port left in TIME_WAIT by a crashed hub is reusable
@@ -59,7 +73,7 @@ def hub_serve(
 
     with serving_lock(db_path, purpose="ハブの稼働"):
         try:
-            serve(db_path, host, port, tls_cert=tls_cert, tls_key=tls_key)
+            serve(db_path, host, port, tls_cert=tls_cert, tls_key=tls_key, log_file=log_file)
         except ssl.SSLError as exc:
             raise OdekakeError(f"証明書か秘密鍵を読めません: {exc.reason}") from exc
 

@@ -609,11 +609,24 @@ def serve(
     *,
     tls_cert: Path | None = None,
     tls_key: Path | None = None,
+    log_file: Path | None = None,
 ) -> None:
-    """Run the hub until interrupted (HTTPS when a certificate and key are given)."""
+    """Run the hub until interrupted (HTTPS when a certificate and key are given).
+
+    With ``log_file`` the hub's lines go to that file, reopened when logrotate moves
+    it (``WatchedFileHandler``); without it, to standard error (the journal).
+    """
+    import logging.handlers
+
     import uvicorn
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    fmt = "%(asctime)s %(levelname)s %(message)s"
+    if log_file is not None:
+        handler: logging.Handler = logging.handlers.WatchedFileHandler(log_file, encoding="utf-8")
+        handler.setFormatter(logging.Formatter(fmt))
+        logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    else:
+        logging.basicConfig(level=logging.INFO, format=fmt)
     app = make_app(db_path)
     uvicorn.run(
         app,

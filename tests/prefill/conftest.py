@@ -21,12 +21,11 @@ def hub_db(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def _chromium() -> Iterator[object]:
-    # Module scope, not session: sync Playwright keeps an asyncio loop running in this
-    # thread while it is open, and every async (Pilot) test that runs after it in the
-    # same worker would then fail with "Runner.run() cannot be called from a running
-    # event loop".
+    # Per test, not per session: Playwright's sync API keeps an event loop running in
+    # this thread while it lives, and the asyncio tests that share the worker need
+    # the thread free.
     with launch() as browser:
         yield browser
 

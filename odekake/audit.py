@@ -48,6 +48,7 @@ ACTIONS: dict[str, str] = {
     "roll.import": "選挙人名簿の取り込み",
     "keys.init": "鍵の作成・変更",
     "snapshot.sensitive": "名簿・PIN照合値を含むマスタの配信",
+    "election.assign": "投票所の担当車両の変更",
 }
 
 

@@ -642,3 +642,27 @@ def m1251_kiosk_garbage_ticket_names(db: sqlite_utils.Database) -> None:
             "UPDATE services SET name = replace(name, '処理券', '納付券') "
             "WHERE category = 'garbage'"
         )
+
+
+@migrations(name="1201_voting_station_vans")
+def m1201_voting_station_vans(db: sqlite_utils.Database) -> None:
+    # Early voting round two (issue 11 §4–5): which van (or device) serves which station,
+    # the check-in rule settings, and the evidence kept with an incident.
+    run_script(
+        db,
+        """
+        CREATE TABLE election_station_vans (
+            election_id TEXT NOT NULL,
+            station_id TEXT NOT NULL,
+            van_id TEXT NOT NULL,
+            PRIMARY KEY (election_id, station_id, van_id)
+        );
+        CREATE INDEX election_station_vans_van ON election_station_vans(van_id, election_id);
+        ALTER TABLE vote_incidents ADD COLUMN detail TEXT NOT NULL DEFAULT '{}';
+        CREATE INDEX vote_checkins_device ON vote_checkins(device_id, checked_at);
+        INSERT OR IGNORE INTO settings(key, value) VALUES ('vote_minutes_early', '0');
+        INSERT OR IGNORE INTO settings(key, value) VALUES ('vote_minutes_late', '0');
+        INSERT OR IGNORE INTO settings(key, value) VALUES ('vote_burst_limit', '30');
+        INSERT OR IGNORE INTO settings(key, value) VALUES ('vote_burst_minutes', '10');
+        """,
+    )

@@ -244,6 +244,16 @@ def record_ack(
     return acked
 
 
+def remember_hub_url(db: sqlite_utils.Database, device_id: str, hub_url: str) -> None:
+    """Record the hub this van talks to (a pull alone is enough for the voting screen)."""
+    with write(db):
+        db.execute(
+            "INSERT INTO sync_state(device_id, hub_url) VALUES (?, ?) "
+            "ON CONFLICT(device_id) DO UPDATE SET hub_url = excluded.hub_url",
+            [device_id, hub_url],
+        )
+
+
 def log_sync(
     db: sqlite_utils.Database,
     direction: str,
@@ -441,6 +451,7 @@ def pull(
             db, hub_url, device, key, retries=retries, backoff=backoff, ca_file=ca_file
         ) as client:
             snap = client.request("GET", "/v1/snapshot", params={"have": have} if have else None)
+        remember_hub_url(db, device, hub_url)
         if snap.get("unchanged"):
             with write(db):
                 db.execute(

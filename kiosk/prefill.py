@@ -91,7 +91,7 @@ def open_prefill(app: KioskApp, text: str) -> None:
         if request.service == screen.PREFILL_SERVICE:
             screen.fill(request.fields)
             return
-        if screen.dirty:
+        if screen.changed:
             app.notify(
                 "入力中の画面を保存するか閉じてから、QRコードを読み取ってください",
                 severity="warning",

@@ -228,7 +228,13 @@ class FormScreen(KioskScreen):
     @property
     def dirty(self) -> bool:
         """True when anything was typed, or something differs from the form as it opened."""
-        return self.touched or (self._initial is not None and self.values() != self._initial)
+        return self.touched or self.changed
+
+    @property
+    def changed(self) -> bool:
+        """True when a field differs from the form as it opened (keys alone do not count:
+        a scanned code typed into a field and taken out again leaves it unchanged)."""
+        return self._initial is not None and self.values() != self._initial
 
     def actor(self) -> Actor:
         """Who acts, at which stop, now."""

@@ -126,7 +126,7 @@ async def test_day_close_ends_fee_intake_until_a_supervisor_reopens(
         assert records(kiosk_path, "day.reopen") == []
         await pilot.press("o")
         await pilot.pause()
-        await approve(pilot, "sv001", "9999", "釣銭の数え直し")
+        await approve(pilot, "sv001", "999999", "釣銭の数え直し")
         assert isinstance(app.screen, TodayScreen)
         assert app.operator is not None and app.operator.id == "op001"  # no logout
         await close_the_day(pilot, {10000: "1", 500: "1", 10: "2"})
@@ -206,7 +206,7 @@ async def test_void_is_picked_from_todays_list_with_a_preview_and_a_supervisor_p
         assert "監督者" in str(screen.query_one("#void-message", Static).render())
         await pilot.press("v", "y")
         await pilot.pause()
-        await approve(pilot, "sv001", "9999")
+        await approve(pilot, "sv001", "999999")
         assert app.screen is screen and screen.shown[0].voided
         assert "書損" in str(screen.query_one("#void-message", Static).render())
         assert app.operator is not None and app.operator.id == "op001"  # still logged in
@@ -232,7 +232,7 @@ async def test_another_days_receipt_cannot_be_voided_at_the_counter(
     assert "2026年11月24日" in str(err.value)
     app = app_for(kiosk_path, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await login(pilot, "sv001", "9999")  # yesterday's stop is still open: its menu
+        await login(pilot, "sv001", "999999")  # yesterday's stop is still open: its menu
         await pilot.press("v")
         await pilot.pause()
         screen = app.screen
@@ -288,6 +288,6 @@ async def test_log_out_from_the_menu_keeps_the_stop_for_the_next_operator(
         await pilot.press("l")
         await pilot.pause()
         assert isinstance(app.screen, LoginScreen) and app.operator is None
-        await login(pilot, "sv001", "9999")
+        await login(pilot, "sv001", "999999")
         assert isinstance(app.screen, MenuScreen) and app.stop is not None
     assert ("op001", "logout", {}) in audit_actions(kiosk_path)

@@ -10,6 +10,7 @@ from typing import Any
 import sqlite_utils
 
 from odekake import master
+from odekake.auth import TEST_ONLY_CHEAP_KDF
 from odekake.db import write
 from odekake.reports.costs import set_cost
 from odekake.reports.counting import Period
@@ -63,7 +64,7 @@ def _election(electors: int) -> el.Election:
 
 def _day_of_services(kdb: sqlite_utils.Database, tmp_path: Path) -> dict[str, Any]:
     """The morning round at 川前 and an afternoon voting stop at 田人, as the kiosk does it."""
-    master.add_operator(kdb, "cl001", "高橋 美咲", ["clerk"], "3456")
+    master.add_operator(kdb, "cl001", "高橋 美咲", ["clerk"], "345678", kdf=TEST_ONLY_CHEAP_KDF)
     with write(kdb):
         kdb.execute(
             'INSERT INTO plan_visits(id, plan_id, date, van_id, service_window, start, "end", '

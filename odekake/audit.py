@@ -29,6 +29,13 @@ ACTIONS: dict[str, str] = {
     "purge": "保存期間経過による消去",
     "role.denied": "権限のない操作",
     "roll.delete": "選挙人名簿の削除",
+    "staff.add": "職員アカウントの作成",
+    "staff.disable": "職員アカウントの無効化",
+    "staff.reset": "職員パスワードの再設定",
+    "policy.save": "巡回計画の設定の保存",
+    "plan.solve": "巡回計画の作成",
+    "plan.cancel": "巡回計画の作成の中止",
+    "plan.edit": "巡回計画の手直し",
 }
 
 

@@ -34,6 +34,7 @@ from starlette.routing import Route
 
 from odekake.db import connect, write
 from odekake.errors import OdekakeError
+from odekake.hubapps import mounted_apps
 from odekake.sync.bundle import BundleRefused
 from odekake.sync.ingest import HubBusy, hub_mark, ingest_bytes, with_retry
 from odekake.sync.keys import (
@@ -400,6 +401,7 @@ def make_app(db_path: str | Path, *, max_skew: int = MAX_SKEW_SECONDS) -> Starle
         Route("/v1/push", guarded(push), methods=["POST"]),
         Route("/v1/snapshot", guarded(snapshot), methods=["GET"]),
         Route("/v1/status", guarded(status), methods=["GET"]),
+        *mounted_apps(path),  # the console at /console/: staff sessions, no device auth
     ]
     return Starlette(routes=routes)
 

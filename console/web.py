@@ -94,6 +94,12 @@ def _jst(value: str | None) -> str:
 
 
 templates.env.filters["jst"] = _jst
+templates.env.globals["status_labels"] = {
+    "draft": "下書き",
+    "published": "公開中",
+    "superseded": "置き換え済み",
+    "discarded": "破棄",
+}
 
 
 def console_of(request: Request) -> Console:

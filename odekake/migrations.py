@@ -522,8 +522,10 @@ def m1401_console_staff(db: sqlite_utils.Database) -> None:
             status TEXT NOT NULL,
             started_at TEXT NOT NULL,
             finished_at TEXT,
+            phase TEXT NOT NULL DEFAULT '',
             log_path TEXT NOT NULL DEFAULT '',
             objective_offset REAL NOT NULL DEFAULT 0,
+            objective_sense INTEGER NOT NULL DEFAULT -1,
             plan_id TEXT,
             error TEXT NOT NULL DEFAULT ''
         );

@@ -157,6 +157,8 @@ class PolicyView:
     rows: dict[str, list[dict[str, str]]]
     errors: dict[str, str] = field(default_factory=dict)
     text: str = ""
+    # What the coordinator typed, shown again (instead of the stored value) after an error.
+    typed: dict[str, str] = field(default_factory=dict)
 
 
 def form_view(db: sqlite_utils.Database, month: str, text: str) -> PolicyView:

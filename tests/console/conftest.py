@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,10 +31,15 @@ ROLES = {"coord": "coordinator", "mgr": "manager", "elec": "election", "admin": 
 @pytest.fixture
 def hub_path(demo_dir: Path, tmp_path: Path) -> Path:
     """A private copy of the demo hub (a year of records) with four staff accounts."""
-    for name in ("hub.db", "hub-seal.key"):
-        if (demo_dir / name).exists():
-            shutil.copy(demo_dir / name, tmp_path / name)
+    if (demo_dir / "hub-seal.key").exists():
+        shutil.copy(demo_dir / "hub-seal.key", tmp_path / "hub-seal.key")
     path = tmp_path / "hub.db"
+    # The backup API copies what is still in the WAL too (a file copy would not).
+    src, dst = sqlite3.connect(demo_dir / "hub.db"), sqlite3.connect(path)
+    with dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
     db = connect(path, role="hub")
     for login, role in ROLES.items():
         add_staff(db, login, f"{login}さん", role, PASSWORDS[login], actor="test")

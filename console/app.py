@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from console.pages import home, plans
+from console.pages import drafts, home, plans
 from console.web import (
     CSRF_FIELD,
     HERE,
@@ -161,6 +161,7 @@ def make_console(
         Route("/login", login_submit, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
         *plans.routes(),
+        *drafts.routes(),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     app = Starlette(

@@ -158,9 +158,9 @@ def map_svg(plan: Plan, places: MapData, day: str, width: int = 720, height: int
         if depot is not None:
             chain.append(xy(depot.lat, depot.lon))
         for v in route:
-            s = places.site(v.site_id)
-            if s is not None:
-                chain.append(xy(s.lat, s.lon))
+            here = places.site(v.site_id)
+            if here is not None:
+                chain.append(xy(here.lat, here.lon))
         if depot is not None and route:
             chain.append(xy(depot.lat, depot.lon))
         if len(chain) > 1:
@@ -170,10 +170,10 @@ def map_svg(plan: Plan, places: MapData, day: str, width: int = 720, height: int
                 f'stroke-dasharray="6 3" data-van="{escape(van_id)}"/>'
             )
         for i, v in enumerate(route, start=1):
-            s = places.site(v.site_id)
-            if s is None:
+            stop = places.site(v.site_id)
+            if stop is None:
                 continue
-            x, y = xy(s.lat, s.lon)
+            x, y = xy(stop.lat, stop.lon)
             out.append(
                 f'<circle cx="{x:.1f}" cy="{y:.1f}" r="10" fill="{color}" data-site="{escape(v.site_id)}"/>'
             )

@@ -161,8 +161,24 @@ class DemoSummary:
             f"  hub.db: 記録 {self.hub_records} 件({self.first_day}〜{self.last_day}、{self.stops} 回の運行)\n"
             f"  van.db: 記録 {self.van_records} 件(うち未同期 {self.van_records - self.hub_records} 件)\n"
             f"  会場 {self.sites} か所、車両 1 台、職員 {len(OPERATORS)} 名"
-            f"(PIN: op001=1234, sv001=9999 ほか README 参照)"
+            f"(PIN: op001=1234, sv001=9999 ほか README 参照)\n" + console_help(self.directory)
         )
+
+
+# City-hall staff of the demo (console accounts): login, name, role, password.
+DEMO_STAFF = (
+    ("coord", "企画 太郎(デモ)", "coordinator", "coord-demo-2026"),
+    ("manager", "管理 花子(デモ)", "manager", "manager-demo-2026"),
+)
+
+
+def console_help(directory: Path) -> str:
+    """How to open the demo's city-hall console and sign in (Japanese lines)."""
+    accounts = "、".join(f"{login} / {pw}" for login, _, _, pw in DEMO_STAFF)
+    return (
+        f"管理画面(ブラウザ): odekake hub serve --db {directory / 'hub.db'} --port 8765 を起動し、\n"
+        f"  http://127.0.0.1:8765/console/ を開いてログイン(企画担当・管理職: {accounts})"
+    )
 
 
 class _Chain:
@@ -692,6 +708,10 @@ def build_demo(
     from odekake.sync.keys import enroll_synced
 
     enroll_synced(van, hub, van_path, len(synced))  # the demo van is enrolled and synced up to here
+    from odekake.staff import add_staff
+
+    for login, name, role, password in DEMO_STAFF:
+        add_staff(hub, login, name, role, password, actor="demo")
     return DemoSummary(
         directory=directory,
         sites=len(sites),

@@ -20,7 +20,7 @@ from odekake.sync.hub import make_app
 
 TODAY = datetime(2026, 11, 20, 10, 0)
 PASSWORDS = {
-    "coord": "coord-pass-2026",
+    "coord": "coord-demo-2026",  # made by the demo
     "mgr": "manager-pass-2026",
     "elec": "election-pass-2026",
     "admin": "admin-pass-2026",
@@ -42,7 +42,8 @@ def hub_path(demo_dir: Path, tmp_path: Path) -> Path:
     dst.close()
     db = connect(path, role="hub")
     for login, role in ROLES.items():
-        add_staff(db, login, f"{login}さん", role, PASSWORDS[login], actor="test")
+        if login != "coord":
+            add_staff(db, login, f"{login}さん", role, PASSWORDS[login], actor="test")
     db.close()
     return path
 

@@ -19,9 +19,9 @@ from typing import Any
 
 import sqlite_utils
 
-from odekake import master
+from odekake import audit, master
 from odekake.catalog import ACTIVITIES, STOP_CLOSE, STOP_OPEN
-from odekake.db import connect, set_meta, write
+from odekake.db import connect, role_of, set_meta, write
 from odekake.errors import OdekakeError
 from odekake.receipts import fiscal_year, format_receipt_no
 from odekake.records import GENESIS, SEAL_KEY_META, Record, build_record, insert_record
@@ -607,16 +607,26 @@ def _demo_plan(
     order = [d.id for d in master.IWAKI_DISTRICTS]
     rng.shuffle(order)
     plan_id = f"demo-{today.isoformat()}"
+    # Published at once (on a fresh hub nothing is in force to supersede), as a
+    # coordinator would publish a plan: only published visits reach and show on a van.
+    created = datetime.combine(today, time(8, 0), tzinfo=JST).isoformat()
     with write(db):
         db.execute(
-            "INSERT INTO plans(id, created_at, horizon_start, horizon_end, status, notes) VALUES (?,?,?,?,?,?)",
+            "INSERT INTO plans(id, created_at, horizon_start, horizon_end, status, notes,"
+            " label, van_ids, created_by, published_at, published_by)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             [
                 plan_id,
-                datetime.combine(today, time(8, 0), tzinfo=JST).isoformat(),
+                created,
                 today.isoformat(),
                 (today + timedelta(days=27)).isoformat(),
-                "announced",
+                "published",
                 "デモ用の仮の計画(地区を順に回るだけ)",
+                "デモ",
+                json.dumps([VAN_ID]),
+                "demo",
+                created,
+                "demo",
             ],
         )
         for i, day in enumerate(days):
@@ -647,6 +657,8 @@ def _demo_plan(
                         int(master.is_closed(db, day)),
                     ],
                 )
+        if role_of(db) == "hub":
+            audit.log(db, "demo", "plan.publish", plan_id, {"visits": 2 * len(days)})
 
 
 def build_demo(

@@ -490,6 +490,50 @@ def m0202_sync_van(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="1301_plan_lifecycle")
+def m1301_plan_lifecycle(db: sqlite_utils.Database) -> None:
+    # Plans have a life (draft → published → superseded, or discarded). A visit is in
+    # force when its plan is published, no later publish superseded it
+    # (``superseded_by``) and it is not a copy of a visit already in force (``same_as``:
+    # republishing an unchanged visit keeps the old id, so a van's opened stops stay
+    # opened). The full plan document (districts, solver report, explanations) lives in
+    # ``plan_documents``, which is not synced down to the vans.
+    run_script(
+        db,
+        """
+        ALTER TABLE plans ADD COLUMN label TEXT NOT NULL DEFAULT '';
+        ALTER TABLE plans ADD COLUMN parent_id TEXT;
+        ALTER TABLE plans ADD COLUMN van_ids TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE plans ADD COLUMN replan_from TEXT;
+        ALTER TABLE plans ADD COLUMN created_by TEXT NOT NULL DEFAULT '';
+        ALTER TABLE plans ADD COLUMN published_at TEXT;
+        ALTER TABLE plans ADD COLUMN published_by TEXT;
+        ALTER TABLE plans ADD COLUMN closed_at TEXT;
+        ALTER TABLE plan_visits ADD COLUMN superseded_by TEXT;
+        ALTER TABLE plan_visits ADD COLUMN same_as TEXT;
+        UPDATE plans SET status = 'published' WHERE status = 'announced';
+        UPDATE plans SET status = 'draft'
+            WHERE status NOT IN ('draft', 'published', 'superseded', 'discarded');
+        CREATE INDEX plans_status ON plans(status);
+        CREATE INDEX plan_visits_plan ON plan_visits(plan_id);
+        CREATE TRIGGER plans_status_insert BEFORE INSERT ON plans
+        WHEN NEW.status NOT IN ('draft', 'published', 'superseded', 'discarded')
+        BEGIN
+            SELECT RAISE(ABORT, 'plan status must be draft, published, superseded or discarded');
+        END;
+        CREATE TRIGGER plans_status_update BEFORE UPDATE OF status ON plans
+        WHEN NEW.status NOT IN ('draft', 'published', 'superseded', 'discarded')
+        BEGIN
+            SELECT RAISE(ABORT, 'plan status must be draft, published, superseded or discarded');
+        END;
+        CREATE TABLE plan_documents (
+            plan_id TEXT PRIMARY KEY REFERENCES plans(id),
+            document TEXT NOT NULL
+        );
+        """,
+    )
+
+
 @migrations(name="1401_console_staff")
 def m1401_console_staff(db: sqlite_utils.Database) -> None:
     # City-hall staff who use the console (browser), separate from the van operators:

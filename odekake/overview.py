@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import sqlite_utils
 
+from odekake.plans import IN_FORCE
 from odekake.sync.status import DeviceStatus, hub_status
 
 JST = timezone(timedelta(hours=9), "JST")
@@ -70,14 +71,13 @@ class VanToday:
 
 
 def published_stops(db: sqlite_utils.Database, van_id: str, day: date) -> list[TodayStop]:
-    """The stops a van has for ``day`` in plans it may receive (not drafts)."""
+    """The stops in force for a van on ``day`` (what it received: published, not superseded)."""
     rows = db.execute(
         'SELECT v.start, v."end", v.site_id, COALESCE(s.name, v.site_id), '
         "COALESCE(d.name, v.district_id), v.activity FROM plan_visits v "
-        "JOIN plans p ON p.id = v.plan_id "
         "LEFT JOIN sites s ON s.id = v.site_id LEFT JOIN districts d ON d.id = v.district_id "
-        "WHERE v.van_id = ? AND v.date = ? AND p.status NOT IN ('draft', 'discarded', 'superseded') "
-        "ORDER BY v.start",
+        f"WHERE v.id IN (SELECT id FROM plan_visits WHERE {IN_FORCE}) "
+        "AND v.van_id = ? AND v.date = ? ORDER BY v.start",
         [van_id, day.isoformat()],
     ).fetchall()
     return [TodayStop(*r) for r in rows]

@@ -138,11 +138,10 @@ def _set(db: sqlite_utils.Database, job_id: str, **values: Any) -> None:
 def store_draft(
     db: sqlite_utils.Database, plan: Plan, policy_text: str, *, actor: str, parent_id: str | None
 ) -> str:
-    """Store a solved plan as a draft (the plan lifecycle's own store)."""
-    from planner.output import store
+    """Store a solved plan as a draft (the plan lifecycle's own store, audited there)."""
+    from planner.lifecycle import save_draft
 
-    store(db, plan, policy_text)
-    return plan.id
+    return save_draft(db, plan, policy_text=policy_text, parent_id=parent_id, actor=actor)
 
 
 def run_job(req: SolveRequest) -> None:

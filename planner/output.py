@@ -6,7 +6,6 @@ import calendar as pycal
 import csv
 import io
 import json
-import uuid
 from collections import defaultdict
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -18,7 +17,6 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 
-from odekake.db import write
 from odekake.pdf import register_fonts
 from planner.plan import Plan, PlanVisit
 
@@ -60,47 +58,28 @@ def write_json(plan: Plan, path: Path) -> None:
     path.write_text(json.dumps(plan.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
 
 
-def store(db: sqlite_utils.Database, plan: Plan, policy_text: str = "") -> str:
-    """Save the plan in the hub's ``plans``/``plan_visits`` tables (for down-sync)."""
-    with write(db):
-        db.execute(
-            "INSERT INTO plans(id, created_at, horizon_start, horizon_end, status, policy, solver, notes)"
-            " VALUES (?,?,?,?,?,?,?,?)",
-            [
-                plan.id,
-                plan.created_at,
-                plan.horizon_start,
-                plan.horizon_end,
-                "draft",
-                policy_text,
-                json.dumps(plan.solver.to_dict(), ensure_ascii=False),
-                "\n".join(plan.notes),
-            ],
-        )
-        for v in plan.visits:
-            db.execute(
-                'INSERT INTO plan_visits(id, plan_id, date, van_id, service_window, start, "end",'
-                " site_id, district_id, activity, services, arrive, depart, order_in_day, opened_day)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [
-                    str(uuid.uuid5(uuid.UUID(plan.id), f"{v.date}/{v.van_id}/{v.start}")),
-                    plan.id,
-                    v.date,
-                    v.van_id,
-                    v.window,
-                    v.start,
-                    v.end,
-                    v.site_id,
-                    v.district_id,
-                    v.activity,
-                    json.dumps(list(v.services)),
-                    v.arrive,
-                    v.depart,
-                    v.order,
-                    int(v.opened_day),
-                ],
-            )
-    return plan.id
+def store(
+    db: sqlite_utils.Database,
+    plan: Plan,
+    policy_text: str = "",
+    *,
+    van_ids: list[str] | tuple[str, ...] | None = None,
+    parent_id: str | None = None,
+    label: str = "",
+    actor: str = "",
+) -> str:
+    """Save the plan in the hub database as a draft (see :mod:`planner.lifecycle`)."""
+    from planner.lifecycle import save_draft
+
+    return save_draft(
+        db,
+        plan,
+        policy_text=policy_text,
+        van_ids=van_ids,
+        parent_id=parent_id,
+        label=label,
+        actor=actor,
+    )
 
 
 def csv_text(plan: Plan) -> str:

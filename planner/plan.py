@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from odekake.catalog import ACTIVITIES, CATEGORIES
@@ -31,6 +31,9 @@ class PlanVisit:
     event_id: str = ""
     label: str = ""
     expected_users: float = 0.0
+    # The stored visit's id (``plan_visits.id``) once the plan is in the hub database;
+    # empty in a freshly solved plan. Edits in the console name visits by it.
+    id: str = ""
 
     @property
     def activity_label(self) -> str:
@@ -49,6 +52,8 @@ class PlanVisit:
         d["expected_users"] = round(self.expected_users, 2)
         if not self.opened_day:
             d.pop("opened_day")
+        if not self.id:
+            d.pop("id")
         return d
 
 
@@ -129,3 +134,46 @@ class Plan:
             "notes": self.notes,
             "explanations": self.explanations,
         }
+
+
+def _known(cls: type, d: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in d.items() if k in names}
+
+
+def plan_from_dict(doc: dict[str, Any]) -> Plan:
+    """The inverse of :meth:`Plan.to_dict` (a ``plan.json`` document back into a Plan).
+
+    Keys this version does not know are ignored, so a newer plan.json still reads.
+
+    Raises:
+        ValueError, KeyError, TypeError: The document is not a plan.json.
+    """
+    visits = []
+    for v in doc["visits"]:
+        known = _known(PlanVisit, v)
+        known["services"] = tuple(known.get("services", ()))
+        known.setdefault("opened_day", False)
+        visits.append(PlanVisit(**known))
+    solver = doc.get("solver") or {}
+    return Plan(
+        id=str(doc["plan_id"]),
+        created_at=str(doc.get("created_at", "")),
+        horizon_start=str(doc["horizon"]["start"]),
+        horizon_end=str(doc["horizon"]["end"]),
+        visits=visits,
+        districts=[DistrictTotal(**_known(DistrictTotal, d)) for d in doc.get("districts", [])],
+        solver=SolverReport(
+            name=str(solver.get("name", "")),
+            status=str(solver.get("status", "")),
+            objective=float(solver.get("objective", 0.0)),
+            bound=solver.get("bound"),
+            gap=solver.get("gap"),
+            seconds=float(solver.get("seconds", 0.0)),
+            note=str(solver.get("note", "")),
+        ),
+        moved=list(doc.get("moved_visits", [])),
+        notes=list(doc.get("notes", [])),
+        explanations=dict(doc.get("explanations", {})),
+        replan_from=doc.get("replan_from"),
+    )

@@ -140,7 +140,9 @@ def apply_edit(
     if summary.status != "draft":
         raise OdekakeError("公開済みの計画は直接変更できません。下書きを作って変更してください")
     if op == "remove":
-        return str(lifecycle.edit_draft(db, plan_id, lifecycle.RemoveVisit(visit.id), actor=actor))
+        return str(
+            lifecycle.edit_draft(db, plan_id, [lifecycle.RemoveVisit(visit.id)], actor=actor)
+        )
     if op == "move":
         move = lifecycle.MoveVisit(
             visit.id,
@@ -148,7 +150,7 @@ def apply_edit(
             window=fields.get("window") or None,
             site_id=fields.get("site_id") or None,
         )
-        return str(lifecycle.edit_draft(db, plan_id, move, actor=actor))
+        return str(lifecycle.edit_draft(db, plan_id, [move], actor=actor))
     raise OdekakeError(f"不明な操作です: {op}")
 
 

@@ -4,35 +4,50 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from odekake.db import connect
 from odekake.errors import OdekakeError
 
+if TYPE_CHECKING:
+    from planner.lifecycle import PlanSummary
 
-@click.command("plan")
-@click.option(
+
+DB_OPTION = click.option(
     "--db",
     "db_path",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
     help="市役所(ハブ)のデータベース hub.db",
 )
+
+
+@click.group("plan", invoke_without_command=True)
+@click.pass_context
+@click.option(
+    "--db",
+    "db_path",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="市役所(ハブ)のデータベース hub.db",
+)
 @click.option(
     "--policy",
     "policy_path",
-    required=True,
+    default=None,
     type=click.Path(dir_okay=False, path_type=Path),
     help="計画の設定ファイル(TOML、examples/plan.toml を参照)",
 )
 @click.option(
     "--out",
     "out_path",
-    required=True,
+    default=None,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="計画の出力先 plan.json",
+    help="計画の出力先 plan.json(省略可。計画は hub.db に下書きとして保存されます)",
 )
+@click.option("--label", default="", help="計画一覧に表示するメモ(例: 12月 第1案)")
 @click.option(
     "--solver",
     type=click.Choice(["highs", "cbc"]),
@@ -56,7 +71,7 @@ from odekake.errors import OdekakeError
     "keep_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="計画し直すときの前回の plan.json(この日より前はそのまま、告知済みの訪問はなるべく動かさない)",
+    help="計画し直すときの前回の plan.json(省略時は公開中の計画から計画し直す)",
 )
 @click.option(
     "--pdf",
@@ -86,9 +101,11 @@ from odekake.errors import OdekakeError
 )
 @click.option("--today", default=None, hidden=True, help="今日の日付(テスト用)")
 def plan_cmd(
-    db_path: Path,
-    policy_path: Path,
-    out_path: Path,
+    ctx: click.Context,
+    db_path: Path | None,
+    policy_path: Path | None,
+    out_path: Path | None,
+    label: str,
     solver: str,
     time_limit: float,
     gap: float,
@@ -100,8 +117,22 @@ def plan_cmd(
     notices_dir: Path | None,
     today: str | None,
 ) -> None:
-    """巡回計画を作る(どの日にどの会場を回るか)。結果を plan.json と hub.db に保存する。"""
+    """巡回計画を作り、hub.db に下書きとして保存する(計画IDを表示)。
+
+    下書きは `odekake plan publish` で公開するまで車両に届きません。
+    一覧・確認・公開・破棄・CSVの取り込み・ルールの確認は下のサブコマンドで行います。
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if db_path is None or policy_path is None:
+        raise OdekakeError(
+            "計画を作るには --db と --policy を指定してください(一覧は odekake plan list --db hub.db)"
+        )
+    import dataclasses
+
+    from odekake import audit
     from planner import output
+    from planner.lifecycle import published_keep
     from planner.model import build
     from planner.policy import load_policy, read_keep
     from planner.solve import solve
@@ -112,8 +143,8 @@ def plan_cmd(
         except ValueError as exc:
             raise OdekakeError(f"{what}は YYYY-MM-DD で指定してください({text})") from exc
 
-    if (replan_from is None) != (keep_path is None):
-        raise OdekakeError("計画し直すときは --replan-from と --keep を両方指定してください")
+    if keep_path is not None and replan_from is None:
+        raise OdekakeError("--keep は --replan-from と一緒に指定します")
     if time_limit <= 0 or not 0 <= gap < 1:
         raise OdekakeError("--time-limit は正の秒数、--gap は0以上1未満です")
     db = connect(db_path)
@@ -125,9 +156,40 @@ def plan_cmd(
         replan_from=parse_day(replan_from, "--replan-from") if replan_from else None,
         keep=keep,
     )
+    parent: str | None = None
+    if replan_from is not None and keep_path is None:
+        # Re-plan from what the vans have: the published visits in force.
+        pol = data.policy
+        kept, parent = published_keep(
+            db, [v.id for v in data.vans], pol.horizon_start, pol.horizon_end
+        )
+        if not kept:
+            raise OdekakeError(
+                f"計画し直す元になる公開中の計画がありません({pol.horizon_start}〜{pol.horizon_end})。"
+                "先に計画を公開するか、--keep で前回の plan.json を指定してください"
+            )
+        data = dataclasses.replace(data, keep=kept)
+    elif keep_path is not None:
+        import json
+
+        try:
+            parent = str(json.loads(keep_path.read_text(encoding="utf-8")).get("plan_id") or "")
+        except ValueError:
+            parent = None
+        if parent and db.execute("SELECT 1 FROM plans WHERE id = ?", [parent]).fetchone() is None:
+            parent = None
     result = solve(build(data), solver=solver, time_limit=time_limit, gap=gap)
-    output.write_json(result, out_path)
-    output.store(db, result, policy_path.read_text(encoding="utf-8"))
+    if out_path is not None:
+        output.write_json(result, out_path)
+    output.store(
+        db,
+        result,
+        policy_path.read_text(encoding="utf-8"),
+        van_ids=[v.id for v in data.vans],
+        parent_id=parent or None,
+        label=label,
+        actor=audit.cli_actor(),
+    )
     s = result.solver
     gap_text = "不明" if s.gap is None else f"{100 * s.gap:.3f}%"
     bound_text = "不明" if s.bound is None else f"{s.bound:.2f}"
@@ -138,7 +200,11 @@ def plan_cmd(
     )
     for note in result.notes:
         click.echo(f"注意: {note}")
-    click.echo(f"{out_path} に書き出し、{db_path} に保存しました(計画ID {result.id})。")
+    where = f"{out_path} に書き出し、" if out_path is not None else ""
+    click.echo(f"{where}{db_path} に下書きとして保存しました(計画ID {result.id})。")
+    click.echo(
+        f"公開するまで車両には届きません。公開: odekake plan publish --db {db_path} {result.id}"
+    )
     if pdf_path is not None:
         output.write_calendar_pdf(result, pdf_path)
         click.echo(f"カレンダーPDF: {pdf_path}")
@@ -151,6 +217,105 @@ def plan_cmd(
     if notices_dir is not None:
         files = output.write_notices(result, notices_dir)
         click.echo(f"回覧板用お知らせ: {len(files)} 地区分を {notices_dir} に作成しました")
+
+
+def _plan_line(s: PlanSummary) -> str:
+    published = f" 公開 {s.published_at[:16]}" if s.published_at else ""
+    in_force = f"(うち有効 {s.in_force})" if s.status == "published" else ""
+    label = f" 「{s.label}」" if s.label else ""
+    parent = f" 元 {s.parent_id[:8]}" if s.parent_id else ""
+    return (
+        f"{s.id[:8]}  {s.status_label}  {s.horizon_start}〜{s.horizon_end}  "
+        f"車両 {','.join(s.van_ids) or '-'}  訪問 {s.visits}件{in_force}  "
+        f"作成 {s.created_at[:16]}{published}{parent}{label}"
+    )
+
+
+@plan_cmd.command("list")
+@DB_OPTION
+@click.option(
+    "--status",
+    type=click.Choice(["draft", "published", "superseded", "discarded"]),
+    default=None,
+    help="この状態の計画だけを表示する",
+)
+def plan_list(db_path: Path, status: str | None) -> None:
+    """保存されている計画の一覧(新しい順)。状態: 下書き・公開中・差し替え済み・破棄。"""
+    from planner.lifecycle import list_plans
+
+    plans = list_plans(connect(db_path), status=status)
+    if not plans:
+        click.echo("計画はありません。")
+        return
+    for s in plans:
+        click.echo(_plan_line(s))
+
+
+@plan_cmd.command("show")
+@DB_OPTION
+@click.argument("plan_id")
+@click.option("--json", "as_json", is_flag=True, help="plan.json の形で表示する")
+def plan_show(db_path: Path, plan_id: str, as_json: bool) -> None:
+    """計画の中身(日ごとの訪問、地区ごとの回数、注意)を表示する。IDは先頭8文字でも可。"""
+    import json
+
+    from planner.lifecycle import load_plan, summary
+
+    db = connect(db_path)
+    s = summary(db, plan_id)
+    plan = load_plan(db, s.id)
+    if as_json:
+        click.echo(json.dumps(plan.to_dict(), ensure_ascii=False, indent=2))
+        return
+    click.echo(_plan_line(s))
+    click.echo(f"計画ID {s.id}")
+    current = ""
+    for v in plan.visits:
+        if v.date != current:
+            current = v.date
+            click.echo(f"{v.date}")
+        tag = "" if v.activity == "regular" else f" [{v.activity_label}]"
+        click.echo(
+            f"  {v.van_id} {v.order}. {v.start}-{v.end} {v.district_name} {v.site_name}"
+            f"({v.site_id}){tag}  訪問ID {v.id[:8]}"
+        )
+    for t in plan.districts:
+        click.echo(
+            f"地区 {t.name}: {t.visits}回(受付 {t.stops}枠、見込み {t.expected_users:.1f}人)"
+        )
+    for note in plan.notes:
+        click.echo(f"注意: {note}")
+
+
+@plan_cmd.command("publish")
+@DB_OPTION
+@click.argument("plan_id")
+def plan_publish(db_path: Path, plan_id: str) -> None:
+    """下書きの計画を公開する(同じ車両・同じ日の公開中の訪問は差し替えられ、車両に届く)。"""
+    from odekake import audit
+    from planner.lifecycle import publish
+
+    r = publish(connect(db_path), plan_id, actor=audit.cli_actor())
+    click.echo(
+        f"計画 {r.plan_id} を公開しました(訪問 {r.visits}件、うち変更なし {r.unchanged}件)。"
+    )
+    for pid, n in sorted(r.superseded.items()):
+        click.echo(f"差し替え: 計画 {pid[:8]} の訪問 {n}件")
+    for pid in r.superseded_plans:
+        click.echo(f"計画 {pid[:8]} は差し替え済みになりました。")
+    click.echo("車両は次の同期で公開中の訪問だけを受け取ります。")
+
+
+@plan_cmd.command("discard")
+@DB_OPTION
+@click.argument("plan_id")
+def plan_discard(db_path: Path, plan_id: str) -> None:
+    """下書きの計画を破棄する(記録は残り、車両には届きません)。"""
+    from odekake import audit
+    from planner.lifecycle import discard
+
+    pid = discard(connect(db_path), plan_id, actor=audit.cli_actor())
+    click.echo(f"計画 {pid} を破棄しました。")
 
 
 COMMANDS: list[click.Command] = [plan_cmd]

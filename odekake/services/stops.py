@@ -20,6 +20,7 @@ from odekake import records as rec
 from odekake.catalog import ACTIVITIES, STOP_CLOSE, STOP_OPEN
 from odekake.db import device_id_of, write
 from odekake.errors import NotFound, OdekakeError
+from odekake.plans import IN_FORCE
 from odekake.services.common import Form, local_date, local_hhmm
 
 DEFAULT_SERVICES = ["certificate", "mynumber", "garbage", "consultation", "frailty", "explanation"]
@@ -143,7 +144,10 @@ def open_stop_now(db: sqlite_utils.Database) -> Stop | None:
 
 
 def planned_visits(db: sqlite_utils.Database, van_id: str, day: date) -> list[PlannedVisit]:
-    """Today's plan for this van, in route order; ``opened`` marks visits already opened."""
+    """Today's plan for this van, in route order; ``opened`` marks visits already opened.
+
+    Only published visits in force count (:data:`odekake.plans.IN_FORCE`).
+    """
     opened = {
         str(r.payload.get("plan_visit_id"))
         for r in rec.iter_records(db, types=[STOP_OPEN])
@@ -154,6 +158,7 @@ def planned_visits(db: sqlite_utils.Database, van_id: str, day: date) -> list[Pl
         'SELECT v.id, v.date, v.start, v."end", v.site_id, v.district_id, v.activity, '
         "v.services, COALESCE(s.name, v.site_id) FROM plan_visits v "
         "LEFT JOIN sites s ON s.id = v.site_id WHERE v.van_id = ? AND v.date = ? "
+        f"AND v.id IN (SELECT id FROM plan_visits WHERE {IN_FORCE}) "
         "ORDER BY v.order_in_day, v.start",
         [van_id, day.isoformat()],
     ).fetchall()

@@ -23,6 +23,7 @@ import sqlite_utils
 
 from odekake.db import write
 from odekake.errors import OdekakeError
+from odekake.plans import IN_FORCE
 from odekake.records import canonical_json
 from odekake.sync.keys import device_van_id, now_iso
 
@@ -47,10 +48,14 @@ SNAPSHOT_TABLES: list[SnapshotTable] = [
     SnapshotTable("disasters", ("id",)),
     SnapshotTable("operators", ("id",)),
     SnapshotTable("vans", ("id",)),
+    # Only the published visits in force for this van (odekake.plans.IN_FORCE): drafts,
+    # discarded plans and superseded visits never reach a van.
     SnapshotTable(
-        "plans", ("id",), where="id IN (SELECT plan_id FROM plan_visits WHERE van_id = :van_id)"
+        "plans",
+        ("id",),
+        where=f"id IN (SELECT plan_id FROM plan_visits WHERE van_id = :van_id AND {IN_FORCE})",
     ),
-    SnapshotTable("plan_visits", ("id",), where="van_id = :van_id"),
+    SnapshotTable("plan_visits", ("id",), where=f"van_id = :van_id AND {IN_FORCE}"),
     SnapshotTable("settings", ("key",)),
     SnapshotTable("referrals", ("id",)),
     SnapshotTable("elections", ("id",)),

@@ -118,8 +118,8 @@ def test_pull_brings_master_data_and_this_vans_plan(
         )
         for pid, van_id in (("p-a", "van-a"), ("p-b", "van-b")):
             hubdb.execute(
-                "INSERT INTO plans(id, created_at, horizon_start, horizon_end) "
-                "VALUES (?, '2026-11-01', '2026-12-01', '2026-12-31')",
+                "INSERT INTO plans(id, created_at, horizon_start, horizon_end, status) "
+                "VALUES (?, '2026-11-01', '2026-12-01', '2026-12-31', 'published')",
                 [pid],
             )
             hubdb.execute(

@@ -74,8 +74,8 @@ def test_the_plan_is_filtered_by_the_devices_van() -> None:
     with write(hub):
         for pid, van_id in (("p1", "van-1"), ("p2", "van-2")):
             hub.execute(
-                "INSERT INTO plans(id, created_at, horizon_start, horizon_end) "
-                "VALUES (?, '2026-11-01', '2026-12-01', '2026-12-31')",
+                "INSERT INTO plans(id, created_at, horizon_start, horizon_end, status) "
+                "VALUES (?, '2026-11-01', '2026-12-01', '2026-12-31', 'published')",
                 [pid],
             )
             hub.execute(

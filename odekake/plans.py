@@ -1,0 +1,23 @@
+"""What a plan's life means to the core: which stored visits are in force.
+
+The planner (``planner.lifecycle``) makes drafts, publishes and discards them; the
+core only needs to know which visits a van receives and shows. A visit is *in
+force* when its plan is published, no later publish superseded it and it is not a
+copy of a visit already in force (an unchanged visit of a re-plan keeps the id of
+the visit announced first, so a van's opened stops stay opened).
+"""
+
+from __future__ import annotations
+
+STATUSES: dict[str, str] = {
+    "draft": "下書き",
+    "published": "公開中",
+    "superseded": "差し替え済み",
+    "discarded": "破棄",
+}
+
+# A SQL condition on ``plan_visits`` (unqualified column names): the visit is in force.
+IN_FORCE = (
+    "superseded_by IS NULL AND same_as IS NULL "
+    "AND plan_id IN (SELECT id FROM plans WHERE status = 'published')"
+)

@@ -203,3 +203,119 @@ def test_downloads(planner_browser: Browser, planned_hub: tuple[Path, str]) -> N
 def test_unknown_plan_is_a_japanese_404(planner_browser: Browser) -> None:
     r = planner_browser.client.get("/console/plans/nonexistent-plan")
     assert r.status_code == 404 and "計画" in r.text
+
+
+def _policy(hub: tuple[Path, str]) -> dict:
+    import tomllib
+
+    from planner import policy_form
+
+    return tomllib.loads(policy_form.policy_text(connect(hub[0]), MONTH))
+
+
+def test_pin_adds_a_rule_and_the_check_holds(
+    planner_browser: Browser, planned_hub: tuple[Path, str]
+) -> None:
+    plan = _plan(planned_hub)
+    v = plan.visits[2]
+    r = planner_browser.post(
+        f"/console/plans/{plan.id}/edit",
+        {"op": "pin", "visit_id": v.id, "day": v.date},
+        page=f"/console/plans/{plan.id}",
+    )
+    assert r.status_code == 303, r.text
+    assert r.headers["location"].startswith(f"/console/plans/{plan.id}?")
+    pins = _policy(planned_hub)["pins"]
+    assert pins == [{"site": v.site_id, "date": v.date, "window": f"{v.start}-{v.end}"}]
+    page = planner_browser.client.get(r.headers["location"])
+    rules = page.text.split("ルールの確認", 1)[1].split("</section>", 1)[0]
+    assert f"{v.site_id} {v.date}" in rules
+    assert "設定のルールはすべて守られています" in rules
+
+
+def test_forbid_a_site_is_rechecked_in_japanese(
+    planner_browser: Browser, planned_hub: tuple[Path, str]
+) -> None:
+    plan = _plan(planned_hub)
+    v = plan.visits[1]
+    r = planner_browser.post(
+        f"/console/plans/{plan.id}/edit",
+        {"op": "forbid_site", "visit_id": v.id},
+        page=f"/console/plans/{plan.id}",
+    )
+    assert r.status_code == 303, r.text
+    assert {"site": v.site_id} in _policy(planned_hub)["forbid"]
+    page = planner_browser.client.get(r.headers["location"])
+    rules = page.text.split("ルールの確認", 1)[1].split("</section>", 1)[0]
+    assert '<li class="error">' in rules and v.site_name in rules
+
+
+def test_resolve_keeps_the_pin_and_avoids_the_forbidden_site(
+    planner_browser: Browser, planned_hub: tuple[Path, str]
+) -> None:
+    import time
+
+    plan = _plan(planned_hub)
+    pin, banned = plan.visits[4], plan.visits[0]
+    assert pin.site_id != banned.site_id
+    for op, v in (("pin", pin), ("forbid_site", banned)):
+        planner_browser.post(
+            f"/console/plans/{plan.id}/edit",
+            {"op": op, "visit_id": v.id},
+            page=f"/console/plans/{plan.id}",
+        )
+    r = planner_browser.post(
+        f"/console/plans/{plan.id}/resolve", {}, page=f"/console/plans/{plan.id}"
+    )
+    assert r.status_code == 303 and "/plans/jobs/" in r.headers["location"]
+    job = r.headers["location"].rsplit("/", 1)[1]
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        j = planner_browser.client.get(f"/console/plans/jobs/{job}/progress").json()
+        if j["done"]:
+            break
+        time.sleep(0.5)
+    assert j["status"] == "done", j
+    new_id = j["next"].rsplit("/", 1)[1]
+    db = connect(planned_hub[0])
+    new = lifecycle.load_plan(db, new_id)
+    assert lifecycle.summary(db, new_id).parent_id == plan.id
+    assert any(
+        (w.site_id, w.date, w.start) == (pin.site_id, pin.date, pin.start) for w in new.visits
+    )
+    assert all(w.site_id != banned.site_id for w in new.visits)
+
+
+def test_replan_after_a_disaster_lists_the_moved_visits(
+    planner_browser: Browser, planned_hub: tuple[Path, str]
+) -> None:
+    import time
+
+    plan = _plan(planned_hub)
+    planner_browser.post(f"/console/plans/{plan.id}/publish", {}, page=f"/console/plans/{plan.id}")
+    r = planner_browser.post(
+        f"/console/plans/{plan.id}/replan",
+        {"from": "2026-12-14", "to": "2026-12-18", "sites": "tabito-01, nakoso-02"},
+        page=f"/console/plans/{plan.id}",
+    )
+    assert r.status_code == 303, r.text
+    job = r.headers["location"].rsplit("/", 1)[1]
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        j = planner_browser.client.get(f"/console/plans/jobs/{job}/progress").json()
+        if j["done"]:
+            break
+        time.sleep(0.5)
+    assert j["status"] == "done", j
+    new_id = j["next"].rsplit("/", 1)[1]
+    new = lifecycle.load_plan(connect(planned_hub[0]), new_id)
+    assert new.replan_from == "2026-12-14"
+    assert new.moved, "announced visits in the disaster days had to move"
+    assert {v.date for v in new.visits if v.date < "2026-12-14"} == {
+        v.date for v in plan.visits if v.date < "2026-12-14"
+    }
+    assert any(v.activity == "disaster" for v in new.visits)
+    page = planner_browser.client.get(j["next"])
+    moved = page.text.split('class="moved"', 1)[1].split("</table>", 1)[0]
+    assert new.moved[0]["date"] in moved
+    assert "disaster" in _policy(planned_hub)["events"]

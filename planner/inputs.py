@@ -236,6 +236,41 @@ class KeptVisit:
 
 
 @dataclass(frozen=True)
+class Pin:
+    """A coordinator's hand edit: the plan must contain this regular visit
+    (``[[pins]]``); any van unless ``van_id`` is given."""
+
+    site_id: str
+    date: date
+    window: Window
+    van_id: str | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Forbid:
+    """A coordinator's hand edit: no visit to these sites or districts on these days
+    (``[[forbid]]``); e.g. the hall is taken by a festival."""
+
+    dates: frozenset[date]
+    site_ids: frozenset[str] = frozenset()
+    district_ids: frozenset[str] = frozenset()
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.site_ids and not self.district_ids:
+            raise PolicyError("[[forbid]] には site か district を書きます")
+        if not self.dates:
+            raise PolicyError("[[forbid]] には dates か from(と to)を書きます")
+
+    def applies(self, site: Site, day: date) -> bool:
+        """True when a visit to ``site`` on ``day`` is forbidden."""
+        return day in self.dates and (
+            site.id in self.site_ids or site.district_id in self.district_ids
+        )
+
+
+@dataclass(frozen=True)
 class Weights:
     """Objective weights, in "expected residents served" units."""
 
@@ -296,6 +331,8 @@ class PlanInput:
     events: tuple[PinnedEvent, ...] = ()
     keep: tuple[KeptVisit, ...] = ()
     demand_notes: Mapping[str, str] = field(default_factory=dict)
+    pins: tuple[Pin, ...] = ()
+    forbids: tuple[Forbid, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.vans:
@@ -317,6 +354,16 @@ class PlanInput:
             for sid in (*e.site_ids, *(s.site_id for s in e.stops)):
                 if sid not in site_ids:
                     raise PolicyError(f"固定予定 {e.label or e.id} の会場 {sid} がありません")
+        for p in self.pins:
+            if p.site_id not in site_ids:
+                raise PolicyError(f"[[pins]] の会場 {p.site_id} がありません")
+            if p.van_id is not None and p.van_id not in van_ids:
+                raise PolicyError(f"[[pins]] の車両 {p.van_id} がありません")
+        for f in self.forbids:
+            for sid in sorted(f.site_ids - site_ids):
+                raise PolicyError(f"[[forbid]] の会場 {sid} がありません")
+            for did in sorted(f.district_ids - dist_ids):
+                raise PolicyError(f"[[forbid]] の地区 {did} がありません")
         nodes = site_ids | {v.depot for v in self.vans}
         for a in nodes:
             for b in nodes:
@@ -350,6 +397,13 @@ class PlanInput:
         if found is not None:
             return found
         raise PolicyError(f"車両 {van_id} がありません")
+
+    def forbidden(self, site_id: str, day: date) -> bool:
+        """True when a ``[[forbid]]`` rules out a visit to the site that day."""
+        if not self.forbids:
+            return False
+        site = self.site(site_id)
+        return any(f.applies(site, day) for f in self.forbids)
 
     def minutes(self, a: str, b: str) -> int:
         """Travel minutes between two nodes (site ids or depot nodes)."""

@@ -812,7 +812,7 @@ def edit_draft(
         )
         visits[f"new-{len(visits)}-{d}-{e.van_id}-{new.start}"] = new
         described.append(f"追加 {d} {new.start} {new.site_name}")
-    _refuse_overlaps(list(visits.values()))
+    refuse_overlaps(list(visits.values()))
     edited = rebuild(db, base, list(visits.values()), note="手で編集: " + "、".join(described))
     return save_draft(
         db,
@@ -834,7 +834,7 @@ def _default_services(base: Plan, activity: str) -> tuple[str, ...]:
     )
 
 
-def _refuse_overlaps(visits: list[PlanVisit]) -> None:
+def refuse_overlaps(visits: list[PlanVisit]) -> None:
     by_vd: dict[tuple[str, str], list[PlanVisit]] = defaultdict(list)
     for v in visits:
         by_vd[(v.date, v.van_id)].append(v)

@@ -26,7 +26,9 @@ from planner.inputs import (
     WEEKDAY_CHARS,
     Day,
     District,
+    Forbid,
     KeptVisit,
+    Pin,
     PinnedEvent,
     PlanInput,
     Policy,
@@ -55,6 +57,8 @@ SECTIONS = {
     "weights",
     "calendar",
     "events",
+    "pins",
+    "forbid",
 }
 
 
@@ -257,6 +261,102 @@ def _events(doc: dict[str, Any], start: date) -> list[PinnedEvent]:
     return out
 
 
+def _array(doc: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    value = doc.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(x, dict) for x in value):
+        raise PolicyError(f"[[{key}]] は表の並びで書きます([[{key}]] を項目ごとに繰り返します)")
+    return value
+
+
+def _in_horizon(day: date, start: date, end: date, what: str) -> date:
+    if not start <= day <= end:
+        raise PolicyError(f"{what} {day} が計画期間({start}〜{end})の外です")
+    return day
+
+
+def _pins(doc: dict[str, Any], start: date, end: date) -> list[Pin]:
+    """``[[pins]]``: visits the plan must contain (site, date, window; van optional)."""
+    out = []
+    for i, item in enumerate(_array(doc, "pins"), start=1):
+        what = f"[[pins]] の{i}番目"
+        unknown = set(item) - {"site", "date", "window", "van", "note"}
+        if unknown:
+            raise PolicyError(f"{what}に不明な項目があります: {', '.join(sorted(unknown))}")
+        for key in ("site", "date", "window"):
+            if key not in item:
+                raise PolicyError(f"{what}に {key} がありません(site・date・window が必要です)")
+        day = _in_horizon(_date(item["date"], start, f"{what}の日付"), start, end, f"{what}の日付")
+        out.append(
+            Pin(
+                site_id=str(item["site"]),
+                date=day,
+                window=Window.parse(item["window"]),
+                van_id=str(item["van"]) if "van" in item else None,
+                note=str(item.get("note", "")),
+            )
+        )
+    return out
+
+
+def _names(value: Any, what: str) -> frozenset[str]:
+    if value is None:
+        return frozenset()
+    if isinstance(value, str):
+        return frozenset([value])
+    if isinstance(value, list) and all(isinstance(x, str) for x in value):
+        return frozenset(value)
+    raise PolicyError(f'{what} は "ID" か ["ID", …] で書きます')
+
+
+def _forbids(
+    doc: dict[str, Any], start: date, end: date, districts: list[District]
+) -> list[Forbid]:
+    """``[[forbid]]``: no visit to these sites/districts on these dates (or from/to)."""
+    by_key = {d.id: d.id for d in districts} | {d.name: d.id for d in districts}
+    out = []
+    for i, item in enumerate(_array(doc, "forbid"), start=1):
+        what = f"[[forbid]] の{i}番目"
+        unknown = set(item) - {"site", "district", "dates", "from", "to", "note"}
+        if unknown:
+            raise PolicyError(f"{what}に不明な項目があります: {', '.join(sorted(unknown))}")
+        dates: set[date] = set()
+        raw = item.get("dates", [])
+        if not isinstance(raw, list):
+            raise PolicyError(f'{what}の dates は日付の並び(["2026-12-08", …])で書きます')
+        for x in raw:
+            dates.add(_in_horizon(_date(x, start, f"{what}の日付"), start, end, f"{what}の日付"))
+        if "from" in item or "to" in item:
+            if "from" not in item or "to" not in item:
+                raise PolicyError(f"{what}: 期間は from と to を両方書きます")
+            a = _date(item["from"], start, f"{what}の from")
+            b = _date(item["to"], start, f"{what}の to")
+            if b < a:
+                raise PolicyError(f"{what}: to({b})が from({a})より前です")
+            if b < start or a > end:
+                raise PolicyError(f"{what}の期間 {a}〜{b} が計画期間({start}〜{end})の外です")
+            d = max(a, start)
+            while d <= min(b, end):
+                dates.add(d)
+                d += timedelta(days=1)
+        districts_named = set()
+        for key in _names(item.get("district"), f"{what}の district"):
+            if key not in by_key:
+                raise PolicyError(f"{what}の地区 {key} がマスタにありません")
+            districts_named.add(by_key[key])
+        try:
+            out.append(
+                Forbid(
+                    dates=frozenset(dates),
+                    site_ids=_names(item.get("site"), f"{what}の site"),
+                    district_ids=frozenset(districts_named),
+                    note=str(item.get("note", "")),
+                )
+            )
+        except PolicyError as exc:
+            raise PolicyError(f"{what}: {exc}") from exc
+    return out
+
+
 def read_keep(path: Path) -> tuple[KeptVisit, ...]:
     """The visits of an earlier ``plan.json`` (for ``--keep``)."""
     if not path.exists():
@@ -397,4 +497,6 @@ def policy_from_dict(
         events=tuple(events),
         keep=keep,
         demand_notes=notes,
+        pins=tuple(_pins(doc, start, end)),
+        forbids=tuple(_forbids(doc, start, end, districts)),
     )

@@ -152,6 +152,11 @@ def _family_reason(model: Model, family: str, name: str) -> str:
         tag = "".join(ch if ch.isalnum() else "_" for ch in e.id)
         if family == "reservation" and name == f"reservation_{tag}":
             return f"予約訪問「{e.label or e.id}」({_jp(e.date_from)}〜{_jp(e.date_to)})"
+    if family == "pins":
+        for n, pin in enumerate(data.pins, start=1):
+            tag = "".join(ch if ch.isalnum() else "_" for ch in f"pin_{n}_{pin.site_id}_")
+            if name.startswith(tag):
+                return f"固定した訪問({_jp(pin.date)} {pin.window.label} {data.site(pin.site_id).name})"
     if family == "pinned":
         return "固定された予定(期日前投票の停車、または確定済みの訪問)"
     if family == "required_slot":

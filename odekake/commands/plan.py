@@ -318,4 +318,79 @@ def plan_discard(db_path: Path, plan_id: str) -> None:
     click.echo(f"計画 {pid} を破棄しました。")
 
 
+@plan_cmd.command("import-csv")
+@DB_OPTION
+@click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--from",
+    "parent_id",
+    default=None,
+    help="元の計画ID(省略時は訪問がいちばん多く一致する保存済みの計画)",
+)
+@click.option("--label", default="", help="計画一覧に表示するメモ")
+def plan_import_csv(db_path: Path, csv_file: Path, parent_id: str | None, label: str) -> None:
+    """Excelで編集した計画CSV(odekake plan --csv の形)を新しい下書きとして取り込む。
+
+    Shift_JIS と UTF-8(BOM付き)のどちらでも読めます。誤りのある行はすべて行番号つきで
+    示し、1行でも誤りがあれば何も保存しません。取り込んだ下書きは
+    odekake plan check でルールを確認してから公開してください。
+    """
+    from odekake import audit
+    from planner.handedit import import_csv
+
+    db = connect(db_path)
+    r = import_csv(db, csv_file, actor=audit.cli_actor(), parent_id=parent_id, label=label)
+    parent = f"(元の計画 {r.parent_id[:8]})" if r.parent_id else "(元の計画なし)"
+    click.echo(
+        f"計画CSVを下書きとして取り込みました: 計画ID {r.plan_id}、訪問 {r.visits}件{parent}"
+    )
+    click.echo(f"ルールの確認: odekake plan check --db {db_path} --policy 設定ファイル {r.plan_id}")
+
+
+@plan_cmd.command("check")
+@DB_OPTION
+@click.option(
+    "--policy",
+    "policy_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="計画の設定ファイル(TOML)",
+)
+@click.argument("plan")
+def plan_check(db_path: Path, policy_path: Path, plan: str) -> None:
+    """計画(plan.json のファイル、または保存済みの計画ID)が設定ファイルのルールをすべて守るか確かめる。
+
+    守っていないルールを1行ずつ表示し、1件でもあれば終了コード1で終わります。
+    """
+    import json
+
+    from planner.check import check_plan
+    from planner.lifecycle import load_plan, summary
+    from planner.plan import plan_from_dict
+
+    db = connect(db_path)
+    path = Path(plan)
+    if path.suffix.lower() == ".json" or path.exists():
+        if not path.exists():
+            raise OdekakeError(f"計画ファイルがありません: {path}")
+        try:
+            the_plan = plan_from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise OdekakeError(
+                f"計画ファイルを読めません(plan.json の形式ではありません): {path}"
+            ) from exc
+    else:
+        the_plan = load_plan(db, summary(db, plan).id)
+    found = check_plan(db, policy_path, the_plan)
+    if not found:
+        click.echo(
+            f"OK: 計画 {the_plan.id[:8]} の訪問 {len(the_plan.visits)}件はすべてのルールを守っています。"
+        )
+        return
+    for v in found:
+        click.echo(f"NG: {v.message}")
+    click.echo(f"ルール違反が {len(found)} 件あります。", err=True)
+    raise SystemExit(1)
+
+
 COMMANDS: list[click.Command] = [plan_cmd]

@@ -399,15 +399,14 @@ def apply_form(
         doc.pop("events", None)
     # Pins and forbids (hand rules of the coordinator).
     pins = []
-    for i, r in _rows(fields, "pin"):
+    for k, (i, r) in enumerate(_rows(fields, "pin"), start=1):
         pin: dict[str, Any] = {"site": r["site"], "date": _date_value(r["date"])}
         if r["window"]:
             pin["window"] = r["window"]
         pins.append(pin)
-        where.setdefault("固定", f"pin.{i}.site")
-        where.setdefault("pins", f"pin.{i}.site")
+        where[f"[[pins]] の{k}番目"] = f"pin.{i}.site"
     forbids = []
-    for i, r in _rows(fields, "forbid"):
+    for k, (i, r) in enumerate(_rows(fields, "forbid"), start=1):
         rule_f: dict[str, Any] = {}
         for k in ("site", "district"):
             if r[k]:
@@ -418,8 +417,7 @@ def apply_form(
             if r[k]:
                 rule_f[k] = _date_value(r[k])
         forbids.append(rule_f)
-        where.setdefault("禁止", f"forbid.{i}.site")
-        where.setdefault("forbid", f"forbid.{i}.site")
+        where[f"[[forbid]] の{k}番目"] = f"forbid.{i}.site"
     if pins:
         doc["pins"] = pins
     else:

@@ -132,7 +132,8 @@ def apply_edit(
         )
         return plan_id
     if op == "forbid_site":
-        _add_rule(db, month, "forbid", {"site": visit.site_id}, actor, today)
+        rule = {"site": visit.site_id, "from": plan.horizon_start, "to": plan.horizon_end}
+        _add_rule(db, month, "forbid", rule, actor, today)
         return plan_id
     if op == "forbid_day":
         _add_rule(db, month, "forbid", {"site": visit.site_id, "dates": [visit.date]}, actor, today)

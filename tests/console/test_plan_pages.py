@@ -228,7 +228,7 @@ def test_pin_adds_a_rule_and_the_check_holds(
     pins = _policy(planned_hub)["pins"]
     assert pins == [{"site": v.site_id, "date": v.date, "window": f"{v.start}-{v.end}"}]
     page = planner_browser.client.get(r.headers["location"])
-    rules = page.text.split("ルールの確認", 1)[1].split("</section>", 1)[0]
+    rules = page.text.split("<h2>ルールの確認</h2>", 1)[1].split("</section>", 1)[0]
     assert f"{v.site_id} {v.date}" in rules
     assert "設定のルールはすべて守られています" in rules
 
@@ -244,9 +244,11 @@ def test_forbid_a_site_is_rechecked_in_japanese(
         page=f"/console/plans/{plan.id}",
     )
     assert r.status_code == 303, r.text
-    assert {"site": v.site_id} in _policy(planned_hub)["forbid"]
+    assert {"site": v.site_id, "from": plan.horizon_start, "to": plan.horizon_end} in _policy(
+        planned_hub
+    )["forbid"]
     page = planner_browser.client.get(r.headers["location"])
-    rules = page.text.split("ルールの確認", 1)[1].split("</section>", 1)[0]
+    rules = page.text.split("<h2>ルールの確認</h2>", 1)[1].split("</section>", 1)[0]
     assert '<li class="error">' in rules and v.site_name in rules
 
 

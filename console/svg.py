@@ -34,7 +34,7 @@ def calendar_svg(plan: Plan, month: date, link: str = "?day=", selected: str = "
     for v in plan.visits:
         by_day[v.date][v.van_id].append(v)
     weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(month.year, month.month)
-    col_w, head = 190, 28
+    col_w, head = 170, 28
     heights = []
     for week in weeks:
         lines = 1
@@ -44,8 +44,8 @@ def calendar_svg(plan: Plan, month: date, link: str = "?day=", selected: str = "
         heights.append(18 + 15 * lines)
     width, height = col_w * 7, head + sum(heights)
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
-        f'height="{height}" font-family="{FONT}" role="img" aria-label="{month.year}年{month.month}月の巡回カレンダー">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
+        f'font-family="{FONT}" role="img" aria-label="{month.year}年{month.month}月の巡回カレンダー">'
     ]
     for i, ch in enumerate(WEEK):
         color = "#b00" if i == 6 else "#0b5d8c" if i == 5 else "#333"
@@ -79,9 +79,8 @@ def calendar_svg(plan: Plan, month: date, link: str = "?day=", selected: str = "
                 line += 15
                 for v in sorted(vans[van_id], key=lambda v: v.start):
                     users = f" {v.expected_users:.0f}人" if v.expected_users else ""
-                    label = f"{v.start}-{v.end} {v.site_name}{users}"
-                    if len(label) > 21:
-                        label = label[:20] + "…"
+                    name = v.site_name if len(v.site_name) <= 7 else v.site_name[:6] + "…"
+                    label = f"{v.start}-{v.end} {name}{users}"
                     color = "#7a3e00" if v.activity != "regular" else "#222"
                     out.append(_t(x + 10, line, label, 11, fill=color))
                     line += 15
@@ -169,18 +168,28 @@ def map_svg(plan: Plan, places: MapData, day: str, width: int = 720, height: int
                 f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2.5" '
                 f'stroke-dasharray="6 3" data-van="{escape(van_id)}"/>'
             )
+        # A site served in both windows is one marker: "1・2  10:00/13:30 name".
+        groups: list[tuple[list[int], list[PlanVisit]]] = []
         for i, v in enumerate(route, start=1):
-            stop = places.site(v.site_id)
+            if groups and groups[-1][1][-1].site_id == v.site_id:
+                groups[-1][0].append(i)
+                groups[-1][1].append(v)
+            else:
+                groups.append(([i], [v]))
+        for numbers, vs in groups:
+            stop = places.site(vs[0].site_id)
             if stop is None:
                 continue
             x, y = xy(stop.lat, stop.lon)
+            out.extend(f'<g data-site="{escape(v.site_id)}"></g>' for v in vs)
+            r = 10 if len(numbers) == 1 else 14
+            out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r}" fill="{color}"/>')
+            label = "・".join(str(n) for n in numbers)
             out.append(
-                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="10" fill="{color}" data-site="{escape(v.site_id)}"/>'
+                _t(x, y + 4, label, 11, fill="#fff", text_anchor="middle", font_weight="bold")
             )
-            out.append(
-                _t(x, y + 4, str(i), 12, fill="#fff", text_anchor="middle", font_weight="bold")
-            )
-            out.append(_t(x + 13, y + 4, f"{v.start} {v.site_name}", 12, fill="#222"))
+            times = "/".join(v.start for v in vs)
+            out.append(_t(x + r + 3, y + 4, f"{times} {vs[0].site_name}", 12, fill="#222"))
         if depot is not None:
             x, y = xy(depot.lat, depot.lon)
             out.append(

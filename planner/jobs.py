@@ -411,6 +411,8 @@ def wait(db: sqlite_utils.Database, job_id: str, timeout: float = 300.0) -> Prog
 
 def solver_words(report: SolverReport) -> str:
     """The solver's figures in words a coordinator reads."""
+    if report.status == "edited":
+        return "手で変更した計画です(ソルバーの評価は変更前のものです。「固定を守って再計算」で計算し直せます)"
     if report.gap is None:
         return "最適解との差は分かりません(ソルバーが上界を示しませんでした)"
     pct = 100 * report.gap

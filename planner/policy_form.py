@@ -399,14 +399,14 @@ def apply_form(
         doc.pop("events", None)
     # Pins and forbids (hand rules of the coordinator).
     pins = []
-    for k, (i, r) in enumerate(_rows(fields, "pin"), start=1):
+    for n, (i, r) in enumerate(_rows(fields, "pin"), start=1):
         pin: dict[str, Any] = {"site": r["site"], "date": _date_value(r["date"])}
         if r["window"]:
             pin["window"] = r["window"]
         pins.append(pin)
-        where[f"[[pins]] の{k}番目"] = f"pin.{i}.site"
+        where[f"[[pins]] の{n}番目"] = f"pin.{i}.site"
     forbids = []
-    for k, (i, r) in enumerate(_rows(fields, "forbid"), start=1):
+    for n, (i, r) in enumerate(_rows(fields, "forbid"), start=1):
         rule_f: dict[str, Any] = {}
         for k in ("site", "district"):
             if r[k]:
@@ -417,7 +417,7 @@ def apply_form(
             if r[k]:
                 rule_f[k] = _date_value(r[k])
         forbids.append(rule_f)
-        where[f"[[forbid]] の{k}番目"] = f"forbid.{i}.site"
+        where[f"[[forbid]] の{n}番目"] = f"forbid.{i}.site"
     if pins:
         doc["pins"] = pins
     else:

@@ -107,16 +107,27 @@ def test_coordinator_month_in_the_browser(chromium, demo_hub) -> None:  # type: 
     moved = next(v for v in first.visits if v.id == moved_id)
     from odekake import master
 
+    weekday = "月火水木金土日"[date.fromisoformat(moved.date).weekday()]
     other_site = next(
-        x["id"] for x in master.sites(db, moved.district_id) if x["id"] != moved.site_id
+        x["id"]
+        for x in master.sites(db, moved.district_id)
+        if x["id"] != moved.site_id
+        and weekday in x["open_weekdays"]
+        and x["open_from"] <= moved.start
+        and moved.end <= x["open_to"]
     )
     last = rows.nth(rows.count() - 1)
     last.locator("summary").click()
     last.locator("select[name=site_id]").select_option(other_site)
+    other_site_name = next(x["name"] for x in master.sites(db) if x["id"] == other_site)
     last.locator("form.move button[type=submit]").click()
     page.wait_for_selector("text=変更しました")
     edited_id = page.url.split("/plans/", 1)[1].split("?", 1)[0]
     assert edited_id != first_id
+    edited = lifecycle.load_plan(db, edited_id)
+    assert (moved.date, moved.start, other_site) in {
+        (v.date, v.start, v.site_id) for v in edited.visits
+    }
     shot(page, "07-edited")
 
     # 6. Re-solve keeping the pin.
@@ -132,6 +143,8 @@ def test_coordinator_month_in_the_browser(chromium, demo_hub) -> None:  # type: 
     # 7. Compare the two drafts.
     page.goto(f"{base}/plans/compare?id={first_id}&id={second_id}")
     page.wait_for_selector("h1 >> text=計画の比較")
+    only_b = page.inner_text("table.only-b")
+    assert other_site_name in only_b  # the moved visit is kept by the re-solve
     shot(page, "08-compare")
 
     # 8. Publish the re-solved draft.

@@ -14,6 +14,7 @@ job is only marked cancelled while it is still running.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -424,6 +425,9 @@ def solver_words(report: SolverReport) -> str:
 def main(argv: list[str]) -> int:
     """Worker entry point: ``python -m planner.jobs REQUEST.json``."""
     path = Path(argv[1])
+    if hasattr(os, "nice"):
+        # The hub's pages come first: the solver gets the CPU the pages leave.
+        os.nice(10)
     req = SolveRequest.from_json(path.read_text(encoding="utf-8"))
     path.unlink(missing_ok=True)
     run_job(req)

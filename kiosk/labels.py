@@ -13,6 +13,10 @@ L: Final[dict[str, str]] = {
     "saved": "保存しました",
     "not_saved": "保存していません",
     "fix_errors": "入力に誤りがあります。赤字の項目を直してください",
+    "prefill_filled": (
+        "QRコードの内容を入力しました。本人確認をして、足りない項目を入力してから"
+        "保存(Ctrl+S)してください"
+    ),
     "yes": "はい",
     "no": "いいえ",
     "discard_q": "入力中の内容を破棄して戻りますか?",
@@ -32,6 +36,22 @@ L: Final[dict[str, str]] = {
     "locked_hint": "操作がなかったためロックしました。入力中の内容は残っています。PINを入力して Enter",
     "unlock": "解除",
     "wrong_pin": "PINが違います",
+    "supervisor_unlock": "監督者による解除",
+    "supervisor_unlock_title": "ロック解除(監督者)",
+    "supervisor_unlock_hint": "ロックされた職員のID、監督者のIDとPINを入力して Enter(Esc で戻る)",
+    "unlock_target": "ロックを解除する職員ID",
+    "supervisor_id": "監督者の職員ID",
+    "supervisor_pin": "監督者のPIN",
+    "unlocked": "ロックを解除しました",
+    "unlocked_enter_pin": "ロックを解除しました。本人のPINを入力して Enter",
+    # PIN change
+    "change_pin_title": "PINの変更",
+    "change_pin_why": "PINが6桁未満です。6〜8桁の新しいPINを決めてください(Enter で次へ)",
+    "current_pin": "今のPIN",
+    "new_pin": "新しいPIN(6〜8桁)",
+    "new_pin_again": "新しいPIN(もう一度)",
+    "pins_differ": "新しいPINが2回で一致しません",
+    "pin_changed": "PINを変更しました",
     # today
     "today_title": "本日の運行",
     "planned": "本日の計画(↑↓で選び Enter で会場を開く)",

@@ -51,9 +51,33 @@ def main() -> None:
 
 
 def _register() -> None:
-    from odekake.commands import core, kiosk, plan, report, security, staff, sync, vans, vote
+    from odekake.commands import (
+        core,
+        kiosk,
+        operators,
+        plan,
+        prefill,
+        report,
+        security,
+        staff,
+        sync,
+        vans,
+        vote,
+    )
 
-    for module in (core, sync, kiosk, plan, report, vote, security, vans, staff):
+    for module in (
+        core,
+        sync,
+        kiosk,
+        plan,
+        report,
+        vote,
+        security,
+        vans,
+        operators,
+        prefill,
+        staff,
+    ):
         for command in module.COMMANDS:
             main.add_command(command)
 

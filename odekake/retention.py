@@ -1,5 +1,8 @@
 """Retention: personal data on the van is purged N days after the hub acknowledged it.
 
+Only acknowledgements the hub signed count (their signed answer is kept in
+``hub_acks.evidence`` and checked again at every purge against the pinned hub key).
+
 Only records that hold personal data (a sealed envelope or a personal key) lose
 their payload; the hash stays, so the chain still verifies, and records that hold
 only counts (stops, frailty participants, visitors) stay whole for the van's own
@@ -15,9 +18,10 @@ from datetime import datetime, timedelta
 import sqlite_utils
 
 from odekake import audit
-from odekake.db import write
+from odekake.db import device_id_of, write
 from odekake.records import utc_now
 from odekake.sealing import is_personal_key
+from odekake.sync.wire import SignedAnswer, acked_by_evidence, proven_body
 
 
 @dataclass(frozen=True)
@@ -41,13 +45,60 @@ def retention_days(db: sqlite_utils.Database) -> int:
     return 30 if row is None else int(row[0])
 
 
-def record_ack(db: sqlite_utils.Database, seq: int, when: datetime | None = None) -> None:
-    """Remember that the hub acknowledged this device's records up to ``seq``."""
+def record_ack(
+    db: sqlite_utils.Database, answer: SignedAnswer, when: datetime | None = None
+) -> None:
+    """Remember the hub's signed acknowledgement (its proof is kept for the purge)."""
     with write(db):
         db.execute(
-            "INSERT INTO hub_acks(seq, acked_at) VALUES (?, ?)",
-            [seq, (when or utc_now()).isoformat(timespec="milliseconds")],
+            "INSERT INTO hub_acks(seq, acked_at, evidence) VALUES (?, ?, ?)",
+            [
+                int(answer.data["acked_seq"]),
+                (when or utc_now()).isoformat(timespec="milliseconds"),
+                answer.evidence(),
+            ],
         )
+
+
+def signed_through(db: sqlite_utils.Database, cutoff: str) -> int:
+    """The highest mark acknowledged by or before ``cutoff`` that the hub signed for.
+
+    An acknowledgement counts only when its stored answer still verifies with a hub
+    key this van pinned; the mark is the one the signed answer states.
+    """
+    device = device_id_of(db)
+    for seq, evidence in db.execute(
+        "SELECT seq, evidence FROM hub_acks WHERE acked_at <= ? ORDER BY seq DESC", [cutoff]
+    ).fetchall():
+        proven = acked_by_evidence(db, evidence, device)
+        if proven is not None:
+            return min(int(seq), proven)
+    return 0
+
+
+def record_backup_mark(db: sqlite_utils.Database, answer: SignedAnswer) -> None:
+    """Remember the hub's signed backup mark (what a verified hub backup holds)."""
+    device = device_id_of(db)
+    with write(db):
+        db.execute(
+            "INSERT INTO sync_state(device_id, backup_seq, backup_evidence) VALUES (?, ?, ?) "
+            "ON CONFLICT(device_id) DO UPDATE SET backup_seq = excluded.backup_seq, "
+            "backup_evidence = excluded.backup_evidence",
+            [device, int(answer.data["backup_seq"]), answer.evidence()],
+        )
+
+
+def backup_through(db: sqlite_utils.Database) -> int:
+    """The hub's backup mark for this van, when the hub signed it (else 0: purge nothing)."""
+    device = device_id_of(db)
+    row = db.execute(
+        "SELECT backup_evidence FROM sync_state WHERE device_id = ?", [device]
+    ).fetchone()
+    data = proven_body(db, None if row is None else row[0], device)
+    try:
+        return 0 if data is None else int(data["backup_seq"])
+    except (KeyError, TypeError, ValueError):
+        return 0
 
 
 def _holds_personal(payload_text: str) -> bool:
@@ -58,11 +109,16 @@ def _holds_personal(payload_text: str) -> bool:
 def plan_purge(
     db: sqlite_utils.Database, *, now: datetime | None = None, days: int | None = None
 ) -> PurgePlan:
-    """Which records' personal data may go: acknowledged at least ``days`` ago."""
+    """Which records' personal data may go.
+
+    A record goes when the hub acknowledged it at least ``days`` ago (a signed
+    acknowledgement) AND the hub says, signed, that a verified backup holds it (the
+    backup mark): a hub that loses its disk and is restored from that backup still
+    has every record the van purged.
+    """
     keep = retention_days(db) if days is None else days
     cutoff = ((now or utc_now()) - timedelta(days=keep)).isoformat(timespec="milliseconds")
-    row = db.execute("SELECT MAX(seq) FROM hub_acks WHERE acked_at <= ?", [cutoff]).fetchone()
-    through = 0 if row is None or row[0] is None else int(row[0])
+    through = min(signed_through(db, cutoff), backup_through(db))
     ids = [
         r[0]
         for r in db.execute(

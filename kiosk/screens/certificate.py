@@ -34,6 +34,8 @@ class CertificateScreen(FormScreen):
     """One certificate request."""
 
     TITLE_KEY = "svc_certificate"
+    PREFILL_SERVICE = "cert"
+    TAKES_PERSONAL_DATA = True
 
     def fields(self) -> ComposeResult:
         types = certificates.certificate_types(self.kiosk.db)

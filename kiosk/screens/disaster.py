@@ -17,6 +17,8 @@ class DisasterScreen(FormScreen):
     """One り災証明書 application."""
 
     TITLE_KEY = "svc_disaster"
+    PREFILL_SERVICE = "disaster"
+    TAKES_PERSONAL_DATA = True
     FIRST_FIELD = "name"
 
     def fields(self) -> ComposeResult:

@@ -18,6 +18,8 @@ class MyNumberScreen(FormScreen):
     """One application support."""
 
     TITLE_KEY = "svc_mynumber"
+    PREFILL_SERVICE = "mynumber"
+    TAKES_PERSONAL_DATA = True
 
     def fields(self) -> ComposeResult:
         yield self.row(

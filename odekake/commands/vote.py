@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
+import sqlite_utils
 
 from odekake.commands.core import DB_OPTION
 from odekake.db import connect
@@ -13,6 +15,14 @@ from odekake.voting import elections as el
 from odekake.voting import roll as rl
 
 ELECTION_OPTION = click.option("--election", "election_id", required=True, help="選挙ID")
+
+
+def _audit(db: sqlite_utils.Database, action: str, target: str, detail: dict[str, Any]) -> None:
+    """An administrative action, audited where it ran with who ran it (actor, device)."""
+    from odekake import audit
+    from odekake.db import device_id_of
+
+    audit.log(db, audit.cli_actor(), action, target, {"device": device_id_of(db), **detail})
 
 
 @click.group("election")
@@ -28,6 +38,7 @@ def election_add(db_path: Path, toml_file: Path) -> None:
     election = el.load_toml(toml_file)
     db = connect(db_path)
     el.save_election(db, election)
+    _audit(db, "election.add", election.id, {"stations": len(election.stations)})
     click.echo(
         f"選挙 {election.id}({election.name})を登録しました: 投票用紙 {len(election.ballots)}種類、"
         f"投票所 {len(election.stations)}か所。"
@@ -54,6 +65,7 @@ def election_close(db_path: Path, election_id: str) -> None:
     """選挙を終了にする。車両(van.db)では選挙人名簿の写しを削除する。"""
     db = connect(db_path)
     n = rl.close_election(db, election_id)
+    _audit(db, "election.close", election_id, {"roll_deleted": n})
     click.echo(f"選挙 {election_id} を終了にしました(名簿の写し {n} 件を削除)。")
 
 
@@ -70,6 +82,7 @@ def roll_import(db_path: Path, election_id: str, csv_file: Path) -> None:
     """選挙人名簿をCSV(UTF-8 または Shift_JIS)から取り込む。誤りが1行でもあれば何も登録しない。"""
     db = connect(db_path)
     n = rl.import_roll(db, election_id, csv_file)
+    _audit(db, "roll.import", election_id, {"voters": n, "file": csv_file.name})
     click.echo(f"選挙 {election_id} の選挙人名簿 {n} 人を取り込みました。")
 
 

@@ -10,12 +10,27 @@ from click.testing import CliRunner
 
 from odekake import audit, authz, master, retention
 from odekake import records as rec
+from odekake.auth import TEST_ONLY_CHEAP_KDF
 from odekake.cli import main
-from odekake.db import connect, write
+from odekake.db import connect, device_id_of, write
 from odekake.health import check
 from odekake.receipts import next_receipt_no
+from odekake.sync.keys import generate_key, public_key_text
+from odekake.sync.wire import local_ack, pin_hub_key
+from tests.conftest import give_van_sealing_key
 
 T0 = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)
+
+
+def _hub_acked(db, seq: int, when: datetime, *, backed_up: int | None = None) -> None:
+    """The hub signs an acknowledgement of ``seq`` (its key pinned on this van), and
+    says that a verified backup holds the van's records up to ``backed_up``."""
+    hub_key = generate_key()
+    pin_hub_key(db, public_key_text(hub_key), accept_new=True)
+    answer = local_ack(hub_key, device_id_of(db), seq, backup_seq=backed_up)
+    retention.record_ack(db, answer, when)
+    if backed_up is not None:
+        retention.record_backup_mark(db, answer)
 
 
 def _fill(db) -> list[rec.Record]:
@@ -42,7 +57,15 @@ def _fill(db) -> list[rec.Record]:
 def test_purge_waits_for_ack_and_retention_then_keeps_counts(fresh_db) -> None:
     recs = _fill(fresh_db)
     assert retention.plan_purge(fresh_db, now=T0 + timedelta(days=90)).count == 0  # no ack yet
-    retention.record_ack(fresh_db, 3, T0 + timedelta(days=1))
+    _hub_acked(fresh_db, 3, T0 + timedelta(days=1))
+    # acknowledged and past retention, but no verified hub backup holds it yet
+    assert retention.plan_purge(fresh_db, now=T0 + timedelta(days=40)).count == 0
+    _hub_acked(fresh_db, 3, T0 + timedelta(days=1), backed_up=3)
+    # a backup mark nobody signed counts for nothing
+    with write(fresh_db):
+        fresh_db.execute("UPDATE sync_state SET backup_seq = 99, backup_evidence = '{}'")
+    assert retention.plan_purge(fresh_db, now=T0 + timedelta(days=40)).count == 0
+    _hub_acked(fresh_db, 3, T0 + timedelta(days=1), backed_up=3)
     assert retention.plan_purge(fresh_db, now=T0 + timedelta(days=20)).count == 0  # within 30 days
     dry = retention.purge(fresh_db, now=T0 + timedelta(days=40), dry_run=True)
     assert dry.record_ids == [recs[1].id]
@@ -62,8 +85,9 @@ def test_purge_waits_for_ack_and_retention_then_keeps_counts(fresh_db) -> None:
 def test_purge_cli_dry_run(tmp_path: Path) -> None:
     path = tmp_path / "van.db"
     db = connect(path, role="van", create=True, device_id="v")
+    give_van_sealing_key(db)
     _fill(db)
-    retention.record_ack(db, 4, datetime.now(UTC) - timedelta(days=60))
+    _hub_acked(db, 4, datetime.now(UTC) - timedelta(days=60), backed_up=4)
     db.close()
     res = CliRunner().invoke(main, ["purge", "--db", str(path), "--dry-run"])
     assert res.exit_code == 0 and "消去対象: 2 件" in res.output
@@ -74,9 +98,9 @@ def test_purge_cli_dry_run(tmp_path: Path) -> None:
 
 
 def test_roles_are_enforced_in_the_core_and_audited(city_db) -> None:
-    master.add_operator(city_db, "op1", "窓口", ["operator"], "1111")
-    master.add_operator(city_db, "sv1", "監督", ["supervisor"], "2222")
-    master.add_operator(city_db, "cl1", "投票", ["clerk"], "3333")
+    master.add_operator(city_db, "op1", "窓口", ["operator"], "111111", kdf=TEST_ONLY_CHEAP_KDF)
+    master.add_operator(city_db, "sv1", "監督", ["supervisor"], "222222", kdf=TEST_ONLY_CHEAP_KDF)
+    master.add_operator(city_db, "cl1", "投票", ["clerk"], "333333", kdf=TEST_ONLY_CHEAP_KDF)
     authz.require(city_db, "sv1", "void")
     authz.require(city_db, "cl1", "roll")
     with pytest.raises(authz.PermissionDenied, match="監督者"):
@@ -99,7 +123,7 @@ def test_health_check_detects_a_corrupted_file(tmp_path: Path) -> None:
         rec.append(db, "x", {"i": i, "pad": "p" * 200})
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
-    assert check(path).ok
+    assert check(path).intact
     data = bytearray(path.read_bytes())
     page = 4096
     for off in range(page * 3, min(len(data), page * 12)):

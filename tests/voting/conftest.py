@@ -17,6 +17,7 @@ import pytest
 import sqlite_utils
 
 from odekake import master
+from odekake.auth import TEST_ONLY_CHEAP_KDF
 from odekake.db import connect
 from odekake.voting import elections as el
 from odekake.voting import roll as rl
@@ -88,9 +89,11 @@ def election_data(n_fixed: int = 0) -> dict[str, Any]:
 
 def add_clerks(db: sqlite_utils.Database) -> sqlite_utils.Database:
     """The clerks the tests hand ballots out as (roles are checked in the core)."""
-    master.add_operator(db, "cl001", "高橋 美咲", ["clerk"], "3456")
-    master.add_operator(db, "cl002", "佐藤 次郎", ["operator", "clerk"], "2345")
-    master.add_operator(db, "op001", "山田 花子", ["operator"], "1234")
+    master.add_operator(db, "cl001", "高橋 美咲", ["clerk"], "345678", kdf=TEST_ONLY_CHEAP_KDF)
+    master.add_operator(
+        db, "cl002", "佐藤 次郎", ["operator", "clerk"], "234567", kdf=TEST_ONLY_CHEAP_KDF
+    )
+    master.add_operator(db, "op001", "山田 花子", ["operator"], "123456", kdf=TEST_ONLY_CHEAP_KDF)
     return db
 
 

@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/odekake demo --dir $(DEMO_DIR) --seed 7 --force
+	@echo "管理画面: $(BIN)/odekake hub serve --db $(DEMO_DIR)/hub.db --port 8765 を起動し http://127.0.0.1:8765/console/ を開く"
+	@echo "  ログイン: 企画担当 coord / coord-demo-2026、管理職 manager / manager-demo-2026"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -49,6 +49,13 @@ ACTIONS: dict[str, str] = {
     "keys.init": "鍵の作成・変更",
     "snapshot.sensitive": "名簿・PIN照合値を含むマスタの配信",
     "election.assign": "投票所の担当車両の変更",
+    "staff.add": "職員アカウントの作成",
+    "staff.disable": "職員アカウントの無効化",
+    "staff.reset": "職員パスワードの再設定",
+    "policy.save": "巡回計画の設定の保存",
+    "plan.solve": "巡回計画の計算の開始",
+    "plan.cancel": "巡回計画の作成の中止",
+    "plan.edit": "巡回計画の手直し",
 }
 
 

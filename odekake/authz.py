@@ -86,3 +86,35 @@ def require(
         return sid
     audit.log(db, operator_id, "role.denied", action)
     raise PermissionDenied(f"この操作には {need} の権限が必要です")
+
+
+# What each console (staff) role may do. The console asks here, never by hiding buttons.
+STAFF_PERMISSIONS: dict[str, frozenset[str]] = {
+    "console.home": frozenset({"coordinator", "manager", "election", "admin"}),
+    "plan.view": frozenset({"coordinator", "manager", "admin"}),
+    "plan.edit": frozenset({"coordinator"}),
+    "plan.publish": frozenset({"coordinator"}),
+    "staff.manage": frozenset({"admin"}),
+}
+
+
+def staff_may(role: str, action: str) -> bool:
+    """True when a staff role allows the action."""
+    return role in STAFF_PERMISSIONS[action]
+
+
+def require_staff(db: sqlite_utils.Database, login: str, action: str) -> str:
+    """The staff member's role; :class:`PermissionDenied` (audited) unless it allows ``action``.
+
+    The role is read from the database on every call, so a disabled account or a
+    changed role takes effect at once, whatever the session cookie says.
+    """
+    from odekake.staff import STAFF_ROLES
+
+    row = db.execute("SELECT role, active FROM staff WHERE login = ?", [login]).fetchone()
+    role = str(row[0]) if row is not None and row[1] else ""
+    if role and staff_may(role, action):
+        return role
+    audit.log(db, f"staff:{login}", "role.denied", action)
+    need = "・".join(STAFF_ROLES[r] for r in sorted(STAFF_PERMISSIONS[action]))
+    raise PermissionDenied(f"この操作には {need} の権限が必要です")

@@ -59,12 +59,25 @@ def _register() -> None:
         prefill,
         report,
         security,
+        staff,
         sync,
         vans,
         vote,
     )
 
-    for module in (core, sync, kiosk, plan, report, vote, security, vans, operators, prefill):
+    for module in (
+        core,
+        sync,
+        kiosk,
+        plan,
+        report,
+        vote,
+        security,
+        vans,
+        operators,
+        prefill,
+        staff,
+    ):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -164,8 +164,24 @@ class DemoSummary:
             f"  会場 {self.sites} か所、車両 1 台、職員 {len(OPERATORS)} 名"
             f"(PIN: op001=123456, sv001=999999 ほか README 参照)\n"
             f"  選挙 {DEMO_ELECTION_ID}: 本日の午前の会場が移動期日前投票所、"
-            f"名簿 {self.voters} 人(投票事務 cl001=345678)"
+            f"名簿 {self.voters} 人(投票事務 cl001=345678)\n" + console_help(self.directory)
         )
+
+
+# City-hall staff of the demo (console accounts): login, name, role, password.
+DEMO_STAFF = (
+    ("coord", "企画 太郎(デモ)", "coordinator", "coord-demo-2026"),
+    ("manager", "管理 花子(デモ)", "manager", "manager-demo-2026"),
+)
+
+
+def console_help(directory: Path) -> str:
+    """How to open the demo's city-hall console and sign in (Japanese lines)."""
+    accounts = "、".join(f"{login} / {pw}" for login, _, _, pw in DEMO_STAFF)
+    return (
+        f"管理画面(ブラウザ): odekake hub serve --db {directory / 'hub.db'} --port 8765 を起動し、\n"
+        f"  http://127.0.0.1:8765/console/ を開いてログイン(企画担当・管理職: {accounts})"
+    )
 
 
 class _Chain:
@@ -850,6 +866,10 @@ def build_demo(
     # The hub of the README's tour (odekake hub serve --port 8765): key 8 then knows
     # where to check voters in, and says so when that hub is not running.
     remember_hub_url(van, DEVICE_ID, DEMO_HUB_URL)
+    from odekake.staff import add_staff
+
+    for login, name, role, password in DEMO_STAFF:
+        add_staff(hub, login, name, role, password, actor="demo")
     return DemoSummary(
         directory=directory,
         sites=len(sites),

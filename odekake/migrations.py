@@ -666,3 +666,46 @@ def m1201_voting_station_vans(db: sqlite_utils.Database) -> None:
         INSERT OR IGNORE INTO settings(key, value) VALUES ('vote_burst_minutes', '10');
         """,
     )
+
+
+@migrations(name="1401_console_staff")
+def m1401_console_staff(db: sqlite_utils.Database) -> None:
+    # City-hall staff who use the console (browser), separate from the van operators:
+    # one role each, an scrypt password, failed-login counting for the lock-out.
+    # Plus the coordinator's working policy per month and the console's solve jobs.
+    run_script(
+        db,
+        """
+        CREATE TABLE staff (
+            login TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            role TEXT NOT NULL,
+            password_hash TEXT NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1,
+            failed INTEGER NOT NULL DEFAULT 0,
+            locked_until TEXT,
+            created_at TEXT NOT NULL,
+            password_changed_at TEXT NOT NULL
+        );
+        CREATE TABLE plan_policies (
+            month TEXT PRIMARY KEY,
+            toml TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            updated_by TEXT NOT NULL
+        );
+        CREATE TABLE plan_jobs (
+            id TEXT PRIMARY KEY,
+            month TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            status TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            phase TEXT NOT NULL DEFAULT '',
+            log_path TEXT NOT NULL DEFAULT '',
+            objective_offset REAL NOT NULL DEFAULT 0,
+            objective_sense INTEGER NOT NULL DEFAULT -1,
+            plan_id TEXT,
+            error TEXT NOT NULL DEFAULT ''
+        );
+        """,
+    )

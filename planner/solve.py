@@ -200,8 +200,20 @@ def diagnose(data: PlanInput, time_limit: float = 30.0, rounds: int = 4) -> list
     return reasons
 
 
-def _solver(name: str, time_limit: float | None, gap: float | None, log: Path) -> pulp.LpSolver:
+def _solver(
+    name: str, time_limit: float | None, gap: float | None, log: Path, progress: Path | None = None
+) -> pulp.LpSolver:
     if name == "highs":
+        if progress is not None:
+            # HiGHS writes its log (presolve, then one line per B&B step with the bound,
+            # the best plan and the gap) to this file; the console reads it as progress.
+            return pulp.HiGHS(
+                msg=True,
+                timeLimit=time_limit,
+                gapRel=gap,
+                log_to_console=False,
+                log_file=str(progress),
+            )
         return pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=gap)
     if name == "cbc":
         # The bundled CBC binary, driven through COIN_CMD (PULP_CBC_CMD is deprecated
@@ -246,6 +258,7 @@ def solve(
     solver: str = "highs",
     time_limit: float | None = 60.0,
     gap: float | None = 1e-4,
+    progress_log: Path | None = None,
 ) -> Plan:
     """Solve the model and return the plan.
 
@@ -254,6 +267,7 @@ def solve(
         solver: ``"highs"`` (highspy) or ``"cbc"`` (the CBC bundled with PuLP).
         time_limit: Seconds before the solver stops with its best plan so far.
         gap: Relative gap at which the solver may stop (0.001 = 0.1%).
+        progress_log: HiGHS only: write the solver's log here while it runs.
 
     Raises:
         InfeasiblePolicy: The rules conflict; the reasons name them.
@@ -275,7 +289,7 @@ def solve(
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "cbc.log"
-        engine = _solver(solver, time_limit, gap, log)
+        engine = _solver(solver, time_limit, gap, log, progress_log)
         with _quiet_stdout():
             status = prob.solve(engine)
         if soft and (
@@ -288,7 +302,7 @@ def solve(
                 if time_limit is None
                 else max(1.0, time_limit - (time.perf_counter() - started))
             )
-            engine = _solver(solver, left, gap, log)
+            engine = _solver(solver, left, gap, log, progress_log)
             with _quiet_stdout():
                 status = prob.solve(engine)
         seconds = time.perf_counter() - started

@@ -42,6 +42,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from odekake.backup import backup_mark
 from odekake.db import connect, write
 from odekake.errors import OdekakeError
+from odekake.hubapps import mounted_apps
 from odekake.sync.bundle import BundleRefused
 from odekake.sync.ingest import HubBusy, hub_mark, ingest_bytes, with_retry
 from odekake.sync.keys import (
@@ -515,6 +516,7 @@ def make_app(
         Route("/v1/push", guarded(push), methods=["POST"]),
         Route("/v1/snapshot", guarded(snapshot), methods=["GET"]),
         Route("/v1/status", guarded(status), methods=["GET"]),
+        *mounted_apps(path),  # the console at /console/: staff sessions, no device auth
     ]
     if only_voting:
         routes = [*voting_routes(path, guard=voting_guard), Route("/health", health)]

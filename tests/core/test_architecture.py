@@ -20,9 +20,33 @@ def test_core_and_planner_import_without_textual() -> None:
         "import importlib, sys\n"
         f"for n in {names!r}:\n"
         "    importlib.import_module(n)\n"
-        "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.') or m == 'kiosk' or m.startswith('kiosk.'))\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'kiosk', 'console'))\n"
         "print(','.join(bad))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "", f"TUI imported by the core: {out.stdout.strip()}"
+    assert out.stdout.strip() == "", f"TUI or console imported by the core: {out.stdout.strip()}"
     assert len(names) > 10
+
+
+def test_console_depends_on_the_core_never_on_the_tui() -> None:
+    """console → odekake, console → planner; the console never loads Textual or the kiosk."""
+    import console
+
+    names = ["console", *_modules(console)]
+    code = (
+        "import importlib, sys\n"
+        f"for n in {names!r}:\n"
+        "    importlib.import_module(n)\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'kiosk'))\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"TUI imported by the console: {out.stdout.strip()}"
+    assert "console.app" in names
+
+
+def test_the_hub_mounts_the_console_without_importing_it() -> None:
+    """The hub finds the console through its entry point, only when it builds its app."""
+    code = "import sys\nimport odekake.sync.hub\nprint('console' in sys.modules)\n"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -1,0 +1,181 @@
+"""The city-hall console: a Starlette app the hub mounts at ``/console/``.
+
+``make_console(db_path)`` builds it; ``mount(db_path)`` is the ``odekake.hub`` entry
+point that :func:`odekake.hubapps.mounted_apps` calls, so the hub serves the console
+in the same process over the same database without importing this package.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from console.pages import drafts, home, plans
+from console.web import (
+    CSRF_FIELD,
+    HERE,
+    IDLE_MINUTES,
+    JST,
+    Console,
+    action,
+    console_of,
+    csrf_token,
+    forbidden,
+    href,
+    render,
+)
+from odekake import audit
+from odekake.db import connect
+from odekake.staff import LoginRefused, authenticate, session_secret
+
+COOKIE = "odekake_console"
+SESSION_MAX_AGE = 12 * 3600
+
+
+class _Sessions:
+    """Starlette's signed-cookie sessions, with ``Secure`` set when served over TLS.
+
+    The cookie is HttpOnly and SameSite=Strict; it carries only the login name, the
+    last-seen time (idle timeout) and the CSRF token, signed with the hub's secret.
+    """
+
+    def __init__(self, app: ASGIApp, secret: str, path: str) -> None:
+        common: dict[str, Any] = {
+            "secret_key": secret,
+            "path": path,
+            "session_cookie": COOKIE,
+            "max_age": SESSION_MAX_AGE,
+            "same_site": "strict",
+        }
+        self.plain = SessionMiddleware(app, https_only=False, **common)
+        self.tls = SessionMiddleware(app, https_only=True, **common)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        chosen = self.tls if scope.get("scheme") in ("https", "wss") else self.plain
+        await chosen(scope, receive, send)
+
+
+def _safe_next(request: Request, target: str) -> str:
+    root = href(request, "/")
+    if target.startswith(root) and not target.startswith("//"):
+        return target
+    return root
+
+
+async def login_page(request: Request) -> Response:
+    """The sign-in form (also where every refused request without a session lands)."""
+    note = request.query_params.get("note", "")
+    message = (
+        "一定時間操作がなかったため、ログアウトしました。もう一度ログインしてください。"
+        if note == "idle"
+        else ""
+    )
+    return render(
+        request,
+        "login.html",
+        {"next": request.query_params.get("next", ""), "error": "", "message": message},
+    )
+
+
+async def login_submit(request: Request) -> Response:
+    """Check the password in the core (lock-out, audit) and start a fresh session."""
+    form = await request.form()
+    sent = str(form.get(CSRF_FIELD, ""))
+    if not sent or not hmac.compare_digest(sent, csrf_token(request)):
+        return forbidden(
+            request, "フォームの確認用の値がありません。ログイン画面を開き直してください。"
+        )
+    login = str(form.get("login", "")).strip()
+    password = str(form.get("password", ""))
+    target = str(form.get("next", ""))
+    try:
+        member = await console_of(request).call(lambda db: authenticate(db, login, password))
+    except LoginRefused as exc:
+        return render(
+            request,
+            "login.html",
+            {"next": target, "error": str(exc), "message": "", "login": login},
+            status=401,
+        )
+    request.session.clear()  # a new session id's worth: nothing carries over from before
+    request.session["login"] = member.login
+    request.session["seen"] = datetime.now().timestamp()
+    csrf_token(request)
+    return RedirectResponse(_safe_next(request, target), status_code=303)
+
+
+@action("console.home")
+async def logout(request: Request, form: Any) -> Response:
+    """End the session (audited)."""
+    who = f"staff:{request.state.staff}"
+    await console_of(request).call(lambda db: audit.log(db, who, "logout", "console"))
+    request.session.clear()
+    return RedirectResponse(href(request, "/login"), status_code=303)
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    """404 in Japanese."""
+    return render(request, "404.html", {}, status=404)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Other HTTP errors in Japanese."""
+    status = getattr(exc, "status_code", 500)
+    if status == 404:
+        return await not_found(request, exc)
+    detail = getattr(exc, "detail", "")
+    return render(request, "error.html", {"message": detail}, status=status)
+
+
+def make_console(
+    db_path: str | Path,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    idle_minutes: int = IDLE_MINUTES,
+    cookie_path: str = "/console",
+) -> Starlette:
+    """The console over an existing hub database."""
+    path = Path(db_path)
+    first = connect(path, role="hub")
+    secret = session_secret(first)
+    first.close()
+    state = Console(path, idle_minutes=idle_minutes)
+    if clock is not None:
+        state.clock = clock
+    routes: list[BaseRoute] = [
+        Route("/", home.home, methods=["GET"]),
+        Route("/login", login_page, methods=["GET"]),
+        Route("/login", login_submit, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        *plans.routes(),
+        *drafts.routes(),
+        Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(_Sessions, secret=secret, path=cookie_path)],
+        exception_handlers={HTTPException: http_error},
+    )
+    app.state.console = state
+    return app
+
+
+def mount(db_path: Path) -> BaseRoute:
+    """The ``odekake.hub`` entry point: the console under ``/console``."""
+    return Mount("/console", app=make_console(db_path), name="console")
+
+
+__all__ = ["JST", "make_console", "mount"]

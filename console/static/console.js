@@ -1,0 +1,18 @@
+// A little help on top of forms that work without JavaScript.
+// The solve progress page refreshes itself while the solver runs (see plan_job.html).
+(function () {
+  var box = document.querySelector("[data-progress-url]");
+  if (!box) return;
+  var url = box.getAttribute("data-progress-url");
+  function tick() {
+    fetch(url, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (j) {
+      Object.keys(j.fields || {}).forEach(function (k) {
+        var el = document.getElementById("p-" + k);
+        if (el) el.textContent = j.fields[k];
+      });
+      if (j.done && j.next) { window.location.href = j.next; return; }
+      if (!j.done) setTimeout(tick, 1000);
+    }).catch(function () { setTimeout(tick, 2000); });
+  }
+  setTimeout(tick, 1000);
+})();

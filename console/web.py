@@ -1,0 +1,244 @@
+"""The console's plumbing: database calls off the event loop, templates, sessions,
+CSRF, role checks and the audit helper. Pages are in ``console/pages/``.
+
+A page handler is decorated with :func:`page` (GET) or :func:`action` (POST):
+
+- no staff session (or an idle one) → the login page;
+- a POST without the session's CSRF token → 403;
+- a role that :func:`odekake.authz.require_staff` refuses → a 403 page in Japanese
+  (the refusal is audited by the core).
+
+The handler then calls one function of ``odekake``/``planner`` through
+:meth:`Console.call` and renders a template.
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import secrets
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import sqlite_utils
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from odekake import audit
+from odekake.authz import PermissionDenied, require_staff, staff_may
+from odekake.db import connect
+from odekake.staff import STAFF_ROLES
+from odekake.sync.ingest import with_retry
+
+T = TypeVar("T")
+HERE = Path(__file__).parent
+JST = timezone(timedelta(hours=9), "JST")
+IDLE_MINUTES = 30
+CSRF_FIELD = "csrftoken"
+
+NAV: list[tuple[str, str, str]] = [
+    ("/", "ホーム", "console.home"),
+    ("/plans", "巡回計画", "plan.view"),
+]
+
+
+@dataclass
+class Console:
+    """What every request of the console shares (``request.app.state.console``)."""
+
+    db_path: Path
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(JST))
+    idle_minutes: int = IDLE_MINUTES
+    local: threading.local = field(default_factory=threading.local)
+
+    def db(self) -> sqlite_utils.Database:
+        """This thread's connection to the hub database."""
+        conn = getattr(self.local, "db", None)
+        if conn is None:
+            conn = connect(self.db_path, role="hub")
+            self.local.db = conn
+        return conn
+
+    async def call(self, fn: Callable[[sqlite_utils.Database], T]) -> T:
+        """Run ``fn(db)`` in a worker thread (never on the event loop), retrying a busy lock."""
+        return await run_in_threadpool(lambda: with_retry(lambda: fn(self.db())))
+
+    def today(self) -> Any:
+        """Today's date in Japan."""
+        return self.clock().date()
+
+
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+
+def _jst(value: str | None) -> str:
+    """An ISO timestamp (UTC) as Japan time, ``2026-11-27 09:05``."""
+    if not value:
+        return "なし"
+    try:
+        t = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if t.tzinfo is None:
+        return value
+    return t.astimezone(JST).strftime("%Y-%m-%d %H:%M")
+
+
+templates.env.filters["jst"] = _jst
+templates.env.globals["status_labels"] = {
+    "draft": "下書き",
+    "published": "公開中",
+    "superseded": "置き換え済み",
+    "discarded": "破棄",
+}
+
+
+def console_of(request: Request) -> Console:
+    """The shared state of the app serving ``request``."""
+    return request.app.state.console  # type: ignore[no-any-return]
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token (made on first use); forms carry it as ``csrftoken``."""
+    token = request.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return str(token)
+
+
+def href(request: Request, path: str) -> str:
+    """A console path (``/plans``) as the browser sees it (under the mount, ``/console``)."""
+    return str(request.scope.get("root_path", "")) + path
+
+
+def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
+    """Render a page template with the common context (user, nav, CSRF token)."""
+    user = getattr(request.state, "staff", None)
+    role = getattr(request.state, "role", None)
+    nav = [
+        (href(request, path), label)
+        for path, label, need in NAV
+        if role is not None and staff_may(role, need)
+    ]
+    ctx = {
+        "user": user,
+        "role_label": STAFF_ROLES.get(role or "", ""),
+        "nav": nav,
+        "csrf": csrf_token(request),
+        "csrf_field": CSRF_FIELD,
+        "root": href(request, ""),
+        **context,
+    }
+    response = templates.TemplateResponse(request, name, ctx, status_code=status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def forbidden(request: Request, message: str) -> Response:
+    """The 403 page (Japanese)."""
+    return render(request, "403.html", {"message": message}, status=403)
+
+
+def _login_redirect(request: Request, note: str = "") -> Response:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    dest = href(request, "/login") + f"?next={quote(target)}"
+    if note:
+        dest += f"&note={note}"
+    return RedirectResponse(dest, status_code=303)
+
+
+def current_staff(request: Request) -> str | None:
+    """The signed-in login, or None (also when the session has been idle too long)."""
+    login = request.session.get("login")
+    if not login:
+        return None
+    con = console_of(request)
+    now = time.time()
+    seen = float(request.session.get("seen", 0))
+    if now - seen > con.idle_minutes * 60:
+        request.session.pop("login", None)
+        request.state.idle = True
+        return None
+    request.session["seen"] = now
+    return str(login)
+
+
+Handler = Callable[..., Awaitable[Response]]
+
+
+def _guarded(
+    need: str, *, post: bool
+) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+    def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        @functools.wraps(handler)
+        async def endpoint(request: Request) -> Response:
+            login = current_staff(request)
+            if login is None:
+                idle = getattr(request.state, "idle", False)
+                return _login_redirect(request, "idle" if idle else "")
+            form: FormData | None = None
+            if post:
+                form = await request.form()
+                sent = str(form.get(CSRF_FIELD, ""))
+                if not sent or not hmac.compare_digest(sent, csrf_token(request)):
+                    return forbidden(
+                        request,
+                        "フォームの確認用の値がありません(または古くなっています)。"
+                        "画面を開き直してからもう一度操作してください。",
+                    )
+            con = console_of(request)
+            try:
+                role = await con.call(lambda db: require_staff(db, login, need))
+            except PermissionDenied as exc:
+                request.state.staff = login
+                return forbidden(request, str(exc))
+            request.state.staff = login
+            request.state.role = role
+            if post:
+                return await handler(request, form)
+            return await handler(request)
+
+        return endpoint
+
+    return wrap
+
+
+def page(need: str) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+    """A GET page for staff whose role allows ``need`` (see ``odekake.authz``)."""
+    return _guarded(need, post=False)
+
+
+def action(need: str) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+    """A POST that changes something: session, CSRF token and role checked first."""
+    return _guarded(need, post=True)
+
+
+def actor(request: Request) -> str:
+    """The audit actor of the signed-in staff member."""
+    return f"staff:{request.state.staff}"
+
+
+async def audit_change(
+    request: Request, action_name: str, target: str = "", detail: dict[str, Any] | None = None
+) -> None:
+    """Write one audit entry for a change made in the console (by the signed-in staff)."""
+    who = actor(request)
+    await console_of(request).call(lambda db: audit.log(db, who, action_name, target, detail))
+
+
+def html_error(message: str, status: int = 400) -> HTMLResponse:
+    """A bare Japanese error page (for the rare case with no template context)."""
+    return HTMLResponse(
+        f'<!doctype html><html lang="ja"><meta charset="utf-8"><p>{message}</p></html>',
+        status_code=status,
+    )

@@ -1,0 +1,51 @@
+"""Home: today's vans — stops in force, last sync, records at the hub, alerts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from odekake.db import connect, write
+from tests.console.conftest import Browser
+
+
+def test_home_shows_todays_stops_devices_and_records(coordinator: Browser, hub_path: Path) -> None:
+    r = coordinator.client.get("/console/")
+    assert r.status_code == 200
+    assert "今日の車両" in r.text and "2026年11月20日(令和8年11月20日)(金)" in r.text
+    db = connect(hub_path)
+    stops = db.execute(
+        "SELECT s.name FROM plan_visits v JOIN sites s ON s.id = v.site_id "
+        "WHERE v.date = '2026-11-20' AND v.van_id = 'van-1' ORDER BY v.start"
+    ).fetchall()
+    assert stops, "the demo plans today"
+    for (name,) in stops:
+        assert name in r.text
+    records = db.execute("SELECT COUNT(*) FROM records WHERE device_id = 'van-1'").fetchone()[0]
+    assert f'<td class="num">{records}</td>' in r.text
+    assert "⚠" not in r.text  # no alert on a clean hub
+
+
+def test_home_raises_quarantine_and_gap_alerts(coordinator: Browser, hub_path: Path) -> None:
+    db = connect(hub_path)
+    top = db.execute("SELECT MAX(seq) FROM records WHERE device_id = 'van-1'").fetchone()[0]
+    with write(db):
+        db.execute(
+            "INSERT INTO sync_quarantine(device_id, seq, record_id, hash, existing_hash, reason, "
+            "line, received_at) VALUES ('van-1', 5, 'r5', 'h2', 'h1', '内容が違う', '{}', "
+            "'2026-11-20T01:00:00+00:00')"
+        )
+        db.execute(
+            "INSERT INTO sync_held(device_id, seq, id, hash, prev_hash, line, received_at) "
+            "VALUES ('van-1', ?, 'r-later', 'hx', 'hy', '{}', '2026-11-20T01:00:00+00:00')",
+            [top + 3],
+        )
+    r = coordinator.client.get("/console/")
+    assert "隔離された記録が 1 件あります" in r.text
+    assert f"記録の欠番 {top + 1}〜{top + 2} 番" in r.text
+
+
+def test_home_is_for_every_staff_role(browser: Browser) -> None:
+    for login in ("mgr", "elec", "admin"):
+        browser.client.cookies.clear()
+        assert browser.login(login).status_code == 303
+        assert browser.client.get("/console/").status_code == 200

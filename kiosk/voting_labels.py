@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
+# The 宣誓書 reasons as the clerk's list shows them: short enough for one line at 80
+# columns (a long label wrapped or cut in the list broke a wide character in tmux). The
+# record keeps the reason's code; reports print the law's full wording (REASONS).
+REASON_SHORT: dict[str, str] = {
+    "work": "1 仕事・学業・冠婚葬祭等の用務",
+    "travel": "2 区域外へ旅行・滞在",
+    "illness": "3 疾病・負傷・高齢等で歩行困難",
+    "island": "4 交通至難の地に居住",
+    "moved": "5 区域外の住所に居住",
+    "weather": "6 天災・悪天候で到達困難",
+}
+
 LABELS: dict[str, str] = {
     "title": "期日前投票 名簿対照",
     "ticket": "入場券のバーコード・QRを読み取ってください(選挙人番号の手入力も可)",

@@ -21,7 +21,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from kiosk.voting_labels import LABELS
+from kiosk.voting_labels import LABELS, REASON_SHORT
 from odekake.db import device_id_of
 from odekake.errors import OdekakeError
 from odekake.services.stops import van_id_of
@@ -184,7 +184,9 @@ class VotingScreen(Screen[None]):
         yield OptionList(id="matches")
         yield Static("", id="voter")
         yield Select(
-            [(label, code) for code, label in REASONS.items()], prompt=LABELS["reason"], id="reason"
+            [(REASON_SHORT.get(code, label), code) for code, label in REASONS.items()],
+            prompt=LABELS["reason"],
+            id="reason",
         )
         yield Button(LABELS["checkin"], id="checkin", variant="primary", disabled=True)
         yield Static("", id="result")

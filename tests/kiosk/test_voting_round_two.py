@@ -285,3 +285,14 @@ async def test_the_hub_state_is_shown_and_buttons_show_focus(van: sqlite_utils.D
         assert "reverse" in str(focused.text_style)
         assert "reverse" not in str(unfocused.text_style)
         assert focused.border_top != unfocused.border_top
+
+
+def test_oath_reasons_fit_one_line_at_80_columns() -> None:
+    """The 宣誓書 list never wraps or cuts a wide character: every label fits on one line."""
+    from rich.cells import cell_len
+
+    from kiosk.voting_labels import REASON_SHORT
+    from odekake.voting.elections import REASONS
+
+    assert set(REASON_SHORT) == set(REASONS)
+    assert all(cell_len(label) <= 40 for label in REASON_SHORT.values())

@@ -14,7 +14,9 @@ keeps the large instances sparse.
 
 ``visit[district, day]`` (binary): the district has a regular visit that day (any
 van, any window). Minimum and maximum visits and the spacing between visits are
-rules on these.
+rules on these. ``vday[van, district, day]`` (continuous, only where several vans
+could serve the district that day): which van does; their sum is at most ``visit``,
+so a district gets at most one van-day of regular stops per day.
 
 ``seg[district, j]`` (continuous 0..1): the j-th regular stop in the district over
 the horizon, valued at ``demand × diminishing[j]`` (concave, so the LP fills the
@@ -477,25 +479,31 @@ def add_visit_days(model: Model, by_slot: dict[SlotKey, list[Key]]) -> None:
         var = model.prob.add_variable(_name("visit", did, d), 0, 1, pulp.LpBinary)
         model.visit[(did, d)] = var
         model.prob += var <= _sum(model.x[k] for k in keys), _name("visit_real", did, d)
-    for (skey, did), keys in per_slot.items():
+    # At most one van-day of regular stops per district and day, across vans (a second
+    # van in the same district on the same day serves the same residents). Where
+    # several vans could serve the district that day, ``vday[van, district, day]``
+    # says which one does; otherwise ``visit`` plays that part.
+    vans_of: dict[tuple[str, date], set[str]] = defaultdict(set)
+    for skey, did in per_slot:
+        vans_of[(did, skey[1])].add(skey[0])
+    vday: dict[tuple[str, str, date], pulp.LpVariable] = {}
+    for (did, d), vans in sorted(vans_of.items()):
+        if len(vans) < 2:
+            continue
+        for van_id in sorted(vans):
+            vday[(van_id, did, d)] = model.prob.add_variable(
+                _name("vday", van_id, did, d), 0, 1, pulp.LpContinuous
+            )
         model.prob += (
-            _sum(model.x[k] for k in keys) <= model.visit[(did, skey[1])],
-            _name("visit_link", did, *skey),
+            _sum(vday[(v, did, d)] for v in sorted(vans)) <= model.visit[(did, d)],
+            _name("district_van_day", did, d),
         )
-    # At most one van-day of regular stops per district and day (a second van in the
-    # same district on the same day serves the same residents). Besides being a rule,
-    # this ties stops to visit days tightly in the LP relaxation.
-    per_van_day: dict[tuple[str, date], int] = defaultdict(int)
-    for skey, slot in model.slots.items():
-        if slot.kind in (ACTIVITY_REGULAR, "kept"):
-            per_van_day[skey[:2]] += 1
-    cap: dict[date, int] = defaultdict(int)
-    for (_van, d), n in per_van_day.items():
-        cap[d] = max(cap[d], n)
-    for (did, d), keys in sorted(regular.items()):
+    for (skey, did), keys in per_slot.items():
+        vkey = (skey[0], did, skey[1])
+        link = vday[vkey] if vkey in vday else model.visit[(did, skey[1])]
         model.prob += (
-            _sum(model.x[k] for k in keys) <= cap[d] * model.visit[(did, d)],
-            _name("district_day", did, d),
+            _sum(model.x[k] for k in keys) <= link,
+            _name("visit_link", did, *skey),
         )
 
 
@@ -705,5 +713,13 @@ def build(data: PlanInput, *, elastic: bool = False) -> Model:
         prob += pulp.lpSum(v for fam in model.slack.values() for v in fam.values())
     else:
         short = pulp.lpSum(data.policy.weights.shortfall * v for v in model.shortfall.values())
-        prob += value - travel - moves - short
+        objective = value - travel - moves - short
+        # PuLP keeps an objective's constant to itself (HiGHS never sees it, so its
+        # relative gap would be measured against another objective and it would stop
+        # early). A variable fixed at 1 carries the constant into the solver.
+        constant = float(objective.constant)
+        if constant:
+            one = prob.add_variable("objective_constant", 1, 1, pulp.LpContinuous)
+            objective = objective - constant + constant * one
+        prob += objective
     return model

@@ -236,6 +236,18 @@ def _cbc_bound(log: str, objective: float) -> tuple[float | None, str, str]:
     return None, "feasible", "CBCのログから上界(bound)を読み取れませんでした"
 
 
+def honest_status(state: str, gap_value: float | None, target: float | None) -> str:
+    """``"optimal"`` only when the gap, on the objective the plan is judged on, is within
+    the target (HiGHS's default 1e-4 when none is given); otherwise ``"feasible"``.
+
+    A solver's own word is not enough: its gap may be measured on another objective.
+    """
+    limit = 1e-4 if target is None else target
+    if state == "optimal" and (gap_value is None or gap_value > limit + 1e-9):
+        return "feasible"
+    return state
+
+
 def solve(
     model: Model,
     solver: str = "highs",
@@ -315,6 +327,7 @@ def solve(
     gap_value = None
     if bound is not None:
         gap_value = max(0.0, bound - objective) / max(abs(objective), 1e-9)
+    state = honest_status(state, gap_value, gap)
     report = SolverReport(
         name=solver,
         status=state,

@@ -1,0 +1,121 @@
+"""Planner round two (issue 13): rules that hold across vans, honest gaps, exact driving."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date
+
+import pytest
+import sqlite_utils
+
+from odekake import master
+from planner.inputs import KeptVisit, PlanInput, Window
+from planner.model import build
+from planner.policy import policy_from_dict
+from planner.solve import solve
+from tests.planner.checker import check_plan
+from tests.planner.conftest import AM, PM
+
+TODAY = date(2026, 11, 20)
+
+
+def _site(db: sqlite_utils.Database, sid: str, did: str, lat: float, lon: float) -> None:
+    master.upsert_site(
+        db,
+        {
+            "id": sid,
+            "district_id": did,
+            "name": f"{sid}会場",
+            "kind": "公民館",
+            "lat": lat,
+            "lon": lon,
+            "open_weekdays": "月火水木金",
+            "open_from": "09:00",
+            "open_to": "17:00",
+            "notes": "",
+        },
+    )
+
+
+def test_one_van_day_per_district_and_day_across_vans(city_db: sqlite_utils.Database) -> None:
+    # The issue's shape: van-1 works mornings only, van-2 afternoons only, and only
+    # 小名浜 may be served. Without the rule both vans would serve 小名浜 every day.
+    master.add_van(city_db, "van-1", "1号車")
+    master.add_van(city_db, "van-2", "2号車")
+    _site(city_db, "onahama-01", "onahama", 36.9547, 140.9038)
+    _site(city_db, "onahama-02", "onahama", 36.9600, 140.9000)
+    doc = {
+        "horizon": {"start": "2026-12-01", "days": 4},
+        "vans": [
+            {"id": "van-1", "shift": "08:30-13:00"},
+            {"id": "van-2", "shift": "12:40-17:15"},
+        ],
+        "districts": {"default": {"max_visits": 9}},
+    }
+    data = policy_from_dict(doc, city_db, today=TODAY)
+    plan = solve(build(data), time_limit=30, gap=0)
+    assert check_plan(plan.to_dict(), data) == []
+    vans: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for v in plan.visits:
+        assert v.district_id == "onahama"
+        vans[(v.date, v.district_id)].add(v.van_id)
+    assert vans, "小名浜 is served"
+    assert all(len(s) == 1 for s in vans.values()), dict(vans)
+    # Both vans are used over the four days (the rule is per day, not per horizon).
+    assert {v.van_id for v in plan.visits} <= {"van-1", "van-2"}
+
+
+def _keep_all(plan) -> tuple[KeptVisit, ...]:  # type: ignore[no-untyped-def]
+    return tuple(
+        KeptVisit(
+            date.fromisoformat(v.date),
+            v.van_id,
+            Window.parse(v.window),
+            v.site_id,
+            v.activity,
+            v.event_id or None,
+        )
+        for v in plan.visits
+    )
+
+
+def test_replan_objective_constant_reaches_the_solver(tiny: Callable[..., PlanInput]) -> None:
+    # A re-plan whose announced visits cannot all be kept: the moved-visit penalty is a
+    # constant of the objective. HiGHS must see the same objective as the plan reports,
+    # so its gap (and the plan's) is measured on it.
+    data = tiny(
+        sites={"a": ("A", 20), "b": ("B", 20)},
+        demand={"A": 10.0, "B": 4.0},
+        n_days=4,
+        windows=(AM, PM),
+    )
+    first = solve(build(data), time_limit=30, gap=0)
+    keep = _keep_all(first)
+    again = replace(
+        data,
+        policy=replace(data.policy, replan_from=data.days[1].date),
+        keep=keep,
+        days=tuple(d for d in data.days if d.date != data.days[2].date),
+    )
+    model = build(again)
+    assert any(v.name == "objective_constant" for v in model.prob.variables())
+    assert model.prob.objective.constant == 0
+    plan = solve(model, time_limit=30, gap=0)
+    assert plan.moved, "a visit on the removed day had to move"
+    highs_obj = -model.prob.solverModel.getInfo().objective_function_value
+    assert highs_obj == pytest.approx(plan.solver.objective, abs=1e-6)
+    assert plan.solver.status == "optimal"
+    assert plan.solver.gap == pytest.approx(0.0, abs=1e-9)
+    assert check_plan(plan.to_dict(), again) == []
+
+
+def test_a_plan_outside_its_gap_target_is_not_optimal() -> None:
+    from planner.solve import honest_status
+
+    assert honest_status("optimal", 0.012, 0.001) == "feasible"
+    assert honest_status("optimal", None, 0.001) == "feasible"
+    assert honest_status("optimal", 0.0005, 0.001) == "optimal"
+    assert honest_status("optimal", 2e-4, None) == "feasible"
+    assert honest_status("feasible", 0.0, 0.001) == "feasible"

@@ -162,6 +162,8 @@ class Day:
     date: date
     windows: tuple[Window, ...]
     opened: bool = False
+    # Opened only for an early-voting day: only the voting van works that day.
+    voting_only: bool = False
 
     def __post_init__(self) -> None:
         if not self.windows:
@@ -204,6 +206,8 @@ class PinnedEvent:
     stops: tuple[Stop, ...] = ()
     services: tuple[str, ...] = ()
     window: Window | None = None
+    # Disaster: spread the sessions over the affected halls (each a fair share).
+    spread: bool = True
 
     def __post_init__(self) -> None:
         if self.kind not in (ACTIVITY_VOTING, ACTIVITY_DISASTER, ACTIVITY_RESERVATION):
@@ -296,6 +300,8 @@ class PlanInput:
     events: tuple[PinnedEvent, ...] = ()
     keep: tuple[KeptVisit, ...] = ()
     demand_notes: Mapping[str, str] = field(default_factory=dict)
+    # Remarks found while reading the policy (a range cut to the horizon, …), for plan.json.
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.vans:

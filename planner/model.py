@@ -49,10 +49,13 @@ from planner.inputs import (
     ACTIVITY_REGULAR,
     ACTIVITY_RESERVATION,
     ACTIVITY_VOTING,
+    WEEKDAY_CHARS,
     KeptVisit,
     PlanInput,
+    Stop,
     Van,
     Window,
+    hhmm,
 )
 
 # A candidate key: (van id, date, window index, site id, activity, event id or "").
@@ -219,6 +222,26 @@ def _undominated(
     return keep
 
 
+def _voting_reason(data: PlanInput, van: Van, d: date, label: str, stop: Stop) -> str:
+    """Why an early-voting stop cannot be served, naming the rule that stops it."""
+    site = data.site(stop.site_id)
+    head = f"{d} の期日前投票({label})の {site.name} {stop.window.label}: "
+    if d.weekday() not in site.open_weekdays:
+        days = "".join(WEEKDAY_CHARS[i] for i in sorted(site.open_weekdays))
+        return (
+            head
+            + f"会場はこの日({WEEKDAY_CHARS[d.weekday()]}曜日)は使えません(利用可能曜日: {days})"
+        )
+    if not (site.open_from <= stop.window.start and stop.window.end <= site.open_to):
+        return head + f"会場の利用可能時間 {hhmm(site.open_from)}-{hhmm(site.open_to)} の外です"
+    pol = data.policy
+    return head + (
+        f"{van.name}の勤務時間 {hhmm(van.shift_start)}-{hhmm(van.shift_end)} 内に往復できません"
+        f"(行き{data.minutes(van.depot, site.id)}分・帰り{data.minutes(site.id, van.depot)}分、"
+        f"準備{pol.setup_minutes}分・片付け{pol.teardown_minutes}分)"
+    )
+
+
 def _event_van(data: PlanInput, van_id: str | None) -> str:
     return van_id if van_id is not None else data.vans[0].id
 
@@ -264,6 +287,10 @@ def _build_slots(model: Model) -> None:
                 and _event_van(data, e.van_id) == van.id
                 and e.date_from <= d <= e.date_to
             ]
+            if day.voting_only and not voting:
+                # A weekend or holiday opened for early voting opens it for the voting
+                # van only.
+                continue
             if voting:
                 stops = sorted(
                     ((e, s) for e in voting for s in e.stops), key=lambda es: es[1].window.start
@@ -285,10 +312,7 @@ def _build_slots(model: Model) -> None:
                                 f"{need - prev.window.end}分必要です)"
                             )
                     if not reachable(data, van, d, s.window, s.site_id):
-                        model.unreachable.append(
-                            f"{d} の期日前投票({e.label or e.id})の {data.site(s.site_id).name} "
-                            f"{s.window.label}: 会場の利用可能時間外か、勤務時間内に往復できません"
-                        )
+                        model.unreachable.append(_voting_reason(data, van, d, e.label or e.id, s))
                     add_slot(
                         Slot(van.id, d, i, s.window, ACTIVITY_VOTING, True, day.opened),
                         [(s.site_id, ACTIVITY_VOTING, e.id, True)],
@@ -575,6 +599,40 @@ def add_reservations(model: Model) -> None:
         )
 
 
+def add_disaster_spread(model: Model) -> None:
+    """Spread each disaster window's sessions over its affected halls (``spread = true``).
+
+    With N sessions and H halls each hall gets at least ⌊N/H⌋ sessions and at most
+    ⌈N/H⌉ — fewer where a hall can be reached in fewer sessions, and no upper limit
+    when the halls that can be reached cannot take the sessions otherwise.
+    """
+    data = model.data
+    for e in data.events:
+        if e.kind != ACTIVITY_DISASTER or not e.spread:
+            continue
+        keys = [k for k in model.x if k[4] == ACTIVITY_DISASTER and k[5] == e.id]
+        sessions = len({k[:3] for k in keys})
+        by_hall: dict[str, list[Key]] = defaultdict(list)
+        for k in keys:
+            by_hall[k[3]].append(k)
+        if sessions == 0 or len(by_hall) < 2:
+            continue
+        halls = len(by_hall)
+        low, high = sessions // halls, -(-sessions // halls)
+        capped = sum(min(len(ks), high) for ks in by_hall.values()) >= sessions
+        for sid, ks in sorted(by_hall.items()):
+            total = _sum(model.x[k] for k in ks)
+            name = _name("disaster_share", e.id, sid)
+            need = min(low, len(ks))
+            if need > 0:
+                model.prob += total + _slack(model, "required_slot", name) >= need, name
+            if capped:
+                model.prob += (
+                    total - _slack(model, "required_slot", name + "_max") <= high,
+                    name + "_max",
+                )
+
+
 def add_demand(model: Model) -> pulp.LpAffineExpression:
     """Diminishing-returns value of the regular stops per district; returns the value."""
     data = model.data
@@ -706,6 +764,7 @@ def build(data: PlanInput, *, elastic: bool = False) -> Model:
     add_min_max_visits(model)
     add_spacing(model)
     add_reservations(model)
+    add_disaster_spread(model)
     value = add_demand(model)
     travel = add_trips(model, r)
     moves = add_moves(model)

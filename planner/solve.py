@@ -33,6 +33,7 @@ from planner.inputs import (
     ACTIVITY_REGULAR,
     ACTIVITY_RESERVATION,
     ACTIVITY_VOTING,
+    PinnedEvent,
     PlanInput,
     hhmm,
 )
@@ -86,16 +87,14 @@ def precheck(model: Model) -> list[str]:
     for did, d in model.visit:
         days_of[did].append(d)
     need_total = 0
+    no_day: list[str] = []
     for dist in data.districts:
         if dist.min_visits == 0 or disaster:
             continue
         days = sorted(days_of.get(dist.id, []))
         need_total += dist.min_visits
         if not days:
-            reasons.append(
-                f"{dist.name}は最低{dist.min_visits}回の訪問が必要ですが、計画期間中に使える会場・日・時間帯がありません"
-                "(会場の利用可能曜日と時間、受付時間帯、勤務時間内に往復できるかを確認してください)"
-            )
+            no_day.append(f"{dist.name}(最低{dist.min_visits}回)")
             continue
         fit, last = 0, None
         for d in days:
@@ -107,6 +106,12 @@ def precheck(model: Model) -> list[str]:
                 f"最低{dist.min_visits}回の訪問が必要ですが、訪問の間を{dist.min_days_between}日以上あけると"
                 f"訪問できる日({len(days)}日)には最大{fit}回しか入りません"
             )
+    if no_day:
+        # Said once, however many districts it concerns.
+        reasons.append(
+            f"{'、'.join(no_day)}は最低訪問回数がありますが、計画期間中に使える会場・日・時間帯がありません"
+            "(会場の利用可能曜日と時間、受付時間帯、勤務時間内に往復できるかを確認してください)"
+        )
     regular_slots = sum(1 for s in model.slots.values() if s.kind == ACTIVITY_REGULAR) + sum(
         1 for s in model.slots.values() if s.kind == "kept"
     )
@@ -120,7 +125,14 @@ def precheck(model: Model) -> list[str]:
             done = frozen is not None and any(
                 k.event_id == e.id and k.date < frozen for k in data.keep
             )
-            if not done and not any(k[5] == e.id for k in model.x):
+            windows = {w for day in data.days for w in day.windows}
+            if not done and e.window is not None and e.window not in windows:
+                reasons.append(
+                    f"予約訪問「{e.label or e.id}」の時間帯 {e.window.label} は受付時間帯"
+                    f"({'、'.join(w.label for w in sorted(windows, key=lambda w: w.start))})"
+                    "のどれでもありません"
+                )
+            elif not done and not any(k[5] == e.id for k in model.x):
                 reasons.append(
                     f"予約訪問「{e.label or e.id}」({_jp(e.date_from)}〜{_jp(e.date_to)}、"
                     f"{data.site(e.site_ids[0]).name})を入れられる日と時間帯がありません"
@@ -344,6 +356,32 @@ def _value(var: pulp.LpVariable | None) -> float:
     return 0.0 if var is None else float(var.varValue or 0.0)
 
 
+def dropped_disaster_sessions(data: PlanInput) -> list[tuple[PinnedEvent, str]]:
+    """Days of a disaster window its van spends on early voting (voting comes first):
+    each disaster event with a Japanese sentence."""
+    out = []
+    working = {d.date for d in data.days}
+    for e in data.events:
+        if e.kind != ACTIVITY_DISASTER:
+            continue
+        van = e.van_id or data.vans[0].id
+        for v in data.events:
+            if (
+                v.kind == ACTIVITY_VOTING
+                and (v.van_id or data.vans[0].id) == van
+                and e.date_from <= v.date_from <= e.date_to
+                and v.date_from in working
+            ):
+                out.append(
+                    (
+                        e,
+                        f"{_jp(v.date_from)}は期日前投票({v.label or v.id})の日のため、"
+                        f"災害対応({e.label or e.id})の受付はこの日ありません",
+                    )
+                )
+    return out
+
+
 def read_plan(model: Model, report: SolverReport) -> Plan:
     """Turn the solved variables into a :class:`Plan`."""
     data = model.data
@@ -404,7 +442,7 @@ def read_plan(model: Model, report: SolverReport) -> Plan:
             )
             prev = site.id
     totals = []
-    notes = []
+    notes = list(data.notes) + [text for _e, text in dropped_disaster_sessions(data)]
     for dist in data.districts:
         days = {
             v.date for v in visits if v.district_id == dist.id and v.activity == ACTIVITY_REGULAR

@@ -165,7 +165,18 @@ def check_plan(doc: dict[str, Any], data: PlanInput) -> list[str]:
             van = vans[van_id]
             d = e.date_from
             while d <= e.date_to:
-                if d in days and d not in van.maintenance and (frozen is None or d >= frozen):
+                voting_day = any(
+                    v.kind == "voting"
+                    and (v.van_id or data.vans[0].id) == van_id
+                    and v.date_from == d
+                    for v in data.events
+                )
+                if (
+                    d in days
+                    and d not in van.maintenance
+                    and not voting_day
+                    and (frozen is None or d >= frozen)
+                ):
                     got = [
                         v for v in visits if v["date"] == d.isoformat() and v["van_id"] == van_id
                     ]

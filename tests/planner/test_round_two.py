@@ -119,3 +119,119 @@ def test_a_plan_outside_its_gap_target_is_not_optimal() -> None:
     assert honest_status("optimal", 0.0005, 0.001) == "optimal"
     assert honest_status("optimal", 2e-4, None) == "feasible"
     assert honest_status("feasible", 0.0, 0.001) == "feasible"
+
+
+@pytest.fixture
+def two_van_hub(city_db: sqlite_utils.Database) -> sqlite_utils.Database:
+    master.add_van(city_db, "van-1", "1号車")
+    master.add_van(city_db, "van-2", "2号車")
+    for i, (did, lat, lon) in enumerate(
+        (
+            ("yoshima", 37.06, 140.86),
+            ("onahama", 36.95, 140.90),
+            ("uchigo", 37.06, 140.85),
+            ("joban", 37.00, 140.83),
+        )
+    ):
+        _site(city_db, f"{did}-0{i}", did, lat, lon)
+        # Open on Saturdays too, so only the rule (not the site) keeps van-2 home.
+        city_db.execute("UPDATE sites SET open_weekdays='月火水木金土' WHERE id=?", [f"{did}-0{i}"])
+    return city_db
+
+
+def test_voting_day_opens_the_day_for_the_voting_van_only(
+    two_van_hub: sqlite_utils.Database,
+) -> None:
+    doc = {
+        "horizon": {"start": "2026-12-01", "days": 7},
+        "districts": {"default": {"max_visits": 9}},
+        "events": {
+            "voting": [
+                {
+                    "date": "2026-12-05",
+                    "van": "van-1",
+                    "stops": [{"site": "yoshima-00", "window": "10:00-12:00"}],
+                }
+            ]
+        },
+    }
+    data = policy_from_dict(doc, two_van_hub, today=TODAY)
+    plan = solve(build(data), time_limit=30, gap=0)
+    assert check_plan(plan.to_dict(), data) == []
+    saturday = [v for v in plan.visits if v.date == "2026-12-05"]
+    assert [(v.van_id, v.activity) for v in saturday] == [("van-1", "voting")]
+    # van-2 works on the weekdays.
+    assert any(v.van_id == "van-2" for v in plan.visits)
+    # Opened explicitly, the Saturday is open to every van.
+    doc["calendar"] = {"opened": ["2026-12-05"]}
+    data = policy_from_dict(doc, two_van_hub, today=TODAY)
+    plan = solve(build(data), time_limit=30, gap=0)
+    assert any(v.van_id == "van-2" and v.date == "2026-12-05" for v in plan.visits)
+
+
+def test_voting_inside_a_disaster_window_is_noted(two_van_hub: sqlite_utils.Database) -> None:
+    doc = {
+        "horizon": {"start": "2026-12-01", "days": 4},
+        "events": {
+            "voting": [
+                {
+                    "date": "2026-12-02",
+                    "van": "van-1",
+                    "stops": [{"site": "yoshima-00", "window": "10:00-12:00"}],
+                }
+            ],
+            "disaster": [
+                {
+                    "start": "2026-12-01",
+                    "end": "2026-12-03",
+                    "van": "van-1",
+                    "sites": ["uchigo-02", "joban-03"],
+                }
+            ],
+        },
+    }
+    data = policy_from_dict(doc, two_van_hub, today=TODAY)
+    plan = solve(build(data), time_limit=30, gap=0)
+    assert check_plan(plan.to_dict(), data) == []
+    text = "12月2日は期日前投票(移動期日前投票所)の日のため、災害対応(り災証明書出張申請受付)の受付はこの日ありません"
+    assert text in plan.notes
+    assert text in plan.explanations["uchigo"] and text in plan.explanations["joban"]
+
+
+def test_disaster_sessions_are_spread_over_the_halls(two_van_hub: sqlite_utils.Database) -> None:
+    halls = ["yoshima-00", "onahama-01", "uchigo-02", "joban-03"]
+    doc = {
+        "horizon": {"start": "2026-12-01", "days": 7},
+        "events": {"disaster": [{"start": "+1", "end": "+5", "van": "van-1", "sites": halls}]},
+    }
+    data = policy_from_dict(doc, two_van_hub, today=TODAY)
+    plan = solve(build(data), time_limit=30, gap=0)
+    assert check_plan(plan.to_dict(), data) == []
+    count = {h: 0 for h in halls}
+    for v in plan.visits:
+        if v.activity == "disaster":
+            count[v.site_id] += 1
+    assert sum(count.values()) == 10
+    assert sorted(count.values()) == [2, 2, 3, 3], count
+    # With spread = false the nearest hall may take them all (travel decides).
+    doc["events"]["disaster"][0]["spread"] = False  # type: ignore[index]
+    data = policy_from_dict(doc, two_van_hub, today=TODAY)
+    plan = solve(build(data), time_limit=30, gap=0)
+    assert (
+        max(sum(v.site_id == h for v in plan.visits if v.activity == "disaster") for h in halls) > 3
+    )
+
+
+def test_district_without_usable_sites_is_not_explained_by_spacing(
+    tiny: Callable[..., PlanInput],
+) -> None:
+    # Like 三和 with every site excluded: C has rules (7-day spacing) but no site.
+    data = tiny(
+        sites={"a": ("A", 20)},
+        demand={"A": 10.0, "C": 8.0},
+        rules={"C": {"min_days_between": 7}},
+    )
+    plan = solve(build(data), time_limit=30, gap=0)
+    text = plan.explanations["C"]
+    assert "使える会場がありません" in text
+    assert "あける条件" not in text

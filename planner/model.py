@@ -22,11 +22,12 @@ so a district gets at most one van-day of regular stops per day.
 the horizon, valued at ``demand × diminishing[j]`` (concave, so the LP fills the
 segments in order: piecewise-linear diminishing returns).
 
-``trip[van, district, day]`` (continuous): the van drives out to the district that
-day; it costs the round trip from the depot, so serving one district in both
-windows is cheaper than two.
+``leg[van, day, (window, site), (window, site)]`` (continuous): two stops that follow
+each other in the van's day; with every stop charged its round trip from the depot,
+the legs give back what driving directly saves, so the driving in the objective is
+exactly that of the day's order (depot → stops by window → depot).
 
-The objective maximises expected residents served minus travel, minus a penalty
+The objective maximises expected residents served minus driving, minus a penalty
 per moved already-announced visit (re-planning), minus a large penalty for any
 shortfall against district minimums when a disaster window takes priority.
 
@@ -102,6 +103,8 @@ class Model:
     announced: list[tuple[KeptVisit, Key | None]]
     elastic: bool = False
     unreachable: list[str] = field(default_factory=list)
+    # The driving cost in the objective (see ``add_driving``).
+    driving: pulp.LpAffineExpression = field(default_factory=pulp.LpAffineExpression)
 
 
 _NON_WORD = re.compile(r"\W")
@@ -242,6 +245,132 @@ def _voting_reason(data: PlanInput, van: Van, d: date, label: str, stop: Stop) -
     )
 
 
+def _dominated_for_driving(
+    data: PlanInput,
+    van: Van,
+    per_window: list[list[str]],
+    cache: dict[tuple[str, str, str], bool],
+) -> set[str]:
+    """Regular candidates of one van-day that a site of the same district dominates.
+
+    With driving in the cost, ``s`` dominates ``s2`` when, for every other node ``t``
+    (sites and the van's depot), ``s`` is no farther from and to ``t`` than ``s2``
+    (ties broken by id), and ``s`` is a candidate in every window ``s2`` is. Then a
+    plan using ``s2`` that day is no better than the one using ``s`` in its place in
+    every window: each leg is no longer (``s2 → s2`` becomes ``s → s``), and each
+    reach still holds. Sites of pinned events are never dropped (a stop next to the
+    event at the same site drives nowhere). Each dropped site has a kept dominator,
+    and replacements are made one site at a time, so the reduction is exact.
+    """
+    event_sites = {sid for e in data.events for sid in (*e.site_ids, *(x.site_id for x in e.stops))}
+    nodes = [s.id for s in data.sites] + [van.depot]
+    windows_of: dict[str, set[int]] = defaultdict(set)
+    for i, sites in enumerate(per_window):
+        for sid in sites:
+            windows_of[sid].add(i)
+
+    def dominates(s: str, s2: str) -> bool:
+        key = (van.id, s, s2)
+        if key not in cache:
+            cache[key] = all(
+                data.minutes(t, s) <= data.minutes(t, s2)
+                and data.minutes(s, t) <= data.minutes(s2, t)
+                for t in nodes
+                if t not in (s, s2)
+            )
+        return cache[key]
+
+    def detour(sid: str) -> tuple[int, str]:
+        return (data.minutes(van.depot, sid) + data.minutes(sid, van.depot), sid)
+
+    by_district: dict[str, list[str]] = defaultdict(list)
+    for sid in windows_of:
+        by_district[data.site(sid).district_id].append(sid)
+    dropped: set[str] = set()
+    for group in by_district.values():
+        group.sort(key=detour)
+        kept: list[str] = []
+        for s2 in group:
+            if s2 not in event_sites and any(
+                windows_of[s2] <= windows_of[s] and dominates(s, s2) for s in kept
+            ):
+                dropped.add(s2)
+            else:
+                kept.append(s2)
+    return dropped
+
+
+def _reservation_sites(data: PlanInput, van: Van, d: date, w: Window) -> set[str]:
+    """Sites a reservation visit may use in this slot."""
+    return {
+        e.site_ids[0]
+        for e in data.events
+        if e.kind == ACTIVITY_RESERVATION
+        and e.date_from <= d <= e.date_to
+        and (e.van_id is None or e.van_id == van.id)
+        and (e.window is None or e.window == w)
+        and reachable(data, van, d, w, e.site_ids[0])
+    }
+
+
+def _useful_sites(
+    data: PlanInput,
+    van: Van,
+    windows: tuple[Window, ...],
+    lists: list[list[str]],
+    targets: list[set[str]],
+    announced: set[str],
+) -> list[list[str]]:
+    """The regular candidates of a van-day of one or two windows that can be best.
+
+    Regular stops of one district are interchangeable but for driving. With one window
+    only the site of each district with the shortest round trip is needed. With two,
+    a morning site is needed only if it is the best of its district before some
+    possible afternoon stop ``t`` (least ``d(D, s) + d(s, t)``, reachable in time) or
+    the best on its own, and the other way round. Any plan is no worse with its stops
+    swapped for these (first the morning stop for the best before the afternoon one,
+    then the afternoon stop for the best after it), so the reduction is exact.
+    Announced visits of a re-plan are never dropped (their site matters).
+    """
+    depot = van.depot
+
+    def groups(sites: list[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = defaultdict(list)
+        for sid in sites:
+            if sid not in announced:
+                out[data.site(sid).district_id].append(sid)
+        return out
+
+    def rt(sid: str) -> tuple[int, str]:
+        return (data.minutes(depot, sid) + data.minutes(sid, depot), sid)
+
+    keep = [{sid for sid in sites if sid in announced} for sites in lists]
+    grouped = [groups(sites) for sites in lists]
+    for i, g in enumerate(grouped):
+        keep[i] |= {min(members, key=rt) for members in g.values()}
+    if len(windows) == 2:
+        budget = _budget(data, windows[0], windows[1])
+
+        def ok(a: str, b: str) -> bool:
+            return a == b or data.minutes(a, b) <= budget
+
+        for t in targets[1]:
+            for members in grouped[0].values():
+                fit = [s for s in members if ok(s, t)]
+                if fit:
+                    keep[0].add(
+                        min(fit, key=lambda s: (data.minutes(depot, s) + data.minutes(s, t), s))
+                    )
+        for t in targets[0]:
+            for members in grouped[1].values():
+                fit = [s for s in members if ok(t, s)]
+                if fit:
+                    keep[1].add(
+                        min(fit, key=lambda s: (data.minutes(t, s) + data.minutes(s, depot), s))
+                    )
+    return [[sid for sid in sites if sid in keep[i]] for i, sites in enumerate(lists)]
+
+
 def _event_van(data: PlanInput, van_id: str | None) -> str:
     return van_id if van_id is not None else data.vans[0].id
 
@@ -274,6 +403,7 @@ def _build_slots(model: Model) -> None:
             )
 
     site_ids = [s.id for s in data.sites]
+    closer: dict[tuple[str, str, str], bool] = {}
     far_sets: dict[tuple[int, str], tuple[frozenset[str], frozenset[str]]] = {}
     for van in data.vans:
         for day in data.days:
@@ -325,6 +455,18 @@ def _build_slots(model: Model) -> None:
                 and _event_van(data, e.van_id) == van.id
                 and e.date_from <= d <= e.date_to
             ]
+            lists = [_regular_sites(data, van, d, w, site_ids) for w in day.windows]
+            driving = pol.weights.travel_per_minute > 0
+            if not disaster and pol.drop_dominated and driving and len(day.windows) <= 2:
+                announced = {k.site_id for k in data.keep if (k.van_id, k.date) == (van.id, d)}
+                targets = [
+                    set(lists[i]) | _reservation_sites(data, van, d, w)
+                    for i, w in enumerate(day.windows)
+                ]
+                lists = _useful_sites(data, van, day.windows, lists, targets, announced)
+            elif not disaster and pol.drop_dominated and driving and pol.replan_from is None:
+                dropped = _dominated_for_driving(data, van, lists, closer)
+                lists = [[sid for sid in sites if sid not in dropped] for sites in lists]
             for i, w in enumerate(day.windows):
                 if disaster:
                     e = disaster[0]
@@ -335,8 +477,8 @@ def _build_slots(model: Model) -> None:
                     ]
                     add_slot(Slot(van.id, d, i, w, ACTIVITY_DISASTER, True, day.opened), opts)
                     continue
-                regular = _regular_sites(data, van, d, w, site_ids)
-                if pol.drop_dominated and pol.replan_from is None:
+                regular = lists[i]
+                if pol.drop_dominated and pol.replan_from is None and not driving:
                     budgets = [
                         _budget(data, w, w2) if w.start < w2.start else _budget(data, w2, w)
                         for w2 in day.windows
@@ -668,35 +810,178 @@ def add_demand(model: Model) -> pulp.LpAffineExpression:
     return pulp.LpAffineExpression(terms)
 
 
-def add_trips(
-    model: Model, r: dict[tuple[str, date, int, str], pulp.LpVariable]
-) -> pulp.LpAffineExpression:
-    """Travel cost: a round trip per van, district and day, plus each site's detour."""
+def _best_pairs(
+    data: PlanInput,
+    depot: str,
+    first: dict[tuple[str, ...], list[str]],
+    second: dict[tuple[str, ...], list[str]],
+    budget: int,
+) -> list[tuple[str, str]]:
+    """The legs of a two-slot van-day that can be best (see :func:`add_driving`)."""
+
+    def ok(s1: str, s2: str) -> bool:
+        return s1 == s2 or data.minutes(s1, s2) <= budget
+
+    sites1 = sorted({s for g in first.values() for s in g})
+    sites2 = sorted({s for g in second.values() for s in g})
+    pairs: set[tuple[str, str]] = set()
+    for s2 in sites2:
+        for g in first.values():
+            fit = [s1 for s1 in g if ok(s1, s2)]
+            if fit:
+                best1 = min(
+                    fit, key=lambda s1: (data.minutes(depot, s1) + data.minutes(s1, s2), s1)
+                )
+                pairs.add((best1, s2))
+    for s1 in sites1:
+        for g in second.values():
+            fit = [s2 for s2 in g if ok(s1, s2)]
+            if fit:
+                best2 = min(
+                    fit, key=lambda s2: (data.minutes(s1, s2) + data.minutes(s2, depot), s2)
+                )
+                pairs.add((s1, best2))
+    return sorted(pairs)
+
+
+def add_driving(model: Model, by_slot: dict[SlotKey, list[Key]]) -> pulp.LpAffineExpression:
+    """Driving cost of every van-day, exactly for the day's order of stops.
+
+    A van-day's stops follow the order of their windows: depot → s1 → … → sn → depot.
+    Each stop is charged its round trip from the depot; ``leg[van, day, (k1, s1),
+    (k2, s2)]`` (continuous 0..1) is 1 when s2 (slot k2) is the next stop after s1
+    (slot k1), and gives back the saving ``d(s1, D) + d(D, s2) − d(s1, s2)`` of driving
+    directly. A stop has at most one next and one previous stop, and a leg may not jump
+    over a slot that is used, so the legs are exactly the day's consecutive pairs. With
+    a metric travel matrix every saving is ≥ 0 and maximisation sets each leg to 1 when
+    both ends are used; a leg with a negative saving (a non-metric matrix) is forced
+    to 1 then. Legs are only created between stops that can follow each other in time.
+
+    On a van-day of two slots (the usual morning and afternoon) the regular stops of a
+    district are interchangeable except for driving, so only the legs that can be best
+    are created: for each afternoon stop and each district, the morning site nearest
+    by ``d(D, s1) + d(s1, s2)``, and the other way round. A plan that uses another pair
+    is never better than the same plan with that site swapped in (same district, same
+    rules, no longer driving), so the model's optimum and bound are those of exact
+    driving; for such a plan the model's driving is an overestimate, and
+    :func:`planner.solve.solve` reports the plan's objective with its exact driving.
+    Stops whose site matters beyond driving (events, fixed or announced visits) are
+    their own group.
+    """
     data = model.data
-    rate = data.policy.weights.travel_per_minute
-    sites_of: dict[str, list[str]] = defaultdict(list)
-    for s in data.sites:
-        sites_of[s.district_id].append(s.id)
-    base: dict[tuple[str, str], int] = {}
-    for van in data.vans:
-        for did, sids in sites_of.items():
-            base[(van.id, did)] = min(
-                data.minutes(van.depot, s) + data.minutes(s, van.depot) for s in sids
-            )
-    trip: dict[tuple[str, str, date], pulp.LpVariable] = {}
+    pol = data.policy
+    rate = pol.weights.travel_per_minute
     cost: list[tuple[pulp.LpVariable, float]] = []
-    for van_id, d, w, did in r:
-        key = (van_id, did, d)
-        if key not in trip:
-            trip[key] = model.prob.add_variable(_name("trip", *key), 0, 1, pulp.LpContinuous)
-            cost.append((trip[key], rate * base[(van_id, did)]))
-        model.prob += trip[key] >= r[(van_id, d, w, did)], _name("trip", van_id, did, d, w)
-    for k, var in model.x.items():
-        van = data.van(k[0])
-        detour = data.minutes(van.depot, k[3]) + data.minutes(k[3], van.depot)
-        extra = detour - base[(k[0], data.site(k[3]).district_id)]
-        if extra:
-            cost.append((var, rate * 0.5 * extra))
+    for xkey, var in model.x.items():
+        depot = data.van(xkey[0]).depot
+        trip = data.minutes(depot, xkey[3]) + data.minutes(xkey[3], depot)
+        if trip:
+            cost.append((var, rate * trip))
+    if rate == 0:
+        return pulp.LpAffineExpression(cost)
+    special = {k for k, v in model.x.items() if k in model.fixed or (v.lowBound or 0) > 0}
+    special |= {key for _kept, key in model.announced if key is not None}
+    district_of = {s.id: s.district_id for s in data.sites}
+
+    def groups(sk: SlotKey) -> dict[tuple[str, ...], list[str]]:
+        out: dict[tuple[str, ...], list[str]] = defaultdict(list)
+        for key in by_slot[sk]:
+            if key[4] == ACTIVITY_REGULAR and key not in special:
+                out[("district", district_of[key[3]])].append(key[3])
+            else:
+                out[("site", key[3])].append(key[3])
+        return out
+
+    neg_cache: dict[str, list[tuple[str, str]]] = {}
+
+    def negative(van_id: str) -> list[tuple[str, str]]:
+        if van_id not in neg_cache:
+            dep = data.van(van_id).depot
+            back = {s.id: data.minutes(s.id, dep) for s in data.sites}
+            out = {s.id: data.minutes(dep, s.id) for s in data.sites}
+            neg_cache[van_id] = [
+                (a, b)
+                for a in back
+                for b in out
+                if a != b and data.minutes(a, b) > back[a] + out[b]
+            ]
+        return neg_cache[van_id]
+
+    vd_slots: dict[tuple[str, date], list[SlotKey]] = defaultdict(list)
+    for skey in model.slots:
+        if by_slot.get(skey):
+            vd_slots[skey[:2]].append(skey)
+    for (van_id, d), skeys in vd_slots.items():
+        if len(skeys) < 2:
+            continue
+        depot = data.van(van_id).depot
+        skeys.sort(key=lambda sk: model.slots[sk].window.start)
+        used = {sk: _sum(model.x[x] for x in by_slot[sk]) for sk in skeys}
+        at: dict[tuple[SlotKey, str], list[Key]] = defaultdict(list)
+        for sk in skeys:
+            for key in by_slot[sk]:
+                at[(sk, key[3])].append(key)
+        outs: dict[tuple[SlotKey, str], list[pulp.LpVariable]] = defaultdict(list)
+        ins: dict[tuple[SlotKey, str], list[pulp.LpVariable]] = defaultdict(list)
+        jumps: dict[tuple[int, int], list[pulp.LpVariable]] = defaultdict(list)
+        for a, k1 in enumerate(skeys):
+            w1 = model.slots[k1].window
+            sites1 = sorted({key[3] for key in by_slot[k1]})
+            for b in range(a + 1, len(skeys)):
+                k2 = skeys[b]
+                w2 = model.slots[k2].window
+                budget = w2.start - w1.end - pol.teardown_minutes - pol.setup_minutes
+                sites2 = sorted({key[3] for key in by_slot[k2]})
+                pairs = [(s1, s2) for s1 in sites1 for s2 in sites2]
+                if len(skeys) == 2:
+                    # Legs that cost more than going back to the depot in between
+                    # (a non-metric matrix) are always needed.
+                    in1, in2 = set(sites1), set(sites2)
+                    pairs = sorted(
+                        set(_best_pairs(data, depot, groups(k1), groups(k2), budget))
+                        | {(s1, s2) for s1, s2 in negative(van_id) if s1 in in1 and s2 in in2}
+                    )
+                for s1, s2 in pairs:
+                    between = data.minutes(s1, s2)
+                    if s1 != s2 and between > budget:
+                        continue
+                    saving = data.minutes(s1, depot) + data.minutes(depot, s2) - between
+                    if saving == 0:
+                        continue
+                    leg = model.prob.add_variable(
+                        _name("leg", van_id, d, k1[2], s1, k2[2], s2), 0, 1, pulp.LpContinuous
+                    )
+                    outs[(k1, s1)].append(leg)
+                    ins[(k2, s2)].append(leg)
+                    if b > a + 1:
+                        jumps[(a, b)].append(leg)
+                    cost.append((leg, -rate * saving))
+                    if saving < 0:
+                        gap_used = [used[skeys[c]] for c in range(a + 1, b)]
+                        model.prob += (
+                            leg
+                            >= _sum(model.x[x] for x in at[(k1, s1)])
+                            + _sum(model.x[x] for x in at[(k2, s2)])
+                            - 1
+                            - pulp.lpSum(gap_used),
+                            _name("leg_forced", van_id, d, k1[2], s1, k2[2], s2),
+                        )
+        for (sk, sid), legs in outs.items():
+            model.prob += (
+                _sum(legs) <= _sum(model.x[x] for x in at[(sk, sid)]),
+                _name("leg_out", van_id, d, sk[2], sid),
+            )
+        for (sk, sid), legs in ins.items():
+            model.prob += (
+                _sum(legs) <= _sum(model.x[x] for x in at[(sk, sid)]),
+                _name("leg_in", van_id, d, sk[2], sid),
+            )
+        for (a, b), legs in jumps.items():
+            for c in range(a + 1, b):
+                model.prob += (
+                    _sum(legs) + used[skeys[c]] <= 1,
+                    _name("leg_skip", van_id, d, skeys[a][2], skeys[c][2], skeys[b][2]),
+                )
     return pulp.LpAffineExpression(cost)
 
 
@@ -766,8 +1051,9 @@ def build(data: PlanInput, *, elastic: bool = False) -> Model:
     add_reservations(model)
     add_disaster_spread(model)
     value = add_demand(model)
-    travel = add_trips(model, r)
     moves = add_moves(model)
+    travel = add_driving(model, by_slot)
+    model.driving = travel
     if elastic:
         prob += pulp.lpSum(v for fam in model.slack.values() for v in fam.values())
     else:

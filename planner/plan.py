@@ -114,6 +114,8 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     explanations: dict[str, str] = field(default_factory=dict)
     replan_from: str | None = None
+    # Minutes driven per van and day (depot → stops → depot): {"date", "van_id", "minutes"}.
+    driving: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``plan.json`` document."""
@@ -128,4 +130,8 @@ class Plan:
             "moved_visits": self.moved,
             "notes": self.notes,
             "explanations": self.explanations,
+            "driving_minutes": {
+                "total": sum(d["minutes"] for d in self.driving),
+                "days": self.driving,
+            },
         }

@@ -12,6 +12,7 @@ have to give; the coordinator gets those rules, in Japanese, as
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import os
 import re
@@ -320,6 +321,10 @@ def solve(
             f"制限時間({time_limit}秒)内に計画が見つかりませんでした。--time-limit を延ばしてください"
         )
     objective = float(pulp.value(prob.objective) or 0.0)
+    # The plan is judged with its exact driving (the model may overestimate the driving
+    # of a pair of stops it never needs to consider; see planner.model.add_driving).
+    rate = model.data.policy.weights.travel_per_minute
+    objective += float(pulp.value(model.driving) or 0.0) - rate * driving_minutes(model)
     bound: float | None
     note = ""
     if solver == "highs":
@@ -350,6 +355,22 @@ def solve(
         note=note,
     )
     return read_plan(model, report)
+
+
+def driving_minutes(model: Model) -> int:
+    """Minutes driven by the solved plan: each van-day depot → stops by window → depot."""
+    data = model.data
+    by_vd: dict[tuple[str, date], list[Key]] = defaultdict(list)
+    for k, v in model.x.items():
+        if _value(v) > 0.5:
+            by_vd[(k[0], k[1])].append(k)
+    total = 0
+    for (van_id, _d), keys in by_vd.items():
+        depot = data.van(van_id).depot
+        keys.sort(key=lambda k: model.slots[k[:3]].window.start)
+        stops = [depot, *(k[3] for k in keys), depot]
+        total += sum(data.minutes(a, b) for a, b in itertools.pairwise(stops))
+    return total
 
 
 def _value(var: pulp.LpVariable | None) -> float:
@@ -394,6 +415,7 @@ def read_plan(model: Model, report: SolverReport) -> Plan:
         by_vd[(k[0], k[1])].append(k)
     rank: dict[str, int] = defaultdict(int)
     visits: list[PlanVisit] = []
+    driving: list[dict[str, object]] = []
     for (van_id, d), keys in sorted(by_vd.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         van = data.van(van_id)
         keys.sort(key=lambda k: model.slots[k[:3]].window.start)
@@ -441,6 +463,18 @@ def read_plan(model: Model, report: SolverReport) -> Plan:
                 )
             )
             prev = site.id
+        driving.append(
+            {
+                "date": d.isoformat(),
+                "van_id": van_id,
+                "minutes": sum(
+                    v.travel_minutes
+                    for v in visits
+                    if (v.date, v.van_id) == (d.isoformat(), van_id)
+                )
+                + data.minutes(prev, van.depot),
+            }
+        )
     totals = []
     notes = list(data.notes) + [text for _e, text in dropped_disaster_sessions(data)]
     for dist in data.districts:
@@ -490,6 +524,7 @@ def read_plan(model: Model, report: SolverReport) -> Plan:
         moved=moved,
         notes=notes,
         replan_from=None if pol.replan_from is None else pol.replan_from.isoformat(),
+        driving=driving,
     )
     from planner.explain import explain
 

@@ -13,7 +13,7 @@ from planner.inputs import PolicyError, Window, depot_node
 from planner.model import build
 from planner.policy import load_policy, policy_from_dict
 from planner.solve import solve
-from tests.planner.checker import check_plan
+from tests.planner.checker import check_files
 
 TODAY = date(2026, 11, 20)
 
@@ -46,15 +46,12 @@ def hub(city_db: sqlite_utils.Database) -> sqlite_utils.Database:
 
 
 def test_next_month_working_days_and_windows(hub: sqlite_utils.Database) -> None:
-    data = policy_from_dict(
-        {
-            "windows": {"days": [{"date": "+2", "windows": ["09:30-10:15", "11:00-11:45"]}]},
-            "calendar": {"opened": ["2026-12-05"], "closed": [3]},
-            "vans": [{"id": "van-1", "maintenance": ["+4"]}],
-        },
-        hub,
-        today=TODAY,
-    )
+    doc = {
+        "windows": {"days": [{"date": "+2", "windows": ["09:30-10:15", "11:00-11:45"]}]},
+        "calendar": {"opened": ["2026-12-05"], "closed": [3]},
+        "vans": [{"id": "van-1", "maintenance": ["+4"]}],
+    }
+    data = policy_from_dict(doc, hub, today=TODAY)
     days = {d.date: d for d in data.days}
     assert data.policy.horizon_start == date(2026, 12, 1)
     assert data.policy.horizon_end == date(2026, 12, 31)
@@ -68,7 +65,7 @@ def test_next_month_working_days_and_windows(hub: sqlite_utils.Database) -> None
     # "+4": Dec 1, 2, 4 (3rd is closed), 7 → maintenance on Monday Dec 7.
     assert data.vans[0].maintenance == frozenset({date(2026, 12, 7)})
     plan = solve(build(data), time_limit=20, gap=0)
-    assert check_plan(plan.to_dict(), data) == []
+    assert check_files(plan.to_dict(), doc, hub, today=TODAY) == []
     assert not [v for v in plan.visits if v.date == "2026-12-07"]
     sat = [v for v in plan.visits if v.date == "2026-12-05"]
     assert sat and all(v.opened_day and v.site_id == "c1" for v in sat)

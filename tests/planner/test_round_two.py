@@ -15,7 +15,7 @@ from planner.inputs import KeptVisit, PlanInput, Window
 from planner.model import build
 from planner.policy import policy_from_dict
 from planner.solve import solve
-from tests.planner.checker import check_plan
+from tests.planner.checker import check_files, check_plan
 from tests.planner.conftest import AM, PM
 
 TODAY = date(2026, 11, 20)
@@ -56,7 +56,7 @@ def test_one_van_day_per_district_and_day_across_vans(city_db: sqlite_utils.Data
     }
     data = policy_from_dict(doc, city_db, today=TODAY)
     plan = solve(build(data), time_limit=30, gap=0)
-    assert check_plan(plan.to_dict(), data) == []
+    assert check_files(plan.to_dict(), doc, city_db, today=TODAY) == []
     vans: dict[tuple[str, str], set[str]] = defaultdict(set)
     for v in plan.visits:
         assert v.district_id == "onahama"
@@ -157,7 +157,7 @@ def test_voting_day_opens_the_day_for_the_voting_van_only(
     }
     data = policy_from_dict(doc, two_van_hub, today=TODAY)
     plan = solve(build(data), time_limit=30, gap=0)
-    assert check_plan(plan.to_dict(), data) == []
+    assert check_files(plan.to_dict(), doc, two_van_hub, today=TODAY) == []
     saturday = [v for v in plan.visits if v.date == "2026-12-05"]
     assert [(v.van_id, v.activity) for v in saturday] == [("van-1", "voting")]
     # van-2 works on the weekdays.
@@ -192,7 +192,7 @@ def test_voting_inside_a_disaster_window_is_noted(two_van_hub: sqlite_utils.Data
     }
     data = policy_from_dict(doc, two_van_hub, today=TODAY)
     plan = solve(build(data), time_limit=30, gap=0)
-    assert check_plan(plan.to_dict(), data) == []
+    assert check_files(plan.to_dict(), doc, two_van_hub, today=TODAY) == []
     text = "12月2日は期日前投票(移動期日前投票所)の日のため、災害対応(り災証明書出張申請受付)の受付はこの日ありません"
     assert text in plan.notes
     assert text in plan.explanations["uchigo"] and text in plan.explanations["joban"]
@@ -206,7 +206,7 @@ def test_disaster_sessions_are_spread_over_the_halls(two_van_hub: sqlite_utils.D
     }
     data = policy_from_dict(doc, two_van_hub, today=TODAY)
     plan = solve(build(data), time_limit=30, gap=0)
-    assert check_plan(plan.to_dict(), data) == []
+    assert check_files(plan.to_dict(), doc, two_van_hub, today=TODAY) == []
     count = {h: 0 for h in halls}
     for v in plan.visits:
         if v.activity == "disaster":
@@ -235,3 +235,55 @@ def test_district_without_usable_sites_is_not_explained_by_spacing(
     text = plan.explanations["C"]
     assert "使える会場がありません" in text
     assert "あける条件" not in text
+
+
+def test_driving_between_stops_is_exact_for_the_days_order(
+    tiny: Callable[..., PlanInput],
+) -> None:
+    # Four short windows, four districts on a line from the depot: a 5, b 10, c 15,
+    # d 20 minutes out, 5 minutes apart each. Driving out and back along the line
+    # costs 40 minutes; a zig-zag costs more. The old cost (a round trip per
+    # district) would charge 100 minutes whatever the order.
+    windows = (Window(540, 600), Window(630, 690), Window(780, 840), Window(870, 930))
+    pos = {"a": 1, "b": 2, "c": 3, "d": 4}
+    between = {(p, q): 5 * abs(pos[p] - pos[q]) for p in pos for q in pos if p != q}
+    data = tiny(
+        sites={s: (s.upper(), 5 * pos[s]) for s in pos},
+        demand={s.upper(): 10.0 for s in pos},
+        n_days=1,
+        windows=windows,
+        between=between,
+        travel_weight=0.1,
+    )
+    plan = solve(build(data), time_limit=30, gap=0)
+    assert check_plan(plan.to_dict(), data) == []
+    # Every district once; no back-and-forth beyond the farthest stop (a→b→d→c and
+    # a→b→c→d both drive 40 minutes; b→a→c→d would drive 50).
+    assert sorted(v.site_id for v in plan.visits) == ["a", "b", "c", "d"]
+    doc = plan.to_dict()
+    assert doc["driving_minutes"] == {
+        "total": 40,
+        "days": [{"date": "2027-01-04", "van_id": "v1", "minutes": 40}],
+    }
+    assert plan.solver.objective == pytest.approx(40.0 - 0.1 * 40)
+    assert plan.solver.status == "optimal"
+
+
+def test_two_window_days_charge_the_pair_of_stops_exactly(
+    tiny: Callable[..., PlanInput],
+) -> None:
+    # Morning and afternoon: x and y are 10 minutes apart, each 30 from the depot, z is
+    # 30 from the depot the other way (60 from x and y). Exact driving: x→y = 70 min,
+    # x→z = 120. Equal demand: the plan pairs x and y, objective 20 − 0.1 × 70.
+    data = tiny(
+        sites={"x": ("X", 30), "y": ("Y", 30), "z": ("Z", 30)},
+        demand={"X": 10.0, "Y": 10.0, "Z": 10.0},
+        n_days=1,
+        windows=(AM, PM),
+        between={("x", "y"): 10, ("x", "z"): 60, ("y", "z"): 60},
+        travel_weight=0.1,
+    )
+    plan = solve(build(data), time_limit=30, gap=0)
+    assert sorted(v.site_id for v in plan.visits) == ["x", "y"]
+    assert plan.to_dict()["driving_minutes"]["total"] == 70
+    assert plan.solver.objective == pytest.approx(20.0 - 7.0)

@@ -103,8 +103,9 @@ class Model:
     announced: list[tuple[KeptVisit, Key | None]]
     elastic: bool = False
     unreachable: list[str] = field(default_factory=list)
-    # The driving cost in the objective (see ``add_driving``).
+    # The driving cost in the objective and its leg variables (see ``add_driving``).
     driving: pulp.LpAffineExpression = field(default_factory=pulp.LpAffineExpression)
+    legs: list[pulp.LpVariable] = field(default_factory=list)
 
 
 _NON_WORD = re.compile(r"\W")
@@ -951,6 +952,7 @@ def add_driving(model: Model, by_slot: dict[SlotKey, list[Key]]) -> pulp.LpAffin
                     leg = model.prob.add_variable(
                         _name("leg", van_id, d, k1[2], s1, k2[2], s2), 0, 1, pulp.LpContinuous
                     )
+                    model.legs.append(leg)
                     outs[(k1, s1)].append(leg)
                     ins[(k2, s2)].append(leg)
                     if b > a + 1:

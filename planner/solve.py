@@ -208,6 +208,52 @@ def diagnose(data: PlanInput, time_limit: float = 30.0, rounds: int = 4) -> list
     return reasons
 
 
+class _StartedHiGHS(pulp.HiGHS):  # type: ignore[misc]
+    """HiGHS (highspy) given a feasible starting solution, by variable name."""
+
+    def __init__(self, start: dict[str, float], **kw: object) -> None:
+        super().__init__(**kw)
+        self.start = start
+
+    def callSolver(self, lp: pulp.LpProblem) -> None:
+        import highspy
+
+        sol = highspy.HighsSolution()
+        sol.col_value = [float(self.start.get(v.name, 0.0)) for v in lp.variables()]
+        sol.value_valid = True
+        lp.solverModel.setSolution(sol)
+        lp.solverModel.run()
+
+
+def _solve_highs(model: Model, time_limit: float | None, gap: float | None) -> int:
+    """Solve with HiGHS in two phases when the model has driving legs.
+
+    Exact driving makes good plans harder to find. Phase 1 solves the same model with
+    every leg at 0 (each stop charged its round trip: an easier model whose plans are
+    all feasible here) for at most a third of the time; its plan is handed to phase 2,
+    the full model, as a starting solution. The bound and gap come from phase 2 alone.
+    """
+    prob = model.prob
+    if not model.legs:
+        return int(prob.solve(pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=gap)))
+    started = time.perf_counter()
+    first = None if time_limit is None else max(1.0, time_limit / 3)
+    for v in model.legs:
+        v.upBound = 0
+    try:
+        status = prob.solve(pulp.HiGHS(msg=False, timeLimit=first, gapRel=gap))
+    finally:
+        for v in model.legs:
+            v.upBound = 1
+    if status == pulp.LpStatusInfeasible or prob.sol_status == pulp.LpSolutionInfeasible:
+        return int(status)
+    left = None if time_limit is None else max(1.0, time_limit - (time.perf_counter() - started))
+    if prob.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
+        start = {v.name: float(v.varValue or 0.0) for v in prob.variables()}
+        return int(prob.solve(_StartedHiGHS(start, msg=False, timeLimit=left, gapRel=gap)))
+    return int(prob.solve(pulp.HiGHS(msg=False, timeLimit=left, gapRel=gap)))
+
+
 def _solver(name: str, time_limit: float | None, gap: float | None, log: Path) -> pulp.LpSolver:
     if name == "highs":
         return pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=gap)
@@ -295,9 +341,11 @@ def solve(
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "cbc.log"
-        engine = _solver(solver, time_limit, gap, log)
         with _quiet_stdout():
-            status = prob.solve(engine)
+            if solver == "highs":
+                status = _solve_highs(model, time_limit, gap)
+            else:
+                status = prob.solve(_solver(solver, time_limit, gap, log))
         if soft and (
             status == pulp.LpStatusInfeasible or prob.sol_status == pulp.LpSolutionInfeasible
         ):
@@ -308,9 +356,11 @@ def solve(
                 if time_limit is None
                 else max(1.0, time_limit - (time.perf_counter() - started))
             )
-            engine = _solver(solver, left, gap, log)
             with _quiet_stdout():
-                status = prob.solve(engine)
+                if solver == "highs":
+                    status = _solve_highs(model, left, gap)
+                else:
+                    status = prob.solve(_solver(solver, left, gap, log))
         seconds = time.perf_counter() - started
         log_text = log.read_text(errors="replace") if log.exists() else ""
     sol_status = prob.sol_status

@@ -43,7 +43,9 @@ def planned(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             "--today",
             TODAY,
             "--time-limit",
-            "30",
+            "60",
+            "--gap",
+            "0.02",
             "--pdf",
             str(out / "plan.pdf"),
             "--ics-dir",
@@ -65,11 +67,15 @@ def test_plan_json_keeps_every_rule(planned: Path) -> None:
     # The checker reads the example policy file itself.
     assert check_files(doc, EXAMPLE, db, today=date.fromisoformat(TODAY)) == []
     assert doc["solver"]["name"] == "highs"
-    # "optimal" only when the proven gap meets the target (--gap 0.001); on a loaded
-    # machine the 30-second limit may end with a feasible plan and its honest gap.
-    assert doc["solver"]["status"] in ("optimal", "feasible")
-    assert (doc["solver"]["status"] == "optimal") == (doc["solver"]["gap"] <= 0.001 + 1e-9)
-    assert doc["solver"]["bound"] >= doc["solver"]["objective"] - 1e-6
+    # "optimal" only when the proven gap meets the target (--gap 0.02); on a loaded
+    # machine the time limit may end with a feasible plan and its honest gap (or none).
+    status, gap = doc["solver"]["status"], doc["solver"]["gap"]
+    assert status in ("optimal", "feasible")
+    assert status == "feasible" or gap <= 0.02 + 1e-9
+    assert (
+        doc["solver"]["bound"] is None
+        or doc["solver"]["bound"] >= doc["solver"]["objective"] - 1e-6
+    )
     days = doc["driving_minutes"]["days"]
     assert doc["driving_minutes"]["total"] == sum(d["minutes"] for d in days) > 0
     assert {(d["date"], d["van_id"]) for d in days} == {

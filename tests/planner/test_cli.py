@@ -262,3 +262,40 @@ def test_errors_are_one_japanese_line(planned: Path, tmp_path: Path) -> None:
     assert len(lines) == 1 and lines[0].startswith("エラー: 計画を作れません")
     assert "川前は31日間の計画期間(12月1日〜12月31日)に最低3回の訪問が必要" in lines[0]
     assert "最大2回しか入りません" in lines[0] and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            '[districts.default]\nmin_visits = "three"\n',
+            "エラー: 内郷の min_visits は整数で書きます('three')",
+        ),
+        (
+            '[[vans]]\nid = "van-1"\nmaintainance = ["+2"]\n',
+            "エラー: 設定ファイルの [[vans]] に不明な項目 maintainance があります"
+            "(maintenance のことですか?)",
+        ),
+    ],
+)
+def test_policy_typos_are_one_japanese_line(
+    planned: Path, tmp_path: Path, text: str, expected: str
+) -> None:
+    policy = tmp_path / "typo.toml"
+    policy.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(
+        main,
+        [
+            "plan",
+            "--db",
+            str(planned / "hub.db"),
+            "--policy",
+            str(policy),
+            "--out",
+            str(tmp_path / "p.json"),
+            "--today",
+            TODAY,
+        ],
+    )
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [expected]

@@ -58,6 +58,11 @@ def planned(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     )
     assert result.exit_code == 0, result.output
     assert "計画を作成しました: 2026-12-01〜2026-12-31" in result.output
+    # The example policy says driving = "approximate"; the minutes are the real order's.
+    doc = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    assert doc["solver"]["driving_mode"] == "approximate"
+    total = doc["driving_minutes"]["total"]
+    assert f"移動時間: 計 {total}分(目的関数での扱い: 概算)" in result.output
     yield out
 
 

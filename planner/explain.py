@@ -63,7 +63,10 @@ def explain(model: Model, plan: Plan) -> dict[str, str]:
     Names the rule that decided the number of visits: a binding minimum, the maximum,
     the spacing between visits, or demand compared with the other districts.
     """
+    from planner.solve import dropped_disaster_sessions
+
     data = model.data
+    dropped = dropped_disaster_sessions(data)
     out: dict[str, str] = {}
     possible: dict[str, list[date]] = {}
     for did, d in model.visit:
@@ -99,9 +102,22 @@ def explain(model: Model, plan: Plan) -> dict[str, str]:
                 parts.append(
                     f"最低訪問回数({dist.min_visits}回)どおりで、見込み利用者と移動時間から見ても妥当な回数です。"
                 )
+        elif not possible.get(dist.id):
+            if not any(s.district_id == dist.id for s in data.sites):
+                parts.append(
+                    "この地区には使える会場がありません"
+                    "(マスタに会場がないか、sites.exclude ですべて除外されています)。"
+                )
+            else:
+                parts.append(
+                    "この地区の会場は、計画期間中どの日・受付時間帯にも使えません"
+                    "(会場の利用可能曜日・時間、勤務時間内に往復できるか、整備日や固定予定を確認してください)。"
+                )
         elif len(days) >= dist.max_visits:
             parts.append(f"訪問回数の上限({dist.max_visits}回)に達しています。")
-        elif dist.min_days_between > 1 and len(days) >= fit:
+        elif (
+            dist.min_days_between > 1 and len(days) >= fit and fit < len(possible.get(dist.id, []))
+        ):
             parts.append(
                 f"訪問の間を{dist.min_days_between}日以上あける条件のため、これ以上は入りません。"
             )
@@ -115,6 +131,9 @@ def explain(model: Model, plan: Plan) -> dict[str, str]:
                 "見込み利用者と移動時間を他地区と比べて決まりました"
                 "(同じ期間に回数を重ねるほど1回あたりの見込みは減ります)。"
             )
+        for e, text in dropped:
+            if any(data.site(sid).district_id == dist.id for sid in e.site_ids):
+                parts.append(text + "。")
         if days:
             parts.append("訪問日: " + "、".join(f"{d.month}/{d.day}" for d in days) + "。")
         out[dist.id] = "".join(parts)

@@ -32,6 +32,10 @@ class PolicyError(OdekakeError):
     """The policy file or the master data it refers to is wrong (one Japanese line)."""
 
 
+# The driving models of the objective (``[objective] driving``); the first is the default.
+DRIVING_MODES = ("approximate", "exact")
+
+
 def parse_hhmm(text: str) -> int:
     """``"10:30"`` → 630 (minutes after midnight)."""
     m = _HHMM.match(str(text).strip())
@@ -162,6 +166,8 @@ class Day:
     date: date
     windows: tuple[Window, ...]
     opened: bool = False
+    # Opened only for an early-voting day: only the voting van works that day.
+    voting_only: bool = False
 
     def __post_init__(self) -> None:
         if not self.windows:
@@ -204,6 +210,8 @@ class PinnedEvent:
     stops: tuple[Stop, ...] = ()
     services: tuple[str, ...] = ()
     window: Window | None = None
+    # Disaster: spread the sessions over the affected halls (each a fair share).
+    spread: bool = True
 
     def __post_init__(self) -> None:
         if self.kind not in (ACTIVITY_VOTING, ACTIVITY_DISASTER, ACTIVITY_RESERVATION):
@@ -298,8 +306,15 @@ class Policy:
     replan_from: date | None = None
     sites_per_district: int = 0
     drop_dominated: bool = True
+    # How driving enters the objective: "approximate" (a round trip per district and
+    # day plus each site's detour; fast) or "exact" (the day's order, stop to stop).
+    driving: str = "approximate"
 
     def __post_init__(self) -> None:
+        if self.driving not in DRIVING_MODES:
+            raise PolicyError(
+                f"objective.driving は {' か '.join(DRIVING_MODES)} です({self.driving!r})"
+            )
         if self.sites_per_district < 0:
             raise PolicyError("sites.per_district は0(すべて)以上です")
         if self.horizon_end < self.horizon_start:
@@ -333,6 +348,8 @@ class PlanInput:
     demand_notes: Mapping[str, str] = field(default_factory=dict)
     pins: tuple[Pin, ...] = ()
     forbids: tuple[Forbid, ...] = ()
+    # Remarks found while reading the policy (a range cut to the horizon, …), for plan.json.
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.vans:

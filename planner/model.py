@@ -14,17 +14,27 @@ keeps the large instances sparse.
 
 ``visit[district, day]`` (binary): the district has a regular visit that day (any
 van, any window). Minimum and maximum visits and the spacing between visits are
-rules on these.
+rules on these. ``vday[van, district, day]`` (continuous, only where several vans
+could serve the district that day): which van does; their sum is at most ``visit``,
+so a district gets at most one van-day of regular stops per day.
 
 ``seg[district, j]`` (continuous 0..1): the j-th regular stop in the district over
 the horizon, valued at ``demand × diminishing[j]`` (concave, so the LP fills the
 segments in order: piecewise-linear diminishing returns).
 
-``trip[van, district, day]`` (continuous): the van drives out to the district that
-day; it costs the round trip from the depot, so serving one district in both
-windows is cheaper than two.
+Driving enters the objective in one of two ways (``[objective] driving``):
 
-The objective maximises expected residents served minus travel, minus a penalty
+- ``"approximate"`` (default, fast): ``trip[van, district, day]`` (continuous) charges
+  a round trip to the district's nearest site per van-day, plus half of each used
+  site's extra detour; the order of the day's stops is not seen.
+- ``"exact"``: ``leg[van, day, (window, site), (window, site)]`` (continuous): two stops
+  that follow each other in the van's day; with every stop charged its round trip from
+  the depot, the legs give back what driving directly saves, so the driving in the
+  objective is exactly that of the day's order (depot → stops by window → depot).
+
+plan.json's ``driving_minutes`` are counted exactly for the day's order in both modes.
+
+The objective maximises expected residents served minus driving, minus a penalty
 per moved already-announced visit (re-planning), minus a large penalty for any
 shortfall against district minimums when a disaster window takes priority.
 
@@ -47,9 +57,11 @@ from planner.inputs import (
     ACTIVITY_REGULAR,
     ACTIVITY_RESERVATION,
     ACTIVITY_VOTING,
+    WEEKDAY_CHARS,
     KeptVisit,
     Pin,
     PlanInput,
+    Stop,
     Van,
     Window,
     hhmm,
@@ -100,6 +112,9 @@ class Model:
     announced: list[tuple[KeptVisit, Key | None]]
     elastic: bool = False
     unreachable: list[str] = field(default_factory=list)
+    # The driving cost in the objective and its leg variables (see ``add_driving``).
+    driving: pulp.LpAffineExpression = field(default_factory=pulp.LpAffineExpression)
+    legs: list[pulp.LpVariable] = field(default_factory=list)
 
 
 _NON_WORD = re.compile(r"\W")
@@ -220,6 +235,173 @@ def _undominated(
     return keep
 
 
+def _voting_reason(data: PlanInput, van: Van, d: date, label: str, stop: Stop) -> str:
+    """Why an early-voting stop cannot be served, naming the rule that stops it."""
+    site = data.site(stop.site_id)
+    head = f"{d} の期日前投票({label})の {site.name} {stop.window.label}: "
+    if d.weekday() not in site.open_weekdays:
+        days = "".join(WEEKDAY_CHARS[i] for i in sorted(site.open_weekdays))
+        return (
+            head
+            + f"会場はこの日({WEEKDAY_CHARS[d.weekday()]}曜日)は使えません(利用可能曜日: {days})"
+        )
+    if not (site.open_from <= stop.window.start and stop.window.end <= site.open_to):
+        return head + f"会場の利用可能時間 {hhmm(site.open_from)}-{hhmm(site.open_to)} の外です"
+    pol = data.policy
+    return head + (
+        f"{van.name}の勤務時間 {hhmm(van.shift_start)}-{hhmm(van.shift_end)} 内に往復できません"
+        f"(行き{data.minutes(van.depot, site.id)}分・帰り{data.minutes(site.id, van.depot)}分、"
+        f"準備{pol.setup_minutes}分・片付け{pol.teardown_minutes}分)"
+    )
+
+
+def _dominated_for_driving(
+    data: PlanInput,
+    van: Van,
+    per_window: list[list[str]],
+    cache: dict[tuple[str, str, str], bool],
+) -> set[str]:
+    """Regular candidates of one van-day that a site of the same district dominates.
+
+    With driving in the cost, ``s`` dominates ``s2`` when, for every other node ``t``
+    (sites and the van's depot), ``s`` is no farther from and to ``t`` than ``s2``
+    (ties broken by id), and ``s`` is a candidate in every window ``s2`` is. Then a
+    plan using ``s2`` that day is no better than the one using ``s`` in its place in
+    every window: each leg is no longer (``s2 → s2`` becomes ``s → s``), and each
+    reach still holds. Sites of pinned events are never dropped (a stop next to the
+    event at the same site drives nowhere). Each dropped site has a kept dominator,
+    and replacements are made one site at a time, so the reduction is exact.
+    """
+    event_sites = {sid for e in data.events for sid in (*e.site_ids, *(x.site_id for x in e.stops))}
+    nodes = [s.id for s in data.sites] + [van.depot]
+    windows_of: dict[str, set[int]] = defaultdict(set)
+    for i, sites in enumerate(per_window):
+        for sid in sites:
+            windows_of[sid].add(i)
+
+    def dominates(s: str, s2: str) -> bool:
+        key = (van.id, s, s2)
+        if key not in cache:
+            cache[key] = all(
+                data.minutes(t, s) <= data.minutes(t, s2)
+                and data.minutes(s, t) <= data.minutes(s2, t)
+                for t in nodes
+                if t not in (s, s2)
+            )
+        return cache[key]
+
+    def detour(sid: str) -> tuple[int, str]:
+        return (data.minutes(van.depot, sid) + data.minutes(sid, van.depot), sid)
+
+    by_district: dict[str, list[str]] = defaultdict(list)
+    for sid in windows_of:
+        by_district[data.site(sid).district_id].append(sid)
+    dropped: set[str] = set()
+    for group in by_district.values():
+        group.sort(key=detour)
+        kept: list[str] = []
+        for s2 in group:
+            if s2 not in event_sites and any(
+                windows_of[s2] <= windows_of[s] and dominates(s, s2) for s in kept
+            ):
+                dropped.add(s2)
+            else:
+                kept.append(s2)
+    return dropped
+
+
+def _reservation_sites(data: PlanInput, van: Van, d: date, w: Window) -> set[str]:
+    """Sites a reservation visit may use in this slot."""
+    return {
+        e.site_ids[0]
+        for e in data.events
+        if e.kind == ACTIVITY_RESERVATION
+        and e.date_from <= d <= e.date_to
+        and (e.van_id is None or e.van_id == van.id)
+        and (e.window is None or e.window == w)
+        and reachable(data, van, d, w, e.site_ids[0])
+    }
+
+
+def _useful_sites(
+    data: PlanInput,
+    van: Van,
+    windows: tuple[Window, ...],
+    lists: list[list[str]],
+    targets: list[set[str]],
+    announced: set[str],
+) -> list[list[str]]:
+    """The regular candidates of a van-day of one or two windows that can be best.
+
+    Regular stops of one district are interchangeable but for driving. With one window
+    only the site of each district with the shortest round trip is needed. With two,
+    a morning site is needed only if it is the best of its district before some
+    possible afternoon stop ``t`` (least ``d(D, s) + d(s, t)``, reachable in time) or
+    the best on its own, and the other way round. Any plan is no worse with its stops
+    swapped for these (first the morning stop for the best before the afternoon one,
+    then the afternoon stop for the best after it), so the reduction is exact.
+    Announced visits of a re-plan are never dropped (their site matters).
+    """
+    depot = van.depot
+
+    def groups(sites: list[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = defaultdict(list)
+        for sid in sites:
+            if sid not in announced:
+                out[data.site(sid).district_id].append(sid)
+        return out
+
+    def rt(sid: str) -> tuple[int, str]:
+        return (data.minutes(depot, sid) + data.minutes(sid, depot), sid)
+
+    keep = [{sid for sid in sites if sid in announced} for sites in lists]
+    grouped = [groups(sites) for sites in lists]
+    for i, g in enumerate(grouped):
+        keep[i] |= {min(members, key=rt) for members in g.values()}
+    if len(windows) == 2:
+        budget = _budget(data, windows[0], windows[1])
+
+        def ok(a: str, b: str) -> bool:
+            return a == b or data.minutes(a, b) <= budget
+
+        for t in targets[1]:
+            for members in grouped[0].values():
+                fit = [s for s in members if ok(s, t)]
+                if fit:
+                    keep[0].add(
+                        min(fit, key=lambda s: (data.minutes(depot, s) + data.minutes(s, t), s))
+                    )
+        for t in targets[0]:
+            for members in grouped[1].values():
+                fit = [s for s in members if ok(t, s)]
+                if fit:
+                    keep[1].add(
+                        min(fit, key=lambda s: (data.minutes(t, s) + data.minutes(s, depot), s))
+                    )
+    return [[sid for sid in sites if sid in keep[i]] for i, sites in enumerate(lists)]
+
+
+def _pinned_sites(data: PlanInput, van: Van, d: date) -> set[str]:
+    """Sites of ``[[pins]]`` on this day that this van may serve (never dropped)."""
+    return {p.site_id for p in data.pins if p.date == d and p.van_id in (None, van.id)}
+
+
+def _pin_keys(model: Model) -> set[Key]:
+    """The regular candidates that a ``[[pins]]`` entry asks for (their site matters)."""
+    out: set[Key] = set()
+    for pin in model.data.pins:
+        for key in model.x:
+            if (
+                key[1] == pin.date
+                and key[3] == pin.site_id
+                and key[4] == ACTIVITY_REGULAR
+                and pin.van_id in (None, key[0])
+                and model.slots[key[:3]].window == pin.window
+            ):
+                out.add(key)
+    return out
+
+
 def _event_van(data: PlanInput, van_id: str | None) -> str:
     return van_id if van_id is not None else data.vans[0].id
 
@@ -252,6 +434,8 @@ def _build_slots(model: Model) -> None:
             )
 
     site_ids = [s.id for s in data.sites]
+    forbidden = data.forbidden
+    closer: dict[tuple[str, str, str], bool] = {}
     far_sets: dict[tuple[int, str], tuple[frozenset[str], frozenset[str]]] = {}
     for van in data.vans:
         for day in data.days:
@@ -265,6 +449,10 @@ def _build_slots(model: Model) -> None:
                 and _event_van(data, e.van_id) == van.id
                 and e.date_from <= d <= e.date_to
             ]
+            if day.voting_only and not voting:
+                # A weekend or holiday opened for early voting opens it for the voting
+                # van only.
+                continue
             if voting:
                 stops = sorted(
                     ((e, s) for e in voting for s in e.stops), key=lambda es: es[1].window.start
@@ -286,10 +474,7 @@ def _build_slots(model: Model) -> None:
                                 f"{need - prev.window.end}分必要です)"
                             )
                     if not reachable(data, van, d, s.window, s.site_id):
-                        model.unreachable.append(
-                            f"{d} の期日前投票({e.label or e.id})の {data.site(s.site_id).name} "
-                            f"{s.window.label}: 会場の利用可能時間外か、勤務時間内に往復できません"
-                        )
+                        model.unreachable.append(_voting_reason(data, van, d, e.label or e.id, s))
                     add_slot(
                         Slot(van.id, d, i, s.window, ACTIVITY_VOTING, True, day.opened),
                         [(s.site_id, ACTIVITY_VOTING, e.id, True)],
@@ -302,6 +487,27 @@ def _build_slots(model: Model) -> None:
                 and _event_van(data, e.van_id) == van.id
                 and e.date_from <= d <= e.date_to
             ]
+            # Forbidden sites go before dominance, so a site they dominate stays.
+            lists = [
+                [sid for sid in _regular_sites(data, van, d, w, site_ids) if not forbidden(sid, d)]
+                for w in day.windows
+            ]
+            # Exact driving: keep only candidates and legs that can be best (below and in
+            # add_driving). Approximate driving: the dominance of _undominated.
+            driving = pol.driving == "exact" and pol.weights.travel_per_minute > 0
+            pinned = _pinned_sites(data, van, d)
+            if not disaster and pol.drop_dominated and driving and len(day.windows) <= 2:
+                # Announced and pinned visits are never dropped (their site matters).
+                announced = {k.site_id for k in data.keep if (k.van_id, k.date) == (van.id, d)}
+                announced |= pinned
+                targets = [
+                    set(lists[i]) | _reservation_sites(data, van, d, w)
+                    for i, w in enumerate(day.windows)
+                ]
+                lists = _useful_sites(data, van, day.windows, lists, targets, announced)
+            elif not disaster and pol.drop_dominated and driving and pol.replan_from is None:
+                dropped = _dominated_for_driving(data, van, lists, closer) - pinned
+                lists = [[sid for sid in sites if sid not in dropped] for sites in lists]
             for i, w in enumerate(day.windows):
                 if disaster:
                     e = disaster[0]
@@ -312,10 +518,8 @@ def _build_slots(model: Model) -> None:
                     ]
                     add_slot(Slot(van.id, d, i, w, ACTIVITY_DISASTER, True, day.opened), opts)
                     continue
-                regular = _regular_sites(data, van, d, w, site_ids)
-                # Forbidden sites go before dominance, so a site they dominate stays.
-                regular = [sid for sid in regular if not data.forbidden(sid, d)]
-                if pol.drop_dominated and pol.replan_from is None:
+                regular = lists[i]
+                if pol.drop_dominated and pol.replan_from is None and not driving:
                     budgets = [
                         _budget(data, w, w2) if w.start < w2.start else _budget(data, w2, w)
                         for w2 in day.windows
@@ -590,25 +794,31 @@ def add_visit_days(model: Model, by_slot: dict[SlotKey, list[Key]]) -> None:
         var = model.prob.add_variable(_name("visit", did, d), 0, 1, pulp.LpBinary)
         model.visit[(did, d)] = var
         model.prob += var <= _sum(model.x[k] for k in keys), _name("visit_real", did, d)
-    for (skey, did), keys in per_slot.items():
+    # At most one van-day of regular stops per district and day, across vans (a second
+    # van in the same district on the same day serves the same residents). Where
+    # several vans could serve the district that day, ``vday[van, district, day]``
+    # says which one does; otherwise ``visit`` plays that part.
+    vans_of: dict[tuple[str, date], set[str]] = defaultdict(set)
+    for skey, did in per_slot:
+        vans_of[(did, skey[1])].add(skey[0])
+    vday: dict[tuple[str, str, date], pulp.LpVariable] = {}
+    for (did, d), vans in sorted(vans_of.items()):
+        if len(vans) < 2:
+            continue
+        for van_id in sorted(vans):
+            vday[(van_id, did, d)] = model.prob.add_variable(
+                _name("vday", van_id, did, d), 0, 1, pulp.LpContinuous
+            )
         model.prob += (
-            _sum(model.x[k] for k in keys) <= model.visit[(did, skey[1])],
-            _name("visit_link", did, *skey),
+            _sum(vday[(v, did, d)] for v in sorted(vans)) <= model.visit[(did, d)],
+            _name("district_van_day", did, d),
         )
-    # At most one van-day of regular stops per district and day (a second van in the
-    # same district on the same day serves the same residents). Besides being a rule,
-    # this ties stops to visit days tightly in the LP relaxation.
-    per_van_day: dict[tuple[str, date], int] = defaultdict(int)
-    for skey, slot in model.slots.items():
-        if slot.kind in (ACTIVITY_REGULAR, "kept"):
-            per_van_day[skey[:2]] += 1
-    cap: dict[date, int] = defaultdict(int)
-    for (_van, d), n in per_van_day.items():
-        cap[d] = max(cap[d], n)
-    for (did, d), keys in sorted(regular.items()):
+    for (skey, did), keys in per_slot.items():
+        vkey = (skey[0], did, skey[1])
+        link = vday[vkey] if vkey in vday else model.visit[(did, skey[1])]
         model.prob += (
-            _sum(model.x[k] for k in keys) <= cap[d] * model.visit[(did, d)],
-            _name("district_day", did, d),
+            _sum(model.x[k] for k in keys) <= link,
+            _name("visit_link", did, *skey),
         )
 
 
@@ -680,6 +890,40 @@ def add_reservations(model: Model) -> None:
         )
 
 
+def add_disaster_spread(model: Model) -> None:
+    """Spread each disaster window's sessions over its affected halls (``spread = true``).
+
+    With N sessions and H halls each hall gets at least ⌊N/H⌋ sessions and at most
+    ⌈N/H⌉ — fewer where a hall can be reached in fewer sessions, and no upper limit
+    when the halls that can be reached cannot take the sessions otherwise.
+    """
+    data = model.data
+    for e in data.events:
+        if e.kind != ACTIVITY_DISASTER or not e.spread:
+            continue
+        keys = [k for k in model.x if k[4] == ACTIVITY_DISASTER and k[5] == e.id]
+        sessions = len({k[:3] for k in keys})
+        by_hall: dict[str, list[Key]] = defaultdict(list)
+        for k in keys:
+            by_hall[k[3]].append(k)
+        if sessions == 0 or len(by_hall) < 2:
+            continue
+        halls = len(by_hall)
+        low, high = sessions // halls, -(-sessions // halls)
+        capped = sum(min(len(ks), high) for ks in by_hall.values()) >= sessions
+        for sid, ks in sorted(by_hall.items()):
+            total = _sum(model.x[k] for k in ks)
+            name = _name("disaster_share", e.id, sid)
+            need = min(low, len(ks))
+            if need > 0:
+                model.prob += total + _slack(model, "required_slot", name) >= need, name
+            if capped:
+                model.prob += (
+                    total - _slack(model, "required_slot", name + "_max") <= high,
+                    name + "_max",
+                )
+
+
 def add_demand(model: Model) -> pulp.LpAffineExpression:
     """Diminishing-returns value of the regular stops per district; returns the value."""
     data = model.data
@@ -715,10 +959,192 @@ def add_demand(model: Model) -> pulp.LpAffineExpression:
     return pulp.LpAffineExpression(terms)
 
 
+def _best_pairs(
+    data: PlanInput,
+    depot: str,
+    first: dict[tuple[str, ...], list[str]],
+    second: dict[tuple[str, ...], list[str]],
+    budget: int,
+) -> list[tuple[str, str]]:
+    """The legs of a two-slot van-day that can be best (see :func:`add_driving`)."""
+
+    def ok(s1: str, s2: str) -> bool:
+        return s1 == s2 or data.minutes(s1, s2) <= budget
+
+    sites1 = sorted({s for g in first.values() for s in g})
+    sites2 = sorted({s for g in second.values() for s in g})
+    pairs: set[tuple[str, str]] = set()
+    for s2 in sites2:
+        for g in first.values():
+            fit = [s1 for s1 in g if ok(s1, s2)]
+            if fit:
+                best1 = min(
+                    fit, key=lambda s1: (data.minutes(depot, s1) + data.minutes(s1, s2), s1)
+                )
+                pairs.add((best1, s2))
+    for s1 in sites1:
+        for g in second.values():
+            fit = [s2 for s2 in g if ok(s1, s2)]
+            if fit:
+                best2 = min(
+                    fit, key=lambda s2: (data.minutes(s1, s2) + data.minutes(s2, depot), s2)
+                )
+                pairs.add((s1, best2))
+    return sorted(pairs)
+
+
+def add_driving(model: Model, by_slot: dict[SlotKey, list[Key]]) -> pulp.LpAffineExpression:
+    """Driving cost of every van-day, exactly for the day's order of stops.
+
+    A van-day's stops follow the order of their windows: depot → s1 → … → sn → depot.
+    Each stop is charged its round trip from the depot; ``leg[van, day, (k1, s1),
+    (k2, s2)]`` (continuous 0..1) is 1 when s2 (slot k2) is the next stop after s1
+    (slot k1), and gives back the saving ``d(s1, D) + d(D, s2) − d(s1, s2)`` of driving
+    directly. A stop has at most one next and one previous stop, and a leg may not jump
+    over a slot that is used, so the legs are exactly the day's consecutive pairs. With
+    a metric travel matrix every saving is ≥ 0 and maximisation sets each leg to 1 when
+    both ends are used; a leg with a negative saving (a non-metric matrix) is forced
+    to 1 then. Legs are only created between stops that can follow each other in time.
+
+    On a van-day of two slots (the usual morning and afternoon) the regular stops of a
+    district are interchangeable except for driving, so only the legs that can be best
+    are created: for each afternoon stop and each district, the morning site nearest
+    by ``d(D, s1) + d(s1, s2)``, and the other way round. A plan that uses another pair
+    is never better than the same plan with that site swapped in (same district, same
+    rules, no longer driving), so the model's optimum and bound are those of exact
+    driving; for such a plan the model's driving is an overestimate, and
+    :func:`planner.solve.solve` reports the plan's objective with its exact driving.
+    Stops whose site matters beyond driving (events, fixed or announced visits) are
+    their own group.
+    """
+    data = model.data
+    pol = data.policy
+    rate = pol.weights.travel_per_minute
+    cost: list[tuple[pulp.LpVariable, float]] = []
+    for xkey, var in model.x.items():
+        depot = data.van(xkey[0]).depot
+        trip = data.minutes(depot, xkey[3]) + data.minutes(xkey[3], depot)
+        if trip:
+            cost.append((var, rate * trip))
+    if rate == 0:
+        return pulp.LpAffineExpression(cost)
+    special = {k for k, v in model.x.items() if k in model.fixed or (v.lowBound or 0) > 0}
+    special |= {key for _kept, key in model.announced if key is not None}
+    special |= _pin_keys(model)
+    district_of = {s.id: s.district_id for s in data.sites}
+
+    def groups(sk: SlotKey) -> dict[tuple[str, ...], list[str]]:
+        out: dict[tuple[str, ...], list[str]] = defaultdict(list)
+        for key in by_slot[sk]:
+            if key[4] == ACTIVITY_REGULAR and key not in special:
+                out[("district", district_of[key[3]])].append(key[3])
+            else:
+                out[("site", key[3])].append(key[3])
+        return out
+
+    neg_cache: dict[str, list[tuple[str, str]]] = {}
+
+    def negative(van_id: str) -> list[tuple[str, str]]:
+        if van_id not in neg_cache:
+            dep = data.van(van_id).depot
+            back = {s.id: data.minutes(s.id, dep) for s in data.sites}
+            out = {s.id: data.minutes(dep, s.id) for s in data.sites}
+            neg_cache[van_id] = [
+                (a, b)
+                for a in back
+                for b in out
+                if a != b and data.minutes(a, b) > back[a] + out[b]
+            ]
+        return neg_cache[van_id]
+
+    vd_slots: dict[tuple[str, date], list[SlotKey]] = defaultdict(list)
+    for skey in model.slots:
+        if by_slot.get(skey):
+            vd_slots[skey[:2]].append(skey)
+    for (van_id, d), skeys in vd_slots.items():
+        if len(skeys) < 2:
+            continue
+        depot = data.van(van_id).depot
+        skeys.sort(key=lambda sk: model.slots[sk].window.start)
+        used = {sk: _sum(model.x[x] for x in by_slot[sk]) for sk in skeys}
+        at: dict[tuple[SlotKey, str], list[Key]] = defaultdict(list)
+        for sk in skeys:
+            for key in by_slot[sk]:
+                at[(sk, key[3])].append(key)
+        outs: dict[tuple[SlotKey, str], list[pulp.LpVariable]] = defaultdict(list)
+        ins: dict[tuple[SlotKey, str], list[pulp.LpVariable]] = defaultdict(list)
+        jumps: dict[tuple[int, int], list[pulp.LpVariable]] = defaultdict(list)
+        for a, k1 in enumerate(skeys):
+            w1 = model.slots[k1].window
+            sites1 = sorted({key[3] for key in by_slot[k1]})
+            for b in range(a + 1, len(skeys)):
+                k2 = skeys[b]
+                w2 = model.slots[k2].window
+                budget = w2.start - w1.end - pol.teardown_minutes - pol.setup_minutes
+                sites2 = sorted({key[3] for key in by_slot[k2]})
+                pairs = [(s1, s2) for s1 in sites1 for s2 in sites2]
+                if len(skeys) == 2:
+                    # Legs that cost more than going back to the depot in between
+                    # (a non-metric matrix) are always needed.
+                    in1, in2 = set(sites1), set(sites2)
+                    pairs = sorted(
+                        set(_best_pairs(data, depot, groups(k1), groups(k2), budget))
+                        | {(s1, s2) for s1, s2 in negative(van_id) if s1 in in1 and s2 in in2}
+                    )
+                for s1, s2 in pairs:
+                    between = data.minutes(s1, s2)
+                    if s1 != s2 and between > budget:
+                        continue
+                    saving = data.minutes(s1, depot) + data.minutes(depot, s2) - between
+                    if saving == 0:
+                        continue
+                    leg = model.prob.add_variable(
+                        _name("leg", van_id, d, k1[2], s1, k2[2], s2), 0, 1, pulp.LpContinuous
+                    )
+                    model.legs.append(leg)
+                    outs[(k1, s1)].append(leg)
+                    ins[(k2, s2)].append(leg)
+                    if b > a + 1:
+                        jumps[(a, b)].append(leg)
+                    cost.append((leg, -rate * saving))
+                    if saving < 0:
+                        gap_used = [used[skeys[c]] for c in range(a + 1, b)]
+                        model.prob += (
+                            leg
+                            >= _sum(model.x[x] for x in at[(k1, s1)])
+                            + _sum(model.x[x] for x in at[(k2, s2)])
+                            - 1
+                            - pulp.lpSum(gap_used),
+                            _name("leg_forced", van_id, d, k1[2], s1, k2[2], s2),
+                        )
+        for (sk, sid), legs in outs.items():
+            model.prob += (
+                _sum(legs) <= _sum(model.x[x] for x in at[(sk, sid)]),
+                _name("leg_out", van_id, d, sk[2], sid),
+            )
+        for (sk, sid), legs in ins.items():
+            model.prob += (
+                _sum(legs) <= _sum(model.x[x] for x in at[(sk, sid)]),
+                _name("leg_in", van_id, d, sk[2], sid),
+            )
+        for (a, b), legs in jumps.items():
+            for c in range(a + 1, b):
+                model.prob += (
+                    _sum(legs) + used[skeys[c]] <= 1,
+                    _name("leg_skip", van_id, d, skeys[a][2], skeys[c][2], skeys[b][2]),
+                )
+    return pulp.LpAffineExpression(cost)
+
+
 def add_trips(
     model: Model, r: dict[tuple[str, date, int, str], pulp.LpVariable]
 ) -> pulp.LpAffineExpression:
-    """Travel cost: a round trip per van, district and day, plus each site's detour."""
+    """Approximate driving cost (``[objective] driving = "approximate"``): a round trip
+    per van, district and day, plus half of each site's extra detour.
+
+    It does not follow the day's order of stops (a day may zig-zag between districts at
+    no cost); the plan's ``driving_minutes`` are still counted exactly for that order.
+    """
     data = model.data
     rate = data.policy.weights.travel_per_minute
     sites_of: dict[str, list[str]] = defaultdict(list)
@@ -813,12 +1239,23 @@ def build(data: PlanInput, *, elastic: bool = False) -> Model:
     add_min_max_visits(model)
     add_spacing(model)
     add_reservations(model)
+    add_disaster_spread(model)
     value = add_demand(model)
-    travel = add_trips(model, r)
     moves = add_moves(model)
+    exact = data.policy.driving == "exact"
+    travel = add_driving(model, by_slot) if exact else add_trips(model, r)
+    model.driving = travel
     if elastic:
         prob += pulp.lpSum(v for fam in model.slack.values() for v in fam.values())
     else:
         short = pulp.lpSum(data.policy.weights.shortfall * v for v in model.shortfall.values())
-        prob += value - travel - moves - short
+        objective = value - travel - moves - short
+        # PuLP keeps an objective's constant to itself (HiGHS never sees it, so its
+        # relative gap would be measured against another objective and it would stop
+        # early). A variable fixed at 1 carries the constant into the solver.
+        constant = float(objective.constant)
+        if constant:
+            one = prob.add_variable("objective_constant", 1, 1, pulp.LpContinuous)
+            objective = objective - constant + constant * one
+        prob += objective
     return model

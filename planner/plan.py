@@ -88,6 +88,8 @@ class SolverReport:
     gap: float | None
     seconds: float
     note: str = ""
+    # The objective's driving model ("approximate" or "exact"); "" for a plan not solved.
+    driving_mode: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -101,6 +103,8 @@ class SolverReport:
         }
         if self.note:
             d["note"] = self.note
+        if self.driving_mode:
+            d["driving_mode"] = self.driving_mode
         return d
 
 
@@ -119,6 +123,8 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     explanations: dict[str, str] = field(default_factory=dict)
     replan_from: str | None = None
+    # Minutes driven per van and day (depot → stops → depot): {"date", "van_id", "minutes"}.
+    driving: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``plan.json`` document."""
@@ -133,6 +139,10 @@ class Plan:
             "moved_visits": self.moved,
             "notes": self.notes,
             "explanations": self.explanations,
+            "driving_minutes": {
+                "total": sum(d["minutes"] for d in self.driving),
+                "days": self.driving,
+            },
         }
 
 
@@ -171,6 +181,7 @@ def plan_from_dict(doc: dict[str, Any]) -> Plan:
             gap=solver.get("gap"),
             seconds=float(solver.get("seconds", 0.0)),
             note=str(solver.get("note", "")),
+            driving_mode=str(solver.get("driving_mode", "")),
         ),
         moved=list(doc.get("moved_visits", [])),
         notes=list(doc.get("notes", [])),

@@ -12,6 +12,7 @@ have to give; the coordinator gets those rules, in Japanese, as
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import os
 import re
@@ -33,6 +34,7 @@ from planner.inputs import (
     ACTIVITY_REGULAR,
     ACTIVITY_RESERVATION,
     ACTIVITY_VOTING,
+    PinnedEvent,
     PlanInput,
     hhmm,
 )
@@ -86,16 +88,14 @@ def precheck(model: Model) -> list[str]:
     for did, d in model.visit:
         days_of[did].append(d)
     need_total = 0
+    no_day: list[str] = []
     for dist in data.districts:
         if dist.min_visits == 0 or disaster:
             continue
         days = sorted(days_of.get(dist.id, []))
         need_total += dist.min_visits
         if not days:
-            reasons.append(
-                f"{dist.name}は最低{dist.min_visits}回の訪問が必要ですが、計画期間中に使える会場・日・時間帯がありません"
-                "(会場の利用可能曜日と時間、受付時間帯、勤務時間内に往復できるかを確認してください)"
-            )
+            no_day.append(f"{dist.name}(最低{dist.min_visits}回)")
             continue
         fit, last = 0, None
         for d in days:
@@ -107,6 +107,12 @@ def precheck(model: Model) -> list[str]:
                 f"最低{dist.min_visits}回の訪問が必要ですが、訪問の間を{dist.min_days_between}日以上あけると"
                 f"訪問できる日({len(days)}日)には最大{fit}回しか入りません"
             )
+    if no_day:
+        # Said once, however many districts it concerns.
+        reasons.append(
+            f"{'、'.join(no_day)}は最低訪問回数がありますが、計画期間中に使える会場・日・時間帯がありません"
+            "(会場の利用可能曜日と時間、受付時間帯、勤務時間内に往復できるかを確認してください)"
+        )
     regular_slots = sum(1 for s in model.slots.values() if s.kind == ACTIVITY_REGULAR) + sum(
         1 for s in model.slots.values() if s.kind == "kept"
     )
@@ -120,7 +126,14 @@ def precheck(model: Model) -> list[str]:
             done = frozen is not None and any(
                 k.event_id == e.id and k.date < frozen for k in data.keep
             )
-            if not done and not any(k[5] == e.id for k in model.x):
+            windows = {w for day in data.days for w in day.windows}
+            if not done and e.window is not None and e.window not in windows:
+                reasons.append(
+                    f"予約訪問「{e.label or e.id}」の時間帯 {e.window.label} は受付時間帯"
+                    f"({'、'.join(w.label for w in sorted(windows, key=lambda w: w.start))})"
+                    "のどれでもありません"
+                )
+            elif not done and not any(k[5] == e.id for k in model.x):
                 reasons.append(
                     f"予約訪問「{e.label or e.id}」({_jp(e.date_from)}〜{_jp(e.date_to)}、"
                     f"{data.site(e.site_ids[0]).name})を入れられる日と時間帯がありません"
@@ -200,6 +213,71 @@ def diagnose(data: PlanInput, time_limit: float = 30.0, rounds: int = 4) -> list
     return reasons
 
 
+class _StartedHiGHS(pulp.HiGHS):  # type: ignore[misc]
+    """HiGHS (highspy) given a feasible starting solution, by variable name."""
+
+    def __init__(self, start: dict[str, float], **kw: object) -> None:
+        super().__init__(**kw)
+        self.start = start
+
+    def callSolver(self, lp: pulp.LpProblem) -> None:
+        import highspy
+
+        sol = highspy.HighsSolution()
+        sol.col_value = [float(self.start.get(v.name, 0.0)) for v in lp.variables()]
+        sol.value_valid = True
+        lp.solverModel.setSolution(sol)
+        lp.solverModel.run()
+
+
+def _highs(
+    time_limit: float | None, gap: float | None, progress: Path | None, **kw: object
+) -> pulp.HiGHS:
+    """A HiGHS engine; with ``progress`` its log (one line per B&B step with the bound,
+    the best plan and the gap) goes to that file, which the console reads as progress."""
+    if progress is None:
+        return pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=gap, **kw)
+    return pulp.HiGHS(
+        msg=True,
+        timeLimit=time_limit,
+        gapRel=gap,
+        log_to_console=False,
+        log_file=str(progress),
+        **kw,
+    )
+
+
+def _solve_highs(
+    model: Model, time_limit: float | None, gap: float | None, progress: Path | None = None
+) -> int:
+    """Solve with HiGHS in two phases when the model has driving legs.
+
+    Exact driving makes good plans harder to find. Phase 1 solves the same model with
+    every leg at 0 (each stop charged its round trip: an easier model whose plans are
+    all feasible here) for at most a third of the time; its plan is handed to phase 2,
+    the full model, as a starting solution. The bound and gap come from phase 2 alone.
+    """
+    prob = model.prob
+    if not model.legs:
+        return int(prob.solve(_highs(time_limit, gap, progress)))
+    started = time.perf_counter()
+    first = None if time_limit is None else max(1.0, time_limit / 3)
+    for v in model.legs:
+        v.upBound = 0
+    try:
+        status = prob.solve(_highs(first, gap, progress))
+    finally:
+        for v in model.legs:
+            v.upBound = 1
+    if status == pulp.LpStatusInfeasible or prob.sol_status == pulp.LpSolutionInfeasible:
+        return int(status)
+    left = None if time_limit is None else max(1.0, time_limit - (time.perf_counter() - started))
+    if prob.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
+        start = {v.name: float(v.varValue or 0.0) for v in prob.variables()}
+        return int(prob.solve(_StartedHiGHS(start, msg=False, timeLimit=left, gapRel=gap)))
+    return int(prob.solve(_highs(left, gap, progress)))
+
+
 def _solver(
     name: str, time_limit: float | None, gap: float | None, log: Path, progress: Path | None = None
 ) -> pulp.LpSolver:
@@ -253,6 +331,18 @@ def _cbc_bound(log: str, objective: float) -> tuple[float | None, str, str]:
     return None, "feasible", "CBCのログから上界(bound)を読み取れませんでした"
 
 
+def honest_status(state: str, gap_value: float | None, target: float | None) -> str:
+    """``"optimal"`` only when the gap, on the objective the plan is judged on, is within
+    the target (HiGHS's default 1e-4 when none is given); otherwise ``"feasible"``.
+
+    A solver's own word is not enough: its gap may be measured on another objective.
+    """
+    limit = 1e-4 if target is None else target
+    if state == "optimal" and (gap_value is None or gap_value > limit + 1e-9):
+        return "feasible"
+    return state
+
+
 def solve(
     model: Model,
     solver: str = "highs",
@@ -289,9 +379,11 @@ def solve(
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "cbc.log"
-        engine = _solver(solver, time_limit, gap, log, progress_log)
         with _quiet_stdout():
-            status = prob.solve(engine)
+            if solver == "highs":
+                status = _solve_highs(model, time_limit, gap, progress_log)
+            else:
+                status = prob.solve(_solver(solver, time_limit, gap, log))
         if soft and (
             status == pulp.LpStatusInfeasible or prob.sol_status == pulp.LpSolutionInfeasible
         ):
@@ -302,9 +394,11 @@ def solve(
                 if time_limit is None
                 else max(1.0, time_limit - (time.perf_counter() - started))
             )
-            engine = _solver(solver, left, gap, log, progress_log)
             with _quiet_stdout():
-                status = prob.solve(engine)
+                if solver == "highs":
+                    status = _solve_highs(model, left, gap, progress_log)
+                else:
+                    status = prob.solve(_solver(solver, left, gap, log))
         seconds = time.perf_counter() - started
         log_text = log.read_text(errors="replace") if log.exists() else ""
     sol_status = prob.sol_status
@@ -315,6 +409,13 @@ def solve(
             f"制限時間({time_limit}秒)内に計画が見つかりませんでした。--time-limit を延ばしてください"
         )
     objective = float(pulp.value(prob.objective) or 0.0)
+    # The plan is judged with its exact driving (the model may overestimate the driving
+    # of a pair of stops it never needs to consider; see planner.model.add_driving).
+    # (Approximate driving: the objective is the model's own, the one its bound is for.)
+    pol = model.data.policy
+    if pol.driving == "exact":
+        rate = pol.weights.travel_per_minute
+        objective += float(pulp.value(model.driving) or 0.0) - rate * driving_minutes(model)
     bound: float | None
     note = ""
     if solver == "highs":
@@ -334,6 +435,7 @@ def solve(
     gap_value = None
     if bound is not None:
         gap_value = max(0.0, bound - objective) / max(abs(objective), 1e-9)
+    state = honest_status(state, gap_value, gap)
     report = SolverReport(
         name=solver,
         status=state,
@@ -342,12 +444,55 @@ def solve(
         gap=gap_value,
         seconds=seconds,
         note=note,
+        driving_mode=model.data.policy.driving,
     )
     return read_plan(model, report)
 
 
+def driving_minutes(model: Model) -> int:
+    """Minutes driven by the solved plan: each van-day depot → stops by window → depot."""
+    data = model.data
+    by_vd: dict[tuple[str, date], list[Key]] = defaultdict(list)
+    for k, v in model.x.items():
+        if _value(v) > 0.5:
+            by_vd[(k[0], k[1])].append(k)
+    total = 0
+    for (van_id, _d), keys in by_vd.items():
+        depot = data.van(van_id).depot
+        keys.sort(key=lambda k: model.slots[k[:3]].window.start)
+        stops = [depot, *(k[3] for k in keys), depot]
+        total += sum(data.minutes(a, b) for a, b in itertools.pairwise(stops))
+    return total
+
+
 def _value(var: pulp.LpVariable | None) -> float:
     return 0.0 if var is None else float(var.varValue or 0.0)
+
+
+def dropped_disaster_sessions(data: PlanInput) -> list[tuple[PinnedEvent, str]]:
+    """Days of a disaster window its van spends on early voting (voting comes first):
+    each disaster event with a Japanese sentence."""
+    out = []
+    working = {d.date for d in data.days}
+    for e in data.events:
+        if e.kind != ACTIVITY_DISASTER:
+            continue
+        van = e.van_id or data.vans[0].id
+        for v in data.events:
+            if (
+                v.kind == ACTIVITY_VOTING
+                and (v.van_id or data.vans[0].id) == van
+                and e.date_from <= v.date_from <= e.date_to
+                and v.date_from in working
+            ):
+                out.append(
+                    (
+                        e,
+                        f"{_jp(v.date_from)}は期日前投票({v.label or v.id})の日のため、"
+                        f"災害対応({e.label or e.id})の受付はこの日ありません",
+                    )
+                )
+    return out
 
 
 def read_plan(model: Model, report: SolverReport) -> Plan:
@@ -362,6 +507,7 @@ def read_plan(model: Model, report: SolverReport) -> Plan:
         by_vd[(k[0], k[1])].append(k)
     rank: dict[str, int] = defaultdict(int)
     visits: list[PlanVisit] = []
+    driving: list[dict[str, object]] = []
     for (van_id, d), keys in sorted(by_vd.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         van = data.van(van_id)
         keys.sort(key=lambda k: model.slots[k[:3]].window.start)
@@ -409,8 +555,20 @@ def read_plan(model: Model, report: SolverReport) -> Plan:
                 )
             )
             prev = site.id
+        driving.append(
+            {
+                "date": d.isoformat(),
+                "van_id": van_id,
+                "minutes": sum(
+                    v.travel_minutes
+                    for v in visits
+                    if (v.date, v.van_id) == (d.isoformat(), van_id)
+                )
+                + data.minutes(prev, van.depot),
+            }
+        )
     totals = []
-    notes = []
+    notes = list(data.notes) + [text for _e, text in dropped_disaster_sessions(data)]
     for dist in data.districts:
         days = {
             v.date for v in visits if v.district_id == dist.id and v.activity == ACTIVITY_REGULAR
@@ -458,6 +616,7 @@ def read_plan(model: Model, report: SolverReport) -> Plan:
         moved=moved,
         notes=notes,
         replan_from=None if pol.replan_from is None else pol.replan_from.isoformat(),
+        driving=driving,
     )
     from planner.explain import explain
 

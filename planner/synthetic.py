@@ -60,6 +60,7 @@ def instance(
     events: bool = False,
     sites_per_district: int = 0,
     drop_dominated: bool = True,
+    driving: str = "approximate",
 ) -> PlanInput:
     """An Iwaki-like instance: the 13 districts, ``n_sites`` sites spread over them.
 
@@ -166,6 +167,7 @@ def instance(
         horizon_end=days[-1].date,
         sites_per_district=sites_per_district,
         drop_dominated=drop_dominated,
+        driving=driving,
     )
     return PlanInput(
         policy=policy,

@@ -193,11 +193,14 @@ def plan_cmd(
     s = result.solver
     gap_text = "不明" if s.gap is None else f"{100 * s.gap:.3f}%"
     bound_text = "不明" if s.bound is None else f"{s.bound:.2f}"
+    driving = {"approximate": "概算", "exact": "走行順どおり"}.get(s.driving_mode, s.driving_mode)
+    minutes = sum(int(d["minutes"]) for d in result.driving)
     click.echo(
         f"計画を作成しました: {result.horizon_start}〜{result.horizon_end}、訪問 {len(result.visits)} 件"
         f"(ソルバー {s.name}、{s.status}、目的関数 {s.objective:.2f}、上界 {bound_text}、"
         f"ギャップ {gap_text}、{s.seconds:.1f}秒)"
     )
+    click.echo(f"移動時間: 計 {minutes}分(目的関数での扱い: {driving})")
     for note in result.notes:
         click.echo(f"注意: {note}")
     where = f"{out_path} に書き出し、" if out_path is not None else ""

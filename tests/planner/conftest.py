@@ -7,7 +7,7 @@ from Monday 2027-01-04 (no holidays), and setup/teardown of 0 unless stated.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -89,6 +89,30 @@ def make_input(
         demand=demand,
         events=events,
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def every_plan_is_checked() -> Iterator[None]:
+    """Every plan the planner tests produce goes through the independent checker.
+
+    ``planner.solve.read_plan`` (which every solve ends with, the CLI's included) is
+    wrapped: the plan's inputs are written out as a policy file, a database and a
+    travel matrix, and the checker re-derives every hard rule from those files.
+    """
+    from planner import solve as solve_module
+    from tests.planner.checker import check_plan
+
+    real = solve_module.read_plan
+
+    def checked(model, report):  # type: ignore[no-untyped-def]
+        plan = real(model, report)
+        errors = check_plan(plan.to_dict(), model.data)
+        assert errors == [], errors
+        return plan
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(solve_module, "read_plan", checked)
+        yield
 
 
 @pytest.fixture

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +13,7 @@ from planner.inputs import PlanInput
 from planner.model import build
 from planner.solve import solve
 from planner.synthetic import instance
-from tests.planner.checker import check_plan
+from tests.planner.checker import check_plan, read_rules
 
 
 @pytest.fixture(scope="module")
@@ -79,3 +81,79 @@ def test_checker_catches_rule_breaks(eventful: tuple[PlanInput, dict[str, Any]])
     bad = copy.deepcopy(doc)
     bad["solver"]["objective"] = bad["solver"]["bound"] + 1
     assert "objective above the proven bound" in check_plan(bad, data)
+
+
+def test_checker_catches_two_vans_in_one_district_a_day(
+    eventful: tuple[PlanInput, dict[str, Any]],
+) -> None:
+    data, doc = eventful
+    bad = copy.deepcopy(doc)
+    regs = [v for v in bad["visits"] if v["activity"] == "regular"]
+    a = regs[0]
+    other = next(v for v in regs if v["van_id"] != a["van_id"])
+    other.update(date=a["date"], district_id=a["district_id"], site_id=a["site_id"])
+    assert any("vans on one day" in e for e in check_plan(bad, data))
+
+
+def test_checker_recomputes_driving(eventful: tuple[PlanInput, dict[str, Any]]) -> None:
+    data, doc = eventful
+    bad = copy.deepcopy(doc)
+    bad["driving_minutes"]["days"][0]["minutes"] -= 1
+    assert any("driving minutes per day differ" in e for e in check_plan(bad, data))
+
+
+def test_checker_reads_the_policy_file_itself(tmp_path: Path) -> None:
+    # A policy the checker parses on its own: "+N" dates, closed days, a shift.
+    import sqlite3
+
+    db = sqlite3.connect(":memory:")
+    db.executescript(
+        "CREATE TABLE holidays(date TEXT);"
+        "CREATE TABLE districts(id TEXT, name TEXT);"
+        "CREATE TABLE sites(id TEXT, district_id TEXT, lat REAL, lon REAL,"
+        " open_weekdays TEXT, open_from TEXT, open_to TEXT);"
+        "CREATE TABLE vans(id TEXT, depot_lat REAL, depot_lon REAL, shift_start TEXT,"
+        " shift_end TEXT);"
+        "INSERT INTO holidays VALUES ('2026-12-02');"
+        "INSERT INTO districts VALUES ('d1', '一');"
+        "INSERT INTO sites VALUES ('s1', 'd1', 37.0, 140.9, '月火水木金', '09:00', '17:00');"
+        "INSERT INTO vans VALUES ('van-1', 37.05, 140.88, '08:30', '17:15');"
+    )
+    policy = tmp_path / "plan.toml"
+    policy.write_text(
+        '[horizon]\nstart = "2026-12-01"\nend = "+4"\n[calendar]\nclosed = ["+2"]\n',
+        encoding="utf-8",
+    )
+    rules = read_rules(policy, db, date(2026, 11, 20))
+    # Working days: Dec 1, 3 (Dec 2 is a holiday), 4, 7 → end Dec 7; "+2" closes Dec 3.
+    assert rules.end == date(2026, 12, 7)
+    assert sorted(rules.days) == [date(2026, 12, 1), date(2026, 12, 4), date(2026, 12, 7)]
+
+
+def test_checker_reads_pins_forbids_and_the_driving_mode(
+    eventful: tuple[PlanInput, dict[str, Any]],
+) -> None:
+    from dataclasses import replace
+
+    from planner.inputs import Forbid, Pin, Window
+
+    data, doc = eventful
+    reg = next(v for v in doc["visits"] if v["activity"] == "regular")
+    day = date.fromisoformat(reg["date"])
+    # Forbid the site of a regular visit that day: the plan breaks the forbid.
+    forbidden = replace(data, forbids=(Forbid(frozenset([day]), frozenset([reg["site_id"]])),))
+    errors = check_plan(doc, forbidden)
+    assert any("[[forbid]]" in e and reg["site_id"] in e for e in errors), errors
+    # Pin a visit the plan does not have (the same site and window another day).
+    had = {v["date"] for v in doc["visits"] if v["site_id"] == reg["site_id"]}
+    free = next(d.date for d in data.days if d.date.isoformat() not in had)
+    pinned = replace(data, pins=(Pin(reg["site_id"], free, Window.parse(reg["window"])),))
+    errors = check_plan(doc, pinned)
+    assert any(e.startswith(f"pin {reg['site_id']}") for e in errors), errors
+    # A pin the plan keeps passes.
+    kept = replace(data, pins=(Pin(reg["site_id"], day, Window.parse(reg["window"])),))
+    assert check_plan(doc, kept) == []
+    # The plan must say the driving model its policy chose.
+    exact = replace(data, policy=replace(data.policy, driving="exact"))
+    errors = check_plan(doc, exact)
+    assert any("driving_mode" in e for e in errors), errors

@@ -14,8 +14,8 @@ from pypdf import PdfReader
 
 from odekake.cli import main
 from odekake.db import connect
-from planner.policy import load_policy, read_keep
-from tests.planner.checker import check_plan
+from planner.policy import read_keep
+from tests.planner.checker import check_files
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "plan.toml"
 TODAY = "2026-11-20"  # the demo fixture's "today": the example plans December 2026
@@ -43,7 +43,9 @@ def planned(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             "--today",
             TODAY,
             "--time-limit",
-            "30",
+            "60",
+            "--gap",
+            "0.02",
             "--pdf",
             str(out / "plan.pdf"),
             "--ics-dir",
@@ -56,18 +58,34 @@ def planned(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     )
     assert result.exit_code == 0, result.output
     assert "計画を作成しました: 2026-12-01〜2026-12-31" in result.output
+    # The example policy says driving = "approximate"; the minutes are the real order's.
+    doc = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    assert doc["solver"]["driving_mode"] == "approximate"
+    total = doc["driving_minutes"]["total"]
+    assert f"移動時間: 計 {total}分(目的関数での扱い: 概算)" in result.output
     yield out
 
 
 def test_plan_json_keeps_every_rule(planned: Path) -> None:
     doc = json.loads((planned / "plan.json").read_text(encoding="utf-8"))
     db = connect(planned / "hub.db")
-    data = load_policy(EXAMPLE, db, today=date.fromisoformat(TODAY))
-    assert check_plan(doc, data) == []
+    # The checker reads the example policy file itself.
+    assert check_files(doc, EXAMPLE, db, today=date.fromisoformat(TODAY)) == []
     assert doc["solver"]["name"] == "highs"
-    assert doc["solver"]["status"] == "optimal"
-    assert 0 <= doc["solver"]["gap"] <= 0.001
-    assert doc["solver"]["bound"] >= doc["solver"]["objective"] - 1e-6
+    # "optimal" only when the proven gap meets the target (--gap 0.02); on a loaded
+    # machine the time limit may end with a feasible plan and its honest gap (or none).
+    status, gap = doc["solver"]["status"], doc["solver"]["gap"]
+    assert status in ("optimal", "feasible")
+    assert status == "feasible" or gap <= 0.02 + 1e-9
+    assert (
+        doc["solver"]["bound"] is None
+        or doc["solver"]["bound"] >= doc["solver"]["objective"] - 1e-6
+    )
+    days = doc["driving_minutes"]["days"]
+    assert doc["driving_minutes"]["total"] == sum(d["minutes"] for d in days) > 0
+    assert {(d["date"], d["van_id"]) for d in days} == {
+        (v["date"], v["van_id"]) for v in doc["visits"]
+    }
     acts = {v["activity"] for v in doc["visits"]}
     assert {"regular", "voting", "reservation"} <= acts
     v = doc["visits"][0]
@@ -95,7 +113,7 @@ def test_plan_is_stored_in_the_hub(planned: Path) -> None:
         "SELECT horizon_start, horizon_end, solver FROM plans WHERE id = ?", [doc["plan_id"]]
     ).fetchone()
     assert row[0] == "2026-12-01" and row[1] == "2026-12-31"
-    assert json.loads(row[2])["status"] == "optimal"
+    assert json.loads(row[2])["status"] == doc["solver"]["status"]
     n = db.execute(
         "SELECT count(*) FROM plan_visits WHERE plan_id = ?", [doc["plan_id"]]
     ).fetchone()[0]
@@ -249,3 +267,40 @@ def test_errors_are_one_japanese_line(planned: Path, tmp_path: Path) -> None:
     assert len(lines) == 1 and lines[0].startswith("エラー: 計画を作れません")
     assert "川前は31日間の計画期間(12月1日〜12月31日)に最低3回の訪問が必要" in lines[0]
     assert "最大2回しか入りません" in lines[0] and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            '[districts.default]\nmin_visits = "three"\n',
+            "エラー: 内郷の min_visits は整数で書きます('three')",
+        ),
+        (
+            '[[vans]]\nid = "van-1"\nmaintainance = ["+2"]\n',
+            "エラー: 設定ファイルの [[vans]] に不明な項目 maintainance があります"
+            "(maintenance のことですか?)",
+        ),
+    ],
+)
+def test_policy_typos_are_one_japanese_line(
+    planned: Path, tmp_path: Path, text: str, expected: str
+) -> None:
+    policy = tmp_path / "typo.toml"
+    policy.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(
+        main,
+        [
+            "plan",
+            "--db",
+            str(planned / "hub.db"),
+            "--policy",
+            str(policy),
+            "--out",
+            str(tmp_path / "p.json"),
+            "--today",
+            TODAY,
+        ],
+    )
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [expected]

@@ -300,7 +300,7 @@ def test_policy_reads_pins_and_forbids(hub: sqlite_utils.Database) -> None:
         ),
         (
             {"pins": [{"site": "kawamae-01", "date": 8, "window": "10:00-12:00", "vn": "a"}]},
-            "[[pins]] の1番目に不明な項目があります: vn",
+            "[[pins]] に不明な項目 vn があります(van のことですか?)",
         ),
         ({"forbid": [{"site": "kawamae-01"}]}, "[[forbid]] には dates か from(と to)を書きます"),
         ({"forbid": [{"dates": ["2026-12-02"]}]}, "[[forbid]] には site か district を書きます"),

@@ -177,7 +177,7 @@ def test_dropping_dominated_sites_is_exact() -> None:
 
     from planner.synthetic import instance
 
-    data = instance(n_sites=39, n_days=8, seed=2)
+    data = instance(n_sites=39, n_days=4, seed=2, min_visits=0)
     full = replace(data, policy=replace(data.policy, drop_dominated=False))
     reduced_model, full_model = build(data), build(full)
     assert len(reduced_model.x) < len(full_model.x)

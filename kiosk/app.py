@@ -188,13 +188,13 @@ class KioskApp(App[None]):
             last = when.strftime("%H:%M" if today else "%m/%d")
         else:
             last = t("sync_never")
-        text = t("sync_status").format(unsynced=st.unsynced, last=last)
         phase = self.autosync.state.phase if self.autosync is not None else ""
+        # As short as the plain state, so the narrow top bar keeps the operator's name.
         if phase == SENDING:
-            return f"{t('sync_sending')} {text}"
+            return f"{t('sync_sending')} {t('sync_unsent').format(unsynced=st.unsynced)}"
         if phase == OFFLINE:
-            return f"{t('sync_offline')} {text}"
-        return text
+            return f"{t('sync_unsent').format(unsynced=st.unsynced)} {t('sync_offline')}"
+        return t("sync_status").format(unsynced=st.unsynced, last=last)
 
     def kick_sync(self) -> None:
         """Start a background sync tick (never blocks the screen; one at a time)."""

@@ -96,6 +96,7 @@ L: Final[dict[str, str]] = {
     "sync_status": "未送信{unsynced}件 同期{last}",
     "sync_never": "なし",
     "sync_sending": "送信中",
+    "sync_unsent": "未送信{unsynced}件",
     "usb_menu": "USB書出",
     "usb_title": "USBメモリへ書き出し(監督者)",
     "usb_hint": "ネットワークがない日に、未送信の記録をUSBメモリに書き出します。市役所で取り込みます",

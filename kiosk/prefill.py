@@ -25,7 +25,8 @@ _HEAD = f"{PREFIX}{VERSION}:"
 class ScanBuffer:
     """Collects a scanner's keys typed while no text field has focus.
 
-    A scan starts with ``O`` (of ``ODK1:``); the keys that follow are kept until
+    A scan starts with an upper-case ``O`` (of ``ODK1:``; ``o`` stays a screen's
+    key, e.g. 日計の再開); the keys that follow are kept until
     Enter. Keys that stop matching the prefix, or a pause longer than ``gap``
     seconds (a person, not a scanner), end the capture and go through as usual.
     """
@@ -50,7 +51,7 @@ class ScanBuffer:
             self.text = ""
         self._last = now
         if not self.text:
-            if character in ("O", "o"):
+            if character == "O":  # the scanner types "ODK1:"; a lowercase o is a menu key
                 self.text = "O"
                 return True, None
             return False, None

@@ -123,7 +123,8 @@ def test_upload_replaces_the_policy_when_the_parser_accepts_it(
         follow_redirects=False,
     )
     assert r.status_code == 400
-    assert 'data-field="_general">設定ファイルに不明な項目があります: horizont' in r.text
+    assert 'data-field="_general">設定ファイルの' in r.text
+    assert "不明な項目 horizont があります(horizon のことですか?)" in r.text
     assert policy_form.saved_policy(connect(hub_path), MONTH) == good
 
 

@@ -61,6 +61,8 @@ def test_cancelled_solve_stores_no_draft(coordinator: Browser, hub_path: Path) -
     db = connect(hub_path)
     text = policy_form.default_policy(db, MONTH).replace("months = 1", "months = 2")
     text = text.replace("min_days_between = 7", "min_days_between = 3")
+    # exact driving: minutes to prove (docs/planner.md), so surely still running
+    text = text + '\n[objective]\ndriving = "exact"\n' if "[objective]" not in text else text
     policy_form.save_policy(db, MONTH, text, actor="test")
     before = _drafts(hub_path)
     job_id = _start(coordinator)

@@ -83,6 +83,7 @@ def _day_of_services(kdb: sqlite_utils.Database, tmp_path: Path) -> dict[str, An
         spoiled.payload["receipt_no"],  # type: ignore[index]
         operator_id="sv001",
         roles=("supervisor",),
+        now=NOW,
     )
     code = garbage.ticket_kinds(kdb)[0].code
     tickets = garbage.sell(

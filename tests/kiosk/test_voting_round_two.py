@@ -22,6 +22,7 @@ from kiosk.screens.menu import MenuScreen
 from kiosk.screens.voting import VoteBlockedModal, VotingScreen, make_voting_screen
 from odekake import master
 from odekake import records as rec
+from odekake.auth import TEST_ONLY_CHEAP_KDF
 from odekake.db import connect, memory_db, write
 from odekake.sync.client import pull
 from odekake.sync.keys import enroll
@@ -79,7 +80,9 @@ async def test_key_8_works_after_a_pull_alone_and_escape_goes_back(
     seed_kiosk(hub_db)
     with write(hub_db):  # 川前 offers voting today
         hub_db.execute("UPDATE plan_visits SET services = '[\"voting\"]' WHERE id = 'pv-1'")
-    master.add_operator(hub_db, "op002", "佐藤 次郎", ["operator", "clerk"], "2345")
+    master.add_operator(
+        hub_db, "op002", "佐藤 次郎", ["operator", "clerk"], "234567", kdf=TEST_ONLY_CHEAP_KDF
+    )
     _add_election(hub_db, tmp_path)
     hub_db.close()
     enroll(kiosk_path, hub_path, van_id=VAN)  # the hub's key pinned on the van
@@ -88,7 +91,7 @@ async def test_key_8_works_after_a_pull_alone_and_escape_goes_back(
 
     app = make_app(kiosk_path, clock=clock, settings=KioskSettings())
     async with app.run_test(size=(80, 24)) as pilot:
-        await login(pilot, "op002", "2345")
+        await login(pilot, "op002", "234567")
         await pilot.press("enter")  # the first planned visit: 川前公民館
         await pilot.pause()
         assert isinstance(app.screen, MenuScreen)
@@ -147,8 +150,10 @@ def van(tmp_path: Path) -> Iterator[sqlite_utils.Database]:
     el.import_election(db, el.export_election(hub, EID))
     rl.load_roll(db, EID, rl.roll_snapshot(hub, EID))
     hub.close()
-    master.add_operator(db, "cl001", "高橋 美咲", ["clerk"], "3456")
-    master.add_operator(db, "cl002", "佐藤 次郎", ["operator", "clerk"], "2345")
+    master.add_operator(db, "cl001", "高橋 美咲", ["clerk"], "345678", kdf=TEST_ONLY_CHEAP_KDF)
+    master.add_operator(
+        db, "cl002", "佐藤 次郎", ["operator", "clerk"], "234567", kdf=TEST_ONLY_CHEAP_KDF
+    )
     yield db
     db.close()
 
@@ -220,7 +225,7 @@ async def test_offline_a_second_ballot_or_provisional_from_this_van_is_blocked(
         assert isinstance(app.screen, VoteBlockedModal)  # only a second clerk leaves it
         modal = app.screen
         modal.query_one("#second-clerk", Input).value = "cl002"
-        modal.query_one("#second-pin", Input).value = "2345"
+        modal.query_one("#second-pin", Input).value = "234567"
         modal.query_one("#release", Button).press()
         await pilot.pause()
         assert app.screen is screen

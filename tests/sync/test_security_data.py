@@ -213,6 +213,7 @@ def test_enrol_revoke_election_and_roll_are_audited(tmp_path: Path) -> None:
         ("device.enrol", "van-1"),
         ("device.revoke", "van-1"),
         ("election.add", ELECTION_ID),
+        ("election.assign", ELECTION_ID),
         ("roll.import", ELECTION_ID),
         ("election.close", ELECTION_ID),
     ]

@@ -125,6 +125,9 @@ def make_hub(path: Path, n_fixed: int = 0) -> Path:
     rl.import_roll(db, ELECTION_ID, write_roll(path.parent / "roll.csv"))
     add_clerks(db)
     db.close()
+    from tests.sync.conftest import give_sealing_key
+
+    give_sealing_key(path)  # a hub serves master data only with city hall's sealing key
     return path
 
 

@@ -572,6 +572,18 @@ def m1401_console_staff(db: sqlite_utils.Database) -> None:
             objective_sense INTEGER NOT NULL DEFAULT -1,
             plan_id TEXT,
             error TEXT NOT NULL DEFAULT ''
+@migrations(name="1601_reports_costs")
+def m1601_reports_costs(db: sqlite_utils.Database) -> None:
+    # The usage report's cost table (事業費 per fiscal year), kept at the hub.
+    run_script(
+        db,
+        """
+        CREATE TABLE report_costs (
+            fiscal_year INTEGER PRIMARY KEY,
+            amount INTEGER NOT NULL CHECK (amount >= 0),
+            note TEXT NOT NULL DEFAULT '',
+            updated_at TEXT NOT NULL,
+            updated_by TEXT NOT NULL DEFAULT ''
         );
         """,
     )

@@ -129,6 +129,8 @@ class StopCount:
     people: Counter[str] = field(default_factory=Counter)
     records: Counter[str] = field(default_factory=Counter)
     amounts: Counter[str] = field(default_factory=Counter)
+    units: Counter[str] = field(default_factory=Counter)  # certificate copies, tickets
+    fees: Counter[tuple[str, str]] = field(default_factory=Counter)  # (category, payment) → yen
 
     @property
     def offered(self) -> set[str]:
@@ -157,6 +159,7 @@ class Counts:
 
 
 _TYPES = (STOP_OPEN, STOP_CLOSE, VOID, *SERVICE_RECORD_TYPES)
+_UNIT_TYPES = ("certificate.issue", "garbage.sell")  # records with copies / quantity
 
 
 def _parse_day(text: object) -> date | None:
@@ -230,9 +233,14 @@ def count_records(records: Iterable[Record], period: Period) -> Counts:
         people = p.get("people", 1)
         stop.people[category] += int(people) if people is not None else 1
         stop.records[category] += 1
+        units = p.get("copies") if r.type in _UNIT_TYPES else None
+        if units is None and r.type in _UNIT_TYPES:
+            units = p.get("quantity")
+        stop.units[category] += int(units) if isinstance(units, int) else 1
         amount = p.get("amount")
         if isinstance(amount, int) and amount:
             stop.amounts[str(p.get("payment", "cash"))] += amount
+            stop.fees[(category, str(p.get("payment", "cash")))] += amount
     stops = sorted(
         (s for s in all_stops.values() if period.contains(s.day)),
         key=lambda s: (s.day, s.window, s.stop_id),
@@ -314,12 +322,19 @@ def count_period(db: sqlite_utils.Database, period: Period) -> Counts:
             stop.closed_at = closed_at
     service_types = list(SERVICE_RECORD_TYPES)
     orphans = 0
-    for is_purged, sid, rtype, payment, n, people, amount in db.execute(
+    for is_purged, sid, rtype, payment, n, people, amount, units in db.execute(
         f"WITH live AS ({live}) SELECT payload IS NULL, json_extract(payload, '$.stop_id') AS sid, "
         "type, COALESCE(json_extract(payload, '$.payment'), 'cash') AS pay, COUNT(*), "
         "SUM(COALESCE(json_extract(payload, '$.people'), 1)), "
         "SUM(CASE WHEN json_type(payload, '$.amount') = 'integer' "
-        "THEN json_extract(payload, '$.amount') ELSE 0 END) "
+        "THEN json_extract(payload, '$.amount') ELSE 0 END), "
+        # Copies/tickets only where they exist: every json_* call parses the payload again.
+        # (the payload is parsed once into a two-item array, which is cheap to read)
+        "SUM(CASE WHEN type NOT IN ('certificate.issue', 'garbage.sell') THEN 1 ELSE ("
+        "SELECT CASE WHEN typeof(c) = 'integer' THEN c "
+        "WHEN c IS NULL AND typeof(q) = 'integer' THEN q ELSE 1 END "
+        "FROM (SELECT json_extract(u, '$[0]') AS c, json_extract(u, '$[1]') AS q "
+        "FROM (SELECT json_extract(payload, '$.copies', '$.quantity') AS u))) END) "
         f"FROM live WHERE type IN ({', '.join('?' * len(service_types))}) "
         "GROUP BY payload IS NULL, sid, type, pay",
         [*params, *service_types],
@@ -336,8 +351,10 @@ def count_period(db: sqlite_utils.Database, period: Period) -> Counts:
         category = SERVICE_RECORD_TYPES[rtype]
         stop.people[category] += int(people)
         stop.records[category] += int(n)
+        stop.units[category] += int(units)
         if amount:
             stop.amounts[str(payment)] += int(amount)
+            stop.fees[(category, str(payment))] += int(amount)
     stops = sorted(
         (s for s in all_stops.values() if period.contains(s.day)),
         key=lambda s: (s.day, s.window, s.stop_id),

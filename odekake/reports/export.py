@@ -16,31 +16,57 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from odekake.reports.table import Report
-from odekake.reports.tallies import CellValue
+from odekake.reports.council import Cell, council_tables
+from odekake.reports.table import PARTS, PARTS_LABEL, Report
+from odekake.wareki import both_date
 
 SUMMARY_HEADER = ["項目", "内訳", "値", "単位"]
 FLAGS_HEADING = "注意: 印刷された合計が内訳と一致しません"
 NOTES_HEADING = "備考"
 EMPTY_HEADING = "この期間の運行記録・過去集計はありません"
 
-Cell = CellValue
+
+FLAG_MARK = "▲"
+FLAG_COMMENT = "印刷された値が各欄・各行の合計と一致しません(下の注意を参照)"
 
 
-def sheet_rows(report: Report) -> list[list[Cell]]:
-    """Every row of the CSV/XLSX, top to bottom."""
-    out: list[list[Cell]] = [[report.title], ["期間", report.period.range_label()]]
+def sheet_layout(report: Report) -> tuple[list[list[Cell]], set[tuple[int, int]]]:
+    """Every row of the CSV/XLSX, top to bottom, and the (row, column) of flagged values.
+
+    Indexes are 0-based. A flagged value is a printed total that does not add up (or
+    the sum of a printed breakdown that does not add up to its total): the CSV writes
+    it ``▲296`` as the PDF does, the XLSX keeps the number and shows ▲ by its format.
+    """
+    out: list[list[Cell]] = [
+        [report.title],
+        ["期間", report.period_text.removeprefix("期間: ")],
+        ["作成日", both_date(report.created)],
+        ["作成", report.department],
+    ]
+    flagged: set[tuple[int, int]] = set()
     if report.as_printed:
-        out.append(["", "過去集計を印刷どおりに再現しています(合計の不一致は下の注意を参照)"])
+        out.append(["", "過去集計を印刷どおりに再現しています(▲ は合計が内訳と一致しない印刷値)"])
     out.append([])
     out.append(list(report.header))
-    out.extend(report.cells())
+    keys = report.value_keys
+    for r, cells in zip(report.rows, report.cells(), strict=True):
+        for key in r.flagged:
+            if key in keys:
+                flagged.add((len(out), 2 + keys.index(key)))
+        out.append(list(cells))
     out.append([])
     out.append(list(SUMMARY_HEADER))
     for s in report.summary:
+        if "" in s.flagged:
+            flagged.add((len(out), 2))
         out.append([s.label, "", s.value, s.unit])
         for label, n in s.parts:
+            if label in s.flagged:
+                flagged.add((len(out), 2))
             out.append([s.label, label, n, s.unit])
+        if PARTS in s.flagged:
+            flagged.add((len(out), 2))
+            out.append([s.label, PARTS_LABEL, s.parts_sum, s.unit])
     if report.flags:
         out.append([])
         out.append([FLAGS_HEADING])
@@ -49,15 +75,30 @@ def sheet_rows(report: Report) -> list[list[Cell]]:
         out.append([])
         out.append([NOTES_HEADING])
         out.extend([n] for n in report.notes)
-    return out
+    for t in council_tables(report):
+        out.append([])
+        out.append([f"■ {t.title}"])
+        out.append(list(t.header))
+        for row, marks in zip(t.rows, t.row_flags(), strict=True):
+            for j in marks:
+                flagged.add((len(out), j))
+            out.append(list(row))
+        out.extend([n] for n in t.notes)
+    return out, flagged
+
+
+def sheet_rows(report: Report) -> list[list[Cell]]:
+    """Every row of the CSV/XLSX, top to bottom (values unmarked)."""
+    return sheet_layout(report)[0]
 
 
 def to_csv(report: Report) -> str:
-    """The report as CSV text (without BOM; :func:`write_csv` adds it)."""
+    """The report as CSV text (without BOM; :func:`write_csv` adds it); flagged values ``▲N``."""
+    rows, flagged = sheet_layout(report)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
-    for row in sheet_rows(report):
-        w.writerow(row)
+    for i, row in enumerate(rows):
+        w.writerow([f"{FLAG_MARK}{v}" if (i, j) in flagged else v for j, v in enumerate(row)])
     return buf.getvalue()
 
 
@@ -70,36 +111,60 @@ def write_csv(report: Report, path: str | Path) -> Path:
 
 _FLAG_FILL = PatternFill("solid", fgColor="FFD7D7")
 _HEAD_FILL = PatternFill("solid", fgColor="E4ECF7")
+NUMBER_FORMAT = "#,##0"
+FLAG_FORMAT = '"▲"#,##0'
 
 
 def write_xlsx(report: Report, path: str | Path) -> Path:
-    """Write an XLSX with the same cells as the CSV; numbers stay numbers."""
+    """Write an XLSX with the same cells as the CSV; numbers stay numbers (``#,##0``).
+
+    Flagged values keep their number, shown ``▲296`` by the number format, shaded and
+    with a comment. Printing: A4 landscape, fit to one page wide, the table header
+    repeated on every page, 作成日 and the department in the header, ``n / N ページ``
+    in the footer.
+    """
     wb = Workbook()
     ws = wb.active
     assert ws is not None
     ws.title = "利用実績"
-    rows = sheet_rows(report)
+    rows, flagged = sheet_layout(report)
     header_row = rows.index(list(report.header)) + 1
     for i, row in enumerate(rows, start=1):
         for j, value in enumerate(row, start=1):
-            ws.cell(row=i, column=j, value=value)
+            c = ws.cell(row=i, column=j, value=value)
+            if isinstance(value, int):
+                c.number_format = NUMBER_FORMAT
+            elif isinstance(value, float):
+                c.number_format = "0.0"
+    for i, j in flagged:
+        cell = ws.cell(row=i + 1, column=j + 1)
+        cell.fill = _FLAG_FILL
+        if isinstance(cell.value, int):
+            cell.number_format = FLAG_FORMAT
+        cell.comment = Comment(FLAG_COMMENT, "odekake")
     ws.cell(row=1, column=1).font = Font(bold=True, size=13)
+    for i, row in enumerate(rows, start=1):
+        if row and isinstance(row[0], str) and row[0].startswith("■ "):
+            ws.cell(row=i, column=1).font = Font(bold=True)
     for j in range(1, len(report.header) + 1):
         c = ws.cell(row=header_row, column=j)
         c.fill = _HEAD_FILL
         c.font = Font(bold=True)
         c.alignment = Alignment(horizontal="center", wrap_text=True)
-    keys = report.value_keys
-    for k, r in enumerate(report.rows):
-        for key in r.flagged:
-            if key in keys:
-                cell = ws.cell(row=header_row + 1 + k, column=3 + keys.index(key))
-                cell.fill = _FLAG_FILL
-                cell.comment = Comment("印刷された値が各欄・各行の合計と一致しません", "odekake")
     widths = [22, 14, 7, *([12] * len(report.columns)), 8, 14, 40]
     for j, w in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(j)].width = w
     ws.freeze_panes = ws.cell(row=header_row + 1, column=3)
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = f"{header_row}:{header_row}"
+    ws.oddHeader.left.text = report.title
+    ws.oddHeader.right.text = f"{report.created_text} {report.department}"
+    ws.oddFooter.right.text = "&P / &N ページ"
+    ws.oddFooter.left.text = f"{report.created_text} {report.department}"
     p = Path(path)
     wb.save(p)
     return p

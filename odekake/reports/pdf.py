@@ -6,15 +6,12 @@ searched and copied, and prints the same on a machine without Japanese fonts.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from reportlab.graphics.charts.barcharts import VerticalBarChart
-from reportlab.graphics.charts.legends import Legend
-from reportlab.graphics.charts.linecharts import HorizontalLineChart
-from reportlab.graphics.shapes import Drawing, String
-from reportlab.graphics.widgets.markers import makeMarker
+from reportlab.graphics.shapes import Circle, Drawing, Group, Line, Rect, String
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.pagesizes import A4, landscape
@@ -34,10 +31,11 @@ from reportlab.platypus.flowables import Flowable
 
 from odekake.catalog import CATEGORIES
 from odekake.pdf import register_fonts
+from odekake.reports.council import DataTable
 from odekake.reports.counting import DaySummary, StopCount
 from odekake.reports.table import Report
-from odekake.reports.tallies import CellValue
-from odekake.wareki import both_date, month_label
+from odekake.reports.tallies import DASH, CellValue, as_int
+from odekake.wareki import both_date
 
 PAGE = landscape(A4)
 SERIES_COLORS = (
@@ -50,6 +48,7 @@ SERIES_COLORS = (
 FLAG_BG = colors.HexColor("#FFD7D7")
 HEAD_BG = colors.HexColor("#E4ECF7")
 LINE = colors.HexColor("#555555")
+GRID = colors.HexColor("#DDDDDD")
 SPAN_ROWS_MAX = 16  # 地区定期巡回 rows that still fit one page under the header
 FLAG_MARK = "▲"  # the printed tables use ※ as a bullet, so flags use another mark
 HEAD_LABELS = {
@@ -176,16 +175,24 @@ def _summary_block(report: Report, st: dict[str, ParagraphStyle]) -> list[Flowab
 
 
 def _chart_page(report: Report, st: dict[str, ParagraphStyle], font: str) -> list[Flowable]:
+    statements = "".join(report.period_statements)
     out: list[Flowable] = [
-        Paragraph(_esc(f"グラフ {report.period.label()}"), st["title"]),
+        Paragraph(
+            _esc(f"グラフ {report.period.label()}{statements}({report.as_of_text})"), st["title"]
+        ),
         Spacer(1, 3 * mm),
     ]
     width = PAGE[0] - 24 * mm
-    out.append(Paragraph("地区別・分野別の利用者数(地区定期巡回)", st["sub"]))
-    out.append(_bar_chart(report, font, width, 68 * mm))
+    out.append(
+        Paragraph(
+            "地区別・分野別の利用者数(地区定期巡回)— 「–」はその分野を実施していない(0 とは別)",
+            st["sub"],
+        )
+    )
+    out.append(bar_chart(report, font, width, 68 * mm))
     out.append(Spacer(1, 3 * mm))
-    out.append(Paragraph("月別の運用回数", st["sub"]))
-    out.append(_line_chart(report, font, width, 62 * mm))
+    out.append(Paragraph(_esc(f"月別の運用回数({report.as_of_text})"), st["sub"]))
+    out.append(line_chart(report, font, width, 62 * mm))
     for n in report.chart_notes:
         out.append(Paragraph(_esc(n), st["note"]))
     return out
@@ -196,92 +203,220 @@ def _no_data(d: Drawing, font: str, text: str) -> Drawing:
     return d
 
 
-def _bar_chart(report: Report, font: str, width: float, height: float) -> Drawing:
+def nice_step(top: float, ticks: int = 5) -> int:
+    """A round tick step (1, 2 or 5 × 10^n) giving at most about ``ticks`` steps up to ``top``."""
+    if top <= 0:
+        return 1
+    raw = top / ticks
+    mag = 10 ** max(0, math.floor(math.log10(raw))) if raw >= 1 else 1
+    for m in (1, 2, 5, 10):
+        if m * mag >= raw:
+            return int(m * mag)
+    return int(10 * mag)
+
+
+def value_axis(top: float) -> tuple[int, int]:
+    """(step, max) of a value axis from 0 that holds ``top`` with round steps."""
+    step = nice_step(top)
+    vmax = max(step, math.ceil(top / step) * step)
+    if vmax == top and top > 0:
+        vmax += step  # room for the data labels above the highest point
+    return step, vmax
+
+
+def _value_axis(
+    d: Drawing, font: str, x0: float, y0: float, w: float, h: float, top: float
+) -> tuple[int, int]:
+    step, vmax = value_axis(top)
+    for v in range(0, vmax + 1, step):
+        y = y0 + h * v / vmax
+        d.add(Line(x0, y, x0 + w, y, strokeColor=GRID, strokeWidth=0.4))
+        d.add(String(x0 - 4, y - 3, f"{v:,}", fontName=font, fontSize=8, textAnchor="end"))
+    d.add(Line(x0, y0, x0, y0 + h, strokeColor=LINE, strokeWidth=0.6))
+    d.add(Line(x0, y0, x0 + w, y0, strokeColor=LINE, strokeWidth=0.6))
+    return step, vmax
+
+
+def bar_chart(report: Report, font: str, width: float, height: float) -> Drawing:
+    """Users per district and category; "–" (not offered) is written, not drawn as 0."""
     d = Drawing(width, height)
-    users = report.district_users()
-    if not users or not report.columns:
+    groups = report.district_cells()
+    cols = report.columns
+    if not groups or not cols:
         return _no_data(d, font, "この期間の地区定期巡回のデータはありません")
-    chart = VerticalBarChart()
-    chart.x, chart.y = 40, 22
-    chart.width, chart.height = width - 190, height - 34
-    chart.data = [[u[c] for _name, u in users] for c in report.columns]
-    chart.categoryAxis.categoryNames = [name for name, _u in users]
-    chart.categoryAxis.labels.fontName = font
-    chart.categoryAxis.labels.fontSize = 8
-    if len(users) > 8:  # long district names would overlap side by side
-        chart.categoryAxis.labels.angle = 30
-        chart.categoryAxis.labels.boxAnchor = "ne"
-        chart.categoryAxis.labels.dx = 4
-        chart.y = 34
-        chart.height = height - 46
-    chart.valueAxis.labels.fontName = font
-    chart.valueAxis.labels.fontSize = 8
-    chart.valueAxis.valueMin = 0
-    top = max((max(series) for series in chart.data if series), default=0)
-    chart.valueAxis.valueMax = max(5, int(top * 1.15) + 1)
-    chart.valueAxis.valueStep = max(1, chart.valueAxis.valueMax // 5)
-    chart.barSpacing = 1
-    chart.groupSpacing = 8
-    for i in range(len(report.columns)):
-        chart.bars[i].fillColor = SERIES_COLORS[i % len(SERIES_COLORS)]
-        chart.bars[i].strokeColor = None
-    d.add(chart)
-    legend = Legend()
-    legend.x, legend.y = width - 140, height - 12
-    legend.fontName = font
-    legend.fontSize = 8
-    legend.alignment = "right"
-    legend.columnMaximum = 8
-    legend.colorNamePairs = [
-        (SERIES_COLORS[i % len(SERIES_COLORS)], CATEGORIES[c] + "(人)")
-        for i, c in enumerate(report.columns)
-    ]
-    d.add(legend)
+    x0, y0 = 40.0, 30.0
+    w, h = width - 190, height - 44
+    top = max((as_int(v) for _n, cells in groups for v in cells.values()), default=0)
+    _step, vmax = _value_axis(d, font, x0, y0, w, h, top)
+    slot = w / len(groups)
+    bar_w = min(16.0, (slot - 8) / len(cols))
+    angle = len(groups) > 8
+    for g, (name, cells) in enumerate(groups):
+        left = x0 + g * slot + (slot - bar_w * len(cols)) / 2
+        for i, c in enumerate(cols):
+            v = cells.get(c, DASH)
+            bx = left + i * bar_w
+            cx = bx + bar_w / 2
+            if isinstance(v, int):
+                bh = h * v / vmax
+                d.add(
+                    Rect(
+                        bx,
+                        y0,
+                        bar_w - 1,
+                        bh,
+                        fillColor=SERIES_COLORS[i % len(SERIES_COLORS)],
+                        strokeColor=None,
+                    )
+                )
+                d.add(
+                    String(cx, y0 + bh + 2, str(v), fontName=font, fontSize=6, textAnchor="middle")
+                )
+            elif v == DASH:
+                d.add(
+                    String(
+                        cx, y0 + 2, DASH, fontName=font, fontSize=7, textAnchor="middle",
+                        fillColor=colors.HexColor("#888888"),
+                    )
+                )  # fmt: skip
+        label = String(
+            x0 + g * slot + slot / 2, y0 - 11, name, fontName=font, fontSize=8, textAnchor="middle"
+        )
+        if angle:
+            grp = Group(label)
+            label.x, label.y, label.textAnchor = 0, 0, "end"
+            grp.transform = (0.87, 0.5, -0.5, 0.87, x0 + g * slot + slot / 2, y0 - 6)
+            d.add(grp)
+        else:
+            d.add(label)
+    _legend(
+        d,
+        font,
+        width,
+        height,
+        [
+            (SERIES_COLORS[i % len(SERIES_COLORS)], CATEGORIES[c] + "(人)")
+            for i, c in enumerate(cols)
+        ]
+        + [(None, "– 実施なし")],
+    )
     return d
 
 
-def _count_label(value: float | None) -> str:
-    return "" if value is None else str(int(value))
+def _legend(
+    d: Drawing, font: str, width: float, height: float, pairs: list[tuple[Any, str]]
+) -> None:
+    x, y = width - 140, height - 12
+    for color, text in pairs:
+        if color is not None:
+            d.add(Rect(x, y - 1, 8, 8, fillColor=color, strokeColor=None))
+        d.add(String(x + 12, y, text, fontName=font, fontSize=8))
+        y -= 12
 
 
-def _line_chart(report: Report, font: str, width: float, height: float) -> Drawing:
+def month_ticks(months: Sequence[tuple[int, int]], most: int = 12) -> list[int]:
+    """Indexes of the months that get an axis label: every k-th, at most ``most`` of them."""
+    if not months:
+        return []
+    k = max(1, math.ceil(len(months) / most))
+    return list(range(0, len(months), k))
+
+
+def line_chart(report: Report, font: str, width: float, height: float) -> Drawing:
+    """Sessions per month: a point only for months with data, each label on its point."""
     d = Drawing(width, height)
     months = report.monthly_sessions
-    if not months:
-        return _no_data(d, font, "データがありません")
-    chart = HorizontalLineChart()
-    chart.x, chart.y = 40, 34
-    chart.width, chart.height = width - 190, height - 44
-    chart.data = [[n for _m, n in months]]
-    chart.categoryAxis.categoryNames = [
-        month_label(y, m).replace("(", "\n(") for (y, m), _ in months
-    ]
-    chart.categoryAxis.labels.fontName = font
-    chart.categoryAxis.labels.fontSize = 6.5
-    chart.categoryAxis.labels.dy = -2
-    chart.valueAxis.labels.fontName = font
-    chart.valueAxis.labels.fontSize = 8
-    chart.valueAxis.valueMin = 0
-    known = [n for _m, n in months if n is not None]
-    if not known:
+    known = [(i, n) for i, (_m, n) in enumerate(months) if n is not None]
+    if not months or not known:
         return _no_data(d, font, "月別の回数が分かる記録・過去集計はありません")
-    top = max(known)
-    chart.valueAxis.valueMax = max(5, int(top * 1.15) + 1)
-    chart.valueAxis.valueStep = max(1, chart.valueAxis.valueMax // 5)
-    chart.lines[0].strokeColor = SERIES_COLORS[0]
-    chart.lines[0].strokeWidth = 1.5
-    chart.lines[0].symbol = makeMarker("FilledCircle", size=4)
-    chart.lineLabelFormat = _count_label
-    chart.lineLabels.fontName = font
-    chart.lineLabels.fontSize = 7
-    d.add(chart)
-    legend = Legend()
-    legend.x, legend.y = width - 140, height - 12
-    legend.fontName = font
-    legend.fontSize = 8
-    legend.colorNamePairs = [(SERIES_COLORS[0], "運用回数(回)")]
-    d.add(legend)
+    x0, y0 = 40.0, 34.0
+    w, h = width - 190, height - 46
+    top = max(n for _i, n in known)
+    _step, vmax = _value_axis(d, font, x0, y0, w, h, top)
+    slot = w / len(months)
+
+    def xy(i: int, n: int) -> tuple[float, float]:
+        return x0 + slot * (i + 0.5), y0 + h * n / vmax
+
+    prev: tuple[int, int] | None = None
+    for i, n in known:
+        if prev is not None and prev[0] == i - 1:
+            (ax, ay), (bx, by) = xy(*prev), xy(i, n)
+            d.add(Line(ax, ay, bx, by, strokeColor=SERIES_COLORS[0], strokeWidth=1.5))
+        prev = (i, n)
+    for i, n in known:
+        x, y = xy(i, n)
+        partial = months[i][0] == report.partial_month
+        d.add(
+            Circle(
+                x,
+                y,
+                2.6,
+                fillColor=colors.white if partial else SERIES_COLORS[0],
+                strokeColor=SERIES_COLORS[0],
+                strokeWidth=1,
+            )
+        )
+        # Crowded points (long ranges): label only the highest and the last one.
+        if slot >= 14 or n == top or i == known[-1][0]:
+            d.add(String(x, y + 5, str(n), fontName=font, fontSize=7, textAnchor="middle"))
+        if partial:
+            day = report.created.day
+            d.add(
+                String(
+                    x, y + 13, f"{day}日現在", fontName=font, fontSize=6, textAnchor="middle",
+                    fillColor=colors.HexColor("#B00020"),
+                )
+            )  # fmt: skip
+    last_year = None
+    for i in month_ticks([m for m, _n in months]):
+        (yy, mm_), _n = months[i]
+        x = x0 + slot * (i + 0.5)
+        d.add(Line(x, y0, x, y0 - 2, strokeColor=LINE, strokeWidth=0.5))
+        d.add(String(x, y0 - 11, f"{mm_}月", fontName=font, fontSize=7, textAnchor="middle"))
+        if yy != last_year:
+            d.add(String(x, y0 - 20, f"{yy}年", fontName=font, fontSize=6.5, textAnchor="middle"))
+            last_year = yy
+    pairs: list[tuple[Any, str]] = [(SERIES_COLORS[0], "運用回数(回)")]
+    if report.partial_month is not None:
+        pairs.append((None, f"○ 月の途中({report.as_of_text})"))
+    _legend(d, font, width, height, pairs)
     return d
+
+
+class _Footer:
+    """Draws 作成日, the department and ``n / N ページ`` on every page."""
+
+    def __init__(self, left: str) -> None:
+        self.left = left
+
+    def canvas(self) -> type[Canvas]:
+        footer = self
+
+        class NumberedCanvas(Canvas):
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
+                self._pages: list[dict[str, Any]] = []
+
+            def showPage(self) -> None:
+                self._pages.append(dict(self.__dict__))
+                self._startPage()
+
+            def save(self) -> None:
+                total = len(self._pages)
+                for state in self._pages:
+                    self.__dict__.update(state)
+                    self.saveState()
+                    self.setFont(register_fonts(), 8)
+                    self.drawString(12 * mm, 8 * mm, footer.left)
+                    self.drawRightString(
+                        PAGE[0] - 12 * mm, 8 * mm, f"{self._pageNumber} / {total} ページ"
+                    )
+                    self.restoreState()
+                    super().showPage()
+                super().save()
+
+        return NumberedCanvas
 
 
 def _footer(canvas: Canvas, doc: Any) -> None:
@@ -308,7 +443,8 @@ def render_report(report: Report, path: str | Path) -> Path:
     )
     story: list[Flowable] = [
         Paragraph(_esc(report.title), st["title"]),
-        Paragraph(_esc(f"期間: {report.period.range_label()}"), st["sub"]),
+        Paragraph(_esc(report.period_text), st["sub"]),
+        Paragraph(_esc(f"{report.created_text} {report.department}"), st["note"]),
         Spacer(1, 3 * mm),
     ]
     if report.empty:
@@ -337,7 +473,9 @@ def render_report(report: Report, path: str | Path) -> Path:
         story += [Paragraph(_esc("・" + n), st["note"]) for n in report.notes]
     story.append(PageBreak())
     story += _chart_page(report, st, font)
-    doc.build(story, onFirstPage=_footer, onLaterPages=_footer)
+    story += extra_pages(report, st, font)
+    footer = _Footer(f"{report.created_text} {report.department}")
+    doc.build(story, canvasmaker=footer.canvas())
     return p
 
 
@@ -411,3 +549,72 @@ def render_day_summary(summary: DaySummary, path: str | Path, *, title: str | No
     story.append(t)
     doc.build(story, onFirstPage=_footer, onLaterPages=_footer)
     return p
+
+
+def _shown_cell(value: object) -> str:
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    return str(value)
+
+
+def council_table(t: DataTable, st: dict[str, ParagraphStyle], font: str) -> list[Flowable]:
+    """One council table: its title, the grid (▲ on flagged cells) and its notes."""
+    data: list[list[Any]] = [[Paragraph(_esc(h), st["head"]) for h in t.header]]
+    style: list[tuple[Any, ...]] = [
+        ("FONTNAME", (0, 0), (-1, -1), font),
+        ("FONTSIZE", (0, 0), (-1, -1), 8),
+        ("GRID", (0, 0), (-1, -1), 0.5, LINE),
+        ("BACKGROUND", (0, 0), (-1, 0), HEAD_BG),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("ALIGN", (t.numeric_from, 1), (-1, -1), "RIGHT"),
+        ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+    ]
+    for i, (row, marks) in enumerate(zip(t.rows, t.row_flags(), strict=True), start=1):
+        cells: list[Any] = []
+        for j, v in enumerate(row):
+            text = _shown_cell(v)
+            if j in marks:
+                text = f"{FLAG_MARK}{text}"
+                style.append(("BACKGROUND", (j, i), (j, i), FLAG_BG))
+            wrap = j < t.numeric_from or (isinstance(v, str) and len(text) > 8)
+            cells.append(Paragraph(_esc(text), st["cell"]) if wrap else text)
+        data.append(cells)
+        if row and row[0] in ("計", "運用回数", "サービス提供者数"):
+            style.append(("BACKGROUND", (0, i), (-1, i), colors.HexColor("#F3F3F3")))
+    avail = PAGE[0] - 24 * mm
+    first = 34 * mm if t.numeric_from <= 1 else 28 * mm
+    rest = (avail - first * t.numeric_from) / max(1, len(t.header) - t.numeric_from)
+    widths = [first] * t.numeric_from + [min(rest, 32 * mm)] * (len(t.header) - t.numeric_from)
+    if t.header[-1] == "備考":  # free text: the rest of the line
+        widths[-1] = max(40 * mm, avail - sum(widths[:-1]))
+    table = Table(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
+    table.setStyle(TableStyle(style))
+    out: list[Flowable] = [Paragraph(_esc(f"■ {t.title}"), st["sub"]), Spacer(1, 1 * mm), table]
+    out += [Paragraph(_esc("・" + n), st["note"]) for n in t.notes]
+    out.append(Spacer(1, 5 * mm))
+    return out
+
+
+def extra_pages(report: Report, st: dict[str, ParagraphStyle], font: str) -> list[Flowable]:
+    """The council tables (see :mod:`odekake.reports.council`), after the charts."""
+    tables = report.council
+    if not tables:
+        return []
+    out: list[Flowable] = [
+        PageBreak(),
+        Paragraph(_esc(f"詳細表 {report.period.label()}{''.join(report.period_statements)}"),
+                  st["title"]),
+        Spacer(1, 3 * mm),
+    ]  # fmt: skip
+    for t in tables:
+        block = council_table(t, st, font)
+        if len(t.rows) <= 14:
+            out.append(KeepTogether(block))
+        else:
+            out += block
+    return out

@@ -33,12 +33,14 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date, datetime
 
 import sqlite_utils
 
 from odekake import master
 from odekake.catalog import ACTIVITIES, CATEGORIES, REPORT_COLUMNS
-from odekake.reports.counting import Counts, Period, StopCount, count_period
+from odekake.reports.council import DataTable, build_council, previous_period
+from odekake.reports.counting import JST, Counts, Period, StopCount, count_period
 from odekake.reports.tallies import (
     BLANK,
     DASH,
@@ -51,8 +53,26 @@ from odekake.reports.tallies import (
     as_int,
     load_sheets,
 )
+from odekake.wareki import ERAS, both_date, era_of
 
 TITLE = "行政MaaS(お出かけ市役所) 利用実績"
+DEFAULT_DEPARTMENT = "いわき市 お出かけ市役所担当"
+DEPARTMENT_SETTING = "report_department"
+
+
+def department(db: sqlite_utils.Database) -> str:
+    """The department printed on every page (settings key ``report_department``)."""
+    row = db.execute("SELECT value FROM settings WHERE key = ?", [DEPARTMENT_SETTING]).fetchone()
+    return str(row[0]).strip() if row and str(row[0]).strip() else DEFAULT_DEPARTMENT
+
+
+def period_statement(sheet_end: date) -> str:
+    """``(R5.11まで)``: how the printed tables state a period that ends early."""
+    name, year = era_of(sheet_end)
+    abbr = next(a for _s, n, a in ERAS if n == name)
+    return f"({abbr}{year}.{sheet_end.month}まで)"
+
+
 # Row order as the printed tables have it (投票 before り災 in FY2023).
 ROW_ORDER: tuple[str, ...] = ("regular", "reservation", "voting", "disaster", "other")
 # District order of the printed tables (mountain districts, then town), then the rest.
@@ -82,6 +102,8 @@ SESSION_PART_LABELS: dict[str, str] = {
     "other": "その他",
 }
 TOTAL_LABEL = "計"
+PARTS = "*parts"  # SummaryLine.flagged: the printed breakdown does not add up to the total
+PARTS_LABEL = "内訳の合計"
 
 
 def combine(a: CellValue, b: CellValue) -> CellValue:
@@ -145,7 +167,13 @@ class SummaryLine:
     key: str  # "sessions" | "served" | "explained"
     value: int
     parts: list[tuple[str, int]] = field(default_factory=list)
-    flagged: set[str] = field(default_factory=set)  # "" = the total, else a part's label
+    # "" = the total, PARTS = the breakdown as a whole (its sum), else a part's label
+    flagged: set[str] = field(default_factory=set)
+
+    @property
+    def parts_sum(self) -> int:
+        """Σ of the breakdown items."""
+        return sum(n for _lab, n in self.parts)
 
     @property
     def label(self) -> str:
@@ -168,6 +196,8 @@ class SummaryLine:
         out = f"{self.label}：{self.value}{u}{m.get('', '')}"
         if self.parts:
             out += "(" + "、".join(f"{lab}：{n}{u}{m.get(lab, '')}" for lab, n in self.parts) + ")"
+        if PARTS in self.flagged and mark:
+            out += f"{mark}{PARTS_LABEL} {self.parts_sum}{u}"
         return out
 
 
@@ -207,6 +237,29 @@ class Report:
     as_printed: bool = False  # the figures are one tally sheet's, as printed
     monthly_sessions: list[tuple[tuple[int, int], int | None]] = field(default_factory=list)
     chart_notes: list[str] = field(default_factory=list)
+    created: date = field(default_factory=date.today)  # 作成日, also the charts' as-of day
+    department: str = DEFAULT_DEPARTMENT
+    period_statements: list[str] = field(default_factory=list)  # a tally's own "(R5.11まで)"
+    partial_month: tuple[int, int] | None = None  # the as-of month, when not yet over
+    stops: list[StopCount] = field(default_factory=list)  # the recorded stops counted
+    sheets: list[TallySheet] = field(default_factory=list)  # the tally sheets included
+    council: list[DataTable] = field(default_factory=list)  # odekake.reports.council
+
+    @property
+    def period_text(self) -> str:
+        """``期間: 2023年4月1日(…)〜2024年3月31日(…)(R5.11まで)``."""
+        return f"期間: {self.period.range_label()}{''.join(self.period_statements)}"
+
+    @property
+    def created_text(self) -> str:
+        """``作成日: 2026年11月26日(令和8年11月26日)``."""
+        return f"作成日: {both_date(self.created)}"
+
+    @property
+    def as_of_text(self) -> str:
+        """``2026年11月26日現在``."""
+        d = self.created
+        return f"{d.year}年{d.month}月{d.day}日現在"
 
     @property
     def title(self) -> str:
@@ -246,6 +299,14 @@ class Report:
             if r.activity == "regular" and not r.is_total
         ]
 
+    def district_cells(self) -> list[tuple[str, dict[str, CellValue]]]:
+        """(district name, cell per shown category) of the 地区定期巡回 rows ("–" kept)."""
+        return [
+            (r.sublabel, {c: r.cells.get(c, DASH) for c in self.columns})
+            for r in self.rows
+            if r.activity == "regular" and not r.is_total
+        ]
+
     def summary_line(self, key: str) -> SummaryLine:
         """A summary line by key."""
         return next(s for s in self.summary if s.key == key)
@@ -281,6 +342,17 @@ class _Acc:
             self.cells[line.activity] = combine(self.cells[line.activity], own)
         if line.note:
             self.notes.append(line.note)
+
+
+def merge_notes(notes: list[str]) -> str:
+    """Join remarks of several tallies/records, each ``・`` item once, in order."""
+    items: list[str] = []
+    for note in notes:
+        parts = [p.strip() for p in re.split(r"\s+(?=・)", note) if p.strip()]
+        for p in parts:
+            if p not in items:
+                items.append(p)
+    return " ".join(items)
 
 
 RowKey = tuple[str, str | None]
@@ -345,7 +417,7 @@ def _row(
         sessions=acc.sessions,
         cells=cells,
         total=total_of(cells),
-        note=" ".join(note_parts),
+        note=merge_notes(note_parts),
         is_total=is_total,
     )
 
@@ -430,9 +502,12 @@ def _check_sheet(
             if printed != s.value:
                 flags.append(Flag(src, s.label, printed, s.value, "表の各欄から求めた値"))
             if parts:
+                # The breakdown is what does not add up: compare it with the total,
+                # which the table confirms when it equals the table's own value.
                 psum = sum(as_int(x.cell("total")) for x in parts)
                 if psum != printed:
-                    flags.append(Flag(src, s.label, printed, psum, "印刷された内訳の合計"))
+                    basis = "表の各欄から求めた値" if printed == s.value else "印刷された合計"
+                    flags.append(Flag(src, f"{s.label} の{PARTS_LABEL}", psum, printed, basis))
         for x in parts:
             match = _match_part(x.label, s.parts)
             if match is None:
@@ -475,7 +550,7 @@ def _apply_printed(sheet: TallySheet, rows: list[ReportRow], summary: list[Summa
                     r.total = printed
                 else:
                     r.cells[key] = printed
-            r.note = " ".join(x for x in (r.note, line.note) if x)
+            r.note = merge_notes([x for x in (r.note, line.note) if x])
             continue
         if r.activity in ("disaster", "voting"):
             continue
@@ -496,10 +571,10 @@ def _apply_printed(sheet: TallySheet, rows: list[ReportRow], summary: list[Summa
             continue
         computed = SummaryLine(s.key, s.value, list(s.parts))
         s.value = as_int(head.cell("total"))
-        if s.value != computed.value or (
-            parts and sum(as_int(x.cell("total")) for x in parts) != s.value
-        ):
+        if s.value != computed.value:
             s.flagged.add("")
+        if parts and sum(as_int(x.cell("total")) for x in parts) != s.value:
+            s.flagged.add(PARTS)
         s.parts = [(x.label, as_int(x.cell("total"))) for x in parts]
         for x in parts:
             part = _match_part(x.label, computed.parts)
@@ -510,16 +585,37 @@ def _apply_printed(sheet: TallySheet, rows: list[ReportRow], summary: list[Summa
 # ------------------------------------------------------------------ building
 
 
-def build_report(db: sqlite_utils.Database, period: Period) -> Report:
-    """The usage report for ``period``: records and past tallies, without double counting."""
-    counts = count_period(db, period)
-    return build_from(db, period, counts, load_sheets(db))
+def build_report(db: sqlite_utils.Database, period: Period, *, today: date | None = None) -> Report:
+    """The usage report for ``period``: records and past tallies, without double counting.
+
+    Args:
+        today: The report's 作成日 and the charts' as-of day (default: today in JST).
+    """
+    created = today or datetime.now(JST).date()
+    prev = previous_period(period, created)
+    # One pass over the records for both periods (the scan dominates the time).
+    both = count_period(db, Period(prev.start, period.end))
+    counts = Counts(
+        period, [s for s in both.stops if period.contains(s.day)], both.orphans, both.purged
+    )
+    prev_counts = Counts(prev, [s for s in both.stops if prev.contains(s.day)])
+    sheets = load_sheets(db)
+    report = build_from(db, period, counts, sheets, today=created)
+    previous = build_from(db, prev, prev_counts, sheets, today=created)
+    build_council(db, report, previous)
+    return report
 
 
 def build_from(
-    db: sqlite_utils.Database, period: Period, counts: Counts, sheets: list[TallySheet]
+    db: sqlite_utils.Database,
+    period: Period,
+    counts: Counts,
+    sheets: list[TallySheet],
+    *,
+    today: date | None = None,
 ) -> Report:
     """:func:`build_report` from already-read counts and sheets."""
+    created = today or datetime.now(JST).date()
     order, names = _district_order(db)
     included = [s for s in sheets if period.covers(s.period)]
     partial = [s for s in sheets if period.overlaps(s.period) and not period.covers(s.period)]
@@ -574,23 +670,56 @@ def build_from(
         _apply_printed(included[0], rows, summary)
         report.as_printed = True
 
+    report.created = created
+    report.department = department(db)
+    report.stops = stops
+    report.sheets = included
+    report.period_statements = [
+        period_statement(s.period.end) for s in included if s.period.end < period.end
+    ]
+    _monthly(report, stops, included, created)
+    return report
+
+
+def _monthly(
+    report: Report, stops: list[StopCount], included: list[TallySheet], as_of: date
+) -> None:
+    """Sessions per month, with None where nothing is known (no point on the chart).
+
+    A month is known when a recorded stop or a month-long tally lies in it, or when it
+    lies between two known months (the van was in service: 0 is a real 0). Months
+    inside a tally without a monthly breakdown, before the first known month, after
+    the last one or after the as-of day are unknown.
+    """
+    period = report.period
     month_counts: Counter[tuple[int, int]] = Counter((s.day.year, s.day.month) for s in stops)
+    known: set[tuple[int, int]] = set(month_counts)
     no_months: set[tuple[int, int]] = set()
     for s in included:
         if s.period.is_whole_month():
-            month_counts[(s.period.start.year, s.period.start.month)] += sum(
-                as_int(x.cell("sessions")) for x in s.rows
-            )
+            m = (s.period.start.year, s.period.start.month)
+            month_counts[m] += sum(as_int(x.cell("sessions")) for x in s.rows)
+            known.add(m)
         else:
             no_months.update(s.period.months())
             report.chart_notes.append(
                 f"{s.label}は月別の内訳がないため、その期間の月は折れ線に点を打っていません。"
             )
-    # A month inside a tally without a monthly breakdown has no known count: no point.
-    report.monthly_sessions = [
-        (m, None if m in no_months else month_counts[m]) for m in period.months()
-    ]
-    return report
+    months = period.months()
+    last_month = (as_of.year, as_of.month)
+    if known:
+        lo, hi = min(known), max(known)
+        known |= {m for m in months if lo <= m <= hi and m not in no_months}
+    known = {m for m in known if m <= last_month}
+    report.monthly_sessions = [(m, month_counts[m] if m in known else None) for m in months]
+    if last_month in known and as_of < period.end and as_of < _month_end(*last_month):
+        report.partial_month = last_month
+    if any(m > last_month for m in months):
+        report.chart_notes.append(f"{report.as_of_text}の集計です(この日より後の月は空欄)。")
+
+
+def _month_end(year: int, month: int) -> date:
+    return Period.month(year, month).end
 
 
 def _key(activity: str, district_id: str | None) -> RowKey:

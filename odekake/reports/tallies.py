@@ -24,11 +24,13 @@ since the two would count the same days twice.
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import itertools
 import json
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -80,6 +82,10 @@ _HEADER_ALIASES: dict[str, str] = {
     "district": "district",
     "備考": "note",
     "note": "note",
+    "選挙人数": "electors",
+    "electors": "electors",
+    "投票者数": "voters",
+    "voters": "voters",
 }
 
 SUMMARY_LABELS: dict[str, str] = {
@@ -167,6 +173,7 @@ class TallySheet:
     lines: list[TallyLine]
     source: str = ""
     id: int | None = None
+    imported_at: str = ""
 
     @property
     def rows(self) -> list[TallyLine]:
@@ -237,6 +244,100 @@ def _parse_period(values: dict[str, str]) -> Period:
     raise ValueError("期間(期間開始・期間終了、年度、または月)がありません")
 
 
+# The headers a tally CSV must have (by key), and how each is written.
+REQUIRED_HEADERS: dict[str, str] = {"activity": "活動", "district": "地区", **HEADERS}
+PERIOD_HEADERS: dict[str, str] = {
+    "from": "期間開始",
+    "to": "期間終了",
+    "fiscal_year": "年度",
+    "month": "月",
+}
+# Optional: 備考, and for the 移動期日前投票所 row the electorate and the voters the
+# text of the report states (they may differ from the table's 計).
+OPTIONAL_HEADERS: dict[str, str] = {"note": "備考", "electors": "選挙人数", "voters": "投票者数"}
+VOTING_KEYS: tuple[str, ...] = ("electors", "voters")
+CANONICAL_HEADERS: tuple[str, ...] = (
+    *PERIOD_HEADERS.values(),
+    *REQUIRED_HEADERS.values(),
+    *OPTIONAL_HEADERS.values(),
+)
+# Breakdown items a summary line may have (the labels the report computes).
+SUMMARY_PART_LABELS: dict[str, tuple[str, ...]] = {
+    "sessions": ("巡回N地区", "予約訪問", "移動期日前投票所", "り災", "その他"),
+    "served": ("証明書発行業務等", "相談業務", "フレイル予防", "り災証明書申請", "期日前投票"),
+    "explained": (),
+}
+
+
+def nearest(word: str, choices: Iterable[str]) -> str | None:
+    """The closest of ``choices`` to ``word`` (difflib), or None when nothing is close."""
+    options = list(choices)
+    squashed = {_squash(c): c for c in options}
+    got = difflib.get_close_matches(_squash(word), list(squashed), n=1, cutoff=0.4)
+    return squashed[got[0]] if got else None
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    near = nearest(word, choices)
+    return f"(「{near}」のことですか?)" if near else ""
+
+
+def _check_header(header: list[str]) -> list[str | None]:
+    """Map each header to its key; refuse unknown, duplicate and missing headers.
+
+    An unknown header is refused naming the nearest valid one (a renamed ごみ納付券
+    column must not import as a blank ごみ column).
+    """
+    keys: list[str | None] = []
+    problems: list[tuple[int, str]] = []
+    unknown: list[str] = []
+    for h in header:
+        if not h.strip():
+            keys.append(None)
+            continue
+        key = _HEADER_ALIASES.get(_squash(h))
+        if key is None:
+            unknown.append(h)
+        elif key in keys:
+            problems.append((1, f"見出し「{h.strip()}」が2回あります"))
+        keys.append(key)
+    missing = [label for k, label in REQUIRED_HEADERS.items() if k not in keys]
+    has_period = ("from" in keys and "to" in keys) or "fiscal_year" in keys or "month" in keys
+    for h in unknown:
+        # When exactly one column is unknown and one is missing, it is that one.
+        hint = (
+            f"(「{missing[0]}」のことですか?)"
+            if len(unknown) == 1 and len(missing) == 1
+            else _did_you_mean(h, CANONICAL_HEADERS)
+        )
+        problems.append((1, f"見出し「{h.strip()}」が分かりません{hint}"))
+    for label in missing:
+        problems.append((1, f"見出しに「{label}」の列がありません"))
+    if not has_period:
+        problems.append((1, "見出しに期間の列(期間開始と期間終了、年度、または月)がありません"))
+    if problems:
+        raise ImportRejected("過去集計", problems)
+    return keys
+
+
+def _check_part_label(key: str, label: str) -> None:
+    allowed = SUMMARY_PART_LABELS[key]
+    want = _squash(label)
+    if key == "sessions" and re.fullmatch(r"巡回\d+地区", want):
+        return
+    for a in allowed:
+        have = _squash(a)
+        if a != "巡回N地区" and (have == want or have.startswith(want) or want.startswith(have)):
+            return
+    if not allowed:
+        raise ValueError(
+            f"{SUMMARY_LABELS[key]} の行には内訳がありません(地区を空欄にしてください)"
+        )
+    raise ValueError(
+        f"{SUMMARY_LABELS[key]} の内訳「{label}」が分かりません{_did_you_mean(label, allowed)}"
+    )
+
+
 def parse_csv(db: sqlite_utils.Database, text: str) -> list[TallySheet]:
     """Check every line of a tally CSV; return its sheets (one per period).
 
@@ -248,20 +349,15 @@ def parse_csv(db: sqlite_utils.Database, text: str) -> list[TallySheet]:
         header = next(reader)
     except StopIteration:
         raise OdekakeError("過去集計のCSVが空です") from None
-    keys: list[str | None] = [_HEADER_ALIASES.get(_squash(h)) for h in header]
+    keys = _check_header(header)
     problems: list[tuple[int, str]] = []
-    for need in ("activity", "sessions", "total"):
-        if need not in keys:
-            label = {"activity": "活動", "sessions": "回数", "total": "計"}[need]
-            problems.append((1, f"見出しに「{label}」の列がありません"))
-    if problems:
-        raise ImportRejected("過去集計", problems)
+    body = [(n, raw) for n, raw in enumerate(reader, start=2) if any(c.strip() for c in raw)]
+    if not body:
+        raise OdekakeError("過去集計のCSVにデータの行がありません(見出しの行だけです)")
     districts = master.districts(db)
     sheets: dict[tuple[date, date], TallySheet] = {}
     seen: set[tuple[date, date, str, str, str | None, str]] = set()
-    for n, raw in enumerate(reader, start=2):
-        if not any(c.strip() for c in raw):
-            continue
+    for n, raw in body:
         values = {k: (raw[i] if i < len(raw) else "") for i, k in enumerate(keys) if k}
         try:
             period = _parse_period(values)
@@ -295,14 +391,31 @@ def _parse_line(n: int, values: dict[str, str], districts: list[master.District]
             cells[key] = parse_cell(values.get(key, ""))
         except ValueError as exc:
             raise ValueError(f"{HEADERS[key]}: {exc}") from None
+    for key in VOTING_KEYS:
+        try:
+            value = parse_cell(values.get(key, ""))
+        except ValueError as exc:
+            raise ValueError(f"{OPTIONAL_HEADERS[key]}: {exc}") from None
+        if value != BLANK:
+            if _ACTIVITY_ALIASES.get(activity_text) != "voting" or not isinstance(value, int):
+                raise ValueError(
+                    f"{OPTIONAL_HEADERS[key]}は移動期日前投票所の行にだけ数で入れてください"
+                )
+            cells[key] = value
     if activity_text in _SUMMARY_ALIASES:
         key = _SUMMARY_ALIASES[activity_text]
+        if district_text:
+            _check_part_label(key, district_text)
         if not isinstance(cells["total"], int):
             raise ValueError(f"{SUMMARY_LABELS[key]} の値を「計」の列に数で入れてください")
         return TallyLine(n, "summary", key, None, district_text, {"total": cells["total"]}, note)
     activity = _ACTIVITY_ALIASES.get(activity_text)
     if activity is None:
-        raise ValueError(f"活動が分かりません: {values.get('activity', '')!r}")
+        known = [*ACTIVITIES.values(), *SUMMARY_LABELS.values()]
+        raise ValueError(
+            f"活動「{values.get('activity', '').strip()}」が分かりません"
+            f"{_did_you_mean(activity_text, known)}"
+        )
     kind, district_id, label = "row", None, ""
     if activity == "regular":
         if not district_text:
@@ -314,7 +427,8 @@ def _parse_line(n: int, values: dict[str, str], districts: list[master.District]
                 (x for x in districts if _squash(district_text) in (x.id, _squash(x.name))), None
             )
             if d is None:
-                raise ValueError(f"地区がありません: {district_text}")
+                hint = _did_you_mean(district_text, [x.name for x in districts])
+                raise ValueError(f"地区「{district_text}」がありません{hint}")
             district_id, label = d.id, d.name
     elif district_text:
         raise ValueError(f"{ACTIVITIES[activity]}の行は地区を空欄にしてください")
@@ -330,28 +444,53 @@ class ImportResult:
     sheets: list[TallySheet]
     replaced: list[TallySheet]
 
+    def replaced_by(self, sheet: TallySheet) -> TallySheet | None:
+        """The previously imported sheet of the same period, if ``sheet`` replaced one."""
+        return next(
+            (
+                r
+                for r in self.replaced
+                if (r.period.start, r.period.end) == (sheet.period.start, sheet.period.end)
+            ),
+            None,
+        )
+
     def describe(self) -> str:
-        """Japanese summary for the terminal."""
+        """Japanese summary for the terminal (a replacement says what it replaced)."""
         out = []
         for s in self.sheets:
-            what = (
-                "置き換えました"
-                if any(s.period == r.period for r in self.replaced)
-                else "登録しました"
-            )
-            out.append(f"{s.label}: {len(s.lines)} 行を{what}。")
+            old = self.replaced_by(s)
+            if old is None:
+                out.append(f"{s.label}: {len(s.lines)} 行を登録しました。")
+            else:
+                src = f"「{old.source}」から" if old.source else ""
+                out.append(
+                    f"{s.label}: 同じ期間の取り込み済みの表({src}{len(old.lines)} 行)を"
+                    f"{len(s.lines)} 行で置き換えました。"
+                )
         return "\n".join(out)
 
 
 def import_tallies(
-    db: sqlite_utils.Database, text: str, *, source: str = "", now: datetime | None = None
+    db: sqlite_utils.Database,
+    text: str,
+    *,
+    source: str = "",
+    now: datetime | None = None,
+    actor: str = "system",
 ) -> ImportResult:
-    """Check and store the sheets of a tally CSV (all or nothing).
+    """Check and store the sheets of a tally CSV (all or nothing), audited.
+
+    Each import is an audit entry ``import`` (detail ``kind: tally``); replacing a sheet
+    of the same period is one more (``kind: tally_replace``) naming the period and what
+    it replaced.
 
     Raises:
         ImportRejected: A bad line, or a period that overlaps an existing sheet
             without being the same period.
     """
+    from odekake import audit
+
     sheets = parse_csv(db, text)
     existing = load_sheets(db)
     replaced: list[TallySheet] = []
@@ -369,11 +508,26 @@ def import_tallies(
                 )
     if problems:
         raise ImportRejected("過去集計", problems)
-    stamp = (now or datetime.now(UTC)).isoformat(timespec="seconds")
+    when = now or datetime.now(UTC)
+    stamp = when.isoformat(timespec="seconds")
     with write(db):
         for e in replaced:
             db.execute("DELETE FROM report_tallies WHERE sheet_id = ?", [e.id])
             db.execute("DELETE FROM report_tally_sheets WHERE id = ?", [e.id])
+            audit.log(
+                db,
+                actor,
+                "import",
+                f"{e.period.start.isoformat()}..{e.period.end.isoformat()}",
+                {
+                    "kind": "tally_replace",
+                    "old_source": e.source,
+                    "old_lines": len(e.lines),
+                    "old_imported_at": e.imported_at,
+                    "new_source": source,
+                },
+                now=when,
+            )
         for s in sheets:
             cur = db.execute(
                 "INSERT INTO report_tally_sheets(period_from, period_to, source, imported_at) "
@@ -397,10 +551,25 @@ def import_tallies(
                         x.note,
                     ],
                 )
+        audit.log(
+            db,
+            actor,
+            "import",
+            source,
+            {
+                "kind": "tally",
+                "periods": [f"{s.period.start}..{s.period.end}" for s in sheets],
+                "lines": sum(len(s.lines) for s in sheets),
+                "replaced": len(replaced),
+            },
+            now=when,
+        )
     return ImportResult(sheets=sheets, replaced=replaced)
 
 
-def import_file(db: sqlite_utils.Database, path: str | Path) -> ImportResult:
+def import_file(
+    db: sqlite_utils.Database, path: str | Path, *, actor: str = "system"
+) -> ImportResult:
     """:func:`import_tallies` on a file (UTF-8 with or without BOM)."""
     p = Path(path)
     if not p.exists():
@@ -411,14 +580,15 @@ def import_file(db: sqlite_utils.Database, path: str | Path) -> ImportResult:
         raise OdekakeError(
             f"{p} は UTF-8 ではありません(Excel では「CSV UTF-8」で保存してください)"
         ) from None
-    return import_tallies(db, text, source=p.name)
+    return import_tallies(db, text, source=p.name, actor=actor)
 
 
 def load_sheets(db: sqlite_utils.Database) -> list[TallySheet]:
     """Every imported sheet with its lines, by period."""
     sheets: list[TallySheet] = []
-    for sid, start, end, source in db.execute(
-        "SELECT id, period_from, period_to, source FROM report_tally_sheets ORDER BY period_from"
+    for sid, start, end, source, imported_at in db.execute(
+        "SELECT id, period_from, period_to, source, imported_at FROM report_tally_sheets "
+        "ORDER BY period_from"
     ).fetchall():
         lines = []
         for row in db.execute(
@@ -434,6 +604,7 @@ def load_sheets(db: sqlite_utils.Database) -> list[TallySheet]:
                 lines,
                 source=source,
                 id=int(sid),
+                imported_at=str(imported_at or ""),
             )
         )
     return sheets

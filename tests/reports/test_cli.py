@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from odekake.audit import entries as audit_entries
 from odekake.cli import main
 from odekake.db import connect
 from odekake.master import seed_city
@@ -81,7 +82,10 @@ def test_history_import_then_report_flags(tmp_path: Path) -> None:
     assert u.csv_sections(c)["table"][1:] == [u.as_csv_text(r) for r in FY2022]
     assert stderr.splitlines() == [f"注意: {m}" for m in FY2022_FLAGS]
     code, stdout, _ = run("history", "import", "--db", str(path), str(EXAMPLE))
-    assert "18 行を置き換えました。" in stdout
+    assert (
+        "過去集計(2022年4月1日〜2023年3月31日): 同じ期間の取り込み済みの表"
+        "(「tallies_fy2022_fy2023.csv」から18 行)を18 行で置き換えました。"
+    ) in stdout
 
 
 def test_user_errors_are_one_japanese_line(hub_path: Path, tmp_path: Path) -> None:
@@ -142,3 +146,49 @@ def test_demo_hub_renders(demo_dir: Path, tmp_path: Path) -> None:
     total = next(r for r in u.csv_sections(c)["table"] if r[:2] == ["地区定期巡回", "計"])
     regular = sum(1 for r in stops if r.payload and r.payload["activity"] == "regular")
     assert int(total[2]) == regular > 0
+
+
+def test_costs_set_list_and_cost_per_user(tmp_path: Path) -> None:
+    path = tmp_path / "hub.db"
+    assert run("init", "--db", str(path), "--role", "hub")[0] == 0
+    code, out, _ = run("costs", "list", "--db", str(path))
+    assert code == 0 and "事業費はまだ登録されていません" in out
+    code, out, _ = run(
+        "costs", "set", "--db", str(path), "--fiscal-year", "R4", "--amount", "5,920,000",
+        "--note", "車両維持費・人件費",
+    )  # fmt: skip
+    assert code == 0 and out.strip() == "2022年度(令和4年度) の事業費 5,920,000円 を登録しました。"
+    code, out, _ = run(
+        "costs", "set", "--db", str(path), "--fiscal-year", "2022", "--amount", "5920000",
+        "--note", "車両維持費・人件費",
+    )  # fmt: skip
+    assert "5,920,000円 から 5,920,000円 に置き換えました" in out
+    code, out, _ = run("costs", "list", "--db", str(path))
+    assert "2022年度(令和4年度)" in out and "5,920,000円" in out and "車両維持費" in out
+    code, _out, err = run(
+        "costs", "set", "--db", str(path), "--fiscal-year", "2022", "--amount", "-5"
+    )
+    assert code == 1 and err.startswith("エラー: ") and len(err.splitlines()) == 1
+    assert run("history", "import", "--db", str(path), str(EXAMPLE))[0] == 0
+    c = tmp_path / "fy22.csv"
+    code, _o, err = run(
+        "report", "--db", str(path), "--fiscal-year", "2022", "--out", str(tmp_path / "r.pdf"),
+        "--csv", str(c), "--as-of", "2026-11-26",
+    )  # fmt: skip
+    assert code == 0, err
+    council = u.csv_sections(c)["council"]
+    i = council.index(["■ 事業費と利用者1人あたりの費用"])
+    # 296 served (the printed サービス提供者数): 5,920,000 / 296 = 20,000 yen per user
+    assert council[i + 2][:4] == ["2022年度(令和4年度)", "5920000", "296", "20000"]
+    db = connect(path)
+    kinds = [e.detail.get("kind") for e in audit_entries(db) if e.action == "import"]
+    db.close()
+    assert kinds.count("report_cost") == 2
+
+
+def test_header_only_history_csv_is_one_japanese_line(hub_path: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_text(EXAMPLE.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+    code, _out, err = run("history", "import", "--db", str(hub_path), str(empty))
+    assert code == 1
+    assert err.strip() == "エラー: 過去集計のCSVにデータの行がありません(見出しの行だけです)"

@@ -173,6 +173,8 @@ def _snapshot(counts: Counts) -> tuple[object, ...]:
                 {k: v for k, v in s.people.items() if v},
                 {k: v for k, v in s.records.items() if v},
                 {k: v for k, v in s.amounts.items() if v},
+                {k: v for k, v in s.units.items() if v},
+                {k: v for k, v in s.fees.items() if v},
             )
             for s in counts.stops
         ],

@@ -73,21 +73,22 @@ FY2022_SUMMARY: list[list[Any]] = [
     ["運用回数", "その他", 10, "回"],
     ["サービス提供者数", "", 296, "人"],
     ["サービス提供者数", "証明書発行業務等", 48, "人"],
-    ["サービス提供者数", "相談業務", 46, "人"],
+    ["サービス提供者数", "相談業務", "▲46", "人"],
     ["サービス提供者数", "フレイル予防", 151, "人"],
-    ["その他車両見学・事業説明者数", "", 973, "人"],
+    ["サービス提供者数", "内訳の合計", "▲245", "人"],  # the breakdown is what is off
+    ["その他車両見学・事業説明者数", "", "▲973", "人"],
 ]
 # Checked by hand: 48 + 46 + 151 = 245, not 296 (the row 計s 126 + 109 + 61 do give 296);
 # 相談 is 31 + 5 = 36, not 46; 説明者数 is 20 + 746 = 766, not 973. Everything else adds up
 # (each district's 計, the 計 row against the districts, 運用回数 22 + 9 + 18 + 10 = 59).
 FY2022_FLAGS = [
-    f"{FY22_SRC} サービス提供者数: 印刷された値 296 が印刷された内訳の合計 245 と一致しません",
+    f"{FY22_SRC} サービス提供者数 の内訳の合計: 印刷された値 245 が表の各欄から求めた値 296 と一致しません",
     f"{FY22_SRC} サービス提供者数 の相談業務: 印刷された値 46 が表の各欄から求めた値 36 と一致しません",
     f"{FY22_SRC} その他車両見学・事業説明者数: 印刷された値 973 が表の各欄から求めた値 766 と一致しません",
 ]
 FY2022_SUMMARY_TEXT = [
     "■ 運用回数：59回(巡回4地区：22回、予約訪問：9回、り災：18回、その他：10回)",
-    "■ サービス提供者数：296人▲(証明書発行業務等：48人、相談業務：46人▲、フレイル予防：151人)",
+    "■ サービス提供者数：296人(証明書発行業務等：48人、相談業務：46人▲、フレイル予防：151人)▲内訳の合計 245人",
     "※ その他車両見学・事業説明者数：973人▲",
 ]
 
@@ -126,11 +127,14 @@ FY2023_SUMMARY: list[list[Any]] = [
     ["サービス提供者数", "", 167, "人"],
     ["サービス提供者数", "証明書発行業務等", 39, "人"],
     ["サービス提供者数", "相談業務", 1, "人"],
+    ["サービス提供者数", "内訳の合計", "▲40", "人"],
     ["その他車両見学・事業説明者数", "", 908, "人"],
 ]
 # 167 = 40 + 40 + 87 (the row 計s), but its printed breakdown is 39 + 1 = 40.
 FY2023_FLAGS = [
-    f"{FY23_SRC} サービス提供者数: 印刷された値 167 が印刷された内訳の合計 40 と一致しません",
+    f"{FY23_SRC} サービス提供者数 の内訳の合計: 印刷された値 40 が表の各欄から求めた値 167 と一致しません",
+    # The text of the seed says 34 of 190 electors voted; the table printed 40.
+    f"{FY23_SRC} 移動期日前投票所 の計: 印刷された値 40 が本文の投票者数 34 と一致しません",
 ]
 
 
@@ -167,7 +171,8 @@ def test_fy2023_round_trip_cell_for_cell(tallied: sqlite_utils.Database, tmp_pat
     assert_every_cell(pdf, csv, xlsx, FY2023_HEADER, FY2023, FY2023_SUMMARY)
     assert [f.message() for f in report.flags] == FY2023_FLAGS
     assert (
-        "■ サービス提供者数：167人▲(証明書発行業務等：39人、相談業務：1人)" in u.pdf_lines(pdf)[0]
+        "■ サービス提供者数：167人(証明書発行業務等：39人、相談業務：1人)▲内訳の合計 40人"
+        in u.pdf_lines(pdf)[0]
     )
 
 
@@ -185,7 +190,7 @@ def test_a_row_total_that_does_not_add_up_is_flagged(
     msg = f"{FY22_SRC} 地区定期巡回 川前 の計: 印刷された値 28 が各欄の合計 27 と一致しません"
     assert msg in [f.message() for f in report.flags]
     pdf, csv, xlsx = render_all(report, tmp_path)
-    assert u.csv_sections(csv)["table"][1][8] == "28"  # shown as printed …
+    assert u.csv_sections(csv)["table"][1][8] == "▲28"  # shown as printed, marked …
     assert [msg] in u.csv_sections(csv)["flags"]  # … and flagged
     assert "▲28人" in u.pdf_lines(pdf)[0]
     assert "印刷された値" in (u.load_comment(xlsx, row_label="川前", column="計") or "")
@@ -301,7 +306,7 @@ def test_bad_lines_are_refused_and_nothing_is_imported(hub: sqlite_utils.Databas
         import_tallies(hub, text)
     lines = [n for n, _m in err.value.problems]
     assert lines == [3, 4, 5, 6]
-    assert "地区がありません: どこか" in str(err.value)
+    assert "地区「どこか」がありません" in str(err.value)
     assert load_sheets(hub) == []
 
 
@@ -309,7 +314,8 @@ def test_overlapping_periods_are_refused(tallied: sqlite_utils.Database) -> None
     with pytest.raises(ImportRejected, match="期間が重なります"):
         import_tallies(
             tallied,
-            "月,活動,地区,回数,計\n2023-11,その他,,1,–\n",
+            "月,活動,地区,回数,証明書,マイナンバーカード,ごみ納付券,相談,フレイル,計,"
+            "活動等説明者数\n2023-11,その他,,1,–,–,–,–,–,–,3\n",
         )
     assert len(load_sheets(tallied)) == 2
 

@@ -207,14 +207,25 @@ def xlsx_sections(path: Path) -> dict[str, list[Row]]:
 
 
 def _sections(rows: list[Row]) -> dict[str, list[Row]]:
-    out: dict[str, list[Row]] = {"head": [], "table": [], "summary": [], "flags": [], "notes": []}
+    out: dict[str, list[Row]] = {
+        "head": [],
+        "table": [],
+        "summary": [],
+        "flags": [],
+        "notes": [],
+        "council": [],
+    }
     current = "head"
     for row in rows:
         if not row:
             current = "gap"
             continue
         first = row[0]
-        if first == "活動":
+        if isinstance(first, str) and first.startswith("■ "):
+            current = "council"  # the council tables (title row, header, rows, notes)
+        elif current == "council":
+            pass
+        elif first == "活動":
             current = "table"
         elif first == "項目":
             current = "summary"
@@ -228,6 +239,11 @@ def _sections(rows: list[Row]) -> dict[str, list[Row]]:
         if current in out:
             out[current].append(row)
     return out
+
+
+def unflag(row: Row) -> Row:
+    """The XLSX form of an expected row: ``"▲46"`` (CSV) is the number 46 (▲ by format)."""
+    return [int(v[1:]) if isinstance(v, str) and v.startswith("▲") else v for v in row]
 
 
 def as_csv_text(row: Row) -> list[str]:

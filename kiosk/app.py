@@ -16,8 +16,10 @@ from typing import Any, ClassVar
 from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.widgets import Input
 
 from kiosk.labels import t
+from kiosk.prefill import ScanBuffer
 from odekake.db import connect
 from odekake.errors import OdekakeError
 from odekake.services.common import JST, Actor, Clock, system_clock
@@ -64,6 +66,7 @@ class KioskApp(App[None]):
         self.stop: Stop | None = None
         self.last_activity = time.monotonic()
         self.locked = False
+        self.scan = ScanBuffer()
 
     # -- state ------------------------------------------------------------------
     def now(self) -> datetime:
@@ -116,6 +119,17 @@ class KioskApp(App[None]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key | events.MouseDown):
             self.last_activity = time.monotonic()
+        if isinstance(event, events.Key) and not isinstance(self.focused, Input):
+            # A scanner typing a request code where no text field has focus: keep
+            # its keys from the menu's one-key bindings (kiosk.prefill).
+            swallow, scanned = self.scan.feed(event.key, event.character)
+            if scanned is not None:
+                from kiosk.prefill import open_prefill
+
+                open_prefill(self, scanned)
+            if swallow:
+                event.stop()
+                return
         await super().on_event(event)
 
     def lock_if_idle(self) -> None:

@@ -26,6 +26,7 @@ ACTIONS: dict[str, str] = {
     "record.void": "記録の取消(書損)",
     "export": "書き出し",
     "import": "取り込み",
+    "hub.key": "ハブ署名鍵の登録・変更",
     "purge": "保存期間経過による消去",
     "role.denied": "権限のない操作",
     "roll.delete": "選挙人名簿の削除",

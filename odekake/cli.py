@@ -51,9 +51,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from odekake.commands import core, kiosk, plan, report, security, staff, sync, vote
+    from odekake.commands import core, kiosk, plan, prefill, report, security, staff, sync, vote
 
-    for module in (core, sync, kiosk, plan, report, vote, security, staff):
+    for module in (core, sync, kiosk, plan, report, vote, security, prefill, staff):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -672,7 +672,8 @@ def build_demo(
     today = today or datetime.now(JST).date()
     directory.mkdir(parents=True, exist_ok=True)
     hub_path, van_path = directory / "hub.db", directory / "van.db"
-    for p in (hub_path, van_path, directory / HUB_KEY_FILE, directory / "van.db.key"):
+    demo_files = (hub_path, van_path, directory / HUB_KEY_FILE, directory / "van.db.key")
+    for p in (*demo_files, directory / "hub.db.sign.key"):
         if p.exists():
             if not force:
                 raise OdekakeError(f"{p} はすでにあります。作り直すときは --force を付けてください")
@@ -719,7 +720,9 @@ def build_demo(
         _demo_plan(db, sites, random.Random(seed + 1), today, plan_days)
     from odekake.sync.keys import enroll_synced
 
-    enroll_synced(van, hub, van_path, len(synced))  # the demo van is enrolled and synced up to here
+    enroll_synced(
+        van, hub, van_path, len(synced), hub_path
+    )  # the demo van is enrolled and synced up to here
     from odekake.staff import add_staff
 
     for login, name, role, password in DEMO_STAFF:

@@ -585,5 +585,13 @@ def m1601_reports_costs(db: sqlite_utils.Database) -> None:
             updated_at TEXT NOT NULL,
             updated_by TEXT NOT NULL DEFAULT ''
         );
+@migrations(name="1101_wire_hub_signing")
+def m1101_wire_hub_signing(db: sqlite_utils.Database) -> None:
+    # Van: each acknowledgement keeps the hub's signed answer it came in (JSON), so a
+    # purge can check the hub's signature again and trusts no other acknowledgement.
+    run_script(
+        db,
+        """
+        ALTER TABLE hub_acks ADD COLUMN evidence TEXT;
         """,
     )

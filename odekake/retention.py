@@ -1,5 +1,8 @@
 """Retention: personal data on the van is purged N days after the hub acknowledged it.
 
+Only acknowledgements the hub signed count (their signed answer is kept in
+``hub_acks.evidence`` and checked again at every purge against the pinned hub key).
+
 Only records that hold personal data (a sealed envelope or a personal key) lose
 their payload; the hash stays, so the chain still verifies, and records that hold
 only counts (stops, frailty participants, visitors) stay whole for the van's own
@@ -15,9 +18,10 @@ from datetime import datetime, timedelta
 import sqlite_utils
 
 from odekake import audit
-from odekake.db import write
+from odekake.db import device_id_of, write
 from odekake.records import utc_now
 from odekake.sealing import is_personal_key
+from odekake.sync.wire import SignedAnswer, acked_by_evidence
 
 
 @dataclass(frozen=True)
@@ -41,13 +45,35 @@ def retention_days(db: sqlite_utils.Database) -> int:
     return 30 if row is None else int(row[0])
 
 
-def record_ack(db: sqlite_utils.Database, seq: int, when: datetime | None = None) -> None:
-    """Remember that the hub acknowledged this device's records up to ``seq``."""
+def record_ack(
+    db: sqlite_utils.Database, answer: SignedAnswer, when: datetime | None = None
+) -> None:
+    """Remember the hub's signed acknowledgement (its proof is kept for the purge)."""
     with write(db):
         db.execute(
-            "INSERT INTO hub_acks(seq, acked_at) VALUES (?, ?)",
-            [seq, (when or utc_now()).isoformat(timespec="milliseconds")],
+            "INSERT INTO hub_acks(seq, acked_at, evidence) VALUES (?, ?, ?)",
+            [
+                int(answer.data["acked_seq"]),
+                (when or utc_now()).isoformat(timespec="milliseconds"),
+                answer.evidence(),
+            ],
         )
+
+
+def signed_through(db: sqlite_utils.Database, cutoff: str) -> int:
+    """The highest mark acknowledged by or before ``cutoff`` that the hub signed for.
+
+    An acknowledgement counts only when its stored answer still verifies with a hub
+    key this van pinned; the mark is the one the signed answer states.
+    """
+    device = device_id_of(db)
+    for seq, evidence in db.execute(
+        "SELECT seq, evidence FROM hub_acks WHERE acked_at <= ? ORDER BY seq DESC", [cutoff]
+    ).fetchall():
+        proven = acked_by_evidence(db, evidence, device)
+        if proven is not None:
+            return min(int(seq), proven)
+    return 0
 
 
 def _holds_personal(payload_text: str) -> bool:
@@ -61,8 +87,7 @@ def plan_purge(
     """Which records' personal data may go: acknowledged at least ``days`` ago."""
     keep = retention_days(db) if days is None else days
     cutoff = ((now or utc_now()) - timedelta(days=keep)).isoformat(timespec="milliseconds")
-    row = db.execute("SELECT MAX(seq) FROM hub_acks WHERE acked_at <= ?", [cutoff]).fetchone()
-    through = 0 if row is None or row[0] is None else int(row[0])
+    through = signed_through(db, cutoff)
     ids = [
         r[0]
         for r in db.execute(

@@ -79,11 +79,15 @@ class FormScreen(KioskScreen):
     ]
     TITLE_KEY = ""
     FIRST_FIELD: str | None = None
+    #: The pre-fill service (``odekake.prefill.SERVICES``) this form takes from a QR code.
+    PREFILL_SERVICE: str | None = None
 
     def __init__(self) -> None:
         super().__init__()
         self._initial: dict[str, Any] | None = None
         self._saving = False
+        #: Values from a scanned request code, filled in when the form opens.
+        self.prefill: dict[str, str] | None = None
 
     # -- to implement --------------------------------------------------------
     def fields(self) -> ComposeResult:
@@ -117,6 +121,51 @@ class FormScreen(KioskScreen):
             if rows:
                 self.set_focus(rows.first().control)
         self.call_after_refresh(self._snapshot)
+        if self.prefill:
+            self.fill(self.prefill)
+
+    def fill(self, values: dict[str, str]) -> None:
+        """Fill fields from a scanned request; the operator checks and saves (Ctrl+S).
+
+        Only fields the form has are filled; the focus goes to the first field the
+        code did not fill (the identity document on a certificate), and nothing is
+        saved until the operator says so.
+        """
+        filled: set[str] = set()
+        for field, value in values.items():
+            found = self.query(f"#f-{field}")
+            if not found:
+                continue
+            control = found.first()
+            if isinstance(control, Input):
+                control.value = str(value)
+            elif isinstance(control, Choice):
+                try:
+                    control.value = value
+                except ValueError:
+                    continue  # not an option on this form: the operator chooses
+            elif isinstance(control, Checkbox):
+                control.value = str(value).lower() in ("1", "true", "yes", "はい")
+            filled.add(field)
+        rest = [row.control for row in self.query(FormRow) if row.field not in filled]
+        if rest:
+            self.set_focus(rest[0])
+        message = self.query_one("#form-message", Static)
+        message.update(t("prefill_filled"))
+        message.set_class(False, "-error")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        # A scanner typed a request code into a text field: take it out of the field
+        # and open (or fill) the form it asks for.
+        from kiosk.prefill import open_prefill
+        from odekake.prefill import PREFIX
+
+        at = event.value.upper().find(PREFIX)
+        if at < 0 or ":" not in event.value[at:]:
+            return
+        event.stop()
+        event.input.value = event.value[:at]
+        open_prefill(self.kiosk, event.value[at:])
 
     def on_key(self, event: events.Key) -> None:
         # Type-ahead: keys typed while the form was still opening reach the screen

@@ -34,6 +34,7 @@ class CertificateScreen(FormScreen):
     """One certificate request."""
 
     TITLE_KEY = "svc_certificate"
+    PREFILL_SERVICE = "cert"
 
     def fields(self) -> ComposeResult:
         types = certificates.certificate_types(self.kiosk.db)

@@ -17,6 +17,7 @@ class DisasterScreen(FormScreen):
     """One り災証明書 application."""
 
     TITLE_KEY = "svc_disaster"
+    PREFILL_SERVICE = "disaster"
     FIRST_FIELD = "name"
 
     def fields(self) -> ComposeResult:

@@ -20,6 +20,7 @@ class GarbageScreen(FormScreen):
     """One ticket sale."""
 
     TITLE_KEY = "svc_garbage"
+    PREFILL_SERVICE = "garbage"
 
     def fields(self) -> ComposeResult:
         kinds = garbage.ticket_kinds(self.kiosk.db)

@@ -18,6 +18,7 @@ class MyNumberScreen(FormScreen):
     """One application support."""
 
     TITLE_KEY = "svc_mynumber"
+    PREFILL_SERVICE = "mynumber"
 
     def fields(self) -> ComposeResult:
         yield self.row(

@@ -61,6 +61,11 @@ def keys_init(db_path: Path, key_file: Path, force: bool) -> None:
         )
         audit.log(db, "cli", "export", "keys", {"public_key": public})
     click.echo(f"鍵を作成しました。秘密鍵: {key_file}(権限 0600)")
+    from odekake.sync.keys import fingerprint, public_key_text
+    from odekake.sync.wire import ensure_hub_key, hub_key_path_for
+
+    signing = public_key_text(ensure_hub_key(db_path))  # made once; kept on --force
+    click.echo(f"ハブの署名鍵: {hub_key_path_for(db_path)}(指紋 {fingerprint(signing)})")
 
 
 @click.group("audit")

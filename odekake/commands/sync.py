@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 from pathlib import Path
 
 import click
@@ -22,11 +23,23 @@ def hub_group() -> None:
 @click.option("--db", "db_path", required=True, type=_FILE, help="ハブのデータベース(hub.db)")
 @click.option("--host", default="127.0.0.1", show_default=True, help="待ち受けるアドレス")
 @click.option("--port", default=8765, show_default=True, type=int, help="待ち受けるポート")
-def hub_serve(db_path: Path, host: str, port: int) -> None:
+@click.option("--tls-cert", type=_FILE, default=None, help="HTTPS のサーバ証明書(PEM)")
+@click.option("--tls-key", type=_FILE, default=None, help="HTTPS の秘密鍵(PEM)")
+def hub_serve(
+    db_path: Path, host: str, port: int, tls_cert: Path | None, tls_key: Path | None
+) -> None:
     """同期サービスを起動する(Ctrl+C で停止)。"""
     from odekake.sync.hub import serve
+    from odekake.sync.keys import fingerprint, public_key_text
+    from odekake.sync.wire import ensure_hub_key, hub_key_path_for
 
     connect(db_path, role="hub").close()  # a typo must not start a hub on an empty file
+    if (tls_cert is None) != (tls_key is None):
+        raise OdekakeError("HTTPS には --tls-cert と --tls-key の両方を指定してください")
+    for f in (tls_cert, tls_key):
+        if f is not None and not f.is_file():
+            raise OdekakeError(f"ファイルがありません: {f}")
+    signing = public_key_text(ensure_hub_key(db_path))
     with socket.socket() as probe:
         # as uvicorn does: a port left in TIME_WAIT by a crashed hub is reusable
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -36,8 +49,48 @@ def hub_serve(db_path: Path, host: str, port: int) -> None:
             raise OdekakeError(
                 f"{host}:{port} で待ち受けできません(使用中か、アドレスが違います): {exc.strerror}"
             ) from exc
-    click.echo(f"ハブを起動します: http://{host}:{port} (データベース {db_path})", err=True)
-    serve(db_path, host, port)
+    scheme = "https" if tls_cert else "http"
+    click.echo(f"ハブを起動します: {scheme}://{host}:{port} (データベース {db_path})", err=True)
+    click.echo(
+        f"ハブの署名鍵: {hub_key_path_for(db_path)}(指紋 {fingerprint(signing)}、公開鍵 {signing})",
+        err=True,
+    )
+    try:
+        serve(db_path, host, port, tls_cert=tls_cert, tls_key=tls_key)
+    except ssl.SSLError as exc:
+        raise OdekakeError(f"証明書か秘密鍵を読めません: {exc.reason}") from exc
+
+
+@hub_group.command("rotate-key")
+@click.option("--db", "db_path", required=True, type=_FILE, help="ハブのデータベース(hub.db)")
+@click.option("--yes", is_flag=True, help="確認なしで実行する")
+def hub_rotate_key(db_path: Path, yes: bool) -> None:
+    """ハブの署名鍵を作り直す(全車両で鍵の登録し直しが必要になります)。"""
+    from odekake import audit
+    from odekake.sync.keys import fingerprint
+    from odekake.sync.wire import rotate_hub_key
+
+    db = connect(db_path, role="hub")
+    if not yes:
+        click.confirm(
+            "署名鍵を作り直すと、全車両で odekake device pin-hub --accept-new-hub-key が"
+            "必要です。続けますか",
+            abort=True,
+        )
+    old, new, kept = rotate_hub_key(db_path)
+    audit.log(
+        db,
+        audit.cli_actor(),
+        "hub.key",
+        fingerprint(new),
+        {"old": fingerprint(old) if old else "", "new": fingerprint(new)},
+    )
+    click.echo(f"ハブの署名鍵を作り直しました(指紋 {fingerprint(new)})。古い鍵: {kept}")
+    click.echo(f"新しい公開鍵: {new}")
+    click.echo(
+        "各車両で次を実行してください: odekake device pin-hub --db van.db "
+        f"--hub-key {new} --accept-new-hub-key"
+    )
 
 
 @click.group("device")
@@ -52,6 +105,12 @@ def device_group() -> None:
 @click.option("--public-key", default=None, help="ハブだけで登録するときの公開鍵(base64)")
 @click.option("--van-id", default=None, help="この端末が載っている車両ID(省略時は端末IDと同じ)")
 @click.option("--replace", is_flag=True, help="別の鍵・失効済みの端末を新しい鍵で登録し直す")
+@click.option("--hub-key", default=None, help="車両だけで登録するときのハブの署名公開鍵(base64)")
+@click.option(
+    "--accept-new-hub-key",
+    is_flag=True,
+    help="車両に登録済みのハブの鍵を新しい鍵に置き換える(監査ログに残ります)",
+)
 def device_enroll(
     van_path: Path | None,
     hub_path: Path | None,
@@ -59,21 +118,27 @@ def device_enroll(
     public_key: str | None,
     van_id: str | None,
     replace: bool,
+    hub_key: str | None,
+    accept_new_hub_key: bool,
 ) -> None:
-    """端末の鍵を作り(初回のみ)、ハブに公開鍵を登録する。"""
+    """端末の鍵を作り(初回のみ)、ハブに公開鍵を登録し、車両にハブの鍵を登録する。"""
     from odekake.sync.keys import enroll, fingerprint, key_path_for
 
-    dev, pub, outcome = enroll(
+    dev, pub, outcome, hub_pub = enroll(
         van_path,
         hub_path,
         device_id=device_id,
         public_key=public_key,
         van_id=van_id,
         replace=replace,
+        hub_key=hub_key,
+        accept_new_hub_key=accept_new_hub_key,
     )
     if van_path is not None:
         click.echo(f"端末 {dev} の鍵: {key_path_for(van_path)}(権限 600)")
     click.echo(f"公開鍵: {pub}(指紋 {fingerprint(pub)})")
+    if hub_pub:
+        click.echo(f"ハブの署名公開鍵: {hub_pub}(指紋 {fingerprint(hub_pub)})")
     label = {
         "registered": "ハブに登録しました",
         "unchanged": "ハブに登録済みです(変更なし)",
@@ -82,6 +147,36 @@ def device_enroll(
         f"--device {dev} --public-key {pub}",
     }[outcome]
     click.echo(label)
+    if hub_path is not None and van_path is None:
+        click.echo(
+            f"車両では次を実行してください: odekake device pin-hub --db van.db --hub-key {hub_pub}"
+        )
+    elif van_path is not None and not hub_pub:
+        click.echo("ハブの署名公開鍵がまだ登録されていません(odekake device pin-hub で登録)")
+
+
+@device_group.command("pin-hub")
+@click.option("--db", "db_path", required=True, type=_FILE, help="車両のデータベース(van.db)")
+@click.option("--hub-key", required=True, help="ハブの署名公開鍵(base64、hub serve が表示)")
+@click.option(
+    "--accept-new-hub-key",
+    is_flag=True,
+    help="登録済みの鍵と違う鍵に置き換える(管理者が鍵の変更を確認したときだけ)",
+)
+def device_pin_hub(db_path: Path, hub_key: str, accept_new_hub_key: bool) -> None:
+    """車両が信用するハブの署名公開鍵を登録する(変更は監査ログに残ります)。"""
+    from odekake import audit
+    from odekake.sync.keys import fingerprint
+    from odekake.sync.wire import pin_hub_key
+
+    db = connect(db_path, role="van")
+    outcome = pin_hub_key(db, hub_key, accept_new=accept_new_hub_key, actor=audit.cli_actor())
+    label = {
+        "pinned": "ハブの署名鍵を登録しました",
+        "unchanged": "ハブの署名鍵は登録済みです(変更なし)",
+        "replaced": "ハブの署名鍵を新しい鍵に置き換えました(監査ログに記録)",
+    }[outcome]
+    click.echo(f"{label}: 指紋 {fingerprint(hub_key.strip())}")
 
 
 @device_group.command("revoke")
@@ -125,11 +220,26 @@ def sync_group() -> None:
 @click.option("--batch-size", default=2000, show_default=True, help="1回に送る件数")
 @click.option("--retries", default=5, show_default=True, help="接続失敗時の再試行回数")
 @click.option("--backoff", default=0.5, show_default=True, help="再試行の最初の待ち時間(秒)")
-def sync_push(db_path: Path, hub_url: str, batch_size: int, retries: int, backoff: float) -> None:
+@click.option("--ca-file", type=_FILE, default=None, help="https のハブの証明書を確かめるCA証明書")
+def sync_push(
+    db_path: Path,
+    hub_url: str,
+    batch_size: int,
+    retries: int,
+    backoff: float,
+    ca_file: Path | None,
+) -> None:
     """ハブがまだ受け取っていない記録を送る(何度実行しても二重にならない)。"""
     from odekake.sync.client import push
 
-    result = push(db_path, hub_url, batch_size=batch_size, retries=retries, backoff=backoff)
+    result = push(
+        db_path,
+        hub_url,
+        batch_size=batch_size,
+        retries=retries,
+        backoff=backoff,
+        ca_file=ca_file,
+    )
     click.echo(result.describe())
 
 
@@ -171,11 +281,14 @@ def sync_import(db_path: Path, bundle: Path) -> None:
 @click.option("--hub", "hub_url", required=True, help="ハブのURL")
 @click.option("--retries", default=5, show_default=True, help="接続失敗時の再試行回数")
 @click.option("--backoff", default=0.5, show_default=True, help="再試行の最初の待ち時間(秒)")
-def sync_pull(db_path: Path, hub_url: str, retries: int, backoff: float) -> None:
+@click.option("--ca-file", type=_FILE, default=None, help="https のハブの証明書を確かめるCA証明書")
+def sync_pull(
+    db_path: Path, hub_url: str, retries: int, backoff: float, ca_file: Path | None
+) -> None:
     """マスタデータ(地区・会場・手数料・職員・災害など)とこの車両の計画を受け取る。"""
     from odekake.sync.client import pull
 
-    result = pull(db_path, hub_url, retries=retries, backoff=backoff)
+    result = pull(db_path, hub_url, retries=retries, backoff=backoff, ca_file=ca_file)
     click.echo(result.describe())
 
 

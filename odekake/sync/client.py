@@ -10,6 +10,7 @@ gets one clear Japanese line, and the records stay safely on the van.
 from __future__ import annotations
 
 import io
+import ssl
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -19,14 +20,22 @@ from typing import Any
 
 import httpx
 import sqlite_utils
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from odekake.db import connect, device_id_of, write
 from odekake.errors import OdekakeError
 from odekake.sync.bundle import export_range
-from odekake.sync.hub import HEADER_DEVICE, HEADER_SIGNATURE, HEADER_TIMESTAMP, request_message
-from odekake.sync.keys import key_path_for, load_private_key, now_iso, sign
+from odekake.sync.keys import key_path_for, load_private_key, now_iso, public_key_text
 from odekake.sync.snapshot import apply_snapshot
+from odekake.sync.wire import (
+    HEADER_HUB_SIGNATURE,
+    HEADER_SIGNATURE,
+    SignedAnswer,
+    UnverifiedAnswer,
+    pinned_hub_key,
+    signed_headers,
+    verify_answer,
+)
 
 DEFAULT_BATCH = 2000
 
@@ -43,31 +52,54 @@ class HubRefused(OdekakeError):
         super().__init__(message)
 
 
+def tls_verify(ca_file: Path | None) -> ssl.SSLContext | bool:
+    """What httpx checks an https:// hub against: a CA file, or the system store."""
+    if ca_file is None:
+        return True
+    if not ca_file.is_file():
+        raise OdekakeError(f"CA証明書のファイルがありません: {ca_file}")
+    try:
+        return ssl.create_default_context(cafile=str(ca_file))
+    except (ssl.SSLError, OSError) as exc:
+        raise OdekakeError(f"CA証明書を読めません: {ca_file}") from exc
+
+
 class HubClient:
-    """Signed requests to the hub with retries and backoff."""
+    """Signed requests to the hub with retries and backoff; only signed answers count.
+
+    Every answer must carry the hub's signature (the key pinned on the van) over the
+    answer and this very request; otherwise :class:`UnverifiedAnswer` is raised and
+    nothing is returned to act on.
+    """
 
     def __init__(
         self,
         base_url: str,
         device_id: str,
         key: Ed25519PrivateKey,
+        hub_key: Ed25519PublicKey,
         *,
         retries: int = 5,
         backoff: float = 0.5,
         timeout: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
+        ca_file: Path | None = None,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise OdekakeError(
-                f"ハブのURLは http:// で始めてください(例: http://10.0.0.5:8765): {base_url}"
+                "ハブのURLは http:// か https:// で始めてください"
+                f"(例: https://10.0.0.5:8765): {base_url}"
             )
         self.base_url = base_url.rstrip("/")
         self.device_id = device_id
         self.key = key
+        self.hub_key = hub_key
         self.retries = retries
         self.backoff = backoff
         self.sleep = sleep
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout)
+        self._http = httpx.Client(
+            base_url=self.base_url, timeout=timeout, verify=tls_verify(ca_file)
+        )
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -82,36 +114,61 @@ class HubClient:
     def request(
         self, method: str, path: str, *, body: bytes = b"", params: dict[str, str] | None = None
     ) -> dict[str, Any]:
-        """Send one signed request; retry transport errors and 5xx; return the JSON."""
+        """Send one signed request; return the verified JSON answer."""
+        return self.request_signed(method, path, body=body, params=params).data
+
+    def request_signed(
+        self, method: str, path: str, *, body: bytes = b"", params: dict[str, str] | None = None
+    ) -> SignedAnswer:
+        """Send one signed request; retry transport errors and 5xx; verify the answer."""
         url = httpx.URL(path, params=params or {})
         target = url.raw_path.decode("ascii")
         last: str = ""
         for attempt in range(self.retries + 1):
             if attempt:
                 self.sleep(self.backoff * (2 ** (attempt - 1)))
-            stamp = str(int(time.time()))
-            headers = {
-                HEADER_DEVICE: self.device_id,
-                HEADER_TIMESTAMP: stamp,
-                HEADER_SIGNATURE: sign(self.key, request_message(method, target, stamp, body)),
-                "Content-Type": "application/x-ndjson",
-            }
+            headers = signed_headers(
+                self.key, self.device_id, method, target, body, timestamp=str(int(time.time()))
+            )
+            headers["Content-Type"] = "application/x-ndjson"
             try:
                 resp = self._http.request(method, target, content=body, headers=headers)
             except httpx.TransportError as exc:
                 last = f"{type(exc).__name__}"
                 continue
             if resp.status_code >= 500:
+                # Nothing is acted on: a retry is safe whoever sent this.
                 last = f"HTTP {resp.status_code}"
                 continue
+            hub_sig = resp.headers.get(HEADER_HUB_SIGNATURE)
+            if not verify_answer(
+                self.hub_key,
+                self.device_id,
+                headers[HEADER_SIGNATURE],
+                resp.status_code,
+                resp.content,
+                hub_sig,
+            ):
+                raise UnverifiedAnswer()
             try:
                 data = resp.json()
             except ValueError:
                 last = f"HTTP {resp.status_code} (JSONではない応答)"
                 continue
+            if not isinstance(data, dict):
+                raise UnverifiedAnswer("ハブの応答の形式が正しくありません。何も変更していません")
             if resp.status_code >= 400:
                 raise HubRefused(resp.status_code, str(data.get("error", resp.text)))
-            return dict(data)
+            assert hub_sig is not None
+            return SignedAnswer(
+                data,
+                self.device_id,
+                headers[HEADER_SIGNATURE],
+                resp.status_code,
+                resp.content,
+                hub_sig,
+                public_key_text(self.hub_key),
+            )
         raise HubUnavailable(
             f"ハブ {self.base_url} に接続できません({self.retries + 1} 回試行、最後の原因: {last})。"
             "ネットワークを確認して、あとでもう一度送信してください。記録は車両に安全に残っています"
@@ -138,8 +195,17 @@ class PushResult:
         )
 
 
-def record_ack(db: sqlite_utils.Database, device_id: str, acked: int, hub_url: str) -> None:
-    """Remember the hub's acknowledgement on the van."""
+def record_ack(
+    db: sqlite_utils.Database, device_id: str, answer: SignedAnswer, hub_url: str
+) -> int:
+    """Remember the hub's signed acknowledgement on the van (with its proof).
+
+    Returns:
+        The acknowledged mark.
+    """
+    if answer.data.get("device_id") != device_id:
+        raise UnverifiedAnswer("ハブの応答が別の端末あてです。何も変更していません")
+    acked = int(answer.data["acked_seq"])
     at = now_iso()
     with write(db):
         db.execute(
@@ -149,10 +215,15 @@ def record_ack(db: sqlite_utils.Database, device_id: str, acked: int, hub_url: s
             "last_push_at = excluded.last_push_at, hub_url = excluded.hub_url",
             [device_id, acked, at, at, hub_url],
         )
-        # The retention purge counts its days from each acknowledgement.
+        # The retention purge counts its days from each acknowledgement, and trusts
+        # only the ones whose hub signature it can check again (the evidence).
         top = db.execute("SELECT MAX(seq) FROM hub_acks").fetchone()[0]
         if top is None or acked > int(top):
-            db.execute("INSERT INTO hub_acks(seq, acked_at) VALUES (?, ?)", [acked, at])
+            db.execute(
+                "INSERT INTO hub_acks(seq, acked_at, evidence) VALUES (?, ?, ?)",
+                [acked, at, answer.evidence()],
+            )
+    return acked
 
 
 def log_sync(
@@ -180,6 +251,27 @@ def _open(db_path: Path) -> tuple[sqlite_utils.Database, str, Ed25519PrivateKey]
     return db, device_id_of(db), load_private_key(key_path_for(db_path))
 
 
+def _client(
+    db: sqlite_utils.Database,
+    hub_url: str,
+    device: str,
+    key: Ed25519PrivateKey,
+    *,
+    retries: int,
+    backoff: float,
+    ca_file: Path | None,
+) -> HubClient:
+    return HubClient(
+        hub_url,
+        device,
+        key,
+        pinned_hub_key(db),
+        retries=retries,
+        backoff=backoff,
+        ca_file=ca_file,
+    )
+
+
 def push(
     db_path: Path,
     hub_url: str,
@@ -188,12 +280,18 @@ def push(
     retries: int = 5,
     backoff: float = 0.5,
     progress: Callable[[int, int], None] | None = None,
+    ca_file: Path | None = None,
 ) -> PushResult:
     """Send every record after the hub's acknowledged mark, in batches."""
     db, device, key = _open(db_path)
     try:
-        with HubClient(hub_url, device, key, retries=retries, backoff=backoff) as client:
-            acked = int(client.request("GET", "/v1/ack")["acked_seq"])
+        with _client(
+            db, hub_url, device, key, retries=retries, backoff=backoff, ca_file=ca_file
+        ) as client:
+            mark = client.request_signed("GET", "/v1/ack")
+            if mark.data.get("device_id") != device:
+                raise UnverifiedAnswer("ハブの応答が別の端末あてです。何も変更していません")
+            acked = int(mark.data["acked_seq"])
             top = int(
                 db.execute(
                     "SELECT COALESCE(MAX(seq), 0) FROM records WHERE device_id = ?", [device]
@@ -204,7 +302,7 @@ def push(
                     f"ハブは {acked} 番まで受領済みですが、この車両の記録は {top} 番までです。"
                     "データベースが入れ替わっていないか管理者に確認してください"
                 )
-            record_ack(db, device, acked, hub_url)
+            record_ack(db, device, mark, hub_url)
             sent = batches = 0
 
             def build(first: int) -> tuple[int, int, bytes]:
@@ -221,7 +319,7 @@ def push(
                     if ready is None or ready[0] != acked + 1:
                         ready = build(acked + 1)
                     first, to, body = ready
-                    call = pool.submit(client.request, "POST", "/v1/push", body=body)
+                    call = pool.submit(client.request_signed, "POST", "/v1/push", body=body)
                     ready = build(to + 1) if to < top else None
                     try:
                         res = call.result()
@@ -236,16 +334,17 @@ def push(
                             message=str(exc),
                         )
                         raise
-                    new = int(res["acked_seq"])
+                    if res.data.get("device_id") != device:
+                        raise UnverifiedAnswer("ハブの応答が別の端末あてです。何も変更していません")
+                    new = int(res.data["acked_seq"])
                     if new < to:
                         raise OdekakeError(
                             f"ハブが {first}〜{to} 番を受領しませんでした(受領済み {new} 番まで)。"
-                            + " ".join(str(p) for p in res.get("problems", []))
+                            + " ".join(str(p) for p in res.data.get("problems", []))
                         )
                     sent += to - acked
                     batches += 1
-                    acked = new
-                    record_ack(db, device, acked, hub_url)
+                    acked = record_ack(db, device, res, hub_url)
                     if progress:
                         progress(acked, top)
             log_sync(db, "push", hub_url, "ok", acked_seq=acked)
@@ -301,15 +400,28 @@ class PullResult:
         return f"マスタデータ 版 {self.version} を適用しました: {detail}"
 
 
-def pull(db_path: Path, hub_url: str, *, retries: int = 5, backoff: float = 0.5) -> PullResult:
-    """Fetch this van's snapshot and apply it atomically (skipped if unchanged)."""
+def pull(
+    db_path: Path,
+    hub_url: str,
+    *,
+    retries: int = 5,
+    backoff: float = 0.5,
+    ca_file: Path | None = None,
+) -> PullResult:
+    """Fetch this van's snapshot and apply it atomically (skipped if unchanged).
+
+    The snapshot is applied only when the hub's signature over it (and over this
+    request) verifies with the pinned key.
+    """
     db, device, key = _open(db_path)
     try:
         row = db.execute(
             "SELECT snapshot_sha256 FROM sync_state WHERE device_id = ?", [device]
         ).fetchone()
         have = str(row[0]) if row and row[0] else ""
-        with HubClient(hub_url, device, key, retries=retries, backoff=backoff) as client:
+        with _client(
+            db, hub_url, device, key, retries=retries, backoff=backoff, ca_file=ca_file
+        ) as client:
             snap = client.request("GET", "/v1/snapshot", params={"have": have} if have else None)
         if snap.get("unchanged"):
             with write(db):

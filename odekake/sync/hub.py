@@ -7,9 +7,11 @@ Endpoints (all but ``/health`` and ``/openapi.json`` signed by the device):
 - ``GET  /v1/snapshot``  master data and this van's plan (``?have=<sha256>``)
 - ``GET  /v1/status``    the calling device's status at the hub
 
-A request carries ``X-Odekake-Device``, ``X-Odekake-Timestamp`` (Unix seconds)
-and ``X-Odekake-Signature``: Ed25519 over
-``METHOD\\nPATH?QUERY\\nTIMESTAMP\\nSHA256(BODY)`` (see :func:`request_message`).
+A request is signed by the device in its headers (see :mod:`odekake.sync.wire`):
+the hub checks the signature before it reads the body, then streams the body up to
+the route's cap (:data:`ROUTE_CAPS`), hashing it, and refuses it when the hash is
+not the signed one. Every answer is signed with the hub's own key, bound to the
+request it answers (:class:`SignAnswers`).
 Every database call runs in a worker thread on that thread's own connection;
 a locked database is retried with backoff and never reaches the caller as
 "database is locked".
@@ -17,20 +19,25 @@ a locked database is retried with backoff and never reaches the caller as
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlite_utils
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from odekake.db import connect, write
 from odekake.errors import OdekakeError
@@ -46,22 +53,38 @@ from odekake.sync.keys import (
 )
 from odekake.sync.snapshot import snapshot_for
 from odekake.sync.status import hub_status
+from odekake.sync.wire import (
+    HEADER_BODY_SHA256,
+    HEADER_DEVICE,
+    HEADER_HUB_SIGNATURE,
+    HEADER_NONCE,
+    HEADER_SIGNATURE,
+    HEADER_TIMESTAMP,
+    NONCE_RE,
+    SHA256_RE,
+    TIMESTAMP_RE,
+    device_id_problem,
+    ensure_hub_key,
+    request_message,
+    sign_answer,
+)
 from odekake.voting.checkin import reconcile
 from odekake.voting.http import routes as voting_routes
 
-HEADER_DEVICE = "X-Odekake-Device"
-HEADER_TIMESTAMP = "X-Odekake-Timestamp"
-HEADER_SIGNATURE = "X-Odekake-Signature"
 MAX_SKEW_SECONDS = 900
-MAX_BODY_BYTES = 256 * 1024 * 1024
+MAX_CONCURRENCY = 64
+"""Connections uvicorn serves at once; more are answered 503 at once."""
+ROUTE_CAPS: dict[str, int] = {
+    "/v1/push": 64 * 1024 * 1024,
+    "/vote/checkin": 16 * 1024,
+}
+"""Largest body each route reads (bytes); every other route takes no body at all."""
+MAX_BODY_BYTES = ROUTE_CAPS["/v1/push"]
+MAX_PUSHES_IN_FLIGHT = 2
+"""Signed push bodies read at the same time; more are answered 503 (the van retries)."""
+MAX_JSON_DEPTH = 32
 T = TypeVar("T")
 log = logging.getLogger("odekake.hub")
-
-
-def request_message(method: str, target: str, timestamp: str, body: bytes) -> bytes:
-    """What a device signs for one request (``target`` = path plus ``?query``)."""
-    digest = hashlib.sha256(body).hexdigest()
-    return f"{method.upper()}\n{target}\n{timestamp}\n{digest}".encode()
 
 
 class _Refused(Exception):
@@ -82,12 +105,16 @@ OPENAPI: dict[str, Any] = {
         "title": "odekake hub",
         "version": "1",
         "description": (
-            "Sync service of the mobile city hall. Every /v1 request is signed by an "
-            "enrolled device: headers X-Odekake-Device, X-Odekake-Timestamp (Unix seconds) "
-            "and X-Odekake-Signature = base64 Ed25519 over "
-            "'METHOD\\nPATH?QUERY\\nTIMESTAMP\\nhex SHA-256 of the body'. Errors are "
-            'JSON {"error": <one Japanese line>}: 401 unknown device or bad signature, '
-            "403 revoked device, 422 bundle refused (nothing stored), 503 hub busy (retry)."
+            "Sync service of the mobile city hall. Every /v1 and /vote request is signed by "
+            "an enrolled device: headers X-Odekake-Device, X-Odekake-Timestamp (Unix "
+            "seconds, digits), X-Odekake-Nonce (32 hex), X-Odekake-Body-SHA256 (64 hex) and "
+            "X-Odekake-Signature = base64 Ed25519 over 'odekake-request-v2\\nMETHOD\\n"
+            "PATH?QUERY\\nTIMESTAMP\\nNONCE\\nDEVICE\\nBODY-SHA256'. Every answer carries "
+            "X-Odekake-Hub-Signature = base64 Ed25519 (hub key) over 'odekake-answer-v1\\n"
+            "DEVICE\\nREQUEST-SIGNATURE\\nSTATUS\\nANSWER-BODY-SHA256'. Errors are "
+            'JSON {"error": <one Japanese line>}: 400 malformed headers or body, 401 '
+            "unknown device or bad signature, 403 revoked device, 413 body over the "
+            "route's cap, 422 bundle refused (nothing stored), 503 hub busy (retry)."
         ),
     },
     "paths": {
@@ -245,9 +272,17 @@ for _path, _item in OPENAPI["paths"].items():
                 _op["responses"].setdefault(_code, _resp)
 
 
-def make_app(db_path: str | Path, *, max_skew: int = MAX_SKEW_SECONDS) -> Starlette:
-    """The hub application over an existing hub database (migrated once here)."""
+def make_app(
+    db_path: str | Path, *, max_skew: int = MAX_SKEW_SECONDS, only_voting: bool = False
+) -> Starlette:
+    """The hub application over an existing hub database (migrated once here).
+
+    The hub's signing key (``<hub.db>.sign.key``) is made here if it is missing.
+    With ``only_voting`` it serves just the voting routes, behind the same device
+    signatures, caps and signed answers (for a stand-alone check-in service).
+    """
     path = Path(db_path)
+    hub_key = ensure_hub_key(path)
     first = connect(path, role="hub")
     first.close()
     local = threading.local()
@@ -272,18 +307,39 @@ def make_app(db_path: str | Path, *, max_skew: int = MAX_SKEW_SECONDS) -> Starle
                 [device, mark, mark_hash, at],
             )
 
-    async def authenticate(request: Request, body: bytes) -> str:
-        device = request.headers.get(HEADER_DEVICE)
-        stamp = request.headers.get(HEADER_TIMESTAMP)
-        signature = request.headers.get(HEADER_SIGNATURE)
-        if not device or not stamp or not signature:
+    seen: OrderedDict[tuple[str, str], float] = OrderedDict()
+    pushes = asyncio.Semaphore(MAX_PUSHES_IN_FLIGHT)
+
+    def replayed(device: str, nonce: str, stamp: int) -> bool:
+        """True when this (device, nonce) was used within the skew window."""
+        now = time.time()
+        while seen and next(iter(seen.values())) < now:
+            seen.popitem(last=False)
+        if (device, nonce) in seen:
+            return True
+        seen[(device, nonce)] = max(now, stamp) + max_skew
+        return False
+
+    async def authenticate(request: Request) -> str:
+        """Check the signed headers; nothing of the body has been read yet."""
+        headers = request.headers
+        device = headers.get(HEADER_DEVICE)
+        stamp = headers.get(HEADER_TIMESTAMP)
+        nonce = headers.get(HEADER_NONCE)
+        digest = headers.get(HEADER_BODY_SHA256)
+        signature = headers.get(HEADER_SIGNATURE)
+        if not device or not stamp or not signature or not nonce or not digest:
             raise _Refused(
                 401, "署名のない要求です。端末を登録して odekake sync で送信してください"
             )
-        try:
-            skew = abs(time.time() - float(stamp))
-        except ValueError as exc:
-            raise _Refused(401, "要求の時刻の形式が正しくありません") from exc
+        problem = device_id_problem(device)
+        if problem:
+            raise _Refused(401, problem)
+        if not TIMESTAMP_RE.fullmatch(stamp):
+            raise _Refused(400, "要求の時刻の形式が正しくありません(整数の秒で送ってください)")
+        if not NONCE_RE.fullmatch(nonce) or not SHA256_RE.fullmatch(digest):
+            raise _Refused(400, "要求の署名ヘッダの形式が正しくありません")
+        skew = abs(time.time() - int(stamp))
         if skew > max_skew:
             raise _Refused(
                 401, f"端末の時計がハブと {int(skew)} 秒ずれています。時計を合わせてください"
@@ -295,20 +351,52 @@ def make_app(db_path: str | Path, *, max_skew: int = MAX_SKEW_SECONDS) -> Starle
         except RevokedDevice as exc:
             raise _Refused(403, str(exc)) from exc
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        if not verify(public, request_message(request.method, target, stamp, body), signature):
+        message = request_message(request.method, target, stamp, nonce, device, digest)
+        if not verify(public, message, signature):
             raise _Refused(401, f"端末 {device} の署名が正しくありません")
+        if replayed(device, nonce, int(stamp)):
+            raise _Refused(401, "同じ要求がもう一度届きました(再送された古い要求は受け付けません)")
         return device
+
+    async def read_body(request: Request) -> bytes:
+        """Stream the body up to the route's cap, then check it against the signed hash."""
+        cap = ROUTE_CAPS.get(request.url.path, 0)
+        hasher = hashlib.sha256()
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > cap:
+                raise _Refused(413, "送信データが大きすぎます。件数を減らして送ってください")
+            hasher.update(chunk)
+            chunks.append(chunk)
+        if hasher.hexdigest() != request.headers.get(HEADER_BODY_SHA256):
+            raise _Refused(400, "送信データが署名と一致しません(途中で変わった可能性があります)")
+        body = b"".join(chunks)
+        if request.url.path.startswith("/vote/") and json_too_deep(body, MAX_JSON_DEPTH):
+            raise _Refused(400, "送信データの入れ子が深すぎます")
+        return body
+
+    async def admit(request: Request) -> tuple[str, bytes]:
+        """Authenticate from the headers, then read the body (capped, hashed)."""
+        cap = ROUTE_CAPS.get(request.url.path, 0)
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > cap):
+            raise _Refused(413, "送信データが大きすぎます。件数を減らして送ってください")
+        device = await authenticate(request)
+        if request.url.path != "/v1/push":
+            return device, await read_body(request)
+        if pushes.locked():
+            raise HubBusy("ハブが混み合っています。しばらくしてから送り直してください")
+        async with pushes:
+            return device, await read_body(request)
 
     def guarded(
         handler: Callable[[Request, str, bytes], Any],
     ) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> JSONResponse:
             try:
-                length = int(request.headers.get("content-length") or 0)
-                if length > MAX_BODY_BYTES:
-                    return _error(413, "送信データが大きすぎます。件数を減らして送ってください")
-                body = await request.body()
-                device = await authenticate(request, body)
+                device, body = await admit(request)
                 return await handler(request, device, body)  # type: ignore[no-any-return]
             except ClientDisconnect:
                 # The van went away mid-upload: nothing was stored; it will retry.
@@ -324,6 +412,8 @@ def make_app(db_path: str | Path, *, max_skew: int = MAX_SKEW_SECONDS) -> Starle
                 return _error(503, str(exc))
             except OdekakeError as exc:
                 return _error(400, str(exc))
+            except RecursionError:
+                return _error(400, "送信データの入れ子が深すぎます")
             except Exception:
                 log.exception("hub: unexpected error")
                 return _error(500, "ハブで想定外のエラーが起きました。管理者に連絡してください")
@@ -387,10 +477,16 @@ def make_app(db_path: str | Path, *, max_skew: int = MAX_SKEW_SECONDS) -> Starle
     async def voting_guard(request: Request) -> Response | None:
         """The early-voting routes sit behind the same device signature check."""
         try:
-            body = await request.body()
-            request.state.device_id = await authenticate(request, body)
+            device, body = await admit(request)
+        except ClientDisconnect:
+            return _error(400, "送信が途中で切れました")
         except _Refused as exc:
+            log.info("拒否 (%s): %s", exc.status, exc.message)
             return _error(exc.status, exc.message)
+        except HubBusy as exc:
+            return _error(503, str(exc))
+        request.state.device_id = device
+        request._body = body  # the endpoint's request.body() returns what was checked
         return None
 
     routes = [
@@ -403,13 +499,114 @@ def make_app(db_path: str | Path, *, max_skew: int = MAX_SKEW_SECONDS) -> Starle
         Route("/v1/status", guarded(status), methods=["GET"]),
         *mounted_apps(path),  # the console at /console/: staff sessions, no device auth
     ]
-    return Starlette(routes=routes)
+    if only_voting:
+        routes = [*voting_routes(path, guard=voting_guard), Route("/health", health)]
+    return Starlette(routes=routes, middleware=[Middleware(SignAnswers, key=hub_key)])
 
 
-def serve(db_path: Path, host: str, port: int) -> None:
-    """Run the hub until interrupted."""
+class SignAnswers:
+    """ASGI middleware: sign every answer with the hub's key, bound to its request.
+
+    The signature (header ``X-Odekake-Hub-Signature``) covers the device header,
+    the request's signature, the status and the SHA-256 of the answer body (see
+    :func:`odekake.sync.wire.answer_message`).
+    """
+
+    def __init__(self, app: ASGIApp, key: Ed25519PrivateKey) -> None:
+        self.app = app
+        self.key = key
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        found = {k.lower(): v for k, v in scope["headers"]}
+        device = found.get(HEADER_DEVICE.lower().encode(), b"").decode("latin-1")
+        req_sig = found.get(HEADER_SIGNATURE.lower().encode(), b"").decode("latin-1")
+        # A body the app did not read to its end (a refusal, or a route that takes
+        # none) is not drained: the connection closes after the answer.
+        unread = b"transfer-encoding" in found or found.get(b"content-length", b"0") not in (
+            b"0",
+            b"",
+        )
+        start: Message = {}
+        chunks: list[bytes] = []
+
+        async def reading_receive() -> Message:
+            nonlocal unread
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                unread = False
+            return message
+
+        async def signing_send(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            if message["type"] != "http.response.body":
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            body = b"".join(chunks)
+            sig = sign_answer(self.key, device, req_sig, int(start["status"]), body)
+            headers = [
+                *start.get("headers", []),
+                (HEADER_HUB_SIGNATURE.lower().encode(), sig.encode()),
+            ]
+            if unread:
+                headers.append((b"connection", b"close"))
+            await send({**start, "headers": headers})
+            await send({"type": "http.response.body", "body": body, "more_body": False})
+
+        await self.app(scope, reading_receive, signing_send)
+
+
+def json_too_deep(body: bytes, limit: int) -> bool:
+    """True when JSON text nests arrays/objects deeper than ``limit`` (strings skipped)."""
+    depth = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return False
+
+
+def serve(
+    db_path: Path,
+    host: str,
+    port: int,
+    *,
+    tls_cert: Path | None = None,
+    tls_key: Path | None = None,
+) -> None:
+    """Run the hub until interrupted (HTTPS when a certificate and key are given)."""
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     app = make_app(db_path)
-    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_keep_alive=30)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        timeout_keep_alive=30,
+        limit_concurrency=MAX_CONCURRENCY,
+        ssl_certfile=str(tls_cert) if tls_cert else None,
+        ssl_keyfile=str(tls_key) if tls_key else None,
+    )

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from odekake.sync.auth import UnverifiedAnswer
 from odekake.voting.checkin import CheckinRequest, new_request_id
 
 
@@ -171,6 +172,8 @@ class VotingClient:
             ) as http:
                 response = http.post(f"{self.base_url}/vote/checkin", json=req.to_json())
             body = response.json()
+        except UnverifiedAnswer as exc:
+            return Offline(req.request_id, str(exc))
         except httpx.TimeoutException:
             return Offline(req.request_id, "ハブの応答がありません(時間切れ)")
         except httpx.HTTPError as exc:

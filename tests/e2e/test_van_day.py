@@ -21,6 +21,7 @@ from odekake.sealing import load_private_key, open_payload
 from odekake.sync.auth import DeviceAuth, device_auth_for, hub_url_of
 from odekake.sync.client import pull, push
 from odekake.sync.keys import generate_key
+from odekake.sync.wire import pinned_hub_key
 from odekake.voting import elections as el
 from odekake.voting import roll as rl
 from odekake.voting.client import AlreadyVoted, Confirmed, VotingClient
@@ -125,7 +126,9 @@ def test_a_van_day_end_to_end(demo: Path, hub: str) -> None:
     assert isinstance(first, Confirmed), first
     again = signed.checkin(**{**args, "station_id": "taira"})
     assert isinstance(again, AlreadyVoted) and again.station_id == "ogawa-van"
-    stranger = VotingClient(hub, timeout=5, auth=DeviceAuth("van-1", generate_key()))
+    stranger = VotingClient(
+        hub, timeout=5, auth=DeviceAuth("van-1", generate_key(), pinned_hub_key(van))
+    )
     assert not isinstance(stranger.checkin(**{**args, "voter_no": "000102"}), Confirmed)
 
     # Close the election at the hub: the next pull removes the van's roll copy.

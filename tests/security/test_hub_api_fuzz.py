@@ -1,6 +1,7 @@
 """Fuzz the hub's HTTP API from its own OpenAPI description (schemathesis).
 
-A test-only ASGI wrapper signs every generated request as an enrolled van, so the
+A test-only ASGI wrapper signs every generated request as an enrolled van (the
+whole wire signature: device, timestamp, nonce, body hash), so the
 fuzzer reaches the handlers behind the device check (bundle parsing, check-ins)
 instead of stopping at 401. Every answer must be a documented, clear error or
 success: never a server error. Afterwards nothing may have changed but the
@@ -21,14 +22,9 @@ from schemathesis.checks import not_a_server_error
 from odekake import records as rec
 from odekake.db import connect
 from odekake.demo import build_demo
-from odekake.sync.hub import (
-    HEADER_DEVICE,
-    HEADER_SIGNATURE,
-    HEADER_TIMESTAMP,
-    make_app,
-    request_message,
-)
-from odekake.sync.keys import key_path_for, load_private_key, sign
+from odekake.sync.hub import make_app
+from odekake.sync.keys import key_path_for, load_private_key
+from odekake.sync.wire import signed_headers
 
 _STATE: dict[str, Any] = {}
 
@@ -59,18 +55,10 @@ def _signing(app: Any, device: str, key: Any) -> Any:
             "?" + scope["query_string"].decode("latin-1") if scope.get("query_string") else ""
         )
         stamp = str(int(time.time()))
-        sig = sign(key, request_message(scope["method"], target, stamp, body))
-        headers = [
-            h
-            for h in scope["headers"]
-            if h[0].lower()
-            not in (HEADER_DEVICE.lower().encode(), HEADER_SIGNATURE.lower().encode())
-        ]
-        headers += [
-            (HEADER_DEVICE.lower().encode(), device.encode()),
-            (HEADER_TIMESTAMP.lower().encode(), stamp.encode()),
-            (HEADER_SIGNATURE.lower().encode(), sig.encode()),
-        ]
+        signed = signed_headers(key, device, scope["method"], target, body, timestamp=stamp)
+        names = {k.lower().encode() for k in signed}
+        headers = [h for h in scope["headers"] if h[0].lower() not in names]
+        headers += [(k.lower().encode(), v.encode()) for k, v in signed.items()]
         sent = False
 
         async def replay() -> dict[str, Any]:

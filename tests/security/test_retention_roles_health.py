@@ -11,11 +11,20 @@ from click.testing import CliRunner
 from odekake import audit, authz, master, retention
 from odekake import records as rec
 from odekake.cli import main
-from odekake.db import connect, write
+from odekake.db import connect, device_id_of, write
 from odekake.health import check
 from odekake.receipts import next_receipt_no
+from odekake.sync.keys import generate_key, public_key_text
+from odekake.sync.wire import local_ack, pin_hub_key
 
 T0 = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)
+
+
+def _hub_acked(db, seq: int, when: datetime) -> None:
+    """The hub signs an acknowledgement of ``seq`` (its key pinned on this van)."""
+    hub_key = generate_key()
+    pin_hub_key(db, public_key_text(hub_key), accept_new=True)
+    retention.record_ack(db, local_ack(hub_key, device_id_of(db), seq), when)
 
 
 def _fill(db) -> list[rec.Record]:
@@ -42,7 +51,7 @@ def _fill(db) -> list[rec.Record]:
 def test_purge_waits_for_ack_and_retention_then_keeps_counts(fresh_db) -> None:
     recs = _fill(fresh_db)
     assert retention.plan_purge(fresh_db, now=T0 + timedelta(days=90)).count == 0  # no ack yet
-    retention.record_ack(fresh_db, 3, T0 + timedelta(days=1))
+    _hub_acked(fresh_db, 3, T0 + timedelta(days=1))
     assert retention.plan_purge(fresh_db, now=T0 + timedelta(days=20)).count == 0  # within 30 days
     dry = retention.purge(fresh_db, now=T0 + timedelta(days=40), dry_run=True)
     assert dry.record_ids == [recs[1].id]
@@ -63,7 +72,7 @@ def test_purge_cli_dry_run(tmp_path: Path) -> None:
     path = tmp_path / "van.db"
     db = connect(path, role="van", create=True, device_id="v")
     _fill(db)
-    retention.record_ack(db, 4, datetime.now(UTC) - timedelta(days=60))
+    _hub_acked(db, 4, datetime.now(UTC) - timedelta(days=60))
     db.close()
     res = CliRunner().invoke(main, ["purge", "--db", str(path), "--dry-run"])
     assert res.exit_code == 0 and "消去対象: 2 件" in res.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -123,27 +124,38 @@ def cli_bg(*args: str) -> subprocess.Popen[str]:
 class HubProcess:
     """``odekake hub serve`` as a real subprocess on loopback (its log goes to a file)."""
 
-    def __init__(self, db: Path, port: int | None = None) -> None:
+    def __init__(
+        self, db: Path, port: int | None = None, *, tls: tuple[Path, Path, Path] | None = None
+    ) -> None:
         self.db = db
         self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.tls = tls  # (certificate, key, CA file)
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.log = db.with_name(f"hub-{self.port}.log")
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> HubProcess:
+        extra = (
+            []
+            if self.tls is None
+            else ["--tls-cert", str(self.tls[0]), "--tls-key", str(self.tls[1])]
+        )
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "odekake.cli", "hub", "serve", "--db", str(self.db),
-                 "--port", str(self.port)],
+                 "--port", str(self.port), *extra],
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )  # fmt: skip
+        verify: bool | ssl.SSLContext = (
+            True if self.tls is None else ssl.create_default_context(cafile=str(self.tls[2]))
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"hub exited: {self.log.read_text()}")
             try:
-                if httpx.get(f"{self.url}/health", timeout=0.5).status_code == 200:
+                if httpx.get(f"{self.url}/health", timeout=0.5, verify=verify).status_code == 200:
                     return self
             except httpx.TransportError:
                 time.sleep(0.05)

@@ -1,11 +1,15 @@
-"""A tiny loopback TCP proxy that cuts connections at chosen byte counts."""
+"""Loopback proxies: one cuts TCP connections at chosen byte counts, one forges answers."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
 
 
 @dataclass
@@ -107,3 +111,84 @@ class CuttingProxy:
         for s in self._open:
             with contextlib.suppress(OSError):
                 s.close()
+
+
+Tamper = Callable[["Exchange"], "Exchange | None"]
+
+
+@dataclass
+class Exchange:
+    """One request through :class:`ForgingProxy` and the answer going back."""
+
+    method: str
+    path: str
+    request_headers: dict[str, str]
+    request_body: bytes
+    status: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+
+class ForgingProxy:
+    """An HTTP man in the middle on loopback: forwards to the hub, then lets a test
+    rewrite the answer (or answer itself without asking the hub).
+
+    ``answer_itself(exchange)`` runs first: when it returns an Exchange, that is the
+    answer and the hub never sees the request. Otherwise the request goes to the hub
+    and ``tamper(exchange)`` may rewrite the answer. Every exchange is kept in
+    ``seen`` (as the van saw it).
+    """
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.answer_itself: Tamper = lambda ex: None
+        self.tamper: Tamper = lambda ex: None
+        self.seen: list[Exchange] = []
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                ex = Exchange(self.command, self.path, dict(self.headers.items()), body)
+                forged = proxy.answer_itself(ex)
+                if forged is None:
+                    skip = {"host", "content-length", "connection", "accept-encoding"}
+                    headers = {k: v for k, v in ex.request_headers.items() if k.lower() not in skip}
+                    resp = httpx.request(
+                        ex.method, proxy.upstream + ex.path, content=body, headers=headers
+                    )
+                    ex.status, ex.body = resp.status_code, resp.content
+                    ex.headers = {
+                        k: v
+                        for k, v in resp.headers.items()
+                        if k.lower() not in ("content-length", "connection", "content-encoding")
+                    }
+                    forged = proxy.tamper(ex) or ex
+                proxy.seen.append(forged)
+                self.send_response(forged.status)
+                for k, v in forged.headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(forged.body)))
+                self.end_headers()
+                self.wfile.write(forged.body)
+
+            do_GET = do_POST = _handle
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> ForgingProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -98,7 +98,7 @@ def test_hub_serve_refuses_a_missing_database_and_a_bad_url(site: Site) -> None:
     assert code == 1 and "データベースファイルがありません" in out
     van = site.van("van-a", 1)
     code, out = invoke("sync", "push", "--db", str(van), "--hub", "localhost:8765")
-    assert code == 1 and "http:// で始めてください" in out
+    assert code == 1 and "http:// か https:// で始めてください" in out
 
 
 def test_hub_serve_refuses_a_port_in_use(site: Site) -> None:

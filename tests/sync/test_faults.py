@@ -173,6 +173,7 @@ def test_demo_van_is_enrolled_and_pushes_only_unsynced(demo_dir: Path, tmp_path:
         src.close()
         dst.close()
     shutil.copy2(demo_dir / "van.db.key", tmp_path / "van.db.key")
+    shutil.copy2(demo_dir / "hub.db.sign.key", tmp_path / "hub.db.sign.key")  # the hub's own key
     van, hubdb = tmp_path / "van.db", tmp_path / "hub.db"
     n = int(
         connect(van)

@@ -9,9 +9,9 @@ import httpx
 
 from odekake import master
 from odekake.db import connect, write
-from odekake.sync.hub import HEADER_DEVICE, HEADER_SIGNATURE, HEADER_TIMESTAMP, request_message
-from odekake.sync.keys import generate_key, key_path_for, save_private_key, sign
+from odekake.sync.keys import generate_key, key_path_for, public_key_text, save_private_key
 from odekake.sync.status import van_status
+from odekake.sync.wire import ensure_hub_key, signed_headers
 
 from .conftest import HubProcess, Site, cli, free_port, make_van, rows
 
@@ -46,6 +46,9 @@ def test_revoked_and_unknown_devices_are_refused_over_http(
     van = site.van("van-a", 5)
     stranger = make_van(site.root, "van-x", 5)
     save_private_key(generate_key(), key_path_for(stranger))
+    # the stranger even knows the hub's public key: the hub still refuses it
+    hub_pub = public_key_text(ensure_hub_key(site.hub))
+    assert cli("device", "pin-hub", "--db", str(stranger), "--hub-key", hub_pub).returncode == 0
     hub = hub_process()
     unknown = cli("sync", "push", "--db", str(stranger), "--hub", hub.url)
     assert unknown.returncode == 1
@@ -65,28 +68,22 @@ def test_requests_must_carry_a_valid_signature(
     assert httpx.get(f"{hub.url}/v1/ack").status_code == 401
     stamp = str(int(time.time()))
     wrong_key = generate_key()
-    headers = {
-        HEADER_DEVICE: "van-a",
-        HEADER_TIMESTAMP: stamp,
-        HEADER_SIGNATURE: sign(wrong_key, request_message("GET", "/v1/ack", stamp, b"")),
-    }
+    headers = signed_headers(wrong_key, "van-a", "GET", "/v1/ack", b"", timestamp=stamp)
     resp = httpx.get(f"{hub.url}/v1/ack", headers=headers)
     assert resp.status_code == 401 and "署名が正しくありません" in resp.json()["error"]
     from odekake.sync.keys import load_private_key
 
     key = load_private_key(key_path_for(van))
     old = str(int(time.time()) - 3600)
-    headers = {
-        HEADER_DEVICE: "van-a",
-        HEADER_TIMESTAMP: old,
-        HEADER_SIGNATURE: sign(key, request_message("GET", "/v1/ack", old, b"")),
-    }
+    headers = signed_headers(key, "van-a", "GET", "/v1/ack", b"", timestamp=old)
     resp = httpx.get(f"{hub.url}/v1/ack", headers=headers)
     assert resp.status_code == 401 and "時計" in resp.json()["error"]
-    headers[HEADER_TIMESTAMP] = stamp
-    headers[HEADER_SIGNATURE] = sign(key, request_message("GET", "/v1/ack", stamp, b""))
+    headers = signed_headers(key, "van-a", "GET", "/v1/ack", b"", timestamp=stamp)
     resp = httpx.get(f"{hub.url}/v1/ack", headers=headers)
     assert resp.status_code == 200 and resp.json()["acked_seq"] == 0
+    # the same signed request a second time is a replay: refused
+    again = httpx.get(f"{hub.url}/v1/ack", headers=headers)
+    assert again.status_code == 401 and "もう一度" in again.json()["error"]
     spec = httpx.get(f"{hub.url}/openapi.json").json()
     assert spec["openapi"].startswith("3.") and {"/v1/push", "/v1/ack", "/v1/snapshot"} <= set(
         spec["paths"]

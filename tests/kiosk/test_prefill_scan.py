@@ -1,0 +1,132 @@
+"""A scanned request code (何度も書かない) opens its form filled in; bad codes fill nothing."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from textual import events
+from textual.pilot import Pilot
+from textual.widgets import Input, Static
+
+from kiosk.screens.certificate import CertificateScreen
+from kiosk.screens.garbage import GarbageScreen
+from kiosk.screens.menu import MenuScreen
+from kiosk.screens.receipt import ReceiptScreen
+from odekake.prefill import encode
+
+from .conftest import DAY, FixedClock
+from .helpers import records
+from .test_app_flows import SIZE, app_for, open_first_stop
+
+JUMINHYO = {
+    "service_code": "cert.juminhyo",
+    "copies": "1",
+    "relation": "本人",
+    "name": "いわき 花子",
+    "kana": "いわき はなこ",
+    "address": "いわき市平字デモ1-2",
+    "birth_date": "1948-05-06",
+}
+
+
+async def scan(pilot: Pilot[Any], text: str) -> None:
+    """What a keyboard-wedge scanner does: every character as a key, then Enter."""
+    for ch in text:
+        pilot.app.post_message(events.Key(ch, ch))
+    pilot.app.post_message(events.Key("enter", "\r"))
+    for _ in range(20):
+        await pilot.pause(0.02)
+
+
+async def test_the_commonest_certificate_from_a_code_takes_two_keys(
+    kiosk_path: Path, clock: FixedClock
+) -> None:
+    app = app_for(kiosk_path, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_first_stop(pilot)
+        await scan(pilot, encode("cert", JUMINHYO, DAY))
+        screen = app.screen
+        assert isinstance(screen, CertificateScreen)
+        assert (
+            screen.value("name") == "いわき 花子" and screen.value("address") == JUMINHYO["address"]
+        )
+        assert screen.value("birth_date") == "1948-05-06"
+        assert "QRコードの内容を入力しました" in str(
+            screen.query_one("#form-message", Static).render()
+        )
+        # nothing is saved until the operator checks identity and confirms
+        assert records(kiosk_path, "certificate.issue") == []
+        assert screen.focused is screen.control("id_doc1")
+        keys = ["right", "ctrl+s"]  # 運転免許証, save
+        await pilot.press(*keys)
+        await pilot.pause()
+        assert isinstance(app.screen, ReceiptScreen)
+        assert len(keys) <= 3
+        await app.workers.wait_for_complete()
+    [p] = records(kiosk_path, "certificate.issue")
+    assert p["service_code"] == "cert.juminhyo" and p["copies"] == 1 and p["relation"] == "本人"
+    assert p["id_check"]["documents"] == ["運転免許証"]
+    assert p["requester"]["name"] == "いわき 花子"
+    assert p["requester"]["birth_date"] == "1948-05-06"
+
+
+async def test_bad_codes_say_why_and_fill_nothing(kiosk_path: Path, clock: FixedClock) -> None:
+    good = encode("cert", JUMINHYO, DAY)
+    bad = {
+        "truncated": good[:40],
+        "wrong version": good.replace("ODK1:", "ODK7:"),
+        "My Number": encode("cert", {**JUMINHYO, "address": "平 1234 5678 9018"}, DAY),
+        "too old": encode("cert", JUMINHYO, date(2026, 1, 5)),
+    }
+    app = app_for(kiosk_path, clock)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await open_first_stop(pilot)
+        for text in bad.values():
+            await scan(pilot, text)
+            assert isinstance(app.screen, MenuScreen)
+        messages = [n.message for n in app._notifications]
+        assert any("最後まで読み取れません" in m for m in messages)
+        assert any("新しい形式" in m for m in messages)
+        assert any("マイナンバー" in m for m in messages)
+        assert any("90日より前" in m for m in messages)
+    assert records(kiosk_path, "certificate.issue") == []
+
+
+async def test_a_code_scanned_into_a_text_field_fills_the_form(
+    kiosk_path: Path, clock: FixedClock
+) -> None:
+    app = app_for(kiosk_path, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_first_stop(pilot)
+        await pilot.press("1")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, CertificateScreen)
+        assert isinstance(screen.focused, Input)  # the name field
+        await scan(pilot, encode("cert", JUMINHYO, DAY))
+        assert app.screen is screen
+        assert screen.value("name") == "いわき 花子"  # the code's text is not left in the field
+        assert screen.value("kana") == "いわき はなこ"
+
+
+async def test_a_clean_form_gives_way_to_the_form_the_code_asks_for(
+    kiosk_path: Path, clock: FixedClock
+) -> None:
+    ticket = encode("garbage", {"service_code": "garbage.large_m", "quantity": "2"}, DAY)
+    app = app_for(kiosk_path, clock)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await open_first_stop(pilot)
+        await pilot.press("1", *"遠藤")
+        await pilot.pause()
+        # something typed: the code does not throw it away
+        await scan(pilot, ticket)
+        assert isinstance(app.screen, CertificateScreen)
+        assert any("保存するか閉じて" in n.message for n in app._notifications)
+        app.screen.query_one("#f-name", Input).value = ""
+        await pilot.pause()
+        await scan(pilot, ticket)
+        screen = app.screen
+        assert isinstance(screen, GarbageScreen), screen
+        assert screen.value("service_code") == "garbage.large_m" and screen.value("quantity") == "2"

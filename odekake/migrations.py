@@ -572,6 +572,11 @@ def m1401_console_staff(db: sqlite_utils.Database) -> None:
             objective_sense INTEGER NOT NULL DEFAULT -1,
             plan_id TEXT,
             error TEXT NOT NULL DEFAULT ''
+        );
+        """,
+    )
+
+
 @migrations(name="1601_reports_costs")
 def m1601_reports_costs(db: sqlite_utils.Database) -> None:
     # The usage report's cost table (事業費 per fiscal year), kept at the hub.
@@ -585,6 +590,10 @@ def m1601_reports_costs(db: sqlite_utils.Database) -> None:
             updated_at TEXT NOT NULL,
             updated_by TEXT NOT NULL DEFAULT ''
         );
+        """,
+    )
+
+
 @migrations(name="1101_wire_hub_signing")
 def m1101_wire_hub_signing(db: sqlite_utils.Database) -> None:
     # Van: each acknowledgement keeps the hub's signed answer it came in (JSON), so a
@@ -593,5 +602,27 @@ def m1101_wire_hub_signing(db: sqlite_utils.Database) -> None:
         db,
         """
         ALTER TABLE hub_acks ADD COLUMN evidence TEXT;
+        """,
+    )
+
+
+@migrations(name="1801_backups")
+def m1801_backups(db: sqlite_utils.Database) -> None:
+    # Hub: every verified backup and, per device, the highest sequence it holds (the
+    # backup mark). Van: the backup mark the hub last reported; the van purges
+    # personal data only below it.
+    run_script(
+        db,
+        """
+        CREATE TABLE hub_backups (
+            n INTEGER PRIMARY KEY,
+            taken_at TEXT NOT NULL,
+            file TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            records INTEGER NOT NULL,
+            marks TEXT NOT NULL DEFAULT '{}'
+        );
+        ALTER TABLE sync_state ADD COLUMN backup_seq INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE sync_state ADD COLUMN backup_evidence TEXT;
         """,
     )

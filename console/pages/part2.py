@@ -1,0 +1,12 @@
+"""The routes of the console's part 2 pages (issue 15), gathered for ``console.app``."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from console.pages import auditlog, staff, usage
+
+
+def routes() -> list[BaseRoute]:
+    """利用実績, 車両・同期, 職員 and 監査ログ."""
+    return [*usage.routes(), *staff.routes(), *auditlog.routes()]

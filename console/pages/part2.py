@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from console.pages import auditlog, staff, usage
+from console.pages import auditlog, devices, staff, usage
 
 
 def routes() -> list[BaseRoute]:
     """利用実績, 車両・同期, 職員 and 監査ログ."""
-    return [*usage.routes(), *staff.routes(), *auditlog.routes()]
+    return [*usage.routes(), *devices.routes(), *staff.routes(), *auditlog.routes()]

@@ -113,6 +113,11 @@ def devices(db: sqlite_utils.Database) -> list[DeviceView]:
     return out
 
 
+def van_names(db: sqlite_utils.Database) -> list[tuple[str, str]]:
+    """(van id, name) of every van in the master data (the enrol form's choices)."""
+    return [(str(i), str(n)) for i, n in db.execute("SELECT id, name FROM vans ORDER BY id")]
+
+
 def _resolution(db: sqlite_utils.Database, n: int) -> Resolution | None:
     row = db.execute(
         "SELECT kept, kept_hash, reason, resolved_by, resolved_at "

@@ -79,10 +79,10 @@ def calendar_svg(plan: Plan, month: date, link: str = "?day=", selected: str = "
                 line += 15
                 for v in sorted(vans[van_id], key=lambda v: v.start):
                     users = f" {v.expected_users:.0f}人" if v.expected_users else ""
-                    name = v.site_name if len(v.site_name) <= 7 else v.site_name[:6] + "…"
+                    name = v.site_name if len(v.site_name) <= 6 else v.site_name[:5] + "…"
                     label = f"{v.start}-{v.end} {name}{users}"
                     color = "#7a3e00" if v.activity != "regular" else "#222"
-                    out.append(_t(x + 10, line, label, 11, fill=color))
+                    out.append(_t(x + 8, line, label, 10, fill=color))
                     line += 15
             out.append("</a>")
         y += h

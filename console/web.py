@@ -50,6 +50,7 @@ NAV: list[tuple[str, str, str]] = [
     ("/plans", "巡回計画", "plan.view"),
     ("/usage", "利用実績", "report.view"),
     ("/devices", "車両・同期", "device.manage"),
+    ("/sites", "地点・地区", "site.edit"),
     ("/staff", "職員", "staff.manage"),
     ("/audit", "監査ログ", "audit.view"),
 ]

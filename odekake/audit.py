@@ -41,6 +41,7 @@ ACTIONS: dict[str, str] = {
     "sync.resolve": "隔離された記録の解決",
     "device.enroll": "車両端末の登録",
     "device.revoke": "車両端末の失効",
+    "site.change": "会場マスタの登録・変更",
     "policy.save": "巡回計画の設定の保存",
     "plan.solve": "巡回計画の計算の開始",
     "plan.cancel": "巡回計画の作成の中止",

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from console.pages import auditlog, devices, staff, usage
+from console.pages import auditlog, devices, sites, staff, usage
 
 
 def routes() -> list[BaseRoute]:
     """利用実績, 車両・同期, 職員 and 監査ログ."""
-    return [*usage.routes(), *devices.routes(), *staff.routes(), *auditlog.routes()]
+    return [
+        *usage.routes(),
+        *devices.routes(),
+        *sites.routes(),
+        *staff.routes(),
+        *auditlog.routes(),
+    ]

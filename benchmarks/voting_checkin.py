@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from odekake.db import connect
 from odekake.voting import roll as rl
-from odekake.voting.client import Confirmed, VotingClient
-from tests.voting.conftest import ELECTION_ID, ROLL_HEADER, HubProcess, make_hub
+from odekake.voting.client import Confirmed
+from tests.voting.conftest import ELECTION_ID, ROLL_HEADER, HubProcess, make_hub, signed_client
 
 
 def main() -> None:
@@ -43,7 +43,7 @@ def main() -> None:
         db.close()
         hub = HubProcess(db_path)
         try:
-            client = VotingClient(hub.url, timeout=30)
+            client = signed_client(db_path, "van-1", hub.url, timeout=30)
             latencies = []
             for i in range(2, args.voters + 2):
                 t0 = time.perf_counter()
@@ -66,8 +66,13 @@ def main() -> None:
             barrier = threading.Barrier(args.contenders)
             results: list[object] = []
 
+            contenders = {
+                i: signed_client(db_path, f"van-st{i:02d}", hub.url, timeout=30)
+                for i in range(1, args.contenders + 1)
+            }
+
             def worker(i: int) -> None:
-                c = VotingClient(hub.url, timeout=30)
+                c = contenders[i]
                 barrier.wait()
                 results.append(
                     c.checkin(
@@ -75,7 +80,7 @@ def main() -> None:
                         voter_no="000001",
                         station_id=f"st{i:02d}",
                         clerk_id="cl001",
-                        device_id=f"van-{i}",
+                        device_id=f"van-st{i:02d}",
                         reason="work",
                     )
                 )

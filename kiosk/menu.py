@@ -80,6 +80,7 @@ def _voting(app: KioskApp) -> Screen[Any]:
     from odekake.errors import OdekakeError
     from odekake.sync.auth import device_auth_for, hub_url_of
     from odekake.voting.client import VotingClient
+    from odekake.voting.elections import JST
 
     hub_url = app.settings.hub_url or hub_url_of(app.db)
     if not hub_url:
@@ -90,7 +91,14 @@ def _voting(app: KioskApp) -> Screen[Any]:
         hub_url, timeout=5.0, attempts=2, auth=device_auth_for(app.db_path, app.db)
     )
     return make_voting_screen(
-        app.db, hub_url, app.operator.id, stop_id=app.stop.stop_id, client=client
+        app.db,
+        hub_url,
+        app.operator.id,
+        stop_id=app.stop.stop_id,
+        client=client,
+        van_id=app.van_id,
+        site_id=app.stop.site_id,
+        day=app.now().astimezone(JST).date(),
     )
 
 

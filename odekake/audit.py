@@ -46,6 +46,9 @@ ACTIONS: dict[str, str] = {
     "plan.solve": "巡回計画の計算の開始",
     "plan.cancel": "巡回計画の作成の中止",
     "plan.edit": "巡回計画の手直し",
+    "backup": "ハブのバックアップ",
+    "restore": "ハブの復元",
+    "election.assign": "投票所の担当車両の変更",
 }
 
 

@@ -153,6 +153,7 @@ class DemoSummary:
     first_day: date | None = None
     last_day: date | None = None
     unsynced_days: list[date] = field(default_factory=list)
+    voters: int = 0
 
     def describe(self) -> str:
         """A short Japanese summary for the terminal."""
@@ -161,7 +162,9 @@ class DemoSummary:
             f"  hub.db: 記録 {self.hub_records} 件({self.first_day}〜{self.last_day}、{self.stops} 回の運行)\n"
             f"  van.db: 記録 {self.van_records} 件(うち未同期 {self.van_records - self.hub_records} 件)\n"
             f"  会場 {self.sites} か所、車両 1 台、職員 {len(OPERATORS)} 名"
-            f"(PIN: op001=1234, sv001=9999 ほか README 参照)\n" + console_help(self.directory)
+            f"(PIN: op001=1234, sv001=9999 ほか README 参照)\n"
+            f"  選挙 {DEMO_ELECTION_ID}: 本日の午前の会場が移動期日前投票所、"
+            f"名簿 {self.voters} 人(投票事務 cl001=3456)\n" + console_help(self.directory)
         )
 
 
@@ -661,6 +664,120 @@ def _demo_plan(
             audit.log(db, "demo", "plan.publish", plan_id, {"visits": 2 * len(days)})
 
 
+DEMO_ELECTION_ID = "demo-election"
+DEMO_HUB_URL = "http://127.0.0.1:8765"
+# The demo roll: (番号, index into the name tables, birth date). Women's given names
+# are the ones at even positions in _GIVEN_SEX below; everyone lives at a デモ address.
+_DEMO_VOTERS = (
+    ("D0001", 0, 0, "1941-04-03"),
+    ("D0002", 1, 1, "1938-11-20"),
+    ("D0003", 2, 3, "1950-03-02"),
+    ("D0004", 3, 5, "1946-07-15"),
+    ("D0005", 4, 6, "1944-01-05"),
+    ("D0006", 5, 7, "1952-09-30"),
+    ("D0007", 6, 8, "1939-12-12"),
+    ("D0008", 7, 9, "1948-05-06"),
+)
+_FEMALE_GIVEN = {"ヨシ子", "和子", "トミ", "幸子", "節子", "キヨ"}
+
+
+def _demo_election(
+    hub: sqlite_utils.Database, van: sqlite_utils.Database, directory: Path, today: date
+) -> int:
+    """An election whose early voting covers the demo's days, with today's stop as a
+    mobile station served by the demo van, a synthetic roll (デモ addresses) on both,
+    and one voter who already voted at 平支所 yesterday (so 投票不可 can be seen).
+
+    The demo station is open all day so that the demo can be tried at any hour; a
+    real mobile station has its own hours (e.g. 10:00–17:00). Returns the roll size.
+    """
+    from odekake.voting import checkin as ck
+    from odekake.voting import elections as el
+    from odekake.voting import roll as rl
+
+    row = hub.execute(
+        "SELECT id, site_id, district_id FROM plan_visits WHERE date = ? AND van_id = ? "
+        "ORDER BY order_in_day LIMIT 1",
+        [today.isoformat(), VAN_ID],
+    ).fetchone()
+    visit_id, site_id, district_id = row
+    district = master.district(hub, district_id)
+    site_name = master.site(hub, site_id)["name"]
+    election = el.election_from_dict(
+        {
+            "id": DEMO_ELECTION_ID,
+            "name": "いわき市長選挙(デモ)",
+            "early_from": (today - timedelta(days=3)).isoformat(),
+            "early_to": (today + timedelta(days=3)).isoformat(),
+            "election_day": (today + timedelta(days=4)).isoformat(),
+            "ballots": [{"kind": "shicho", "label": "市長"}],
+            "stations": [
+                {
+                    "id": "taira",
+                    "name": "平支所",
+                    "kind": "fixed",
+                    "opens": "08:30",
+                    "closes": "20:00",
+                    "vans": ["taira-counter"],
+                },
+                {
+                    "id": "demo-van",
+                    "name": f"移動期日前投票所({site_name})",
+                    "kind": "mobile",
+                    "date": today.isoformat(),
+                    "opens": "00:00",
+                    "closes": "23:59",
+                    "district": district_id,
+                    "site_id": site_id,
+                    "precincts": [f"{district.name}第1"],
+                    "vans": [VAN_ID],
+                },
+            ],
+        }
+    )
+    lines = ["選挙人番号,氏名,フリガナ,生年月日,性別,住所,投票区"]
+    for k, (no, i, j, born) in enumerate(_DEMO_VOTERS):
+        sex = "女" if _GIVEN[j] in _FEMALE_GIVEN else "男"
+        address = f"いわき市{district.name}町デモ{k % 3 + 1}丁目{k * 4 + 3}番地"
+        lines.append(
+            f"{no},{_SURNAMES[i]} {_GIVEN[j]},{_KANA_S[i]} {_KANA_G[j]},{born},{sex},"
+            f"{address},{district.name}第1"
+        )
+    roll_csv = directory / "demo-roll.csv"
+    roll_csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    el.save_election(hub, election)
+    n = rl.import_roll(hub, DEMO_ELECTION_ID, roll_csv)
+    # today's first stop offers early voting (on the hub and on the van alike)
+    for db in (hub, van):
+        services = json.loads(
+            db.execute("SELECT services FROM plan_visits WHERE id = ?", [visit_id]).fetchone()[0]
+        )
+        with write(db):
+            db.execute(
+                "UPDATE plan_visits SET services = ? WHERE id = ?",
+                [json.dumps(["voting", *services]), visit_id],
+            )
+    # D0008 already voted at 平支所 yesterday: the hub says 投票不可 for them
+    yesterday = datetime.combine(today - timedelta(days=1), time(10, 30), tzinfo=JST)
+    ck.checkin(
+        hub,
+        ck.CheckinRequest(
+            request_id=f"demo-{today.isoformat()}-taira-1",
+            election_id=DEMO_ELECTION_ID,
+            voter_no=_DEMO_VOTERS[-1][0],
+            station_id="taira",
+            clerk_id="cl001",
+            device_id="taira-counter",
+            reason="work",
+        ),
+        now=yesterday,
+    )
+    # the van holds what its first pull would bring: the election and the roll copy
+    el.import_election(van, el.export_election(hub, DEMO_ELECTION_ID))
+    rl.load_roll(van, DEMO_ELECTION_ID, rl.roll_snapshot(hub, DEMO_ELECTION_ID))
+    return n
+
+
 def build_demo(
     directory: Path, *, seed: int = 7, today: date | None = None, force: bool = False
 ) -> DemoSummary:
@@ -718,6 +835,7 @@ def build_demo(
     plan_days = sorted({today, *_working_days(hub, today, today + timedelta(days=27))})
     for db in (hub, van):
         _demo_plan(db, sites, random.Random(seed + 1), today, plan_days)
+    voters = _demo_election(hub, van, directory, today)
     from odekake.sync.keys import enroll_synced
 
     enroll_synced(
@@ -727,6 +845,11 @@ def build_demo(
 
     for login, name, role, password in DEMO_STAFF:
         add_staff(hub, login, name, role, password, actor="demo")
+    from odekake.sync.client import remember_hub_url
+
+    # The hub of the README's tour (odekake hub serve --port 8765): key 8 then knows
+    # where to check voters in, and says so when that hub is not running.
+    remember_hub_url(van, DEVICE_ID, DEMO_HUB_URL)
     return DemoSummary(
         directory=directory,
         sites=len(sites),
@@ -736,4 +859,5 @@ def build_demo(
         first_day=start,
         last_day=today - timedelta(days=1),
         unsynced_days=unsynced,
+        voters=voters,
     )

@@ -628,6 +628,30 @@ def m1801_backups(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="1201_voting_station_vans")
+def m1201_voting_station_vans(db: sqlite_utils.Database) -> None:
+    # Early voting round two (issue 11 §4–5): which van (or device) serves which station,
+    # the check-in rule settings, and the evidence kept with an incident.
+    run_script(
+        db,
+        """
+        CREATE TABLE election_station_vans (
+            election_id TEXT NOT NULL,
+            station_id TEXT NOT NULL,
+            van_id TEXT NOT NULL,
+            PRIMARY KEY (election_id, station_id, van_id)
+        );
+        CREATE INDEX election_station_vans_van ON election_station_vans(van_id, election_id);
+        ALTER TABLE vote_incidents ADD COLUMN detail TEXT NOT NULL DEFAULT '{}';
+        CREATE INDEX vote_checkins_device ON vote_checkins(device_id, checked_at);
+        INSERT OR IGNORE INTO settings(key, value) VALUES ('vote_minutes_early', '0');
+        INSERT OR IGNORE INTO settings(key, value) VALUES ('vote_minutes_late', '0');
+        INSERT OR IGNORE INTO settings(key, value) VALUES ('vote_burst_limit', '30');
+        INSERT OR IGNORE INTO settings(key, value) VALUES ('vote_burst_minutes', '10');
+        """,
+    )
+
+
 @migrations(name="1501_console2_quarantine_resolutions")
 def m1501_console2_quarantine_resolutions(db: sqlite_utils.Database) -> None:
     # Hub: how an administrator resolved a quarantined record (which version counts,

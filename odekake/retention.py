@@ -21,7 +21,7 @@ from odekake import audit
 from odekake.db import device_id_of, write
 from odekake.records import utc_now
 from odekake.sealing import is_personal_key
-from odekake.sync.wire import SignedAnswer, acked_by_evidence
+from odekake.sync.wire import SignedAnswer, acked_by_evidence, proven_body
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,31 @@ def signed_through(db: sqlite_utils.Database, cutoff: str) -> int:
     return 0
 
 
+def record_backup_mark(db: sqlite_utils.Database, answer: SignedAnswer) -> None:
+    """Remember the hub's signed backup mark (what a verified hub backup holds)."""
+    device = device_id_of(db)
+    with write(db):
+        db.execute(
+            "INSERT INTO sync_state(device_id, backup_seq, backup_evidence) VALUES (?, ?, ?) "
+            "ON CONFLICT(device_id) DO UPDATE SET backup_seq = excluded.backup_seq, "
+            "backup_evidence = excluded.backup_evidence",
+            [device, int(answer.data["backup_seq"]), answer.evidence()],
+        )
+
+
+def backup_through(db: sqlite_utils.Database) -> int:
+    """The hub's backup mark for this van, when the hub signed it (else 0: purge nothing)."""
+    device = device_id_of(db)
+    row = db.execute(
+        "SELECT backup_evidence FROM sync_state WHERE device_id = ?", [device]
+    ).fetchone()
+    data = proven_body(db, None if row is None else row[0], device)
+    try:
+        return 0 if data is None else int(data["backup_seq"])
+    except (KeyError, TypeError, ValueError):
+        return 0
+
+
 def _holds_personal(payload_text: str) -> bool:
     payload = json.loads(payload_text)
     return "sealed" in payload or any(is_personal_key(k) for k in payload)
@@ -84,10 +109,16 @@ def _holds_personal(payload_text: str) -> bool:
 def plan_purge(
     db: sqlite_utils.Database, *, now: datetime | None = None, days: int | None = None
 ) -> PurgePlan:
-    """Which records' personal data may go: acknowledged at least ``days`` ago."""
+    """Which records' personal data may go.
+
+    A record goes when the hub acknowledged it at least ``days`` ago (a signed
+    acknowledgement) AND the hub says, signed, that a verified backup holds it (the
+    backup mark): a hub that loses its disk and is restored from that backup still
+    has every record the van purged.
+    """
     keep = retention_days(db) if days is None else days
     cutoff = ((now or utc_now()) - timedelta(days=keep)).isoformat(timespec="milliseconds")
-    through = signed_through(db, cutoff)
+    through = min(signed_through(db, cutoff), backup_through(db))
     ids = [
         r[0]
         for r in db.execute(

@@ -9,7 +9,7 @@ request id or the provisional path (仮投票), recorded as provisional.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import ClassVar
 
 import sqlite_utils
@@ -18,12 +18,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Input, OptionList, Select, Static
+from textual.widgets import Button, Footer, Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from kiosk.voting_labels import LABELS
 from odekake.db import device_id_of
 from odekake.errors import OdekakeError
+from odekake.services.stops import van_id_of
 from odekake.voting import checkin as ck
 from odekake.voting import roll as rl
 from odekake.voting.client import (
@@ -51,6 +52,7 @@ class VoteBlockedModal(ModalScreen[str]):
     VoteBlockedModal > Vertical { width: 100%; height: 100%; padding: 2 4; background: $error; }
     VoteBlockedModal #blocked-title { text-style: bold; content-align: center middle; width: 100%; height: 3; }
     VoteBlockedModal Input { width: 40; }
+    VoteBlockedModal Button:focus { text-style: bold reverse; border: tall $accent; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "stay", show=False, priority=True)]
 
@@ -63,8 +65,10 @@ class VoteBlockedModal(ModalScreen[str]):
         clerk_id: str,
         voter_no: str,
         answer: AlreadyVoted,
+        local: bool = False,
     ) -> None:
         super().__init__()
+        self.local = local
         self.van_db = van_db
         self.election_id = election_id
         self.station_id = station_id
@@ -83,6 +87,8 @@ class VoteBlockedModal(ModalScreen[str]):
                 ),
                 id="blocked-body",
             )
+            if self.local:
+                yield Static(LABELS["blocked_local"], id="blocked-local")
             yield Input(placeholder=LABELS["second_clerk"], id="second-clerk")
             yield Input(placeholder=LABELS["second_pin"], password=True, id="second-pin")
             yield Button(LABELS["blocked_release"], id="release", variant="warning")
@@ -131,7 +137,15 @@ class VotingScreen(Screen[None]):
     VotingScreen #result { height: auto; min-height: 3; padding: 0 1; text-style: bold; }
     VotingScreen #result.ok { background: $success; }
     VotingScreen #result.ng { background: $error; }
+    VotingScreen #hub-status { height: 1; }
+    VotingScreen #hub-status.ok { color: $success; }
+    VotingScreen #hub-status.ng { color: $error; text-style: bold; }
+    VotingScreen Button:focus { text-style: bold reverse; border: tall $accent; }
     """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "leave", LABELS["leave"]),
+        Binding("f2", "next_voter", LABELS["next_key"]),
+    ]
 
     def __init__(
         self,
@@ -156,10 +170,12 @@ class VotingScreen(Screen[None]):
         self.confirmed: Confirmed | None = None
         self.offline: Offline | None = None
         self.waiting = False
+        self.hub_ok: bool | None = None
         self._matches: list[rl.Voter] = []
 
     def compose(self) -> ComposeResult:
         yield Static(f"{LABELS['title']}  {self.election.name}  {self.station.name}", id="title")
+        yield Static(LABELS["hub_checking"], id="hub-status")
         yield Input(placeholder=LABELS["ticket"], id="ticket")
         with Horizontal():
             yield Input(placeholder=LABELS["kana"], id="kana")
@@ -177,9 +193,45 @@ class VotingScreen(Screen[None]):
             yield Button(LABELS["retry"], id="retry")
             yield Button(LABELS["provisional"], id="provisional", variant="warning")
             yield Button(LABELS["next"], id="next")
+        yield Footer()
 
     def on_mount(self) -> None:
         self._reset()
+        self._probe_hub()
+
+    # --- the hub's reachability (shown before the clerk starts) ----------------------
+
+    @work(thread=True, exclusive=True, group="vote-probe")
+    def _probe_hub(self) -> None:
+        probe = getattr(self.client, "reachable", None)
+        try:
+            ok = bool(probe()) if callable(probe) else None
+        except Exception:  # a probe must never break the screen
+            ok = False
+        if ok is not None:
+            self.app.call_from_thread(self._hub_state, ok)
+
+    def _hub_state(self, ok: bool) -> None:
+        self.hub_ok = ok
+        status = self.query_one("#hub-status", Static)
+        status.update(LABELS["hub_ok" if ok else "hub_down"])
+        status.set_classes("ok" if ok else "ng")
+
+    # --- leaving -------------------------------------------------------------------
+
+    def action_leave(self) -> None:
+        """Escape: back to the menu, unless the hub is being asked or a ballot is due."""
+        if self.waiting:
+            self._result(LABELS["leave_waiting"], "ng")
+            return
+        if self.confirmed is not None:
+            self._result(LABELS["leave_confirmed"], "ng")
+            return
+        self.dismiss(None)
+
+    def action_next_voter(self) -> None:
+        """F2: clear the screen for the next voter."""
+        self.next_voter()
 
     # --- state ---------------------------------------------------------------------
 
@@ -206,6 +258,25 @@ class VotingScreen(Screen[None]):
         self._result("")
         self._show()
         self.query_one("#ticket", Input).focus()
+
+    def _clear_selection(self) -> None:
+        """Forget the selected voter (a new search has started): no 名簿対照 for them."""
+        self.voter = None
+        self.request_id = None
+        self.confirmed = None
+        self.offline = None
+        self.query_one("#voter", Static).update("")
+        self.query_one("#checkin", Button).disabled = True
+        self._show()
+
+    @on(Input.Changed, "#ticket")
+    @on(Input.Changed, "#kana")
+    @on(Input.Changed, "#birth")
+    def typing(self, event: Input.Changed) -> None:
+        """Typing a new ticket, フリガナ or birth date starts a new search."""
+        if event.value and self.voter is not None and not self.waiting:
+            self._clear_selection()
+            self._result("")
 
     def _select_voter(self, voter: rl.Voter) -> None:
         self._reset()
@@ -237,6 +308,7 @@ class VotingScreen(Screen[None]):
         """A scanner types the ticket's content and Enter."""
         if self._busy():
             return
+        self._clear_selection()
         voter = rl.find_by_voter_no(self.van_db, self.election.id, event.value)
         if voter is None:
             self._reset()
@@ -250,6 +322,7 @@ class VotingScreen(Screen[None]):
         """Look the voter up by フリガナ + birth date."""
         if self._busy():
             return
+        self._clear_selection()
         kana = self.query_one("#kana", Input).value
         birth = self.query_one("#birth", Input).value
         try:
@@ -300,6 +373,21 @@ class VotingScreen(Screen[None]):
         if reason is None:
             self._result(LABELS["choose_reason"], "ng")
             return
+        mine = ck.local_vote(self.van_db, self.election.id, self.voter.voter_no)
+        if mine is not None:
+            # This van already handed this voter a ballot or took a 仮投票: blocked here,
+            # online or not (the hub may not have the 仮投票 yet).
+            self._blocked(
+                AlreadyVoted(
+                    "local",
+                    mine["station_id"],
+                    mine["station_name"],
+                    mine["checked_at"],
+                    mine["kind"],
+                ),
+                local=True,
+            )
+            return
         if self.request_id is None:
             self.request_id = ck.new_request_id()
         self.query_one("#checkin", Button).disabled = True
@@ -325,8 +413,24 @@ class VotingScreen(Screen[None]):
             result = Offline(request_id, f"{type(exc).__name__}: {exc}")
         self.app.call_from_thread(self._answered, request_id, result)
 
+    def _blocked(self, answer: AlreadyVoted, *, local: bool = False) -> None:
+        if self.voter is None:
+            return
+        self._result(LABELS["blocked_title"], "ng")
+        modal = VoteBlockedModal(
+            self.van_db,
+            election_id=self.election.id,
+            station_id=self.station.id,
+            clerk_id=self.clerk_id,
+            voter_no=self.voter.voter_no,
+            answer=answer,
+            local=local,
+        )
+        self.app.push_screen(modal, lambda _clerk: self._reset())
+
     def _answered(self, request_id: str, result: CheckinResult) -> None:
         self.waiting = False
+        self._hub_state(not isinstance(result, Offline))
         if request_id != self.request_id or self.voter is None:
             return  # the clerk moved on to another voter
         if isinstance(result, Confirmed):
@@ -340,22 +444,14 @@ class VotingScreen(Screen[None]):
             self._show("handed")
             self.query_one("#handed", Button).focus()
         elif isinstance(result, AlreadyVoted):
-            self._result(LABELS["blocked_title"], "ng")
-            modal = VoteBlockedModal(
-                self.van_db,
-                election_id=self.election.id,
-                station_id=self.station.id,
-                clerk_id=self.clerk_id,
-                voter_no=self.voter.voter_no,
-                answer=result,
-            )
-            self.app.push_screen(modal, lambda _clerk: self._reset())
+            self._blocked(result)
         elif isinstance(result, Refused):
-            self._result(LABELS["refused"].format(message=result.message), "ng")
+            self._result(LABELS["refused"].format(message=result.message, code=result.code), "ng")
         else:
             self.offline = result
             self._result(LABELS["offline"].format(reason=result.reason), "ng")
             self._show("retry", "provisional")
+            self.query_one("#retry", Button).focus()
 
     @on(Button.Pressed, "#handed")
     def handed(self) -> None:
@@ -415,8 +511,14 @@ def make_voting_screen(
     timeout: float = 5.0,
     stop_id: str | None = None,
     client: CheckinClient | None = None,
+    van_id: str | None = None,
+    site_id: str | None = None,
+    day: date | None = None,
 ) -> VotingScreen:
-    """The voting screen for today's station, for the logged-in clerk.
+    """The voting screen for today's station of this van, for the logged-in clerk.
+
+    The station is picked by van AND station: one assigned to this van (``van_id`` or
+    the device), preferring the one at the open stop's site (``site_id``).
 
     Raises:
         OdekakeError: The operator is not an election clerk, or no election has a
@@ -424,7 +526,13 @@ def make_voting_screen(
     """
     if not ck.is_clerk(van_db, clerk_id):
         raise OdekakeError(LABELS["not_clerk"])
-    found = current_station(van_db)
+    found = current_station(
+        van_db,
+        day,
+        van_id=van_id or van_id_of(van_db),
+        device_id=device_id_of(van_db),
+        site_id=site_id,
+    )
     if found is None:
         raise OdekakeError(LABELS["no_station"])
     election, station = found

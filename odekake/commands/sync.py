@@ -55,10 +55,48 @@ def hub_serve(
         f"ハブの署名鍵: {hub_key_path_for(db_path)}(指紋 {fingerprint(signing)}、公開鍵 {signing})",
         err=True,
     )
-    try:
-        serve(db_path, host, port, tls_cert=tls_cert, tls_key=tls_key)
-    except ssl.SSLError as exc:
-        raise OdekakeError(f"証明書か秘密鍵を読めません: {exc.reason}") from exc
+    from odekake.backup import serving_lock
+
+    with serving_lock(db_path, purpose="ハブの稼働"):
+        try:
+            serve(db_path, host, port, tls_cert=tls_cert, tls_key=tls_key)
+        except ssl.SSLError as exc:
+            raise OdekakeError(f"証明書か秘密鍵を読めません: {exc.reason}") from exc
+
+
+@hub_group.command("backup")
+@click.option("--db", "db_path", required=True, type=_FILE, help="ハブのデータベース(hub.db)")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="バックアップを置くフォルダ",
+)
+@click.option("--keep", default=7, show_default=True, type=int, help="残す世代数")
+def hub_backup(db_path: Path, out_dir: Path, keep: int) -> None:
+    """ハブの稼働中に一貫したバックアップを作り、検証して、古い世代を整理する。"""
+    from odekake.audit import cli_actor
+    from odekake.backup import take_backup
+
+    click.echo(take_backup(db_path, out_dir, keep=keep, actor=cli_actor()).describe())
+
+
+@hub_group.command("restore")
+@click.option(
+    "--from",
+    "backup",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="復元するバックアップ(hub-….db)",
+)
+@click.option("--db", "db_path", required=True, type=_FILE, help="置き換えるハブのデータベース")
+def hub_restore(backup: Path, db_path: Path) -> None:
+    """バックアップを検証してからハブのデータベースを置き換える(元のファイルは残す)。"""
+    from odekake.audit import cli_actor
+    from odekake.backup import restore
+
+    click.echo(restore(backup, db_path, actor=cli_actor()).describe())
 
 
 @hub_group.command("rotate-key")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
+from odekake import audit
 from odekake.commands.core import DB_OPTION
 from odekake.db import connect
+from odekake.errors import OdekakeError
 from odekake.voting import checkin as ck
 from odekake.voting import elections as el
 from odekake.voting import roll as rl
@@ -20,18 +23,83 @@ def election_group() -> None:
     """選挙(期日前投票期間・投票用紙・投票所)の登録と終了。"""
 
 
+def _parse_assignments(values: tuple[str, ...]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for v in values:
+        station, sep, van = v.partition("=")
+        if not sep or not station.strip() or not van.strip():
+            raise OdekakeError(f"--van は 投票所ID=車両ID で指定します({v!r})")
+        out.append((station.strip(), van.strip()))
+    return out
+
+
 @election_group.command("add")
 @DB_OPTION
 @click.argument("toml_file", type=click.Path(dir_okay=False, path_type=Path))
-def election_add(db_path: Path, toml_file: Path) -> None:
+@click.option(
+    "--van",
+    "vans",
+    multiple=True,
+    metavar="STATION=VAN",
+    help="投票所を担当する車両(端末)。TOMLの vans に加える(複数指定可)",
+)
+def election_add(db_path: Path, toml_file: Path, vans: tuple[str, ...]) -> None:
     """選挙をTOMLファイルから登録・更新する(書式は docs/voting.md)。"""
     election = el.load_toml(toml_file)
+    extra = _parse_assignments(vans)
+    for station_id, _ in extra:
+        election.station(station_id)
+    if extra:
+        election = replace(
+            election,
+            stations=tuple(
+                replace(
+                    s,
+                    vans=tuple(dict.fromkeys([*s.vans, *(v for sid, v in extra if sid == s.id)])),
+                )
+                for s in election.stations
+            ),
+        )
+        el.election_from_dict(election.to_dict())  # validate the van ids
     db = connect(db_path)
     el.save_election(db, election)
+    audit.log(
+        db,
+        audit.cli_actor(),
+        "election.assign",
+        election.id,
+        {"stations": {s.id: list(s.vans) for s in election.stations}},
+    )
     click.echo(
         f"選挙 {election.id}({election.name})を登録しました: 投票用紙 {len(election.ballots)}種類、"
         f"投票所 {len(election.stations)}か所。"
     )
+    for s in election.stations:
+        who = "、".join(s.vans) if s.vans else "なし(名簿対照できません)"
+        click.echo(f"  {s.id}\t{s.name}\t担当車両: {who}")
+
+
+@election_group.command("assign")
+@DB_OPTION
+@ELECTION_OPTION
+@click.option("--station", "station_id", required=True, help="投票所ID")
+@click.option("--van", "van_id", required=True, help="車両ID(または端末ID)")
+@click.option("--remove", is_flag=True, help="割り当てを外す(次の下り同期で名簿の写しも消える)")
+def election_assign(
+    db_path: Path, election_id: str, station_id: str, van_id: str, remove: bool
+) -> None:
+    """投票所を担当する車両を割り当てる(または外す)。"""
+    db = connect(db_path)
+    el.assign_van(db, election_id, station_id, van_id, on=not remove)
+    audit.log(
+        db,
+        audit.cli_actor(),
+        "election.assign",
+        election_id,
+        {"station": station_id, "van": van_id, "remove": remove},
+    )
+    what = "から外しました" if remove else "に割り当てました"
+    click.echo(f"車両 {van_id} を投票所 {station_id}(選挙 {election_id}){what}。")
 
 
 @election_group.command("list")
@@ -83,11 +151,15 @@ def vote_group() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="待ち受けるアドレス")
 @click.option("--port", default=8765, show_default=True, type=int, help="待ち受けるポート")
 def vote_serve(db_path: Path, host: str, port: int) -> None:
-    """名簿対照(チェックイン)サービスを単独で起動する(試験・デモ用)。"""
+    """名簿対照(チェックイン)サービスを単独で起動する(試験・デモ用)。
+
+    ハブ(odekake hub serve)と同じ端末署名の確認を通った要求だけを受け付ける。
+    """
     import uvicorn
 
-    from odekake.voting.http import make_app
+    from odekake.sync.hub import make_app
 
+    # The hub's own app: /vote/* behind exactly the hub's device-signature guard.
     app = make_app(db_path)
     click.echo(f"名簿対照サービス: http://{host}:{port}/vote/ (Ctrl+C で終了)", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")

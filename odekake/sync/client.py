@@ -215,6 +215,13 @@ def record_ack(
             "last_push_at = excluded.last_push_at, hub_url = excluded.hub_url",
             [device_id, acked, at, at, hub_url],
         )
+        if "backup_seq" in answer.data:
+            # What a verified hub backup holds, as the hub last said (lower after a
+            # restore): the purge stays below it, and trusts it only with its proof.
+            db.execute(
+                "UPDATE sync_state SET backup_seq = ?, backup_evidence = ? WHERE device_id = ?",
+                [int(answer.data["backup_seq"]), answer.evidence(), device_id],
+            )
         # The retention purge counts its days from each acknowledgement, and trusts
         # only the ones whose hub signature it can check again (the evidence).
         top = db.execute("SELECT MAX(seq) FROM hub_acks").fetchone()[0]
@@ -224,6 +231,16 @@ def record_ack(
                 [acked, at, answer.evidence()],
             )
     return acked
+
+
+def remember_hub_url(db: sqlite_utils.Database, device_id: str, hub_url: str) -> None:
+    """Record the hub this van talks to (a pull alone is enough for the voting screen)."""
+    with write(db):
+        db.execute(
+            "INSERT INTO sync_state(device_id, hub_url) VALUES (?, ?) "
+            "ON CONFLICT(device_id) DO UPDATE SET hub_url = excluded.hub_url",
+            [device_id, hub_url],
+        )
 
 
 def log_sync(
@@ -423,6 +440,7 @@ def pull(
             db, hub_url, device, key, retries=retries, backoff=backoff, ca_file=ca_file
         ) as client:
             snap = client.request("GET", "/v1/snapshot", params={"have": have} if have else None)
+        remember_hub_url(db, device, hub_url)
         if snap.get("unchanged"):
             with write(db):
                 db.execute(

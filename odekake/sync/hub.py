@@ -39,6 +39,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from odekake.backup import backup_mark
 from odekake.db import connect, write
 from odekake.errors import OdekakeError
 from odekake.hubapps import mounted_apps
@@ -52,7 +53,7 @@ from odekake.sync.keys import (
     verify,
 )
 from odekake.sync.snapshot import snapshot_for
-from odekake.sync.status import hub_status
+from odekake.sync.status import hub_health, hub_status
 from odekake.sync.wire import (
     HEADER_BODY_SHA256,
     HEADER_DEVICE,
@@ -120,8 +121,11 @@ OPENAPI: dict[str, Any] = {
     "paths": {
         "/health": {
             "get": {
-                "summary": "Readiness probe (unsigned)",
-                "responses": {"200": {"description": "ok"}},
+                "summary": "Health for monitoring (unsigned; counts and times only)",
+                "responses": {
+                    "200": {"description": "status ok or warning, with the reasons"},
+                    "503": {"description": "the database cannot be read"},
+                },
             }
         },
         "/v1/ack": {
@@ -424,7 +428,12 @@ def make_app(
         def run(conn: sqlite_utils.Database) -> dict[str, Any]:
             touch(conn, device)
             mark, mark_hash = hub_mark(conn, device)
-            return {"device_id": device, "acked_seq": mark, "acked_hash": mark_hash}
+            return {
+                "device_id": device,
+                "acked_seq": mark,
+                "acked_hash": mark_hash,
+                "backup_seq": backup_mark(conn, device),
+            }
 
         return JSONResponse(await call(run))
 
@@ -437,7 +446,9 @@ def make_app(
             incidents = await call(reconcile)
             for incident in incidents:
                 log.warning("投票の重複を検出しました: %s", incident.id)
-        return JSONResponse(result.to_json())
+        answer = result.to_json()
+        answer["backup_seq"] = await call(lambda conn: backup_mark(conn, device))
+        return JSONResponse(answer)
 
     async def snapshot(request: Request, device: str, body: bytes) -> JSONResponse:
         have = request.query_params.get("have")
@@ -469,7 +480,13 @@ def make_app(
         return JSONResponse(await call(run))
 
     async def health(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok"})
+        try:
+            return JSONResponse(await call(hub_health))
+        except Exception:
+            log.exception("hub: health check failed")
+            return JSONResponse(
+                {"status": "error", "warnings": ["データベースを読めません"]}, status_code=503
+            )
 
     async def openapi(request: Request) -> JSONResponse:
         return JSONResponse(OPENAPI)

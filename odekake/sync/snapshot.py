@@ -39,6 +39,22 @@ class SnapshotTable:
     where: str | None = None
 
 
+def roll_filter() -> str:
+    """Which elections' roll a van receives (the ``where`` of the ``roll`` entry).
+
+    Only an election that is still open and whose early-voting period has not ended
+    (JST), and only to a van (or device) assigned to one of its stations. Everything
+    else is absent from the snapshot, so the next pull deletes the van's copy: after
+    the election, and as soon as the van is no longer assigned (issue 11 §5).
+    """
+    return (
+        "election_id IN (SELECT e.id FROM elections e "
+        "JOIN election_station_vans v ON v.election_id = e.id "
+        "WHERE e.closed = 0 AND e.early_to >= date('now', '+9 hours') "
+        "AND v.van_id IN (:van_id, :device_id))"
+    )
+
+
 SNAPSHOT_TABLES: list[SnapshotTable] = [
     SnapshotTable("districts", ("id",)),
     SnapshotTable("sites", ("id",)),
@@ -61,13 +77,10 @@ SNAPSHOT_TABLES: list[SnapshotTable] = [
     SnapshotTable("elections", ("id",)),
     SnapshotTable("election_ballots", ("election_id", "kind")),
     SnapshotTable("election_stations", ("election_id", "id")),
-    # The roll travels only while its election is open: when the hub closes the
-    # election, the next pull deletes the van's copy (rows no longer present go).
-    SnapshotTable(
-        "roll",
-        ("election_id", "voter_no"),
-        where="election_id IN (SELECT id FROM elections WHERE closed = 0)",
-    ),
+    SnapshotTable("election_station_vans", ("election_id", "station_id", "van_id")),
+    # The roll travels only to the vans serving a station of an open election:
+    # rows no longer present are deleted from the van at the next pull.
+    SnapshotTable("roll", ("election_id", "voter_no"), where=roll_filter()),
 ]
 
 

@@ -8,6 +8,7 @@ and the last sync time; :func:`van_status` is what the kiosk shows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import sqlite_utils
 
@@ -143,3 +144,45 @@ def status_text(db: sqlite_utils.Database) -> str:
             )
         return "\n".join(lines)
     return van_status(db).describe()
+
+
+#: A hub whose newest verified backup is older than this is reported as a warning.
+BACKUP_WARN_HOURS = 26
+
+
+def hub_health(db: sqlite_utils.Database, *, now: datetime | None = None) -> dict[str, object]:
+    """What ``GET /health`` reports for monitoring: counts and times, nothing personal.
+
+    ``status`` is ``ok``, or ``warning`` with the reasons in ``warnings`` (no
+    verified backup within :data:`BACKUP_WARN_HOURS` hours, quarantined records,
+    records held behind a gap). A database that cannot be read is the caller's 503.
+    """
+    at = now or datetime.now(UTC)
+    devices = hub_status(db)
+    quarantined = sum(d.quarantined for d in devices)
+    held = sum(d.held for d in devices)
+    row = db.execute("SELECT MAX(taken_at) FROM hub_backups").fetchone()
+    last_backup = None if row is None else row[0]
+    warnings: list[str] = []
+    age_hours: float | None = None
+    if last_backup is None:
+        warnings.append("検証済みのバックアップがありません")
+    else:
+        age_hours = round((at - datetime.fromisoformat(last_backup)).total_seconds() / 3600, 1)
+        if age_hours > BACKUP_WARN_HOURS:
+            warnings.append(f"最後のバックアップは {age_hours} 時間前です")
+    if quarantined:
+        warnings.append(f"隔離した記録が {quarantined} 件あります")
+    if held:
+        warnings.append(f"欠番のため保留中の記録が {held} 件あります")
+    return {
+        "status": "warning" if warnings else "ok",
+        "warnings": warnings,
+        "checked_at": at.isoformat(timespec="seconds"),
+        "devices_active": sum(1 for d in devices if d.status == "active"),
+        "records": int(db.execute("SELECT COUNT(*) FROM records").fetchone()[0]),
+        "quarantined": quarantined,
+        "held": held,
+        "last_backup_at": last_backup,
+        "backup_age_hours": age_hours,
+    }

@@ -310,15 +310,20 @@ class SignedAnswer:
         )
 
 
-def local_ack(hub_key: Ed25519PrivateKey, device: str, acked_seq: int) -> SignedAnswer:
+def local_ack(
+    hub_key: Ed25519PrivateKey, device: str, acked_seq: int, backup_seq: int | None = None
+) -> SignedAnswer:
     """A signed acknowledgement made where the hub's key is at hand (demo, enrolment).
 
     It is bound to the pseudo-request ``local:<nonce>``, not to a network request.
     """
-    body = json.dumps({"device_id": device, "acked_seq": acked_seq}).encode()
+    data: dict[str, Any] = {"device_id": device, "acked_seq": acked_seq}
+    if backup_seq is not None:
+        data["backup_seq"] = backup_seq
+    body = json.dumps(data).encode()
     req = f"local:{new_nonce()}"
     return SignedAnswer(
-        {"device_id": device, "acked_seq": acked_seq},
+        data,
         device,
         req,
         200,
@@ -328,11 +333,13 @@ def local_ack(hub_key: Ed25519PrivateKey, device: str, acked_seq: int) -> Signed
     )
 
 
-def acked_by_evidence(van: sqlite_utils.Database, evidence: str | None, device: str) -> int | None:
-    """The mark a stored ack proves (None when the proof does not verify).
+def proven_body(
+    van: sqlite_utils.Database, evidence: str | None, device: str
+) -> dict[str, Any] | None:
+    """The body of a stored hub answer, when its proof verifies (else None).
 
-    The proof must be signed by a hub key this van pinned, for this device, and
-    its body must state the acknowledged sequence number.
+    The proof must be signed by a hub key this van pinned, for this device, with
+    status 200, and the body must name this device.
     """
     if not evidence:
         return None
@@ -353,8 +360,17 @@ def acked_by_evidence(van: sqlite_utils.Database, evidence: str | None, device: 
         if int(ev["status"]) != 200:
             return None
         data = json.loads(body)
-        if data.get("device_id") != device:
+        if not isinstance(data, dict) or data.get("device_id") != device:
             return None
-        return int(data["acked_seq"])
+        return data
     except (ValueError, KeyError, TypeError, OdekakeError):
+        return None
+
+
+def acked_by_evidence(van: sqlite_utils.Database, evidence: str | None, device: str) -> int | None:
+    """The mark a stored ack proves (None when the proof does not verify)."""
+    data = proven_body(van, evidence, device)
+    try:
+        return None if data is None else int(data["acked_seq"])
+    except (KeyError, TypeError, ValueError):
         return None

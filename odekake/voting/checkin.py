@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlite_utils
@@ -31,7 +31,7 @@ from odekake.auth import check_pin
 from odekake.db import write
 from odekake.errors import NotFound, OdekakeError, ValidationError
 from odekake.records import Record, canonical_json, sha256_hex, uuid7
-from odekake.voting.elections import REASONS, Election, get_election, jst_now
+from odekake.voting.elections import REASONS, Election, Station, get_election, jst_now
 from odekake.voting.roll import Voter, sex_of
 
 HUB_DEVICE = "hub"
@@ -48,6 +48,9 @@ INCIDENT_LABELS = {
     "cast_without_checkin": "ハブの確認なしの投票用紙交付",
     "cast_mismatch": "別の照会に対する投票用紙交付",
     "cast_twice": "同じ選挙人への投票用紙交付が2回",
+    "provisional_invalid": "規則に合わない仮投票の記録(投票としては扱いません)",
+    "cast_invalid": "規則に合わない投票用紙交付の記録",
+    "device_burst": "1台の端末から短時間に多数の名簿対照",
 }
 
 REFUSAL_MESSAGES = {
@@ -58,6 +61,11 @@ REFUSAL_MESSAGES = {
     "no_ballot_yet": "本日交付できる投票用紙がありません(交付開始前)",
     "bad_reason": "宣誓書の事由を選んでください",
     "not_on_roll": "選挙人名簿に登録されていません",
+    "device_not_assigned": "この端末(車両)はこの選挙の投票所に割り当てられていません",
+    "wrong_station": "この端末(車両)はこの投票所の担当ではありません",
+    "outside_hours": "投票所の開設時間外です",
+    "not_clerk": "投票事務従事者として登録された有効な職員ではありません",
+    "bad_time": "記録の時刻が読めません",
 }
 
 _REQUEST_FIELDS = (
@@ -138,27 +146,136 @@ def _existing(db: sqlite_utils.Database, election_id: str, voter_no: str) -> dic
     return dict(zip([c[0] for c in cur.description], row, strict=True))
 
 
-def _refusal_code(db: sqlite_utils.Database, req: CheckinRequest, now: datetime) -> str | None:
+def setting_int(db: sqlite_utils.Database, key: str, default: int) -> int:
+    """An integer setting of the hub (``settings`` table), or ``default``."""
+    row = db.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
     try:
-        election = get_election(db, req.election_id)
+        return int(row[0]) if row is not None else default
+    except (TypeError, ValueError):
+        return default
+
+
+def _minutes(hhmm: str) -> int:
+    h, m = hhmm.split(":")
+    return int(h) * 60 + int(m)
+
+
+def within_hours(db: sqlite_utils.Database, station: Station, when: datetime) -> bool:
+    """True when ``when`` (JST) is inside the station's hours, with the allowed margins.
+
+    ``vote_minutes_early`` / ``vote_minutes_late`` (settings, minutes, default 0) widen
+    the window; the comparison is by minute (a 17:00 close accepts 17:00:59).
+    """
+    local = jst_now(when)
+    t = local.hour * 60 + local.minute
+    early = setting_int(db, "vote_minutes_early", 0)
+    late = setting_int(db, "vote_minutes_late", 0)
+    return _minutes(station.opens) - early <= t <= _minutes(station.closes) + late
+
+
+def _device_van(db: sqlite_utils.Database, device_id: str) -> str | None:
+    row = db.execute("SELECT van_id FROM devices WHERE device_id = ?", [device_id]).fetchone()
+    return None if row is None else str(row[0])
+
+
+def rule_code(
+    db: sqlite_utils.Database,
+    *,
+    election_id: str,
+    station_id: str,
+    device_id: str,
+    clerk_id: str,
+    reason: str,
+    voter_no: str,
+    when: datetime,
+    live: bool = True,
+) -> str | None:
+    """The first rule a check-in (or a synced vote) breaks, as a stable code; else None.
+
+    The same rules for a live check-in at the hub and for a provisional vote or a
+    ballot that arrives by sync: a known election, a known station, a device (or its
+    van) assigned to that station, the station's date and hours (with the margins of
+    the settings), an active operator with the election-clerk role, a 宣誓書 reason
+    and a voter on the roll. A live check-in also needs the election still open and a
+    ballot kind handed out that day. Codes and Japanese texts: :data:`REFUSAL_MESSAGES`.
+    """
+    try:
+        election = get_election(db, election_id)
     except NotFound:
         return "unknown_election"
-    if election.closed:
+    if live and election.closed:
         return "election_closed"
     try:
-        station = election.station(req.station_id)
+        station = election.station(station_id)
     except NotFound:
         return "unknown_station"
-    today = jst_now(now).date()
-    if not station.open_on(today):
+    van = _device_van(db, device_id)
+    if not station.served_by(device_id, van):
+        if any(s.served_by(device_id, van) for s in election.stations):
+            return "wrong_station"
+        return "device_not_assigned"
+    day = jst_now(when).date()
+    if not station.open_on(day):
         return "station_closed"
-    if not election.ballots_on(today):
+    if not within_hours(db, station, when):
+        return "outside_hours"
+    if not is_election_clerk(db, clerk_id):
+        return "not_clerk"
+    if live and not election.ballots_on(day):
         return "no_ballot_yet"
-    if req.reason not in REASONS:
+    if reason not in REASONS:
         return "bad_reason"
-    if sex_of(db, req.election_id, req.voter_no) is None:
+    if sex_of(db, election_id, voter_no) is None:
         return "not_on_roll"
     return None
+
+
+def _refusal_code(db: sqlite_utils.Database, req: CheckinRequest, now: datetime) -> str | None:
+    return rule_code(
+        db,
+        election_id=req.election_id,
+        station_id=req.station_id,
+        device_id=req.device_id,
+        clerk_id=req.clerk_id,
+        reason=req.reason,
+        voter_no=req.voter_no,
+        when=now,
+    )
+
+
+def _burst(db: sqlite_utils.Database, req: CheckinRequest, record: Record, now: datetime) -> None:
+    """An incident when one device checks in more voters than the setting allows.
+
+    ``vote_burst_limit`` check-ins within ``vote_burst_minutes`` (settings) are normal;
+    the one that goes over raises one ``device_burst`` incident (the next one only
+    after the window has emptied again).
+    """
+    limit = setting_int(db, "vote_burst_limit", 30)
+    minutes = setting_int(db, "vote_burst_minutes", 10)
+    since = (now - timedelta(minutes=minutes)).isoformat(timespec="seconds")
+    rows = db.execute(
+        "SELECT record_id FROM vote_checkins WHERE device_id = ? AND kind = 'checkin' "
+        "AND checked_at >= ? ORDER BY checked_at, record_id",
+        [req.device_id, since],
+    ).fetchall()
+    if len(rows) != limit + 1:
+        return
+    _incident(
+        db,
+        "device_burst",
+        req.election_id,
+        req.voter_no,
+        rec.get(db, rows[0][0]),
+        record,
+        now,
+        detail={
+            "device_id": req.device_id,
+            "count": len(rows),
+            "limit": limit,
+            "minutes": minutes,
+            "since": since,
+        },
+    )
 
 
 def checkin(
@@ -267,6 +384,7 @@ def checkin(
                     r.id,
                 ],
             )
+            _burst(db, req, r, when)
             answer = Answer(
                 200,
                 {
@@ -414,6 +532,36 @@ def record_provisional(
     )
 
 
+def local_vote(
+    van_db: sqlite_utils.Database, election_id: str, voter_no: str
+) -> dict[str, str] | None:
+    """The first ballot or provisional vote THIS van recorded for the voter, else None.
+
+    Offline the hub cannot say "already voted"; the van still knows what it handed out
+    itself, so the clerk's screen blocks a second ballot or 仮投票 locally (投票不可).
+    Returns ``{kind, station_id, station_name, checked_at}`` (kind ``checkin`` for a
+    ballot handed out after the hub's confirmation, ``provisional`` for a 仮投票).
+    """
+    for r in rec.effective(rec.iter_records(van_db, types=[CAST, PROVISIONAL])):
+        p = r.payload or {}
+        if p.get("election_id") != election_id or p.get("voter_no") != voter_no:
+            continue
+        station_id = str(p.get("station_id", ""))
+        name = str(p.get("station_name") or "")
+        if not name:
+            try:
+                name = get_election(van_db, election_id).station(station_id).name
+            except NotFound:
+                name = station_id
+        return {
+            "kind": "provisional" if r.type == PROVISIONAL else "checkin",
+            "station_id": station_id,
+            "station_name": name,
+            "checked_at": str(p.get("at") or p.get("checked_at") or r.wall_time),
+        }
+    return None
+
+
 def record_blocked(
     van_db: sqlite_utils.Database,
     *,
@@ -447,6 +595,12 @@ def is_clerk(db: sqlite_utils.Database, operator_id: str) -> bool:
         and bool(row[1])
         and bool(set(str(row[0]).split(",")) & {"clerk", "supervisor"})
     )
+
+
+def is_election_clerk(db: sqlite_utils.Database, operator_id: str) -> bool:
+    """True when an active operator has the election-clerk role itself (the hub's rule)."""
+    row = db.execute("SELECT roles, active FROM operators WHERE id = ?", [operator_id]).fetchone()
+    return row is not None and bool(row[1]) and "clerk" in str(row[0]).split(",")
 
 
 def verify_second_clerk(
@@ -513,6 +667,8 @@ def _incident(
     first: Record,
     second: Record | None,
     now: datetime,
+    *,
+    detail: dict[str, Any] | None = None,
 ) -> Incident:
     iid = uuid7()
     first_ev = _event(first)
@@ -527,14 +683,15 @@ def _incident(
             "voter_no": voter_no,
             "first": first_ev,
             "second": second_ev,
+            "detail": detail or {},
         },
         device_id=HUB_DEVICE,
         now=now,
     )
     db.execute(
         "INSERT INTO vote_incidents(id, election_id, voter_no, kind, first_record_id, "
-        "second_record_id, first_event, second_event, record_id, created_at) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?)",
+        "second_record_id, first_event, second_event, record_id, created_at, detail) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         [
             iid,
             election_id,
@@ -546,6 +703,7 @@ def _incident(
             canonical_json(second_ev),
             r.id,
             now.isoformat(timespec="seconds"),
+            canonical_json(detail or {}),
         ],
     )
     return Incident(iid, election_id, voter_no, kind, first.id, second.id if second else "", r.id)
@@ -560,10 +718,69 @@ def _mark(db: sqlite_utils.Database, r: Record, outcome: str) -> None:
     )
 
 
+def synced_vote_code(db: sqlite_utils.Database, r: Record) -> str | None:
+    """The rule a synced ``vote.provisional`` or ``vote.cast`` breaks (None: it holds).
+
+    The same rules as a live check-in (:func:`rule_code`), applied to what the record
+    claims: its election, station, voter, clerk and 宣誓書 reason, the device that
+    signed the batch it came in, and the time the van says it happened.
+    """
+    p = r.payload or {}
+    when_text = str(p.get("at") or p.get("checked_at") or r.wall_time)
+    try:
+        when = datetime.fromisoformat(when_text)
+        if when.tzinfo is None:
+            raise ValueError(when_text)
+    except ValueError:
+        return "bad_time"
+    if r.type == CAST:
+        # A ballot handed out is bound to the check-in it names; only the device and
+        # the clerk are checked here (the hub decided the rest at the check-in).
+        code = rule_code(
+            db,
+            election_id=str(p.get("election_id", "")),
+            station_id=str(p.get("station_id", "")),
+            device_id=r.device_id,
+            clerk_id=str(p.get("clerk_id", "")),
+            reason="work",
+            voter_no=str(p.get("voter_no", "")),
+            when=when,
+            live=False,
+        )
+        return None if code in ("station_closed", "outside_hours") else code
+    return rule_code(
+        db,
+        election_id=str(p.get("election_id", "")),
+        station_id=str(p.get("station_id", "")),
+        device_id=r.device_id,
+        clerk_id=str(p.get("clerk_id", "")),
+        reason=str(p.get("reason", "")),
+        voter_no=str(p.get("voter_no", "")),
+        when=when,
+        live=False,
+    )
+
+
 def _reconcile_one(db: sqlite_utils.Database, r: Record, now: datetime) -> Incident | None:
     p = r.payload or {}
     election_id = str(p.get("election_id", ""))
     voter_no = str(p.get("voter_no", ""))
+    code = synced_vote_code(db, r)
+    if code is not None:
+        # Never a vote: a record that breaks a rule is evidence for election staff and
+        # must not block the real voter (issue 11 §4).
+        _mark(db, r, "invalid")
+        kind = "provisional_invalid" if r.type == PROVISIONAL else "cast_invalid"
+        return _incident(
+            db,
+            kind,
+            election_id,
+            voter_no,
+            r,
+            None,
+            now,
+            detail={"code": code, "message": REFUSAL_MESSAGES.get(code, code)},
+        )
     existing = _existing(db, election_id, voter_no)
     if r.type == PROVISIONAL:
         if existing is None:
@@ -652,7 +869,7 @@ def incidents(hub_db: sqlite_utils.Database, election_id: str) -> list[dict[str,
     """Every incident of an election, oldest first, with both events."""
     cur = hub_db.execute(
         "SELECT id, kind, voter_no, first_record_id, second_record_id, first_event, second_event, "
-        "record_id, created_at FROM vote_incidents WHERE election_id = ? ORDER BY created_at, id",
+        "record_id, created_at, detail FROM vote_incidents WHERE election_id = ? ORDER BY created_at, id",
         [election_id],
     )
     cols = [c[0] for c in cur.description]
@@ -661,6 +878,7 @@ def incidents(hub_db: sqlite_utils.Database, election_id: str) -> list[dict[str,
         d = dict(zip(cols, row, strict=True))
         d["first_event"] = json.loads(d["first_event"])
         d["second_event"] = json.loads(d["second_event"])
+        d["detail"] = json.loads(d["detail"] or "{}")
         d["label"] = INCIDENT_LABELS.get(d["kind"], d["kind"])
         out.append(d)
     return out

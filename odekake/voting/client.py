@@ -165,6 +165,17 @@ class VotingClient:
                 return last
         return last
 
+    def reachable(self, timeout: float | None = None) -> bool:
+        """True when the hub's voting service answers its health check right now."""
+        try:
+            with httpx.Client(
+                timeout=timeout or min(self.timeout, 3.0), transport=self.transport
+            ) as http:
+                response = http.get(f"{self.base_url}/vote/health")
+            return response.status_code == 200 and response.json().get("ok") is True
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return False
+
     def _send(self, req: CheckinRequest) -> CheckinResult:
         try:
             with httpx.Client(

@@ -63,6 +63,11 @@ class Station:
     site_id: str = ""
     precincts: tuple[str, ...] = ()
     electors: int | None = None
+    vans: tuple[str, ...] = ()
+
+    def served_by(self, device_id: str, van_id: str | None = None) -> bool:
+        """True when the device (or its van) is assigned to this station."""
+        return device_id in self.vans or (van_id is not None and van_id in self.vans)
 
     def open_on(self, day: date) -> bool:
         """True when the station serves voters on ``day``."""
@@ -99,6 +104,7 @@ class Election:
         d = asdict(self)
         for s in d["stations"]:
             s["precincts"] = list(s["precincts"])
+            s["vans"] = list(s["vans"])
         d["ballots"] = list(d["ballots"])
         d["stations"] = list(d["stations"])
         return d
@@ -170,6 +176,12 @@ def election_from_dict(data: dict[str, Any]) -> Election:
         if opens >= closes:
             raise ValidationError(f"投票所 {sid} の開始時刻 {opens} が終了時刻 {closes} より後です")
         electors = s.get("electors")
+        vans = s.get("vans") or ()
+        if isinstance(vans, str):
+            vans = (vans,)
+        for v in vans:
+            if not _ID.match(str(v)):
+                raise ValidationError(f"投票所 {sid} の車両IDは半角英数字です({v!r})", "vans")
         stations.append(
             Station(
                 id=sid,
@@ -183,6 +195,7 @@ def election_from_dict(data: dict[str, Any]) -> Election:
                 site_id=str(s.get("site_id", "")),
                 precincts=tuple(str(p) for p in s.get("precincts") or ()),
                 electors=None if electors in (None, "") else int(electors),
+                vans=tuple(dict.fromkeys(str(v) for v in vans)),
             )
         )
     if len({s.id for s in stations}) != len(stations):
@@ -232,6 +245,7 @@ def save_election(db: sqlite_utils.Database, election: Election) -> None:
         )
         db.execute("DELETE FROM election_ballots WHERE election_id = ?", [election.id])
         db.execute("DELETE FROM election_stations WHERE election_id = ?", [election.id])
+        db.execute("DELETE FROM election_station_vans WHERE election_id = ?", [election.id])
         for i, b in enumerate(election.ballots):
             db.execute(
                 "INSERT INTO election_ballots(election_id, kind, label, opens_on, sort) "
@@ -258,6 +272,12 @@ def save_election(db: sqlite_utils.Database, election: Election) -> None:
                     s.electors,
                 ],
             )
+            for van in s.vans:
+                db.execute(
+                    "INSERT INTO election_station_vans(election_id, station_id, van_id) "
+                    "VALUES (?,?,?)",
+                    [election.id, s.id, van],
+                )
 
 
 def get_election(db: sqlite_utils.Database, election_id: str) -> Election:
@@ -281,6 +301,13 @@ def get_election(db: sqlite_utils.Database, election_id: str) -> Election:
             [election_id],
         )
     )
+    vans: dict[str, list[str]] = {}
+    for sid, van in db.execute(
+        "SELECT station_id, van_id FROM election_station_vans WHERE election_id = ? "
+        "ORDER BY station_id, van_id",
+        [election_id],
+    ):
+        vans.setdefault(sid, []).append(van)
     stations = tuple(
         Station(
             id=r[0],
@@ -294,6 +321,7 @@ def get_election(db: sqlite_utils.Database, election_id: str) -> Election:
             site_id=r[8],
             precincts=tuple(json.loads(r[9])),
             electors=r[10],
+            vans=tuple(vans.get(r[0], ())),
         )
         for r in db.execute(
             "SELECT id, name, kind, date_from, date_to, opens, closes, district_id, site_id, "
@@ -344,25 +372,69 @@ def import_election(db: sqlite_utils.Database, data: dict[str, Any]) -> Election
 
 
 def current_station(
-    db: sqlite_utils.Database, day: date | None = None
+    db: sqlite_utils.Database,
+    day: date | None = None,
+    *,
+    van_id: str | None = None,
+    device_id: str | None = None,
+    site_id: str | None = None,
 ) -> tuple[Election, Station] | None:
-    """The open election and station the van serves on ``day`` (today, JST).
+    """The open election and station this van serves on ``day`` (today, JST).
 
-    A mobile stop on that day is preferred over a fixed station; None when no
-    election that is not closed has a station open that day.
+    Only stations assigned to this van (``van_id`` or ``device_id``) count when either
+    is given; among them, one at the open stop's site (``site_id``) is preferred, then
+    a mobile stop over a fixed station. None when no election that is not closed has a
+    station of this van open that day.
     """
     today = day or jst_now().date()
-    best: tuple[Election, Station] | None = None
+    found: list[tuple[int, Election, Station]] = []
     for election in list_elections(db):
         if election.closed:
             continue
         for station in election.stations:
             if not station.open_on(today):
                 continue
-            if station.kind == "mobile":
-                return election, station
-            best = best or (election, station)
-    return best
+            if (van_id or device_id) and not station.served_by(device_id or "", van_id):
+                continue
+            if site_id and station.site_id and station.site_id != site_id:
+                continue
+            rank = (0 if site_id and station.site_id == site_id else 2) + (
+                0 if station.kind == "mobile" else 1
+            )
+            found.append((rank, election, station))
+    if not found:
+        return None
+    found.sort(key=lambda x: x[0])
+    return found[0][1], found[0][2]
+
+
+def assign_van(
+    db: sqlite_utils.Database, election_id: str, station_id: str, van_id: str, *, on: bool = True
+) -> Election:
+    """Assign a van (or device) to a station, or remove it (``on=False``).
+
+    Raises:
+        NotFound: No such election or station.
+        ValidationError: A van id that is not half-width alphanumeric.
+    """
+    election = get_election(db, election_id)
+    election.station(station_id)
+    if not _ID.match(van_id):
+        raise ValidationError(f"車両IDは半角英数字です({van_id!r})", "van")
+    with write(db):
+        if on:
+            db.execute(
+                "INSERT OR IGNORE INTO election_station_vans(election_id, station_id, van_id) "
+                "VALUES (?,?,?)",
+                [election_id, station_id, van_id],
+            )
+        else:
+            db.execute(
+                "DELETE FROM election_station_vans WHERE election_id = ? AND station_id = ? "
+                "AND van_id = ?",
+                [election_id, station_id, van_id],
+            )
+    return get_election(db, election_id)
 
 
 def jst_now(now: datetime | None = None) -> datetime:

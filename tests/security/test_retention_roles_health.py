@@ -20,11 +20,15 @@ from odekake.sync.wire import local_ack, pin_hub_key
 T0 = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)
 
 
-def _hub_acked(db, seq: int, when: datetime) -> None:
-    """The hub signs an acknowledgement of ``seq`` (its key pinned on this van)."""
+def _hub_acked(db, seq: int, when: datetime, *, backed_up: int | None = None) -> None:
+    """The hub signs an acknowledgement of ``seq`` (its key pinned on this van), and
+    says that a verified backup holds the van's records up to ``backed_up``."""
     hub_key = generate_key()
     pin_hub_key(db, public_key_text(hub_key), accept_new=True)
-    retention.record_ack(db, local_ack(hub_key, device_id_of(db), seq), when)
+    answer = local_ack(hub_key, device_id_of(db), seq, backup_seq=backed_up)
+    retention.record_ack(db, answer, when)
+    if backed_up is not None:
+        retention.record_backup_mark(db, answer)
 
 
 def _fill(db) -> list[rec.Record]:
@@ -52,6 +56,14 @@ def test_purge_waits_for_ack_and_retention_then_keeps_counts(fresh_db) -> None:
     recs = _fill(fresh_db)
     assert retention.plan_purge(fresh_db, now=T0 + timedelta(days=90)).count == 0  # no ack yet
     _hub_acked(fresh_db, 3, T0 + timedelta(days=1))
+    # acknowledged and past retention, but no verified hub backup holds it yet
+    assert retention.plan_purge(fresh_db, now=T0 + timedelta(days=40)).count == 0
+    _hub_acked(fresh_db, 3, T0 + timedelta(days=1), backed_up=3)
+    # a backup mark nobody signed counts for nothing
+    with write(fresh_db):
+        fresh_db.execute("UPDATE sync_state SET backup_seq = 99, backup_evidence = '{}'")
+    assert retention.plan_purge(fresh_db, now=T0 + timedelta(days=40)).count == 0
+    _hub_acked(fresh_db, 3, T0 + timedelta(days=1), backed_up=3)
     assert retention.plan_purge(fresh_db, now=T0 + timedelta(days=20)).count == 0  # within 30 days
     dry = retention.purge(fresh_db, now=T0 + timedelta(days=40), dry_run=True)
     assert dry.record_ids == [recs[1].id]
@@ -72,7 +84,7 @@ def test_purge_cli_dry_run(tmp_path: Path) -> None:
     path = tmp_path / "van.db"
     db = connect(path, role="van", create=True, device_id="v")
     _fill(db)
-    _hub_acked(db, 4, datetime.now(UTC) - timedelta(days=60))
+    _hub_acked(db, 4, datetime.now(UTC) - timedelta(days=60), backed_up=4)
     db.close()
     res = CliRunner().invoke(main, ["purge", "--db", str(path), "--dry-run"])
     assert res.exit_code == 0 and "消去対象: 2 件" in res.output

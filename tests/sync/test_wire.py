@@ -187,6 +187,10 @@ def test_a_forged_push_ack_is_refused_and_purge_removes_only_what_the_hub_signed
     hub = hub_process()
     with ForgingProxy(hub.url) as proxy:
         assert cli("sync", "push", "--db", str(van), "--hub", proxy.url).returncode == 0
+        # a verified hub backup holds records 1..5; the next signed ack says so
+        backup = cli("hub", "backup", "--db", str(site.hub), "--out", str(site.root / "backups"))
+        assert backup.returncode == 0, backup.stderr
+        assert cli("sync", "push", "--db", str(van), "--hub", proxy.url).returncode == 0
         add_personal(van, 5)
 
         def forged_ack(ex: Exchange) -> Exchange | None:

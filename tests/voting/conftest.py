@@ -15,11 +15,16 @@ from typing import Any
 import httpx
 import pytest
 import sqlite_utils
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from odekake import master
 from odekake.db import connect
+from odekake.sync.auth import DeviceAuth
+from odekake.sync.keys import generate_key, public_key_text, register_device
+from odekake.sync.wire import ensure_hub_key
 from odekake.voting import elections as el
 from odekake.voting import roll as rl
+from odekake.voting.client import VotingClient
 
 ELECTION_ID = "test-2026"
 
@@ -50,8 +55,16 @@ def election_data(n_fixed: int = 0) -> dict[str, Any]:
             "closes": "23:59",
             "district": "ogawa",
             "precincts": ["小川第3"],
+            "vans": ["van-1", "van-2"],
         },
-        {"id": "taira", "name": "平支所", "kind": "fixed", "opens": "00:00", "closes": "23:59"},
+        {
+            "id": "taira",
+            "name": "平支所",
+            "kind": "fixed",
+            "opens": "00:00",
+            "closes": "23:59",
+            "vans": ["van-1", "counter-1", "hub-counter"],
+        },
     ]
     stations += [
         {
@@ -60,6 +73,7 @@ def election_data(n_fixed: int = 0) -> dict[str, Any]:
             "kind": "fixed",
             "opens": "00:00",
             "closes": "23:59",
+            "vans": [f"van-st{i:02d}"],
         }
         for i in range(1, n_fixed + 1)
     ]
@@ -106,8 +120,32 @@ def make_hub(path: Path, n_fixed: int = 0) -> Path:
     master.seed_districts(db)
     el.save_election(db, el.election_from_dict(election_data(n_fixed)))
     rl.import_roll(db, ELECTION_ID, write_roll(path.parent / "roll.csv"))
+    add_clerks(db)
     db.close()
     return path
+
+
+def signer(hub_path: Path, device_id: str, *, van_id: str | None = None) -> DeviceAuth:
+    """Enrol ``device_id`` at the hub with a new key; its request signer."""
+    key = generate_key()
+    db = connect(hub_path, role="hub")
+    try:
+        register_device(db, device_id, public_key_text(key), van_id=van_id, replace=True)
+    finally:
+        db.close()
+    return DeviceAuth(device_id, key, hub_public_key(hub_path))
+
+
+def hub_public_key(hub_path: Path) -> Ed25519PublicKey:
+    """The hub's answer-signing key (made beside the hub database if missing)."""
+    return ensure_hub_key(hub_path).public_key()
+
+
+def signed_client(
+    hub_path: Path, device_id: str, url: str, *, van_id: str | None = None, **kw: Any
+) -> VotingClient:
+    """A voting client signing as ``device_id``, enrolled at the hub (key made here)."""
+    return VotingClient(url, auth=signer(hub_path, device_id, van_id=van_id), **kw)
 
 
 @pytest.fixture

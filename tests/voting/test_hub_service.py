@@ -12,7 +12,7 @@ import httpx
 
 from odekake.db import connect
 from odekake.voting.client import AlreadyVoted, Confirmed, Offline, Refused, VotingClient
-from tests.voting.conftest import ELECTION_ID, HubProcess, free_port, make_hub
+from tests.voting.conftest import ELECTION_ID, HubProcess, free_port, make_hub, signed_client
 
 
 def _ask(client: VotingClient, station: str, voter: str = "000101", **kw: str):  # type: ignore[no-untyped-def]
@@ -21,7 +21,7 @@ def _ask(client: VotingClient, station: str, voter: str = "000101", **kw: str): 
         voter_no=voter,
         station_id=station,
         clerk_id="cl001",
-        device_id=f"van-{station}",
+        device_id=getattr(client.auth, "device_id", "van-1"),
         reason="work",
         **kw,
     )
@@ -41,11 +41,15 @@ def test_fifty_concurrent_checkins_exactly_one_succeeds(
     db_path = make_hub(tmp_path / "hub.db", n_fixed=50)
     hub = start_hub(db_path)
     barrier = threading.Barrier(50)
+    clients = {
+        f"st{i:02d}": signed_client(db_path, f"van-st{i:02d}", hub.url, timeout=30)
+        for i in range(1, 51)
+    }
     results: dict[str, object] = {}
 
     def worker(i: int) -> None:
         station = f"st{i:02d}"
-        client = VotingClient(hub.url, timeout=30)
+        client = clients[station]
         barrier.wait()
         results[station] = _ask(client, station)
 
@@ -81,12 +85,12 @@ def test_retry_after_timeout_returns_the_original_answer(
     db_path = make_hub(tmp_path / "hub.db")
     # The hub decides and commits, then holds its answer for 0.8 s.
     hub = start_hub(db_path, env={"ODEKAKE_VOTE_TEST_DELAY": "0.8"})
-    impatient = VotingClient(hub.url, timeout=0.3)
+    impatient = signed_client(db_path, "van-1", hub.url, timeout=0.3)
     first = _ask(impatient, "ogawa-van")
     assert isinstance(first, Offline)
     assert "時間切れ" in first.reason
 
-    patient = VotingClient(hub.url, timeout=10)
+    patient = VotingClient(hub.url, timeout=10, auth=impatient.auth)
     retried = _ask(patient, "ogawa-van", request_id=first.request_id)
     assert isinstance(retried, Confirmed)
     assert retried.request_id == first.request_id
@@ -111,7 +115,7 @@ def test_client_retries_reuse_the_request_id(
 ) -> None:
     db_path = make_hub(tmp_path / "hub.db")
     hub = start_hub(db_path, env={"ODEKAKE_VOTE_TEST_DELAY": "0.6"})
-    client = VotingClient(hub.url, timeout=0.2, attempts=3)
+    client = signed_client(db_path, "van-1", hub.url, timeout=0.2, attempts=3)
     result = _ask(client, "ogawa-van")
     assert isinstance(result, Offline)
     # the hub may still be working through the abandoned attempts: let it finish
@@ -128,7 +132,7 @@ def test_refusals_are_records_and_reused_ids_are_rejected(
 ) -> None:
     db_path = make_hub(tmp_path / "hub.db")
     hub = start_hub(db_path)
-    client = VotingClient(hub.url, timeout=10)
+    client = signed_client(db_path, "van-1", hub.url, timeout=10)
     unknown = _ask(client, "ogawa-van", voter="999999")
     assert isinstance(unknown, Refused)
     assert unknown.code == "not_on_roll"
@@ -149,20 +153,24 @@ def test_refusals_are_records_and_reused_ids_are_rejected(
         "device_id": "van-1",
         "reason": "work",
     }
-    r = httpx.post(f"{hub.url}/vote/checkin", json=body, timeout=10)
+    r = httpx.post(f"{hub.url}/vote/checkin", json=body, timeout=10, auth=client.auth)
     assert r.status_code == 409
     assert _ask(client, "ogawa-van", voter="000102", request_id=ok.request_id) == Offline(
         ok.request_id, "ハブの応答が読めません (HTTP 409)"
     )
-    bad = httpx.post(f"{hub.url}/vote/checkin", content=b"{not json", timeout=10)
+    bad = httpx.post(f"{hub.url}/vote/checkin", content=b"{not json", timeout=10, auth=client.auth)
     assert bad.status_code == 400
 
     status = httpx.get(
-        f"{hub.url}/vote/status", params={"election_id": ELECTION_ID, "voter_no": "000101"}
+        f"{hub.url}/vote/status",
+        params={"election_id": ELECTION_ID, "voter_no": "000101"},
+        auth=client.auth,
     ).json()
     assert status["voted"] is True
     assert status["first"]["station_id"] == "ogawa-van"
-    summary = httpx.get(f"{hub.url}/vote/status", params={"election_id": ELECTION_ID}).json()
+    summary = httpx.get(
+        f"{hub.url}/vote/status", params={"election_id": ELECTION_ID}, auth=client.auth
+    ).json()
     assert summary["stations"] == {"ogawa-van": {"checkin": 1, "provisional": 0}}
 
     db = connect(db_path)

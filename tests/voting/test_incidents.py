@@ -15,8 +15,8 @@ from odekake.db import connect, memory_db
 from odekake.voting import checkin as ck
 from odekake.voting import elections as el
 from odekake.voting import roll as rl
-from odekake.voting.client import AlreadyVoted, Confirmed, VotingClient
-from tests.voting.conftest import ELECTION_ID, HubProcess, add_clerks, make_hub
+from odekake.voting.client import AlreadyVoted, Confirmed
+from tests.voting.conftest import ELECTION_ID, HubProcess, add_clerks, make_hub, signed_client
 
 
 def _van(hub: sqlite_utils.Database, device: str) -> sqlite_utils.Database:
@@ -56,7 +56,7 @@ def _req(voter: str, station: str = "taira", rid: str | None = None) -> ck.Check
         voter_no=voter,
         station_id=station,
         clerk_id="cl002",
-        device_id="hub-counter",
+        device_id="van-1" if station == "ogawa-van" else "hub-counter",
         reason="work",
     )
 
@@ -66,7 +66,7 @@ def test_provisional_vote_of_a_checked_in_voter_is_an_incident_with_both_events(
 ) -> None:
     db_path = make_hub(tmp_path / "hub.db")
     hub_proc = start_hub(db_path)
-    client = VotingClient(hub_proc.url, timeout=10)
+    client = signed_client(db_path, "counter-1", hub_proc.url, timeout=10)
     first = client.checkin(
         election_id=ELECTION_ID,
         voter_no="000101",
@@ -126,7 +126,7 @@ def test_provisional_first_blocks_later_checkins_and_a_second_provisional(
     assert answer.body["first"]["kind"] == "provisional"
     assert answer.body["first"]["station_id"] == "ogawa-van"
 
-    p2 = _provisional(van2, "000102", station="taira")
+    p2 = _provisional(van2, "000102")
     _ingest(hub_db, van2)
     (inc,) = ck.reconcile(hub_db)
     assert inc.kind == "provisional_twice"

@@ -63,6 +63,7 @@ def _election() -> el.Election:
                     "opens": "10:00",
                     "closes": "17:00",
                     "precincts": ["小川第3"],
+                    "vans": ["van-1"],
                 },
                 {
                     "id": "taira",
@@ -70,6 +71,7 @@ def _election() -> el.Election:
                     "kind": "fixed",
                     "opens": "08:30",
                     "closes": "20:00",
+                    "vans": ["van-1", "van-2"],
                 },
             ],
         }
@@ -79,7 +81,7 @@ def _election() -> el.Election:
 @pytest.fixture(scope="module")
 def hub_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("tally") / "hub.db"
-    hub = connect(path, role="hub", create=True)
+    hub = add_clerks(connect(path, role="hub", create=True))
     el.save_election(hub, _election())
     lines = ["選挙人番号,氏名,フリガナ,生年月日,性別,住所,投票区"]
     for i in range(1, 201):  # 190 in 小川第3, 10 in 平第1; odd numbers men

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
+import httpx
 import pytest
 import sqlite_utils
 from textual.app import App
@@ -23,7 +24,14 @@ from odekake.voting import elections as el
 from odekake.voting import roll as rl
 from odekake.voting.client import Confirmed, VotingClient
 from odekake.voting.elections import JST
-from tests.voting.conftest import ELECTION_ID, HubProcess, free_port, make_hub
+from tests.voting.conftest import (
+    ELECTION_ID,
+    HubProcess,
+    free_port,
+    make_hub,
+    signed_client,
+    signer,
+)
 
 
 class Host(App[None]):
@@ -56,9 +64,11 @@ def van(hub_path: Path) -> Iterator[sqlite_utils.Database]:
     db.close()
 
 
-def _screen(van: sqlite_utils.Database, url: str, timeout: float = 10) -> VotingScreen:
+def _screen(
+    van: sqlite_utils.Database, url: str, timeout: float = 10, *, auth: httpx.Auth | None = None
+) -> VotingScreen:
     return VotingScreen(
-        VotingClient(url, timeout=timeout),
+        VotingClient(url, timeout=timeout, auth=auth),
         van,
         el.get_election(van, ELECTION_ID),
         "ogawa-van",
@@ -97,7 +107,7 @@ async def test_confirmed_shows_kofuka_and_ballots(
     van: sqlite_utils.Database, hub_path: Path, start_hub: Callable[..., HubProcess]
 ) -> None:
     hub = start_hub(hub_path)
-    screen = _screen(van, hub.url)
+    screen = _screen(van, hub.url, auth=signer(hub_path, "van-1"))
     app = Host(screen)
     async with app.run_test(size=(120, 40)) as pilot:
         screen.query_one("#kana", Input).value = "ｽｽﾞｷ ｷｮｳｺ"
@@ -159,7 +169,7 @@ async def test_hub_killed_between_request_and_answer_never_shows_kofuka(
 ) -> None:
     # The hub commits the check-in, then holds the answer; we kill it meanwhile.
     hub = start_hub(hub_path, env={"ODEKAKE_VOTE_TEST_DELAY": "8"})
-    screen = _screen(van, hub.url, timeout=20)
+    screen = _screen(van, hub.url, timeout=20, auth=signer(hub_path, "van-1"))
     app = Host(screen)
     watcher = connect(hub_path)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -196,16 +206,16 @@ async def test_already_voted_blocks_until_a_second_clerk_releases(
     van: sqlite_utils.Database, hub_path: Path, start_hub: Callable[..., HubProcess]
 ) -> None:
     hub = start_hub(hub_path)
-    first = VotingClient(hub.url, timeout=10).checkin(
+    first = signed_client(hub_path, "counter-1", hub.url, timeout=10).checkin(
         election_id=ELECTION_ID,
         voter_no="000101",
         station_id="taira",
-        clerk_id="cl009",
+        clerk_id="cl002",
         device_id="counter-1",
         reason="work",
     )
     assert isinstance(first, Confirmed)
-    screen = _screen(van, hub.url)
+    screen = _screen(van, hub.url, auth=signer(hub_path, "van-1"))
     app = Host(screen)
     async with app.run_test(size=(120, 40)) as pilot:
         await _scan_and_check(pilot, screen)

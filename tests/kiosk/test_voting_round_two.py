@@ -1,0 +1,287 @@
+"""The voting screen, round two (issue 12 "Early voting"), driven with Pilot.
+
+Key 8 after a pull alone, Escape and the footer, a new search that clears the chosen
+voter, the local block of a second ballot or 仮投票, today's station by van AND
+site, the hub's reachability, and visible focus on the buttons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlite_utils
+from textual.app import App
+from textual.widgets import Button, Footer, Input, Select, Static
+
+from kiosk.app import KioskSettings, make_app
+from kiosk.screens.menu import MenuScreen
+from kiosk.screens.voting import VoteBlockedModal, VotingScreen, make_voting_screen
+from odekake import master
+from odekake import records as rec
+from odekake.db import connect, memory_db, write
+from odekake.sync.client import pull
+from odekake.sync.keys import enroll
+from odekake.voting import checkin as ck
+from odekake.voting import elections as el
+from odekake.voting import roll as rl
+from odekake.voting.client import CheckinResult, Offline
+from tests.voting.conftest import ROLL_ROWS, HubProcess, start_hub, write_roll
+
+__all__ = ["start_hub"]  # the real-hub fixture, shared with tests/voting
+
+from .conftest import DAY, VAN, FixedClock, seed_kiosk
+from .helpers import login
+
+EID = "kiosk-2026"
+
+
+def _election(vans_kawamae: tuple[str, ...] = (VAN,)) -> dict[str, Any]:
+    """Mobile stations on the kiosk's day: 川前 (van-1), 田人 (van-2) and 田人 (van-1)."""
+    real_today = el.jst_now().date()
+    first = min(DAY, real_today) - timedelta(days=1)
+    last = max(DAY, real_today) + timedelta(days=2)
+    mobile = {"kind": "mobile", "date": DAY.isoformat(), "opens": "00:00", "closes": "23:59"}
+    return {
+        "id": EID,
+        "name": "いわき市長選挙(試験)",
+        "early_from": first.isoformat(),
+        "early_to": last.isoformat(),
+        "election_day": (last + timedelta(days=1)).isoformat(),
+        "ballots": [{"kind": "shicho", "label": "市長"}],
+        "stations": [
+            {**mobile, "id": "a-tabito-van2", "name": "田人(2号車)", "site_id": "tabito-01",
+             "vans": ["van-2"]},
+            {**mobile, "id": "kawamae-van", "name": "移動期日前投票所(川前)",
+             "site_id": "kawamae-01", "vans": list(vans_kawamae)},
+            {**mobile, "id": "tabito-van1", "name": "移動期日前投票所(田人)",
+             "site_id": "tabito-01", "vans": [VAN]},
+        ],
+    }  # fmt: skip
+
+
+def _add_election(db: sqlite_utils.Database, tmp: Path) -> None:
+    el.save_election(db, el.election_from_dict(_election()))
+    rl.import_roll(db, EID, write_roll(tmp / "roll.csv", ROLL_ROWS))
+
+
+# --- key 8 after a pull alone (a real hub) -----------------------------------------------
+
+
+async def test_key_8_works_after_a_pull_alone_and_escape_goes_back(
+    kiosk_path: Path, clock: FixedClock, tmp_path: Path, start_hub: Callable[..., HubProcess]
+) -> None:
+    hub_path = tmp_path / "hub.db"
+    hub_db = connect(hub_path, role="hub", create=True)
+    seed_kiosk(hub_db)
+    with write(hub_db):  # 川前 offers voting today
+        hub_db.execute("UPDATE plan_visits SET services = '[\"voting\"]' WHERE id = 'pv-1'")
+    master.add_operator(hub_db, "op002", "佐藤 次郎", ["operator", "clerk"], "2345")
+    _add_election(hub_db, tmp_path)
+    hub_db.close()
+    enroll(kiosk_path, hub_path, van_id=VAN)  # the hub's key pinned on the van
+    hub = start_hub(hub_path)
+    pull(kiosk_path, hub.url, retries=1)  # no push ever ran
+
+    app = make_app(kiosk_path, clock=clock, settings=KioskSettings())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "op002", "2345")
+        await pilot.press("enter")  # the first planned visit: 川前公民館
+        await pilot.pause()
+        assert isinstance(app.screen, MenuScreen)
+        await pilot.press("8")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, VotingScreen), str(app.screen)
+        # by van AND site: 川前 (van-1), not 田人 of van-2 that sorts first
+        assert screen.station.id == "kawamae-van"
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        status = str(screen.query_one("#hub-status", Static).content)
+        assert "接続できます" in status
+        # the footer names the keys
+        assert screen.query_one(Footer).display
+        keys = {b.key: b.description for b in screen.active_bindings.values() for b in [b.binding]}
+        assert keys.get("escape") == "戻る"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, MenuScreen)
+
+
+# --- the screen alone, with a fake client --------------------------------------------------
+
+
+class FakeClient:
+    """No hub: every check-in is Offline; the probe says what ``up`` says."""
+
+    def __init__(self, up: bool = False) -> None:
+        self.up = up
+        self.calls: list[str] = []
+
+    def reachable(self, timeout: float | None = None) -> bool:
+        return self.up
+
+    def checkin(self, **kw: Any) -> CheckinResult:
+        self.calls.append(str(kw["voter_no"]))
+        return Offline(str(kw.get("request_id") or "r"), "ハブに接続できません(試験)")
+
+
+class Host(App[None]):
+    def __init__(self, screen: VotingScreen) -> None:
+        super().__init__()
+        self.voting = screen
+
+    def on_mount(self) -> None:
+        self.push_screen(self.voting)
+
+
+@pytest.fixture
+def van(tmp_path: Path) -> Iterator[sqlite_utils.Database]:
+    hub = connect(tmp_path / "hub.db", role="hub", create=True)
+    master.seed_city(hub)
+    _add_election(hub, tmp_path)
+    db = memory_db("van", device_id=VAN)
+    el.import_election(db, el.export_election(hub, EID))
+    rl.load_roll(db, EID, rl.roll_snapshot(hub, EID))
+    hub.close()
+    master.add_operator(db, "cl001", "高橋 美咲", ["clerk"], "3456")
+    master.add_operator(db, "cl002", "佐藤 次郎", ["operator", "clerk"], "2345")
+    yield db
+    db.close()
+
+
+def _screen(van: sqlite_utils.Database, client: FakeClient) -> VotingScreen:
+    return make_voting_screen(
+        van, "http://127.0.0.1:9", "cl001", client=client, site_id="kawamae-01", day=DAY
+    )
+
+
+async def _scan(pilot: Any, screen: VotingScreen, code: str) -> None:
+    screen.query_one("#ticket", Input).focus()
+    await pilot.press(*code, "enter")
+    await pilot.pause()
+
+
+async def test_a_new_search_clears_the_chosen_voter(van: sqlite_utils.Database) -> None:
+    screen = _screen(van, FakeClient())
+    app = Host(screen)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _scan(pilot, screen, "000101")
+        assert screen.voter is not None and screen.voter.voter_no == "000101"
+        assert not screen.query_one("#checkin", Button).disabled
+        # the clerk starts typing the next voter's フリガナ: 山田 is no longer chosen
+        screen.query_one("#kana", Input).focus()
+        await pilot.press(*"sato")
+        await pilot.pause()
+        assert screen.voter is None
+        assert screen.query_one("#checkin", Button).disabled
+        assert "山田" not in str(screen.query_one("#voter", Static).content)
+        # a search that finds nobody leaves nobody chosen either
+        await _scan(pilot, screen, "000102")
+        assert screen.voter is not None and screen.voter.voter_no == "000102"
+        await _scan(pilot, screen, "999999")
+        assert screen.voter is None
+        assert screen.query_one("#checkin", Button).disabled
+
+
+async def test_offline_a_second_ballot_or_provisional_from_this_van_is_blocked(
+    van: sqlite_utils.Database,
+) -> None:
+    client = FakeClient(up=False)
+    screen = _screen(van, client)
+    app = Host(screen)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "接続できません" in str(screen.query_one("#hub-status", Static).content)
+        await _scan(pilot, screen, "000101")
+        screen.query_one("#reason", Select).value = "illness"
+        screen.query_one("#checkin", Button).press()
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen.query_one("#provisional", Button).press()
+        await pilot.pause()
+        assert [r.type for r in rec.iter_records(van)] == ["vote.provisional"]
+        # two minutes later the same voter comes back: 投票不可, the hub is not asked
+        await _scan(pilot, screen, "000101")
+        screen.query_one("#reason", Select).value = "illness"
+        screen.query_one("#checkin", Button).press()
+        await pilot.pause()
+        assert isinstance(app.screen, VoteBlockedModal)
+        assert client.calls == ["000101"]
+        text = "\n".join(str(w.content) for w in app.screen.query(Static))
+        assert "投票不可" in text and "仮投票済み" in text and "この車両の記録" in text
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, VoteBlockedModal)  # only a second clerk leaves it
+        modal = app.screen
+        modal.query_one("#second-clerk", Input).value = "cl002"
+        modal.query_one("#second-pin", Input).value = "2345"
+        modal.query_one("#release", Button).press()
+        await pilot.pause()
+        assert app.screen is screen
+    assert [r.type for r in rec.iter_records(van)] == ["vote.provisional", "vote.blocked"]
+    # a ballot this van handed out blocks the same way
+    election = el.get_election(van, EID)
+    ck.record_cast(
+        van,
+        election=election,
+        station_id="kawamae-van",
+        voter=rl.find_by_voter_no(van, EID, "000102"),  # type: ignore[arg-type]
+        request_id="r-2",
+        ballots=["shicho"],
+        clerk_id="cl001",
+        checked_at=el.jst_now().isoformat(timespec="seconds"),
+    )
+    assert ck.local_vote(van, EID, "000102") == {
+        "kind": "checkin",
+        "station_id": "kawamae-van",
+        "station_name": "移動期日前投票所(川前)",
+        "checked_at": ck.local_vote(van, EID, "000102")["checked_at"],  # type: ignore[index]
+    }
+    screen2 = _screen(van, client)
+    app2 = Host(screen2)
+    async with app2.run_test(size=(80, 24)) as pilot:
+        await _scan(pilot, screen2, "000102")
+        screen2.query_one("#reason", Select).value = "work"
+        screen2.query_one("#checkin", Button).press()
+        await pilot.pause()
+        assert isinstance(app2.screen, VoteBlockedModal)
+        assert "名簿対照済み" in "\n".join(str(w.content) for w in app2.screen.query(Static))
+    assert client.calls == ["000101"]
+
+
+def test_todays_station_is_picked_by_van_and_site(van: sqlite_utils.Database) -> None:
+    def pick(site: str | None, van_id: str) -> str:
+        found = el.current_station(van, DAY, van_id=van_id, device_id=van_id, site_id=site)
+        assert found is not None
+        return found[1].id
+
+    assert pick("kawamae-01", VAN) == "kawamae-van"
+    assert pick("tabito-01", VAN) == "tabito-van1"  # never van-2's station at the same site
+    assert pick("tabito-01", "van-2") == "a-tabito-van2"
+    assert el.current_station(van, DAY, van_id="van-9", device_id="van-9") is None
+    # the kiosk's factory asks with this van and the open stop's site
+    assert _screen(van, FakeClient()).station.id == "kawamae-van"
+
+
+async def test_the_hub_state_is_shown_and_buttons_show_focus(van: sqlite_utils.Database) -> None:
+    screen = _screen(van, FakeClient(up=True))
+    app = Host(screen)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        status = screen.query_one("#hub-status", Static)
+        assert "接続できます" in str(status.content) and status.has_class("ok")
+        next_button = screen.query_one("#next", Button)
+        search = screen.query_one("#search", Button)
+        next_button.focus()
+        await pilot.pause()
+        focused, unfocused = next_button.styles, search.styles
+        assert "reverse" in str(focused.text_style)
+        assert "reverse" not in str(unfocused.text_style)
+        assert focused.border_top != unfocused.border_top

@@ -51,6 +51,7 @@ NAV: list[tuple[str, str, str]] = [
     ("/usage", "利用実績", "report.view"),
     ("/devices", "車両・同期", "device.manage"),
     ("/sites", "地点・地区", "site.edit"),
+    ("/elections", "選挙", "election.manage"),
     ("/staff", "職員", "staff.manage"),
     ("/audit", "監査ログ", "audit.view"),
 ]

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from html import escape
 
 from console.svg import FONT, _t
 from odekake.voting.tally import StationTally
 
 
-def hourly_svg(st: StationTally, width: int = 560, height: int = 220) -> str:
-    """Bars of voters per hour (roll checks + provisional) and the cumulative line."""
+def hourly_svg(
+    st: StationTally, now: datetime | None = None, width: int = 560, height: int = 220
+) -> str:
+    """Bars of voters per hour (roll checks + provisional) and the cumulative line.
+
+    The line stops at ``now`` (Japan time): hours still to come are not drawn as flat.
+    """
+    until = None if now is None else (now.date().isoformat(), now.hour)
     rows = st.rows
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
@@ -46,7 +53,8 @@ def hourly_svg(st: StationTally, width: int = 560, height: int = 220) -> str:
         )
         if r.total:
             out.append(_t(cx, y0 - h - 3, str(r.total), 10, fill="#0b5d8c", text_anchor="middle"))
-        points.append(f"{cx:.1f},{y0 - plot_h * r.cumulative / vmax:.1f}")
+        if until is None or (r.day, r.hour) <= until:
+            points.append(f"{cx:.1f},{y0 - plot_h * r.cumulative / vmax:.1f}")
         if len(rows) <= 16 or i % 2 == 0:
             out.append(_t(cx, y0 + 14, f"{r.hour}時", 10, fill="#333", text_anchor="middle"))
     out.append(

@@ -267,8 +267,8 @@ async def live(request: Request) -> Response:
         t = await console_of(request).call(lambda db: tally(db, eid))
     except NotFound as exc:
         return render(request, "404.html", {"message": str(exc)}, status=404)
-    charts = {st.station.id: hourly_svg(st) for st in t.stations}
     now = console_of(request).clock()
+    charts = {st.station.id: hourly_svg(st, now.astimezone(el.JST)) for st in t.stations}
     return render(
         request,
         "election_live.html",

@@ -85,10 +85,14 @@ async def _report(request: Request) -> tuple[Report | None, dict[str, str], str]
     return report, values, ""
 
 
-def sheet_view(report: Report) -> list[list[tuple[str, bool]]]:
-    """The CSV/XLSX rows as (text, flagged) cells: what the page's table shows."""
+def sheet_view(report: Report) -> tuple[list[list[tuple[str, bool, bool]]], int]:
+    """The CSV/XLSX rows as (text, flagged, is a number) cells, and the widest row's width."""
     rows, flagged = sheet_layout(report)
-    return [[(str(v), (i, j) in flagged) for j, v in enumerate(row)] for i, row in enumerate(rows)]
+    cells = [
+        [(str(v), (i, j) in flagged, isinstance(v, int | float)) for j, v in enumerate(row)]
+        for i, row in enumerate(rows)
+    ]
+    return cells, max((len(r) for r in rows), default=1)
 
 
 @page("report.view")
@@ -103,7 +107,7 @@ async def usage(request: Request) -> Response:
         "imported": request.query_params.get("imported", ""),
     }
     if report is not None:
-        context["sheet"] = sheet_view(report)
+        context["sheet"], context["width"] = sheet_view(report)
         context["charts"] = chart_svgs(report)
         context["header_row"] = next(
             (i for i, row in enumerate(context["sheet"]) if row and row[0][0] == "活動"), -1

@@ -33,6 +33,7 @@ from odekake import audit
 from odekake.db import connect, write
 from odekake.errors import NotFound, OdekakeError
 from planner.inputs import KeptVisit, Window, parse_hhmm
+from planner.lifecycle import save_draft
 from planner.plan import Plan, SolverReport
 
 # Worker processes started by this (hub) process, by job id.
@@ -140,8 +141,6 @@ def store_draft(
     db: sqlite_utils.Database, plan: Plan, policy_text: str, *, actor: str, parent_id: str | None
 ) -> str:
     """Store a solved plan as a draft (the plan lifecycle's own store, audited there)."""
-    from planner.lifecycle import save_draft
-
     return save_draft(db, plan, policy_text=policy_text, parent_id=parent_id, actor=actor)
 
 

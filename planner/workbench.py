@@ -26,9 +26,11 @@ from typing import Any
 import sqlite_utils
 
 from odekake.errors import OdekakeError
-from planner import jobs, policy_form
+from planner import jobs, lifecycle, policy_form
+from planner.check import check_plan
 from planner.inputs import PolicyError
 from planner.plan import Plan
+from planner.policy import policy_from_dict
 from planner.tomlfile import dumps
 
 
@@ -62,8 +64,6 @@ _INPUTS_MAX = 16
 
 def policy_input(db: sqlite_utils.Database, month: str, today: date) -> Any:
     """The month's policy read with the hub's data (a ``PlanInput``), cached."""
-    from planner.policy import policy_from_dict
-
     text = policy_form.policy_text(db, month)
     row = db.execute("SELECT COUNT(*), COALESCE(MAX(rowid), 0) FROM records").fetchone()
     where = str(db.execute("PRAGMA database_list").fetchone()[2])
@@ -80,15 +80,11 @@ def policy_input(db: sqlite_utils.Database, month: str, today: date) -> Any:
 
 def check(db: sqlite_utils.Database, plan: Plan, today: date) -> list[Any]:
     """Every rule of the month's policy the plan breaks (``planner.check``)."""
-    from planner.check import check_plan
-
     return list(check_plan(db, policy_input(db, month_of_plan(plan), today), plan))
 
 
 def plan_view(db: sqlite_utils.Database, plan_id: str, today: date) -> PlanView:
     """A stored plan with its summary, its broken rules and the month's pins and forbids."""
-    from planner import lifecycle
-
     plan = lifecycle.load_plan(db, plan_id)
     summary = lifecycle.summary(db, plan_id)
     month = month_of_plan(plan)
@@ -134,8 +130,6 @@ def apply_edit(
     ``fields["op"]`` is ``pin``, ``forbid_site``, ``forbid_day``, ``move`` or ``remove``;
     ``visit_id`` names the visit; a move takes ``date``, ``window`` and ``site_id``.
     """
-    from planner import lifecycle
-
     plan = lifecycle.load_plan(db, plan_id)
     summary = lifecycle.summary(db, plan_id)
     op = fields.get("op", "")
@@ -182,8 +176,6 @@ def resolve(
     db: sqlite_utils.Database, db_path: Path, plan_id: str, *, actor: str, today: date
 ) -> str:
     """Start 「固定を守って再計算」 for a plan; returns the solve job's id."""
-    from planner import lifecycle
-
     plan = lifecycle.load_plan(db, plan_id)
     month = month_of_plan(plan)
     running = jobs.running_job(db, month)
@@ -212,8 +204,6 @@ def replan_disaster(
     today: date,
 ) -> str:
     """Add a disaster window (``from``, ``to``, ``sites``) and re-plan from ``from``."""
-    from planner import lifecycle
-
     plan = lifecycle.load_plan(db, plan_id)
     month = month_of_plan(plan)
     try:

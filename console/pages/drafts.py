@@ -14,7 +14,7 @@ from console import svg
 from console.web import action, actor, console_of, href, page, render
 from odekake.errors import OdekakeError
 from planner import compare as cmp
-from planner import workbench
+from planner import lifecycle, workbench
 from planner.jobs import solver_words
 from planner.mapdata import map_data
 from planner.output import csv_text, date_ja, ics_text
@@ -119,8 +119,6 @@ async def plan_replan(request: Request, form: FormData) -> Response:
 @action("plan.publish")
 async def plan_publish(request: Request, form: FormData) -> Response:
     """公開: the vans receive this plan at their next pull."""
-    from planner import lifecycle
-
     plan_id = request.path_params["plan_id"]
     who = actor(request)
     try:
@@ -133,8 +131,6 @@ async def plan_publish(request: Request, form: FormData) -> Response:
 @action("plan.edit")
 async def plan_discard(request: Request, form: FormData) -> Response:
     """Discard a draft."""
-    from planner import lifecycle
-
     plan_id = request.path_params["plan_id"]
     who = actor(request)
     try:
@@ -155,8 +151,6 @@ async def plans_compare(request: Request) -> Response:
     con = console_of(request)
 
     def load(db: Any) -> cmp.Comparison:
-        from planner import lifecycle
-
         return cmp.compare(lifecycle.load_plan(db, ids[0]), lifecycle.load_plan(db, ids[1]))
 
     try:
@@ -167,8 +161,6 @@ async def plans_compare(request: Request) -> Response:
 
 
 async def _plan(request: Request) -> Any:
-    from planner import lifecycle
-
     plan_id = request.path_params["plan_id"]
     return await console_of(request).call(lambda db: lifecycle.load_plan(db, plan_id))
 

@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 from console.web import action, actor, console_of, href, page, render
 from odekake.errors import OdekakeError
-from planner import jobs, policy_form
+from planner import jobs, lifecycle, policy_form
 from planner.inputs import PolicyError
 
 
@@ -47,8 +47,6 @@ async def plans_index(request: Request) -> Response:
     start, end = policy_form.month_of(month)
 
     def load(db: Any) -> dict[str, Any]:
-        from planner import lifecycle
-
         plans = [
             p
             for p in lifecycle.list_plans(db)

@@ -172,10 +172,14 @@ def _apt_install(*packages: str) -> None:
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def chromium() -> Iterator[object]:
     """Playwright driving Debian's Chromium; installs chromium and the IPAex font when
-    running as root and they are missing, otherwise skips with a one-line reason."""
+    running as root and they are missing, otherwise skips with a one-line reason.
+
+    Function-scoped on purpose: Playwright's sync API keeps an asyncio loop running in
+    the thread while it is open, which would break later tests that run their own loop.
+    """
     missing = [
         p for p, f in (("chromium", CHROMIUM), ("fonts-ipaexfont-gothic", IPAEX)) if not f.exists()
     ]

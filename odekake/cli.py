@@ -51,9 +51,20 @@ def main() -> None:
 
 
 def _register() -> None:
-    from odekake.commands import core, kiosk, plan, prefill, report, security, staff, sync, vote
+    from odekake.commands import (
+        core,
+        kiosk,
+        plan,
+        prefill,
+        report,
+        security,
+        staff,
+        sync,
+        vans,
+        vote,
+    )
 
-    for module in (core, sync, kiosk, plan, report, vote, security, prefill, staff):
+    for module in (core, sync, kiosk, plan, report, vote, security, prefill, vans, staff):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -532,6 +532,23 @@ def published_keep(
     and the published plan most of them come from (the re-plan's parent)."""
     kept: list[KeptVisit] = []
     origin: dict[str, int] = defaultdict(int)
+    events: dict[str, dict[tuple[str, str, str], str]] = {}
+
+    def event_of(row: dict[str, Any]) -> str | None:
+        # plan_visits has no event id; the plan's stored document does.
+        pid = row["plan_id"]
+        if pid not in events:
+            doc = db.execute(
+                "SELECT document FROM plan_documents WHERE plan_id = ?", [pid]
+            ).fetchone()
+            table: dict[tuple[str, str, str], str] = {}
+            if doc is not None:
+                for v in json.loads(doc[0]).get("visits", []):
+                    if v.get("event_id"):
+                        table[(v["date"], v["van_id"], v["start"])] = str(v["event_id"])
+            events[pid] = table
+        return events[pid].get((row["date"], row["van_id"], row["start"]))
+
     for van_id in van_ids:
         for row in _visit_rows(
             db,
@@ -545,6 +562,7 @@ def published_keep(
                     window=Window(parse_hhmm(row["start"]), parse_hhmm(row["end"])),
                     site_id=row["site_id"],
                     activity=row["activity"],
+                    event_id=event_of(row),
                 )
             )
             origin[row["plan_id"]] += 1

@@ -15,6 +15,7 @@ import sqlite_utils
 from PIL import Image
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas
 
 from odekake.pdf import register_fonts
@@ -207,6 +208,66 @@ def _months(plan: Plan) -> list[tuple[int, int]]:
     return out
 
 
+def wrap(text: str, font: str, size: float, width: float) -> list[str]:
+    """Break ``text`` into lines no wider than ``width`` points (Japanese has no spaces:
+    any character may end a line; a line never starts with 、。)・ when avoidable)."""
+    lines: list[str] = []
+    current = ""
+    for ch in text:
+        if current and stringWidth(current + ch, font, size) > width:
+            if ch in "、。)」・" and len(current) > 1:
+                lines.append(current[:-1])
+                current = current[-1]
+            else:
+                lines.append(current)
+                current = ""
+        current += ch
+    if current:
+        lines.append(current)
+    return lines
+
+
+def _day_lines(
+    visits: list[PlanVisit], font: str, size: float, width: float, many_vans: bool
+) -> list[tuple[str, float]]:
+    """(text, indent) lines of one calendar cell: per stop its time and district, then
+    the full site name wrapped beneath (never cut)."""
+    out: list[tuple[str, float]] = []
+    indent = size * 0.8
+    for v in visits:
+        tag = "" if v.activity == "regular" else f"[{v.activity_label}]"
+        head = f"{v.van_id} " if many_vans else ""
+        head += f"{v.start} {v.district_name}{tag}"
+        out += [(line, 0.0) for line in wrap(head, font, size, width)]
+        out += [(line, indent) for line in wrap(v.site_name, font, size, width - indent)]
+    return out
+
+
+def _draw_day(
+    c: canvas.Canvas,
+    font: str,
+    visits: list[PlanVisit],
+    x: float,
+    top: float,
+    bottom: float,
+    width: float,
+    many_vans: bool,
+) -> None:
+    """Draw a day's stops from ``top`` down, shrinking the type until every line fits."""
+    size = 6.5
+    while True:
+        lines = _day_lines(visits, font, size, width, many_vans)
+        leading = size * 1.2
+        if top - leading * (len(lines) - 1) >= bottom or size <= 3.5:
+            break
+        size -= 0.5
+    c.setFont(font, size)
+    y = top
+    for text, indent in lines:
+        c.drawString(x + indent, y, text)
+        y -= leading
+
+
 def write_calendar_pdf(plan: Plan, path: Path) -> None:
     """A monthly calendar (one landscape A4 page per month) listing each day's stops."""
     font = register_fonts()
@@ -219,6 +280,7 @@ def write_calendar_pdf(plan: Plan, path: Path) -> None:
         by_day[v.date].append(v)
     margin, top = 28.0, height - 60
     col_w = (width - 2 * margin) / 7
+    many_vans = len({v.van_id for v in plan.visits}) > 1
     for y, m in _months(plan):
         c.setFont(font, 16)
         first = date(y, m, 1)
@@ -245,19 +307,8 @@ def write_calendar_pdf(plan: Plan, path: Path) -> None:
                     continue
                 c.setFont(font, 9)
                 c.drawString(x0 + 3, y0 + row_h - 11, str(d.day))
-                c.setFont(font, 6.5)
-                ty = y0 + row_h - 21
-                for v in sorted(by_day.get(d.isoformat(), []), key=lambda v: (v.van_id, v.order)):
-                    tag = "" if v.activity == "regular" else f"[{v.activity_label[:4]}]"
-                    text = f"{v.start} {v.district_name} {v.site_name}{tag}"
-                    if len({x.van_id for x in plan.visits}) > 1:
-                        text = f"{v.van_id} " + text
-                    while c.stringWidth(text, font, 6.5) > col_w - 6 and len(text) > 4:
-                        text = text[:-1]
-                    if ty < y0 + 3:
-                        break
-                    c.drawString(x0 + 3, ty, text)
-                    ty -= 8
+                visits = sorted(by_day.get(d.isoformat(), []), key=lambda v: (v.van_id, v.order))
+                _draw_day(c, font, visits, x0 + 3, y0 + row_h - 21, y0 + 3, col_w - 6, many_vans)
         c.showPage()
     c.save()
 

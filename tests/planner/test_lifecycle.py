@@ -3,6 +3,7 @@ edits that make new drafts, and vans that receive and show only what is in force
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import uuid
 from collections.abc import Iterator
@@ -337,3 +338,21 @@ def test_edit_errors_are_japanese(hub: sqlite_utils.Database) -> None:
         lifecycle.edit_draft(
             hub, a, [AddVisit("12/3", "van-1", "10:00-12:00", "tabito-01")], actor="t"
         )
+
+
+def test_published_keep_carries_event_ids(hub: sqlite_utils.Database) -> None:
+    resv = dataclasses.replace(
+        visit("2026-12-03", "van-1", "10:00", "miwa-01", "reservation"), event_id="resv-1"
+    )
+    a = lifecycle.save_draft(
+        hub,
+        make_plan([visit("2026-12-02", "van-1", "10:00", "kawamae-01"), resv]),
+        van_ids=["van-1"],
+    )
+    lifecycle.publish(hub, a, actor="t")
+    kept, parent = lifecycle.published_keep(hub, ["van-1"], date(2026, 12, 1), date(2026, 12, 31))
+    assert parent == a
+    assert [(k.date.isoformat(), k.site_id, k.activity, k.event_id) for k in kept] == [
+        ("2026-12-02", "kawamae-01", "regular", None),
+        ("2026-12-03", "miwa-01", "reservation", "resv-1"),
+    ]

@@ -17,6 +17,7 @@ from console.pages.usage import MAX_UPLOAD
 from console.svg_sites import district_colors, sites_map_svg
 from console.web import action, actor, audit_change, console_of, href, page, render
 from odekake import master
+from odekake import vans as van_master
 from odekake.errors import ImportRejected, NotFound, OdekakeError
 from planner.mapdata import map_data
 
@@ -57,8 +58,7 @@ async def _page(
             "districts": master.districts(db),
             "map": sites_map_svg(places, {s["id"] for s in found}),
             "colors": district_colors(places),
-            "depots": places.depots,
-            "vans": {v: n for v, n in db.execute("SELECT id, name FROM vans")},
+            "vans": van_master.vans(db),
         }
 
     data = await console_of(request).call(load)
@@ -205,6 +205,42 @@ async def sites_import(request: Request, form: FormData) -> Response:
     return RedirectResponse(href(request, f"/sites?done=imported&n={n}"), status_code=303)
 
 
+def _number(text: str, label: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise OdekakeError(f"{label}は数値で入力してください({text!r})") from None
+
+
+@action("site.edit")
+async def van_save(request: Request, form: FormData) -> Response:
+    """Change a van's name, depot or shift (``odekake vans set``; audited ``van.change``)."""
+    fields = {
+        k: str(form.get(k, "")).strip() for k in ("id", "name", "depot_name", "lat", "lon", "shift")
+    }
+    who = actor(request)
+
+    def run(db: Any) -> None:
+        van_master.update(
+            db,
+            fields["id"],
+            name=fields["name"],
+            depot_name=fields["depot_name"],
+            depot_lat=_number(fields["lat"], "車庫の緯度"),
+            depot_lon=_number(fields["lon"], "車庫の経度"),
+            shift=fields["shift"],
+            actor=who,
+        )
+
+    try:
+        await console_of(request).call(run)
+    except NotFound as exc:
+        return await _page(request, error=str(exc), status=404)
+    except OdekakeError as exc:
+        return await _page(request, error=f"車両 {fields['id']}: {exc}", status=400)
+    return RedirectResponse(href(request, "/sites?done=van"), status_code=303)
+
+
 def routes() -> list[BaseRoute]:
     """The 地点・地区 routes."""
     return [
@@ -214,4 +250,5 @@ def routes() -> list[BaseRoute]:
         Route("/sites.csv", sites_csv, methods=["GET"]),
         Route("/sites/import/preview", sites_preview, methods=["POST"]),
         Route("/sites/import", sites_import, methods=["POST"]),
+        Route("/sites/vans", van_save, methods=["POST"]),
     ]

@@ -141,3 +141,35 @@ def test_site_refusals(browser: Browser, hub_path: Path) -> None:
     no_csrf = browser.client.post("/console/sites/edit", data={"id": s["id"], "name": "x"})
     assert no_csrf.status_code == 403
     assert master.site(db, s["id"])["name"] == s["name"]
+
+
+def test_change_a_van(coord: Browser, hub_path: Path) -> None:
+    from odekake import vans
+
+    db = connect(hub_path, role="hub")
+    v = vans.vans(db)[0]
+    fields = {
+        "id": v.id,
+        "name": v.name,
+        "depot_name": "新しい車庫",
+        "lat": "37.05",
+        "lon": "140.88",
+        "shift": "08:00-17:00",
+    }
+    bad = coord.post(
+        "/console/sites/vans", {**fields, "shift": "17:00-08:00"}, page="/console/sites"
+    )
+    assert bad.status_code == 400 and f"車両 {v.id}" in bad.text
+    assert vans.van(db, v.id) == v
+    ok = coord.post("/console/sites/vans", fields, page="/console/sites")
+    assert ok.status_code == 303
+    after = vans.van(db, v.id)
+    assert (after.depot_name, after.shift) == ("新しい車庫", "08:00-17:00")
+    assert (
+        db.execute(
+            "SELECT COUNT(*) FROM audit_log WHERE action='van.change' AND actor='staff:coord'"
+        ).fetchone()[0]
+        == 1
+    )
+    lat = coord.post("/console/sites/vans", {**fields, "lat": "北"}, page="/console/sites")
+    assert lat.status_code == 400 and "車庫の緯度は数値" in lat.text

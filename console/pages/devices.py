@@ -88,7 +88,7 @@ async def enrol(request: Request, form: FormData) -> Response:
             replace=replace,
         )
         if outcome != "unchanged":
-            audit.log(db, who, "device.enroll", dev, {"outcome": outcome, "van": van_id or dev})
+            audit.log(db, who, "device.enrol", dev, {"outcome": outcome, "van": van_id or dev})
         return dev, pub, outcome, hub_pub or ""
 
     try:

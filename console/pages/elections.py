@@ -118,7 +118,7 @@ async def election_add(request: Request, form: FormData) -> Response:
         audit.log(
             db,
             who,
-            "election.assign",
+            "election.add",
             election.id,
             {"stations": {s.id: list(s.vans) for s in election.stations}},
         )
@@ -252,7 +252,7 @@ async def roll_import(request: Request, form: FormData) -> Response:
         return await _election(request, error=str(exc), problems=exc.problems, status=400)
     except OdekakeError as exc:
         return await _election(request, error=str(exc), status=400)
-    await audit_change(request, "import", f"roll:{eid}", {"kind": "roll", "voters": n})
+    await audit_change(request, "roll.import", eid, {"voters": n})
     return RedirectResponse(href(request, f"/elections/{eid}?done=roll&n={n}"), status_code=303)
 
 

@@ -97,7 +97,7 @@ def test_enrol_then_revoke(admin: Browser, hub_path: Path) -> None:
             "ORDER BY seq"
         )
     ]
-    assert acts == ["device.enroll", "device.revoke"]
+    assert acts == ["device.enrol", "device.revoke"]
     again = admin.post(
         "/console/devices/enroll",
         {"device_id": "van-new-01", "public_key": pub},

@@ -60,7 +60,7 @@ def test_list_and_add_from_the_form(clerk: Browser, hub_path: Path) -> None:
     assert e.station("ogawa-van").vans == ("van-1",)
     assert (
         db.execute(
-            "SELECT COUNT(*) FROM audit_log WHERE action='election.assign' AND actor='staff:elec' "
+            "SELECT COUNT(*) FROM audit_log WHERE action='election.add' AND actor='staff:elec' "
             "AND target='iwaki-2027'"
         ).fetchone()[0]
         == 1
@@ -88,6 +88,13 @@ def test_assign_and_remove_a_van(clerk: Browser, hub_path: Path) -> None:
     )
     assert rm.status_code == 303
     assert "van-9" not in el.get_election(db, DEMO_ELECTION_ID).station("taira").vans
+    details = [
+        r[0]
+        for r in db.execute(
+            "SELECT detail FROM audit_log WHERE action='election.assign' AND actor='staff:elec'"
+        )
+    ]
+    assert [('"remove":true' in d) for d in details] == [False, True]
     bad = clerk.post(f"{BASE}/assign", {"station": "nowhere", "van": "van-9"}, page=BASE)
     assert bad.status_code == 404 and "nowhere" in bad.text
 
@@ -111,8 +118,8 @@ def test_roll_bad_line_refused_then_fixed(clerk: Browser, hub_path: Path) -> Non
     assert rl.roll_size(db, DEMO_ELECTION_ID) == 3
     assert (
         db.execute(
-            "SELECT COUNT(*) FROM audit_log WHERE action='import' AND target=?",
-            [f"roll:{DEMO_ELECTION_ID}"],
+            "SELECT COUNT(*) FROM audit_log WHERE action='roll.import' AND target=?",
+            [DEMO_ELECTION_ID],
         ).fetchone()[0]
         == 1
     )

@@ -141,7 +141,7 @@ def test_admin_enrols_revokes_and_resolves(chromium, demo_hub) -> None:  # type:
             "ORDER BY seq"
         )
     ]
-    assert acts == ["device.enroll", "device.revoke", "view.personal", "sync.resolve"]
+    assert acts == ["device.enrol", "device.revoke", "view.personal", "sync.resolve"]
 
 
 ROLL = [

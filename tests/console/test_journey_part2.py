@@ -142,6 +142,21 @@ def test_admin_enrols_revokes_and_resolves(chromium, demo_hub) -> None:  # type:
         )
     ]
     assert acts == ["device.enrol", "device.revoke", "view.personal", "sync.resolve"]
+    # The administrator's other pages: sites on the map, staff, the audit log checked.
+    page.click("nav >> text=地点・地区")
+    page.wait_for_selector("#site-list")
+    assert page.locator("svg [data-site]").count() == page.locator("#site-list tbody tr").count()
+    shot(page, "2-10-sites")
+    page.click("nav >> text=職員")
+    assert page.locator(f'tr[data-login="{CLERK[0]}"]').count() == 1
+    shot(page, "2-11-staff")
+    page.click("nav >> text=監査ログ")
+    page.click("#verify")
+    assert "つながっています" in page.inner_text("#verify-result")
+    page.select_option("select[name=action]", "sync.resolve")
+    page.click("#audit-filter button[type=submit]")
+    assert page.locator("#audit-entries tbody tr").count() == 1
+    shot(page, "2-12-audit")
 
 
 ROLL = [

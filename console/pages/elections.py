@@ -8,17 +8,16 @@ Each route calls the function the ``odekake election|roll|vote`` commands call.
 from __future__ import annotations
 
 import base64
-import tempfile
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from console.pages.uploads import as_file
 from console.pages.usage import MAX_UPLOAD
 from console.svg_votes import hourly_svg
 from console.web import action, actor, audit_change, console_of, href, page, render
@@ -30,7 +29,6 @@ from odekake.voting import report as vr
 from odekake.voting import roll as rl
 from odekake.voting.tally import tally
 
-T = TypeVar("T")
 LIVE_SECONDS = 5
 
 TEMPLATE_TOML = """id = "iwaki-2027"
@@ -54,13 +52,6 @@ district = "ogawa"
 precincts = ["小川第3"]
 vans = ["van-1"]
 """
-
-
-def _with_file(raw: bytes, name: str, fn: Callable[[Path], T]) -> T:
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / name
-        path.write_bytes(raw)
-        return fn(path)
 
 
 async def _upload(form: FormData, field: str = "file") -> bytes | None:
@@ -113,7 +104,7 @@ async def election_add(request: Request, form: FormData) -> Response:
     who = actor(request)
 
     def run(db: Any) -> el.Election:
-        election = _with_file(data, "election.toml", el.load_toml)
+        election = as_file(data, "election.toml", el.load_toml)
         el.save_election(db, election)
         audit.log(
             db,
@@ -213,7 +204,7 @@ async def roll_preview(request: Request, form: FormData) -> Response:
         voters = await console_of(request).call(
             lambda db: (
                 el.get_election(db, eid),
-                _with_file(raw, "roll.csv", lambda p: rl.read_roll_csv(p, eid)),
+                as_file(raw, "roll.csv", lambda p: rl.read_roll_csv(p, eid)),
             )[1]
         )
     except ImportRejected as exc:
@@ -246,7 +237,7 @@ async def roll_import(request: Request, form: FormData) -> Response:
         if not raw:
             raise OdekakeError("取り込む内容がありません。ファイルを選び直してください")
         n = await console_of(request).call(
-            lambda db: _with_file(raw, "roll.csv", lambda p: rl.import_roll(db, eid, p))
+            lambda db: as_file(raw, "roll.csv", lambda p: rl.import_roll(db, eid, p))
         )
     except ImportRejected as exc:
         return await _election(request, error=str(exc), problems=exc.problems, status=400)
@@ -307,7 +298,7 @@ async def _report(request: Request, kind: str) -> Response:
                 vr.write_csv(db, eid, p)
             return p.read_bytes()
 
-        return _with_file(b"", name, write)
+        return as_file(b"", name, write)
 
     try:
         body = await console_of(request).call(build)

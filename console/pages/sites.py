@@ -4,8 +4,6 @@ export (the same functions as ``odekake sites``), a map by district, vans and de
 from __future__ import annotations
 
 import base64
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from starlette.datastructures import FormData, UploadFile
@@ -13,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from console.pages.uploads import as_file
 from console.pages.usage import MAX_UPLOAD
 from console.svg_sites import district_colors, sites_map_svg
 from console.web import action, actor, audit_change, console_of, href, page, render
@@ -147,13 +146,6 @@ async def sites_csv(request: Request) -> Response:
     )
 
 
-def _with_file(raw: bytes, fn: Any) -> Any:
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "sites.csv"
-        path.write_bytes(raw)
-        return fn(path)
-
-
 @action("site.edit")
 async def sites_preview(request: Request, form: FormData) -> Response:
     """Check an uploaded sites CSV (``master.check_sites``): every bad line named, nothing written."""
@@ -166,7 +158,7 @@ async def sites_preview(request: Request, form: FormData) -> Response:
     con = console_of(request)
 
     def check(db: Any) -> dict[str, Any]:
-        rows = _with_file(raw, lambda p: master.check_sites(db, p))
+        rows = as_file(raw, "sites.csv", lambda p: master.check_sites(db, p))
         have = {s["id"] for s in master.sites(db)}
         return {
             "rows": rows,
@@ -196,7 +188,7 @@ async def sites_import(request: Request, form: FormData) -> Response:
         if not raw:
             raise OdekakeError("取り込む内容がありません。ファイルを選び直してください")
         n = await console_of(request).call(
-            lambda db: _with_file(raw, lambda p: master.import_sites(db, p, actor=who))
+            lambda db: as_file(raw, "sites.csv", lambda p: master.import_sites(db, p, actor=who))
         )
     except ImportRejected as exc:
         return await _page(request, error=str(exc), problems=exc.problems, status=400)

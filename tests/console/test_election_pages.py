@@ -72,6 +72,9 @@ def test_bad_toml_is_refused_and_kept(clerk: Browser, hub_path: Path) -> None:
     got = clerk.post("/console/elections", {"toml": bad}, page="/console/elections")
     assert got.status_code == 400 and 'id="election-error"' in got.text
     assert "2027-13-01" in got.text  # what was typed stays in the form
+    broken = clerk.post("/console/elections", {"toml": "id = "}, page="/console/elections")
+    assert broken.status_code == 400 and "TOMLとして読めません: election.toml" in broken.text
+    assert "/tmp" not in broken.text
     db = connect(hub_path, role="hub")
     assert db.execute("SELECT COUNT(*) FROM elections WHERE id='x-1'").fetchone()[0] == 0
 

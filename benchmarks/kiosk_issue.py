@@ -78,7 +78,7 @@ async def bench_ui(folder: Path, n: int) -> None:
     app = make_app(path, clock=FixedClock())
     times = []
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press(*"op001", "enter", *"1234", "enter")
+        await pilot.press(*"op001", "enter", *"123456", "enter")
         await pilot.pause()
         await pilot.press("enter")
         await pilot.pause()

@@ -8,7 +8,7 @@ SQLite file only.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -150,6 +150,14 @@ class KioskApp(App[None]):
 
         self.operator = operator
         self.last_activity = time.monotonic()
+        if operator.must_change_pin:
+            from kiosk.screens.pin import ChangePinScreen
+
+            # A PIN shorter than 6 digits: a new one before anything else.
+            self.push_screen(
+                ChangePinScreen(lambda: self.logged_in(replace(operator, must_change_pin=False)))
+            )
+            return
         self.push_screen(TodayScreen())
         current = open_stop_now(self.db)
         if current is not None:

@@ -54,6 +54,7 @@ def _register() -> None:
     from odekake.commands import (
         core,
         kiosk,
+        operators,
         plan,
         prefill,
         report,
@@ -64,7 +65,19 @@ def _register() -> None:
         vote,
     )
 
-    for module in (core, sync, kiosk, plan, report, vote, security, prefill, vans, staff):
+    for module in (
+        core,
+        sync,
+        kiosk,
+        plan,
+        report,
+        vote,
+        security,
+        vans,
+        operators,
+        prefill,
+        staff,
+    ):
         for command in module.COMMANDS:
             main.add_command(command)
 

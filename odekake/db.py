@@ -9,6 +9,7 @@ reader never blocks a writer (WAL).
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import weakref
@@ -80,6 +81,10 @@ def connect(
             raise NotFound(f"データベースファイルがありません: {p}")
         if create:
             p.parent.mkdir(parents=True, exist_ok=True)
+            if not p.exists():
+                # Owner-only from the first byte: residents' data and PIN verifiers
+                # live here. SQLite gives the -wal and -shm files the same mode.
+                os.close(os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     try:
         conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
         _configure(conn, memory=memory)

@@ -73,10 +73,10 @@ RATES: dict[str, dict[str, float | None]] = {
 }
 
 OPERATORS = (
-    ("op001", "山田 花子", ("operator",), "1234"),
-    ("op002", "佐藤 次郎", ("operator", "clerk"), "2345"),
-    ("cl001", "高橋 美咲", ("clerk",), "3456"),
-    ("sv001", "鈴木 一郎", ("supervisor", "operator", "clerk"), "9999"),
+    ("op001", "山田 花子", ("operator",), "123456"),
+    ("op002", "佐藤 次郎", ("operator", "clerk"), "234567"),
+    ("cl001", "高橋 美咲", ("clerk",), "345678"),
+    ("sv001", "鈴木 一郎", ("supervisor", "operator", "clerk"), "999999"),
 )
 
 _SITE_TEMPLATES = (
@@ -162,9 +162,9 @@ class DemoSummary:
             f"  hub.db: 記録 {self.hub_records} 件({self.first_day}〜{self.last_day}、{self.stops} 回の運行)\n"
             f"  van.db: 記録 {self.van_records} 件(うち未同期 {self.van_records - self.hub_records} 件)\n"
             f"  会場 {self.sites} か所、車両 1 台、職員 {len(OPERATORS)} 名"
-            f"(PIN: op001=1234, sv001=9999 ほか README 参照)\n"
+            f"(PIN: op001=123456, sv001=999999 ほか README 参照)\n"
             f"  選挙 {DEMO_ELECTION_ID}: 本日の午前の会場が移動期日前投票所、"
-            f"名簿 {self.voters} 人(投票事務 cl001=3456)\n" + console_help(self.directory)
+            f"名簿 {self.voters} 人(投票事務 cl001=345678)\n" + console_help(self.directory)
         )
 
 
@@ -196,7 +196,7 @@ class _Chain:
     def add(self, type: str, payload: dict[str, Any], when: datetime) -> Record:
         last = self.records[-1] if self.records else None
         if self.seal_key:
-            payload = seal_payload(payload, self.seal_key, self.rng)
+            payload = seal_payload(payload, self.seal_key, self.rng, record_type=type)
         r = build_record(
             device_id=self.device_id,
             seq=len(self.records) + 1,
@@ -579,15 +579,25 @@ def generate_history(
 
 
 def _seed_master(
-    db: sqlite_utils.Database, sites: list[dict[str, Any]], flood: dict[str, Any]
+    db: sqlite_utils.Database,
+    sites: list[dict[str, Any]],
+    flood: dict[str, Any],
+    operators_from: sqlite_utils.Database | None = None,
 ) -> None:
     master.seed_city(db)
     with write(db):
         for s in sites:
             master.upsert_site(db, s)
     master.add_van(db, VAN_ID, "お出かけ市役所 1号車")
-    for oid, name, roles, pin in OPERATORS:
-        master.add_operator(db, oid, name, roles, pin)
+    if operators_from is None:
+        for oid, name, roles, pin in OPERATORS:
+            master.add_operator(db, oid, name, roles, pin)
+    else:  # the van gets the hub's verifiers, as a pull would (each PIN hashed once)
+        rows = operators_from.execute("SELECT id, name, roles, pin_hash FROM operators").fetchall()
+        with write(db):
+            db.conn.executemany(
+                "INSERT INTO operators(id, name, roles, pin_hash) VALUES (?,?,?,?)", rows
+            )
     master.add_disaster(db, "r5-typhoon13", "令和5年台風第13号", date(2023, 9, 8), "浸水")
     master.add_disaster(db, flood["id"], flood["name"], date.fromisoformat(flood["date"]), "浸水")
 
@@ -811,7 +821,7 @@ def build_demo(
     save_private_key(private, directory / HUB_KEY_FILE)
     gen, flood = generate_history(hub, sites, rng, start, today - timedelta(days=1), public)
     for db in (hub, van):
-        _seed_master(db, sites, flood)
+        _seed_master(db, sites, flood, None if db is hub else hub)
         master.seed_holidays(db, start.year, today.year + 1)
         with write(db):
             set_meta(db, SEAL_KEY_META, public)
@@ -841,6 +851,16 @@ def build_demo(
     enroll_synced(
         van, hub, van_path, len(synced), hub_path
     )  # the demo van is enrolled and synced up to here
+    from odekake.receipt_mac import ensure_device_key
+
+    # The receipts' 確認コード key, as the van's first pull would bring it.
+    receipt_key = ensure_device_key(hub, DEVICE_ID)
+    with write(van):
+        van.execute(
+            "INSERT INTO receipt_keys(device_id, key) VALUES (?, ?) "
+            "ON CONFLICT(device_id) DO UPDATE SET key = excluded.key",
+            [DEVICE_ID, receipt_key],
+        )
     from odekake.staff import add_staff
 
     for login, name, role, password in DEMO_STAFF:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from odekake import audit
 from odekake import records as rec
-from odekake.db import connect
+from odekake.db import connect, role_of
 from odekake.errors import OdekakeError
 
 RECOVERY_HINT = (
@@ -24,17 +24,33 @@ class Health:
 
     path: Path
     problems: list[str] = field(default_factory=list)
+    # Set-up errors that damage nothing but must be fixed before personal data is
+    # taken (a van without city hall's sealing key): reported, not a reason to
+    # rebuild the database.
+    setup: list[str] = field(default_factory=list)
+
+    @property
+    def intact(self) -> bool:
+        """True when the file, the record chains and the audit chain are whole."""
+        return not self.problems
 
     @property
     def ok(self) -> bool:
         """True when nothing is wrong."""
-        return not self.problems
+        return not self.problems and not self.setup
 
     def message(self) -> str:
         """One paragraph for the operator (Japanese)."""
         if self.ok:
             return f"{self.path}: 正常です。"
-        return f"{self.path} に異常があります: " + " / ".join(self.problems) + " " + RECOVERY_HINT
+        parts = []
+        if self.problems:
+            parts.append(
+                f"{self.path} に異常があります: " + " / ".join(self.problems) + " " + RECOVERY_HINT
+            )
+        if self.setup:
+            parts.append(f"{self.path} の設定に誤りがあります: " + " / ".join(self.setup))
+        return " ".join(parts)
 
 
 def check(path: Path) -> Health:
@@ -52,6 +68,13 @@ def check(path: Path) -> Health:
             return health
         health.problems.extend(rec.verify(db).problems)
         health.problems.extend(audit.verify(db))
+        missing = rec.intake_ready(db)
+        if missing:
+            health.setup.append(missing)
+        elif role_of(db) == "hub" and not rec.seal_key_of(db):
+            from odekake.sync.snapshot import HubNotReady
+
+            health.setup.append(str(HubNotReady()))
     except sqlite3.DatabaseError as exc:
         health.problems.append(f"読み込み中にエラー: {exc}")
     finally:

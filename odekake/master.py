@@ -19,7 +19,7 @@ from typing import Any
 import jpholiday
 import sqlite_utils
 
-from odekake.auth import hash_pin
+from odekake.auth import DEFAULT_KDF, KdfParams, hash_pin, pin_problem
 from odekake.db import write
 from odekake.errors import ImportRejected, NotFound, OdekakeError, ValidationError
 
@@ -507,22 +507,103 @@ def add_van(db: sqlite_utils.Database, van_id: str, name: str) -> None:
 
 
 def add_operator(
-    db: sqlite_utils.Database, operator_id: str, name: str, roles: Iterable[str], pin: str
+    db: sqlite_utils.Database,
+    operator_id: str,
+    name: str,
+    roles: Iterable[str],
+    pin: str,
+    *,
+    vans: Iterable[str] | None = None,
+    kdf: KdfParams = DEFAULT_KDF,
 ) -> None:
-    """Register an operator with roles (operator / clerk / supervisor) and a PIN."""
+    """Register (or reset) an operator with roles, a PIN of 6–8 digits and a van list.
+
+    Args:
+        vans: The vans the operator works on; ``None`` keeps the current list (a new
+            operator: every van), an empty list means every van.
+        kdf: The PIN KDF's cost. Leave the default; tests pass
+            :data:`odekake.auth.TEST_ONLY_CHEAP_KDF` to stay fast.
+    """
     role_list = list(roles)
     bad = [r for r in role_list if r not in ROLES]
     if bad or not role_list:
         raise OdekakeError(f"役割は {', '.join(ROLES)} から選びます: {bad}")
-    if not (pin.isdigit() and 4 <= len(pin) <= 8):
-        raise OdekakeError("PINは4〜8桁の数字です")
+    problem = pin_problem(pin)
+    if problem:
+        raise OdekakeError(problem)
     with write(db):
         db.execute(
             "INSERT INTO operators(id, name, roles, pin_hash) VALUES (?,?,?,?) "
             "ON CONFLICT(id) DO UPDATE SET name=excluded.name, roles=excluded.roles, "
             "pin_hash=excluded.pin_hash",
-            [operator_id, name, ",".join(role_list), hash_pin(pin)],
+            [operator_id, name, ",".join(role_list), hash_pin(pin, kdf=kdf)],
         )
+        if vans is not None:
+            set_operator_vans(db, operator_id, vans)
+
+
+def set_operator_vans(db: sqlite_utils.Database, operator_id: str, vans: Iterable[str]) -> None:
+    """The vans an operator works on (an empty list: every van)."""
+    van_list = sorted({v.strip() for v in vans if v.strip()})
+    known = {str(r[0]) for r in db.execute("SELECT id FROM vans")}
+    unknown = [v for v in van_list if v not in known]
+    if unknown:
+        raise NotFound(f"登録されていない車両です: {', '.join(unknown)}")
+    with write(db):
+        if db.execute("SELECT 1 FROM operators WHERE id = ?", [operator_id]).fetchone() is None:
+            raise NotFound(f"職員 {operator_id} は登録されていません")
+        db.execute("DELETE FROM operator_vans WHERE operator_id = ?", [operator_id])
+        for v in van_list:
+            db.execute(
+                "INSERT INTO operator_vans(operator_id, van_id) VALUES (?, ?)", [operator_id, v]
+            )
+
+
+def set_local_pin(db: sqlite_utils.Database, operator_id: str, verifier: str) -> None:
+    """Set an operator's verifier on this van and keep it across pulls.
+
+    The hub's verifier it replaces is remembered: while a pull brings that same
+    verifier back, the local one is put back (:func:`reapply_local_pins`); a new one
+    from the hub (city hall reset the PIN) wins.
+    """
+    with write(db):
+        row = db.execute("SELECT pin_hash FROM operators WHERE id = ?", [operator_id]).fetchone()
+        if row is None:
+            raise NotFound(f"職員 {operator_id} は登録されていません")
+        kept = db.execute(
+            "SELECT replaced_hash FROM local_pin_changes WHERE operator_id = ?", [operator_id]
+        ).fetchone()
+        replaced = str(kept[0]) if kept is not None else str(row[0])
+        db.execute("UPDATE operators SET pin_hash = ? WHERE id = ?", [verifier, operator_id])
+        db.execute(
+            "INSERT INTO local_pin_changes(operator_id, pin_hash, replaced_hash) VALUES (?,?,?) "
+            "ON CONFLICT(operator_id) DO UPDATE SET pin_hash = excluded.pin_hash",
+            [operator_id, verifier, replaced],
+        )
+
+
+def reapply_local_pins(db: sqlite_utils.Database) -> None:
+    """After a pull: keep this van's own PIN changes unless city hall reset the PIN."""
+    with write(db):
+        for oid, local, replaced in db.execute(
+            "SELECT operator_id, pin_hash, replaced_hash FROM local_pin_changes"
+        ).fetchall():
+            row = db.execute("SELECT pin_hash FROM operators WHERE id = ?", [oid]).fetchone()
+            if row is not None and str(row[0]) == replaced:
+                db.execute("UPDATE operators SET pin_hash = ? WHERE id = ?", [local, oid])
+            else:
+                db.execute("DELETE FROM local_pin_changes WHERE operator_id = ?", [oid])
+
+
+def operator_vans(db: sqlite_utils.Database, operator_id: str) -> list[str]:
+    """The vans an operator works on (empty: every van)."""
+    return [
+        str(r[0])
+        for r in db.execute(
+            "SELECT van_id FROM operator_vans WHERE operator_id = ? ORDER BY van_id",
+            [operator_id],
+        )
+    ]
 
 
 def seed_holidays(db: sqlite_utils.Database, first_year: int, last_year: int) -> int:

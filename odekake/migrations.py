@@ -490,6 +490,57 @@ def m0202_sync_van(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="1101_wire_hub_signing")
+def m1101_wire_hub_signing(db: sqlite_utils.Database) -> None:
+    # Van: each acknowledgement keeps the hub's signed answer it came in (JSON), so a
+    # purge can check the hub's signature again and trusts no other acknowledgement.
+    run_script(
+        db,
+        """
+        ALTER TABLE hub_acks ADD COLUMN evidence TEXT;
+        """,
+    )
+
+
+@migrations(name="1801_backups")
+def m1801_backups(db: sqlite_utils.Database) -> None:
+    # Hub: every verified backup and, per device, the highest sequence it holds (the
+    # backup mark). Van: the backup mark the hub last reported; the van purges
+    # personal data only below it.
+    run_script(
+        db,
+        """
+        CREATE TABLE hub_backups (
+            n INTEGER PRIMARY KEY,
+            taken_at TEXT NOT NULL,
+            file TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            records INTEGER NOT NULL,
+            marks TEXT NOT NULL DEFAULT '{}'
+        );
+        ALTER TABLE sync_state ADD COLUMN backup_seq INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE sync_state ADD COLUMN backup_evidence TEXT;
+        """,
+    )
+
+
+@migrations(name="1601_reports_costs")
+def m1601_reports_costs(db: sqlite_utils.Database) -> None:
+    # The usage report's cost table (事業費 per fiscal year), kept at the hub.
+    run_script(
+        db,
+        """
+        CREATE TABLE report_costs (
+            fiscal_year INTEGER PRIMARY KEY,
+            amount INTEGER NOT NULL CHECK (amount >= 0),
+            note TEXT NOT NULL DEFAULT '',
+            updated_at TEXT NOT NULL,
+            updated_by TEXT NOT NULL DEFAULT ''
+        );
+        """,
+    )
+
+
 @migrations(name="1301_plan_lifecycle")
 def m1301_plan_lifecycle(db: sqlite_utils.Database) -> None:
     # Plans have a life (draft → published → superseded, or discarded). A visit is in
@@ -534,6 +585,54 @@ def m1301_plan_lifecycle(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="1151_operator_vans")
+def m1151_operator_vans(db: sqlite_utils.Database) -> None:
+    # Which vans an operator works on (hub only). No row for an operator means every
+    # van; a van's snapshot carries only the PIN verifiers of its own operators.
+    run_script(
+        db,
+        """
+        CREATE TABLE IF NOT EXISTS operator_vans (
+            operator_id TEXT NOT NULL,
+            van_id TEXT NOT NULL,
+            PRIMARY KEY (operator_id, van_id)
+        );
+        """,
+    )
+
+
+@migrations(name="1152_receipt_keys")
+def m1152_receipt_keys(db: sqlite_utils.Database) -> None:
+    # The per-device key of the receipts' 確認コード (HMAC-SHA256). The hub derives
+    # each device's key from its own secret and sends a device only its own row.
+    run_script(
+        db,
+        """
+        CREATE TABLE IF NOT EXISTS receipt_keys (
+            device_id TEXT PRIMARY KEY,
+            key TEXT NOT NULL
+        );
+        """,
+    )
+
+
+@migrations(name="1153_local_pin_changes")
+def m1153_local_pin_changes(db: sqlite_utils.Database) -> None:
+    # Van only: a PIN set (or a verifier upgraded) on this van, kept across pulls
+    # for as long as the hub still sends the verifier it replaced. City hall's own
+    # reset (a different verifier) wins and drops the local one.
+    run_script(
+        db,
+        """
+        CREATE TABLE IF NOT EXISTS local_pin_changes (
+            operator_id TEXT PRIMARY KEY,
+            pin_hash TEXT NOT NULL,
+            replaced_hash TEXT NOT NULL
+        );
+        """,
+    )
+
+
 @migrations(name="1401_console_staff")
 def m1401_console_staff(db: sqlite_utils.Database) -> None:
     # City-hall staff who use the console (browser), separate from the van operators:
@@ -573,57 +672,6 @@ def m1401_console_staff(db: sqlite_utils.Database) -> None:
             plan_id TEXT,
             error TEXT NOT NULL DEFAULT ''
         );
-        """,
-    )
-
-
-@migrations(name="1601_reports_costs")
-def m1601_reports_costs(db: sqlite_utils.Database) -> None:
-    # The usage report's cost table (事業費 per fiscal year), kept at the hub.
-    run_script(
-        db,
-        """
-        CREATE TABLE report_costs (
-            fiscal_year INTEGER PRIMARY KEY,
-            amount INTEGER NOT NULL CHECK (amount >= 0),
-            note TEXT NOT NULL DEFAULT '',
-            updated_at TEXT NOT NULL,
-            updated_by TEXT NOT NULL DEFAULT ''
-        );
-        """,
-    )
-
-
-@migrations(name="1101_wire_hub_signing")
-def m1101_wire_hub_signing(db: sqlite_utils.Database) -> None:
-    # Van: each acknowledgement keeps the hub's signed answer it came in (JSON), so a
-    # purge can check the hub's signature again and trusts no other acknowledgement.
-    run_script(
-        db,
-        """
-        ALTER TABLE hub_acks ADD COLUMN evidence TEXT;
-        """,
-    )
-
-
-@migrations(name="1801_backups")
-def m1801_backups(db: sqlite_utils.Database) -> None:
-    # Hub: every verified backup and, per device, the highest sequence it holds (the
-    # backup mark). Van: the backup mark the hub last reported; the van purges
-    # personal data only below it.
-    run_script(
-        db,
-        """
-        CREATE TABLE hub_backups (
-            n INTEGER PRIMARY KEY,
-            taken_at TEXT NOT NULL,
-            file TEXT NOT NULL,
-            sha256 TEXT NOT NULL,
-            records INTEGER NOT NULL,
-            marks TEXT NOT NULL DEFAULT '{}'
-        );
-        ALTER TABLE sync_state ADD COLUMN backup_seq INTEGER NOT NULL DEFAULT 0;
-        ALTER TABLE sync_state ADD COLUMN backup_evidence TEXT;
         """,
     )
 

@@ -1,15 +1,15 @@
 """Receipt PDFs (領収書・受付控) with a QR code, and the day-close 日計表.
 
 The QR code holds ``ODEKAKE|<number>|<amount>|<check>`` where ``check`` is the
-first 8 hex digits of SHA-256 over ``<number>|<amount>``: a clerk's scanner can
-tell a mistyped or altered number from a real one. Files go to a ``receipts/``
+record's 確認コード, a keyed MAC (HMAC-SHA256 under the van's receipt key, see
+:mod:`odekake.receipt_mac`) stamped at intake: city hall can verify it, and a
+stranger cannot compute it. Files go to a ``receipts/``
 folder next to the database. Pure functions of the record: no database access,
 so they run in a worker thread.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -44,14 +44,17 @@ class ReceiptFiles:
     qr_text: str
 
 
-def check_value(number: str, amount: int) -> str:
-    """First 8 hex digits of SHA-256 over ``number|amount``."""
-    return hashlib.sha256(f"{number}|{amount}".encode()).hexdigest()[:8]
+NO_CODE = "なし(鍵の受信前)"
 
 
-def qr_text(number: str, amount: int) -> str:
+def check_value(record: Record) -> str:
+    """The record's 確認コード (stamped at intake), or :data:`NO_CODE`."""
+    return str((record.payload or {}).get("check_code") or NO_CODE)
+
+
+def qr_text(number: str, amount: int, check: str) -> str:
     """What the QR code holds."""
-    return f"ODEKAKE|{number}|{amount}|{check_value(number, amount)}"
+    return f"ODEKAKE|{number}|{amount}|{check if check != NO_CODE else ''}"
 
 
 def receipt_number(record: Record) -> str:
@@ -94,8 +97,14 @@ def _lines(record: Record) -> list[tuple[str, str]]:
             ("支払方法", PAYMENT_LABELS.get(p["payment"], p["payment"])),
         ]
     if t == "mynumber.apply":
+        # The 申請書ID is sealed in the record; the resident's own slip, made at
+        # intake, shows it from the typed value (``Record.typed``, memory only).
+        typed = record.typed or {}
         return [
-            ("申請書ID", str(p["application_id"])),
+            (
+                "申請書ID",
+                str(p.get("application_id") or typed.get("application_id") or "(封印済み)"),
+            ),
             ("受取方法", str(p["route"])),
         ]
     if t == "disaster.apply":
@@ -117,7 +126,8 @@ def write_receipt(record: Record, out_dir: Path) -> ReceiptFiles:
     font = register_fonts()
     number = receipt_number(record)
     amount = int((record.payload or {}).get("amount", 0))
-    text = qr_text(number, amount)
+    check = check_value(record)
+    text = qr_text(number, amount, check)
     out_dir.mkdir(parents=True, exist_ok=True)
     png = out_dir / f"{number}.png"
     qrcode.make(text, box_size=8, border=4).save(str(png))
@@ -144,7 +154,7 @@ def write_receipt(record: Record, out_dir: Path) -> ReceiptFiles:
     c.drawImage(str(png), width - size - 6 * mm, 8 * mm, size, size)
     c.setFont(font, 8)
     c.drawString(8 * mm, 14 * mm, CITY)
-    c.drawString(8 * mm, 9 * mm, f"確認コード {check_value(number, amount)}")
+    c.drawString(8 * mm, 9 * mm, f"確認コード {check}")
     c.showPage()
     c.save()
     return ReceiptFiles(number=number, pdf=pdf, qr_png=png, qr_text=text)

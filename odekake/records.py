@@ -22,15 +22,16 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlite_utils
 
-from odekake.db import device_id_of, get_meta, write
+from odekake import receipt_mac
+from odekake.db import device_id_of, get_meta, role_of, write
 from odekake.errors import NotFound, OdekakeError
-from odekake.sealing import seal_payload
+from odekake.sealing import SealingKeyMissing, personal_part, seal_payload
 
 GENESIS = "0" * 64
 # meta key holding city hall's X25519 public key; when set, personal fields are sealed.
@@ -125,6 +126,9 @@ class Record:
     prev_hash: str
     hash: str
     supersedes: str | None = None
+    # The personal values as typed, before sealing: in memory only (never stored,
+    # never compared), so the resident's own slip can still show what was sealed.
+    typed: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Record:
@@ -181,6 +185,27 @@ def seal_key_of(db: sqlite_utils.Database) -> str | None:
     if row is not None and row[0]:
         return str(row[0])
     return get_meta(db, SEAL_KEY_META)
+
+
+def require_seal_key(db: sqlite_utils.Database) -> str | None:
+    """City hall's sealing key, or :class:`SealingKeyMissing` on a van without one.
+
+    The hub may run without it (it records no resident's data of its own); a van
+    never stores personal data in the clear: sealing fails closed.
+    """
+    key = seal_key_of(db)
+    if not key and role_of(db) == "van":
+        raise SealingKeyMissing()
+    return key
+
+
+def intake_ready(db: sqlite_utils.Database) -> str | None:
+    """Why this van cannot take personal data now (one Japanese line), or None."""
+    try:
+        require_seal_key(db)
+    except SealingKeyMissing as exc:
+        return str(exc)
+    return None
 
 
 def build_record(
@@ -259,7 +284,8 @@ def append(
         type: The record type, e.g. ``"stop.open"`` or ``"certificate.issue"``.
         payload: JSON-serialisable facts. Never a 12-digit My Number. When the
             database holds city hall's sealing key, personal fields
-            (``odekake.sealing.PERSONAL_KEYS``) are sealed before hashing.
+            (``odekake.sealing.PERSONAL_KEYS``) are sealed before hashing; a
+            van without the key refuses them (:class:`SealingKeyMissing`).
         supersedes: The id of the record this one corrects or voids.
         device_id: Defaults to the database's own device id.
         now: The wall time to stamp (tests and demo data); defaults to now.
@@ -268,9 +294,12 @@ def append(
         The stored record.
     """
     dev = device_id or device_id_of(db)
-    seal_key = seal_key_of(db)
-    if seal_key:
-        payload = seal_payload(payload, seal_key)
+    payload = receipt_mac.stamp(db, payload)
+    typed = personal_part(payload, type)
+    if typed:
+        seal_key = require_seal_key(db)
+        if seal_key:
+            payload = seal_payload(payload, seal_key, record_type=type)
     with write(db):
         if supersedes is not None:
             target = db.execute("SELECT 1 FROM records WHERE id = ?", [supersedes]).fetchone()
@@ -300,6 +329,8 @@ def append(
             now=now,
         )
         insert_record(db, record)
+    if typed and "sealed" in (record.payload or {}):
+        record = replace(record, typed=typed)
     return record
 
 

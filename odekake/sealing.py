@@ -51,8 +51,30 @@ PERSONAL_KEYS: frozenset[str] = frozenset(
         "birth_date",
         "phone",
         "note",
+        "notes",
+        # Free text a resident's words can reach, and the My Number card 申請書ID
+        # (it identifies a person as surely as a name does).
+        "purpose",
+        "application_id",
     }
 )
+
+# Keys that are personal only in some record types: the reason typed when an
+# unplanned stop is opened (often a resident's request in their own words). The
+# day-close difference reason, corrections and voids stay clear: they are the
+# operator's words about money or a form, and the van prints them.
+PERSONAL_BY_TYPE: dict[str, frozenset[str]] = {"stop.open": frozenset({"reason"})}
+
+
+class SealingKeyMissing(OdekakeError):
+    """A van without city hall's sealing key was asked to store personal data."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "市役所の封印用の鍵がないため、個人情報を含む受付はできません。"
+            "ネットワークにつないで同期(odekake sync pull)し、市役所から鍵を受け取ってください"
+            "(受け取れないときは市役所の管理者に odekake keys init を依頼してください)"
+        )
 
 
 # Keys that end like personal data are sealed too (e.g. ``subject_name``), unless
@@ -72,9 +94,11 @@ NOT_PERSONAL: frozenset[str] = frozenset(
 )
 
 
-def is_personal_key(key: str) -> bool:
+def is_personal_key(key: str, record_type: str | None = None) -> bool:
     """True for a payload key that holds personal data and must be sealed."""
     if key in PERSONAL_KEYS:
+        return True
+    if record_type is not None and key in PERSONAL_BY_TYPE.get(record_type, frozenset()):
         return True
     return key not in NOT_PERSONAL and key.endswith(PERSONAL_SUFFIXES)
 
@@ -114,6 +138,7 @@ def save_private_key(private: X25519PrivateKey, path: Path, passphrase: str | No
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a file replaced with --force keeps no looser mode
     with os.fdopen(fd, "wb") as fh:
         fh.write(pem)
 
@@ -181,13 +206,24 @@ def unseal(envelope: dict[str, Any], private: X25519PrivateKey) -> Any:
     return json.loads(plain.decode("utf-8"))
 
 
+def personal_part(payload: dict[str, Any], record_type: str | None = None) -> dict[str, Any]:
+    """The payload's non-empty personal keys (what :func:`seal_payload` seals)."""
+    return {
+        k: v
+        for k, v in payload.items()
+        if is_personal_key(k, record_type) and v not in (None, "", {}, [])
+    }
+
+
 def seal_payload(
-    payload: dict[str, Any], recipient_b64: str, rng: random.Random | None = None
+    payload: dict[str, Any],
+    recipient_b64: str,
+    rng: random.Random | None = None,
+    *,
+    record_type: str | None = None,
 ) -> dict[str, Any]:
     """Move the personal keys of a payload into one sealed envelope."""
-    personal = {
-        k: v for k, v in payload.items() if is_personal_key(k) and v not in (None, "", {}, [])
-    }
+    personal = personal_part(payload, record_type)
     if not personal:
         return dict(payload)
     kept = {k: v for k, v in payload.items() if k not in personal}

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 import sqlite_utils
 
 from odekake import audit
-from odekake.auth import check_pin, hash_pin
+from odekake.auth import DEFAULT_KDF, KdfParams, burn_check, check_pin, hash_pin
 from odekake.db import write
 from odekake.errors import NotFound, OdekakeError, ValidationError
 
@@ -103,9 +103,16 @@ def list_staff(db: sqlite_utils.Database, *, now: datetime | None = None) -> lis
 
 
 def add_staff(
-    db: sqlite_utils.Database, login: str, name: str, role: str, password: str, *, actor: str
+    db: sqlite_utils.Database,
+    login: str,
+    name: str,
+    role: str,
+    password: str,
+    *,
+    actor: str,
+    kdf: KdfParams = DEFAULT_KDF,
 ) -> StaffMember:
-    """Create an account (audited)."""
+    """Create an account (audited); ``kdf`` is for tests only (the default is the PINs')."""
     if not _LOGIN_RE.match(login):
         raise ValidationError(
             "ログイン名は英小文字・数字・. _ - の2〜32文字で、英小文字か数字で始めます", "login"
@@ -125,7 +132,7 @@ def add_staff(
         db.execute(
             "INSERT INTO staff(login, name, role, password_hash, created_at, password_changed_at) "
             "VALUES (?,?,?,?,?,?)",
-            [login, name.strip(), role, hash_pin(password), at, at],
+            [login, name.strip(), role, hash_pin(password, kdf=kdf), at, at],
         )
         audit.log(db, actor, "staff.add", login, {"role": role})
     return get_staff(db, login)
@@ -180,8 +187,8 @@ def authenticate(
         "SELECT password_hash, active, failed, locked_until FROM staff WHERE login = ?", [login]
     ).fetchone()
     if row is None:
-        # Spend the same time as a real check so a wrong login is not told apart.
-        check_pin(password, hash_pin("x" * MIN_PASSWORD, salt=b"0" * 16))
+        # Spend a real check's time so an unknown login is not told apart.
+        burn_check(password)
         audit.log(db, f"staff:{login[:32]}", "login.failed", "console", now=t)
         raise wrong
     stored, active, failed, locked_until = row

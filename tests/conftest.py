@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,13 +10,30 @@ import pytest
 import sqlite_utils
 
 from odekake import master
-from odekake.db import connect, memory_db
+from odekake.db import connect, memory_db, write
+from odekake.records import SEAL_KEY_META
+from odekake.sealing import generate_keypair
+
+# City hall's sealing key for the shared van fixtures: a van without one refuses
+# personal data (sealing fails closed), as a pull from a hub would bring it.
+TEST_SEAL_PRIVATE, TEST_SEAL_PUBLIC = generate_keypair(random.Random(2026))
+
+
+def give_van_sealing_key(db: sqlite_utils.Database) -> None:
+    """Store city hall's (test) sealing public key on a van, as a pull would."""
+    with write(db):
+        db.execute(
+            "INSERT INTO settings(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [SEAL_KEY_META, TEST_SEAL_PUBLIC],
+        )
 
 
 @pytest.fixture
 def fresh_db() -> Iterator[sqlite_utils.Database]:
-    """An in-memory van database with migrations applied and nothing else."""
+    """An in-memory van database with migrations applied and city hall's sealing key."""
     db = memory_db("van", device_id="van-test")
+    give_van_sealing_key(db)
     yield db
     db.close()
 
@@ -25,6 +43,7 @@ def city_db() -> Iterator[sqlite_utils.Database]:
     """An in-memory van database seeded with districts, services, fees and holidays."""
     db = memory_db("van", device_id="van-test")
     master.seed_city(db)
+    give_van_sealing_key(db)
     yield db
     db.close()
 
@@ -35,6 +54,7 @@ def van_path(tmp_path: Path) -> Path:
     path = tmp_path / "van.db"
     db = connect(path, role="van", create=True, device_id="van-test")
     master.seed_city(db)
+    give_van_sealing_key(db)
     db.close()
     return path
 

@@ -23,7 +23,7 @@ from kiosk.widgets.confirm import Confirm
 from kiosk.widgets.field import FormRow, TopBar
 from kiosk.widgets.tick import Tick
 from odekake.errors import FormErrors, OdekakeError
-from odekake.records import Record
+from odekake.records import Record, intake_ready
 from odekake.services.common import Actor, local_date
 
 if TYPE_CHECKING:
@@ -81,6 +81,9 @@ class FormScreen(KioskScreen):
     FIRST_FIELD: str | None = None
     #: The pre-fill service (``odekake.prefill.SERVICES``) this form takes from a QR code.
     PREFILL_SERVICE: str | None = None
+    # The form records a resident's personal data (sealed to city hall): on a van
+    # without the sealing key it says so as it opens, before anyone types.
+    TAKES_PERSONAL_DATA: ClassVar[bool] = False
 
     def __init__(self) -> None:
         super().__init__()
@@ -109,7 +112,8 @@ class FormScreen(KioskScreen):
         yield Static(t(self.TITLE_KEY), classes="title")
         with VerticalScroll(id="form"):
             yield from self.fields()
-        yield Static("", id="form-message")
+        missing = intake_ready(self.kiosk.db) if self.TAKES_PERSONAL_DATA else None
+        yield Static(missing or "", id="form-message", classes="-error" if missing else "")
 
     def on_mount(self) -> None:
         # Focus synchronously (``Widget.focus`` is deferred): keys typed ahead must

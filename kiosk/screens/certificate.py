@@ -35,6 +35,7 @@ class CertificateScreen(FormScreen):
 
     TITLE_KEY = "svc_certificate"
     PREFILL_SERVICE = "cert"
+    TAKES_PERSONAL_DATA = True
 
     def fields(self) -> ComposeResult:
         types = certificates.certificate_types(self.kiosk.db)

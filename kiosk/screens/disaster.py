@@ -18,6 +18,7 @@ class DisasterScreen(FormScreen):
 
     TITLE_KEY = "svc_disaster"
     PREFILL_SERVICE = "disaster"
+    TAKES_PERSONAL_DATA = True
     FIRST_FIELD = "name"
 
     def fields(self) -> ComposeResult:

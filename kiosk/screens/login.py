@@ -23,6 +23,7 @@ class LoginScreen(KioskScreen):
         # in the right fields (an input's own submit would race the next keys).
         Binding("enter", "enter", t("login"), priority=True),
         Binding("ctrl+q", "app.quit", t("quit")),
+        Binding("ctrl+u", "supervisor_unlock", t("supervisor_unlock"), priority=True),
     ]
 
     def body(self) -> ComposeResult:
@@ -65,3 +66,17 @@ class LoginScreen(KioskScreen):
         message.update(t("login_hint"))
         message.set_class(False, "-error")
         self.kiosk.logged_in(operator)
+
+    def action_supervisor_unlock(self) -> None:
+        """A supervisor lifts a lock-out (the id typed so far is the one to unlock)."""
+        from kiosk.screens.unlock import SupervisorUnlock
+
+        message = self.query_one("#login-message", Static)
+
+        def done(unlocked: bool | None) -> None:
+            if unlocked:
+                message.update(t("unlocked"))
+                message.set_class(False, "-error")
+            self.set_focus(self.query_one("#operator", Input))
+
+        self.app.push_screen(SupervisorUnlock(self.query_one("#operator", Input).value), done)

@@ -17,6 +17,7 @@ class UnplannedScreen(FormScreen):
     """Site, activity, time window, reason."""
 
     TITLE_KEY = "unplanned_title"
+    TAKES_PERSONAL_DATA = True
 
     def fields(self) -> ComposeResult:
         db = self.kiosk.db

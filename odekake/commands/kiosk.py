@@ -26,7 +26,9 @@ def kiosk_cmd(db_path: Path, idle_minutes: float) -> None:
     from odekake import health
 
     result = health.check(db_path)
-    if not result.ok:
+    # A missing sealing key does not stop the kiosk: it refuses personal data and
+    # says why on each form (odekake.records.require_seal_key).
+    if not result.intact:
         raise OdekakeError(result.message())
     from kiosk.app import KioskSettings, run_kiosk
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from odekake import audit
-from odekake.db import connect, set_meta, write
+from odekake.db import connect, get_meta, set_meta, write
 from odekake.records import SEAL_KEY_META
 from odekake.sealing import generate_keypair, save_private_key
 
@@ -52,14 +52,24 @@ def keys_init(db_path: Path, key_file: Path, force: bool) -> None:
     private, public = generate_keypair()
     save_private_key(private, key_file, os.environ.get("ODEKAKE_HUB_PASSPHRASE"))
     with write(db):
-        set_meta(db, SEAL_KEY_META, public)
         # settings travel to the vans with the next pull
         db.execute(
             "INSERT INTO settings(key, value) VALUES (?, ?) "
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             [SEAL_KEY_META, public],
         )
-        audit.log(db, "cli", "export", "keys", {"public_key": public})
+        replaced = get_meta(db, SEAL_KEY_META)
+        set_meta(db, SEAL_KEY_META, public)
+        audit.log(
+            db,
+            audit.cli_actor(),
+            "keys.init",
+            "sealing",
+            {"device": "hub", "public_key": public, "replaced": replaced},
+        )
+    from odekake.receipt_mac import hub_secret
+
+    hub_secret(db)  # the receipts' 確認コード secret, made once with the hub's keys
     click.echo(f"鍵を作成しました。秘密鍵: {key_file}(権限 0600)")
     from odekake.sync.keys import fingerprint, public_key_text
     from odekake.sync.wire import ensure_hub_key, hub_key_path_for
@@ -128,4 +138,29 @@ def doctor_cmd(db_path: Path) -> None:
         raise SystemExit(1)
 
 
-COMMANDS: list[click.Command] = [keys_group, audit_group, purge_cmd, doctor_cmd]
+@click.group("receipt")
+def receipt_group() -> None:
+    """領収書・受付控の確認コード(市役所で真正性を確かめる)。"""
+
+
+@receipt_group.command("verify")
+@_DB
+@click.argument("parts", nargs=-1, required=True)
+def receipt_verify(db_path: Path, parts: tuple[str, ...]) -> None:
+    """確認コードを検証する: QRの文字列 ODEKAKE|番号|金額|コード、または 番号 金額 コード。"""
+    from odekake.errors import OdekakeError
+    from odekake.receipt_mac import device_of_number, verify
+
+    fields = parts[0].split("|")[1:] if len(parts) == 1 else list(parts)
+    if len(fields) != 3 or not fields[1].isdigit():
+        raise OdekakeError("番号・金額・確認コードの3つを指定してください(QRの文字列でも可)")
+    number, amount, code = fields[0], int(fields[1]), fields[2]
+    db = connect(db_path, role="hub")
+    device = device_of_number(number)
+    if not verify(db, device, number, amount, code):
+        click.echo(f"NG: {number}(金額 {amount:,} 円)の確認コードが一致しません", err=True)
+        raise SystemExit(1)
+    click.echo(f"OK: {number}(車両端末 {device}、金額 {amount:,} 円)は本物の確認コードです。")
+
+
+COMMANDS: list[click.Command] = [keys_group, audit_group, purge_cmd, doctor_cmd, receipt_group]

@@ -25,8 +25,20 @@ def hub_group() -> None:
 @click.option("--port", default=8765, show_default=True, type=int, help="待ち受けるポート")
 @click.option("--tls-cert", type=_FILE, default=None, help="HTTPS のサーバ証明書(PEM)")
 @click.option("--tls-key", type=_FILE, default=None, help="HTTPS の秘密鍵(PEM)")
+@click.option(
+    "--log",
+    "log_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="ログファイル(省略時は標準エラー。logrotate で移動されても開き直す)",
+)
 def hub_serve(
-    db_path: Path, host: str, port: int, tls_cert: Path | None, tls_key: Path | None
+    db_path: Path,
+    host: str,
+    port: int,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    log_file: Path | None,
 ) -> None:
     """同期サービスを起動する(Ctrl+C で停止)。"""
     from odekake.sync.hub import serve
@@ -39,6 +51,8 @@ def hub_serve(
     for f in (tls_cert, tls_key):
         if f is not None and not f.is_file():
             raise OdekakeError(f"ファイルがありません: {f}")
+    if log_file is not None and not log_file.parent.is_dir():
+        raise OdekakeError(f"ログファイルのフォルダがありません: {log_file.parent}")
     signing = public_key_text(ensure_hub_key(db_path))
     with socket.socket() as probe:
         # as uvicorn does: a port left in TIME_WAIT by a crashed hub is reusable
@@ -59,7 +73,7 @@ def hub_serve(
 
     with serving_lock(db_path, purpose="ハブの稼働"):
         try:
-            serve(db_path, host, port, tls_cert=tls_cert, tls_key=tls_key)
+            serve(db_path, host, port, tls_cert=tls_cert, tls_key=tls_key, log_file=log_file)
         except ssl.SSLError as exc:
             raise OdekakeError(f"証明書か秘密鍵を読めません: {exc.reason}") from exc
 
@@ -172,6 +186,18 @@ def device_enroll(
         hub_key=hub_key,
         accept_new_hub_key=accept_new_hub_key,
     )
+    if hub_path is not None:
+        from odekake import audit
+
+        hub = connect(hub_path, role="hub")
+        audit.log(
+            hub,
+            audit.cli_actor(),
+            "device.enrol",
+            dev,
+            {"device": dev, "van": van_id or dev, "outcome": outcome, "key": fingerprint(pub)},
+        )
+        hub.close()
     if van_path is not None:
         click.echo(f"端末 {dev} の鍵: {key_path_for(van_path)}(権限 600)")
     click.echo(f"公開鍵: {pub}(指紋 {fingerprint(pub)})")
@@ -222,10 +248,12 @@ def device_pin_hub(db_path: Path, hub_key: str, accept_new_hub_key: bool) -> Non
 @click.option("--device", "device_id", required=True, help="失効させる端末ID")
 def device_revoke(db_path: Path, device_id: str) -> None:
     """端末を失効させる(以後その端末の送信は拒否される)。"""
+    from odekake import audit
     from odekake.sync.keys import revoke_device
 
     db = connect(db_path, role="hub")
     revoke_device(db, device_id)
+    audit.log(db, audit.cli_actor(), "device.revoke", device_id, {"device": device_id})
     click.echo(f"端末 {device_id} を失効させました。")
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import click
+import sqlite_utils
 
 from odekake import audit
 from odekake.commands.core import DB_OPTION
@@ -16,6 +18,14 @@ from odekake.voting import elections as el
 from odekake.voting import roll as rl
 
 ELECTION_OPTION = click.option("--election", "election_id", required=True, help="選挙ID")
+
+
+def _audit(db: sqlite_utils.Database, action: str, target: str, detail: dict[str, Any]) -> None:
+    """An administrative action, audited where it ran with who ran it (actor, device)."""
+    from odekake import audit
+    from odekake.db import device_id_of
+
+    audit.log(db, audit.cli_actor(), action, target, {"device": device_id_of(db), **detail})
 
 
 @click.group("election")
@@ -63,10 +73,9 @@ def election_add(db_path: Path, toml_file: Path, vans: tuple[str, ...]) -> None:
         el.election_from_dict(election.to_dict())  # validate the van ids
     db = connect(db_path)
     el.save_election(db, election)
-    audit.log(
+    _audit(
         db,
-        audit.cli_actor(),
-        "election.assign",
+        "election.add",
         election.id,
         {"stations": {s.id: list(s.vans) for s in election.stations}},
     )
@@ -122,6 +131,7 @@ def election_close(db_path: Path, election_id: str) -> None:
     """選挙を終了にする。車両(van.db)では選挙人名簿の写しを削除する。"""
     db = connect(db_path)
     n = rl.close_election(db, election_id)
+    _audit(db, "election.close", election_id, {"roll_deleted": n})
     click.echo(f"選挙 {election_id} を終了にしました(名簿の写し {n} 件を削除)。")
 
 
@@ -138,6 +148,7 @@ def roll_import(db_path: Path, election_id: str, csv_file: Path) -> None:
     """選挙人名簿をCSV(UTF-8 または Shift_JIS)から取り込む。誤りが1行でもあれば何も登録しない。"""
     db = connect(db_path)
     n = rl.import_roll(db, election_id, csv_file)
+    _audit(db, "roll.import", election_id, {"voters": n, "file": csv_file.name})
     click.echo(f"選挙 {election_id} の選挙人名簿 {n} 人を取り込みました。")
 
 

@@ -61,7 +61,7 @@ def correct(
             )
         if target.payload is None:
             raise OdekakeError("保存期間を過ぎて内容が消去された記録は訂正できません")
-        if "sealed" in target.payload and any(is_personal_key(k) for k in changes):
+        if "sealed" in target.payload and any(is_personal_key(k, target.type) for k in changes):
             raise OdekakeError(
                 "封印された個人情報は車両では訂正できません。市役所で訂正してください"
             )

@@ -138,7 +138,7 @@ class HubClient:
                 continue
             if resp.status_code >= 500:
                 # Nothing is acted on: a retry is safe whoever sent this.
-                last = f"HTTP {resp.status_code}"
+                last = f"HTTP {resp.status_code}{_hub_says(resp)}"
                 continue
             hub_sig = resp.headers.get(HEADER_HUB_SIGNATURE)
             if not verify_answer(
@@ -173,6 +173,15 @@ class HubClient:
             f"ハブ {self.base_url} に接続できません({self.retries + 1} 回試行、最後の原因: {last})。"
             "ネットワークを確認して、あとでもう一度送信してください。記録は車両に安全に残っています"
         )
+
+
+def _hub_says(resp: httpx.Response) -> str:
+    """The hub's own one-line reason on a 5xx answer (e.g. no sealing key yet)."""
+    try:
+        text = resp.json().get("error")
+    except (ValueError, AttributeError):
+        return ""
+    return f" {text}" if isinstance(text, str) and text else ""
 
 
 @dataclass

@@ -52,7 +52,7 @@ from odekake.sync.keys import (
     now_iso,
     verify,
 )
-from odekake.sync.snapshot import snapshot_for
+from odekake.sync.snapshot import HubNotReady, deliver_snapshot
 from odekake.sync.status import hub_health, hub_status
 from odekake.sync.wire import (
     HEADER_BODY_SHA256,
@@ -455,12 +455,14 @@ def make_app(
 
         def run(conn: sqlite_utils.Database) -> dict[str, Any]:
             touch(conn, device)
-            snap = snapshot_for(conn, device)
-            if have and have == snap["sha256"]:
-                return {"unchanged": True, "version": snap["version"], "sha256": snap["sha256"]}
-            return snap
+            return deliver_snapshot(conn, device, have)
 
-        return JSONResponse(await call(run))
+        try:
+            return JSONResponse(await call(run))
+        except HubNotReady as exc:
+            # Fail closed: no master data (and so no intake) until city hall's
+            # sealing key exists. 503: the van retries later and changes nothing.
+            return _error(503, str(exc), reason="no_sealing_key")
 
     async def status(request: Request, device: str, body: bytes) -> JSONResponse:
         def run(conn: sqlite_utils.Database) -> dict[str, Any]:
@@ -611,11 +613,24 @@ def serve(
     *,
     tls_cert: Path | None = None,
     tls_key: Path | None = None,
+    log_file: Path | None = None,
 ) -> None:
-    """Run the hub until interrupted (HTTPS when a certificate and key are given)."""
+    """Run the hub until interrupted (HTTPS when a certificate and key are given).
+
+    With ``log_file`` the hub's lines go to that file, reopened when logrotate moves
+    it (``WatchedFileHandler``); without it, to standard error (the journal).
+    """
+    import logging.handlers
+
     import uvicorn
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    fmt = "%(asctime)s %(levelname)s %(message)s"
+    if log_file is not None:
+        handler: logging.Handler = logging.handlers.WatchedFileHandler(log_file, encoding="utf-8")
+        handler.setFormatter(logging.Formatter(fmt))
+        logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    else:
+        logging.basicConfig(level=logging.INFO, format=fmt)
     app = make_app(db_path)
     uvicorn.run(
         app,

@@ -21,10 +21,13 @@ from typing import Any
 
 import sqlite_utils
 
+from odekake import audit
 from odekake.db import write
 from odekake.errors import OdekakeError
+from odekake.master import reapply_local_pins
 from odekake.plans import IN_FORCE
-from odekake.records import canonical_json
+from odekake.receipt_mac import ensure_device_key
+from odekake.records import SEAL_KEY_META, canonical_json
 from odekake.sync.keys import device_van_id, now_iso
 
 SNAPSHOT_FORMAT = "odekake-snapshot"
@@ -55,6 +58,11 @@ def roll_filter() -> str:
     )
 
 
+OPERATORS_OF_VAN = (
+    "id IN (SELECT operator_id FROM operator_vans WHERE van_id = :van_id) "
+    "OR id NOT IN (SELECT operator_id FROM operator_vans)"
+)
+
 SNAPSHOT_TABLES: list[SnapshotTable] = [
     SnapshotTable("districts", ("id",)),
     SnapshotTable("sites", ("id",)),
@@ -62,7 +70,8 @@ SNAPSHOT_TABLES: list[SnapshotTable] = [
     SnapshotTable("fees", ("id",)),
     SnapshotTable("holidays", ("date",)),
     SnapshotTable("disasters", ("id",)),
-    SnapshotTable("operators", ("id",)),
+    # Only the PIN verifiers of the operators who work on this van (no van list: all).
+    SnapshotTable("operators", ("id",), where=OPERATORS_OF_VAN),
     SnapshotTable("vans", ("id",)),
     # Only the published visits in force for this van (odekake.plans.IN_FORCE): drafts,
     # discarded plans and superseded visits never reach a van.
@@ -81,7 +90,27 @@ SNAPSHOT_TABLES: list[SnapshotTable] = [
     # The roll travels only to the vans serving a station of an open election:
     # rows no longer present are deleted from the van at the next pull.
     SnapshotTable("roll", ("election_id", "voter_no"), where=roll_filter()),
+    # This device's own key for the receipts' 確認コード (odekake.receipt_mac).
+    SnapshotTable("receipt_keys", ("device_id",), where="device_id = :device_id"),
 ]
+
+
+class HubNotReady(OdekakeError):
+    """The hub has no sealing key yet: it serves no snapshot (vans would take
+    personal data they cannot seal)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "ハブに封印用の鍵がないため、マスタデータを配信できません。"
+            "市役所の管理者が odekake keys init --db hub.db --key-file … を実行してください"
+        )
+
+
+def require_hub_sealing(db: sqlite_utils.Database) -> None:
+    """Raise :class:`HubNotReady` unless the hub's sealing key is set up."""
+    row = db.execute("SELECT value FROM settings WHERE key = ?", [SEAL_KEY_META]).fetchone()
+    if row is None or not row[0]:
+        raise HubNotReady()
 
 
 def _q(name: str) -> str:
@@ -112,8 +141,14 @@ def build_tables(
 
 
 def snapshot_for(db: sqlite_utils.Database, device_id: str) -> dict[str, Any]:
-    """Build the device's snapshot at the hub and give it a version number."""
+    """Build the device's snapshot at the hub and give it a version number.
+
+    Raises:
+        HubNotReady: The hub has no sealing key (``odekake keys init``).
+    """
+    require_hub_sealing(db)
     van_id = device_van_id(db, device_id)
+    ensure_device_key(db, device_id)
     tables = build_tables(db, van_id=van_id, device_id=device_id)
     digest = hashlib.sha256(canonical_json(tables).encode("utf-8")).hexdigest()
     with write(db):
@@ -140,6 +175,54 @@ def snapshot_for(db: sqlite_utils.Database, device_id: str) -> dict[str, Any]:
         "sha256": digest,
         "tables": tables,
     }
+
+
+def deliver_snapshot(
+    db: sqlite_utils.Database, device_id: str, have: str | None = None
+) -> dict[str, Any]:
+    """The snapshot a device pulls (or ``{"unchanged": True, …}`` when it has it).
+
+    A delivered snapshot that carries PIN verifiers or a roll is audited at the
+    hub: which device received how many of each.
+    """
+    snap = snapshot_for(db, device_id)
+    if have and have == snap["sha256"]:
+        return {"unchanged": True, "version": snap["version"], "sha256": snap["sha256"]}
+    audit_delivery(db, snap)
+    return snap
+
+
+def audit_delivery(db: sqlite_utils.Database, snap: dict[str, Any]) -> None:
+    """Audit a snapshot sent to a device when it carries verifiers or a roll."""
+    tables = snap["tables"]
+
+    def column(table: str, name: str) -> list[Any]:
+        t = tables.get(table) or {"columns": [], "rows": []}
+        if name not in t["columns"]:
+            return []
+        i = t["columns"].index(name)
+        return [r[i] for r in t["rows"]]
+
+    operators = column("operators", "id")
+    roll_elections = column("roll", "election_id")
+    if not operators and not roll_elections:
+        return
+    roll = roll_elections
+    elections = sorted({str(e) for e in roll_elections})
+    audit.log(
+        db,
+        "hub",
+        "snapshot.sensitive",
+        str(snap["device_id"]),
+        {
+            "device": snap["device_id"],
+            "van": snap["van_id"],
+            "version": snap["version"],
+            "operators": operators,
+            "roll_rows": len(roll),
+            "elections": elections,
+        },
+    )
 
 
 def apply_snapshot(db: sqlite_utils.Database, snap: dict[str, Any]) -> dict[str, int]:
@@ -191,6 +274,7 @@ def apply_snapshot(db: sqlite_utils.Database, snap: dict[str, Any]) -> dict[str,
                     cond = " AND ".join(f"{_q(k)} = ?" for k in t.key)
                     db.execute(f"DELETE FROM {_q(t.name)} WHERE {cond}", list(key))
             counts[t.name] = len(rows)
+        reapply_local_pins(db)  # PINs changed on this van outlive the pull
         dev = snap["device_id"]
         db.execute(
             "INSERT INTO sync_state(device_id, snapshot_version, snapshot_sha256, last_pull_at) "

@@ -16,6 +16,7 @@ import pytest
 from starlette.routing import Mount
 from starlette.testclient import TestClient
 
+from odekake.auth import TEST_ONLY_CHEAP_KDF as CHEAP
 from odekake.db import connect
 from odekake.staff import add_staff
 from odekake.sync.hub import make_app
@@ -67,7 +68,7 @@ def planned_hub(planned_demo: tuple[Path, str], tmp_path: Path) -> tuple[Path, s
     db = connect(path, role="hub")
     for login, role in ROLES.items():
         if login != "coord":
-            add_staff(db, login, f"{login}さん", role, PASSWORDS[login], actor="test")
+            add_staff(db, login, f"{login}さん", role, PASSWORDS[login], actor="test", kdf=CHEAP)
     db.close()
     return path, planned_demo[1]
 
@@ -80,7 +81,7 @@ def hub_path(demo_dir: Path, tmp_path: Path) -> Path:
     db = connect(path, role="hub")
     for login, role in ROLES.items():
         if login != "coord":
-            add_staff(db, login, f"{login}さん", role, PASSWORDS[login], actor="test")
+            add_staff(db, login, f"{login}さん", role, PASSWORDS[login], actor="test", kdf=CHEAP)
     db.close()
     return path
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from odekake import catalog, master
+from odekake.auth import TEST_ONLY_CHEAP_KDF
 from odekake.errors import ImportRejected, NotFound, OdekakeError, ValidationError
 
 HEADER = "id,district,name,kind,lat,lon,open_weekdays,open_from,open_to,notes\n"
@@ -120,9 +121,11 @@ def test_holidays_and_closures(city_db) -> None:
 def test_operator_pin_is_hashed(city_db) -> None:
     from odekake.auth import check_pin
 
-    master.add_operator(city_db, "op9", "試験 太郎", ["operator"], "4321")
+    master.add_operator(
+        city_db, "op9", "試験 太郎", ["operator"], "654321", kdf=TEST_ONLY_CHEAP_KDF
+    )
     stored = city_db.execute("SELECT pin_hash FROM operators WHERE id='op9'").fetchone()[0]
-    assert "4321" not in stored and stored.startswith("scrypt$")
-    assert check_pin("4321", stored) and not check_pin("4322", stored)
+    assert "654321" not in stored and stored.startswith("scrypt$")
+    assert check_pin("654321", stored) and not check_pin("654322", stored)
     with pytest.raises(OdekakeError):
-        master.add_operator(city_db, "op10", "x", ["boss"], "1234")
+        master.add_operator(city_db, "op10", "x", ["boss"], "123456", kdf=TEST_ONLY_CHEAP_KDF)

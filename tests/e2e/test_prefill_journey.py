@@ -18,6 +18,7 @@ from kiosk.screens.receipt import ReceiptScreen
 from odekake.db import connect
 from odekake.prefill import build_site
 from tests.browser import Browser, launch
+from tests.conftest import give_van_sealing_key
 from tests.kiosk.conftest import NOW, FixedClock, seed_kiosk
 from tests.kiosk.helpers import records
 from tests.kiosk.test_app_flows import SIZE, app_for, open_first_stop
@@ -28,6 +29,7 @@ def van(tmp_path: Path) -> Path:
     path = tmp_path / "van.db"
     db = connect(path, role="van", create=True, device_id="van-1")
     seed_kiosk(db)
+    give_van_sealing_key(db)
     db.close()
     return path
 

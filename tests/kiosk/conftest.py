@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import shutil
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -11,12 +12,21 @@ import pytest
 import sqlite_utils
 
 from odekake import master
+from odekake.auth import TEST_ONLY_CHEAP_KDF
 from odekake.db import connect, write
+from odekake.receipt_mac import derive_device_key
+from odekake.records import SEAL_KEY_META
+from odekake.sealing import generate_keypair
 from odekake.services.common import Actor
 
 DAY = date(2026, 11, 24)  # a Tuesday, not a holiday
 NOW = datetime(2026, 11, 24, 1, 5, tzinfo=UTC)  # 10:05 JST
 VAN = "van-1"
+# City hall's sealing key pair for the kiosk tests (a van without one refuses
+# personal data) and van-1's receipt key, as a pull from the hub would bring them.
+SEAL_PRIVATE, SEAL_PUBLIC = generate_keypair(random.Random(20261124))
+RECEIPT_SECRET = bytes(range(32))
+RECEIPT_KEY = derive_device_key(RECEIPT_SECRET, VAN)
 
 SITES = [
     {
@@ -56,10 +66,14 @@ def seed_kiosk(db: sqlite_utils.Database) -> None:
     """Master data and today's plan for ``van-1``."""
     master.seed_city(db)
     master.add_van(db, VAN, "お出かけ市役所 1号車")
-    master.add_operator(db, "op001", "山田 花子", ["operator"], "1234")
-    master.add_operator(db, "sv001", "鈴木 一郎", ["supervisor", "operator"], "9999")
+    master.add_operator(db, "op001", "山田 花子", ["operator"], "123456", kdf=TEST_ONLY_CHEAP_KDF)
+    master.add_operator(
+        db, "sv001", "鈴木 一郎", ["supervisor", "operator"], "999999", kdf=TEST_ONLY_CHEAP_KDF
+    )
     master.add_disaster(db, "r5-typhoon13", "令和5年台風第13号", date(2023, 9, 8), "浸水")
     with write(db):
+        db.execute("INSERT INTO settings(key, value) VALUES (?, ?)", [SEAL_KEY_META, SEAL_PUBLIC])
+        db.execute("INSERT INTO receipt_keys(device_id, key) VALUES (?, ?)", [VAN, RECEIPT_KEY])
         for s in SITES:
             master.upsert_site(db, s)
         db.execute(

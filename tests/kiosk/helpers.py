@@ -16,7 +16,7 @@ from kiosk.widgets.choice import Choice
 from odekake.db import connect
 
 
-async def login(pilot: Pilot[Any], operator: str = "op001", pin: str = "1234") -> None:
+async def login(pilot: Pilot[Any], operator: str = "op001", pin: str = "123456") -> None:
     """Type the operator id and PIN."""
     await pilot.press(*operator, "enter", *pin, "enter")
     await pilot.pause()
@@ -38,11 +38,14 @@ async def choose(pilot: Pilot[Any], field: str, value: Any) -> None:
 
 
 def records(path: Path, type_: str) -> list[dict[str, Any]]:
-    """Payloads of one record type, in order."""
+    """Payloads of one record type, in order (sealed fields opened as city hall would)."""
+    from odekake.sealing import open_payload
+    from tests.kiosk.conftest import SEAL_PRIVATE
+
     db = connect(path)
     try:
         return [
-            json.loads(r[0])
+            open_payload(json.loads(r[0]), SEAL_PRIVATE)
             for r in db.execute("SELECT payload FROM records WHERE type = ? ORDER BY seq", [type_])
         ]
     finally:

@@ -180,7 +180,7 @@ async def test_idle_lock_keeps_what_was_typed(kiosk_path: Path, clock: FixedCloc
         await pilot.pause()
         assert isinstance(app.screen, LockScreen)
         assert "PINが違います" in str(app.screen.query_one("#lock-message", Static).render())
-        await pilot.press(*"1234", "enter")
+        await pilot.press(*"123456", "enter")
         await pilot.pause()
         assert isinstance(app.screen, CertificateScreen)
         assert app.screen.query_one("#f-name", Input).value == "根本 茂"
@@ -189,10 +189,10 @@ async def test_idle_lock_keeps_what_was_typed(kiosk_path: Path, clock: FixedCloc
 async def test_login_refuses_a_wrong_pin(kiosk_path: Path, clock: FixedClock) -> None:
     app = app_for(kiosk_path, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await login(pilot, "op001", "9999")
+        await login(pilot, "op001", "999999")
         assert isinstance(app.screen, LoginScreen)
         assert "PINが違います" in str(app.screen.query_one("#login-message", Static).render())
-        await pilot.press(*"1234", "enter")
+        await pilot.press(*"123456", "enter")
         await pilot.pause()
         assert isinstance(app.screen, TodayScreen)
 
@@ -393,7 +393,7 @@ async def test_void_is_for_supervisors(kiosk_path: Path, clock: FixedClock) -> N
         await pilot.pause()
         app.logout()
         await pilot.pause()
-        await login(pilot, "sv001", "9999")  # the stop is still open: straight to its menu
+        await login(pilot, "sv001", "999999")  # the stop is still open: straight to its menu
         assert isinstance(app.screen, MenuScreen)
         await pilot.press("v")
         await pilot.pause()
@@ -453,7 +453,7 @@ async def test_fast_type_ahead_lands_in_order(kiosk_path: Path, clock: FixedCloc
         for key, char in [
             *[(c, c) for c in "op001"],
             ("enter", "\r"),
-            *[(c, c) for c in "1234"],
+            *[(c, c) for c in "123456"],
             ("enter", "\r"),
         ]:
             app.post_message(events.Key(key, char))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -31,13 +32,19 @@ JUMINHYO = {
 }
 
 
-async def scan(pilot: Pilot[Any], text: str) -> None:
-    """What a keyboard-wedge scanner does: every character as a key, then Enter."""
+async def scan(pilot: Pilot[Any], text: str, until: Callable[[], bool]) -> None:
+    """What a keyboard-wedge scanner does: every character as a key, then Enter.
+
+    Waits (up to 20 s: a loaded machine is slow) until ``until()`` holds.
+    """
     for ch in text:
         pilot.app.post_message(events.Key(ch, ch))
     pilot.app.post_message(events.Key("enter", "\r"))
-    for _ in range(20):
+    for _ in range(1000):
         await pilot.pause(0.02)
+        if until():
+            break
+    await pilot.pause()
 
 
 async def test_the_commonest_certificate_from_a_code_takes_two_keys(
@@ -46,7 +53,9 @@ async def test_the_commonest_certificate_from_a_code_takes_two_keys(
     app = app_for(kiosk_path, clock)
     async with app.run_test(size=SIZE) as pilot:
         await open_first_stop(pilot)
-        await scan(pilot, encode("cert", JUMINHYO, DAY))
+        await scan(
+            pilot, encode("cert", JUMINHYO, DAY), lambda: isinstance(app.screen, CertificateScreen)
+        )
         screen = app.screen
         assert isinstance(screen, CertificateScreen)
         assert (
@@ -84,7 +93,8 @@ async def test_bad_codes_say_why_and_fill_nothing(kiosk_path: Path, clock: Fixed
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await open_first_stop(pilot)
         for text in bad.values():
-            await scan(pilot, text)
+            seen = len(app._notifications)
+            await scan(pilot, text, lambda seen=seen: len(app._notifications) > seen)
             assert isinstance(app.screen, MenuScreen)
         messages = [n.message for n in app._notifications]
         assert any("最後まで読み取れません" in m for m in messages)
@@ -105,7 +115,9 @@ async def test_a_code_scanned_into_a_text_field_fills_the_form(
         screen = app.screen
         assert isinstance(screen, CertificateScreen)
         assert isinstance(screen.focused, Input)  # the name field
-        await scan(pilot, encode("cert", JUMINHYO, DAY))
+        await scan(
+            pilot, encode("cert", JUMINHYO, DAY), lambda: screen.value("kana") == "いわき はなこ"
+        )
         assert app.screen is screen
         assert screen.value("name") == "いわき 花子"  # the code's text is not left in the field
         assert screen.value("kana") == "いわき はなこ"
@@ -121,12 +133,14 @@ async def test_a_clean_form_gives_way_to_the_form_the_code_asks_for(
         await pilot.press("1", *"遠藤")
         await pilot.pause()
         # something typed: the code does not throw it away
-        await scan(pilot, ticket)
+        await scan(
+            pilot, ticket, lambda: any("保存するか閉じて" in n.message for n in app._notifications)
+        )
         assert isinstance(app.screen, CertificateScreen)
         assert any("保存するか閉じて" in n.message for n in app._notifications)
         app.screen.query_one("#f-name", Input).value = ""
         await pilot.pause()
-        await scan(pilot, ticket)
+        await scan(pilot, ticket, lambda: isinstance(app.screen, GarbageScreen))
         screen = app.screen
         assert isinstance(screen, GarbageScreen), screen
         assert screen.value("service_code") == "garbage.large_m" and screen.value("quantity") == "2"

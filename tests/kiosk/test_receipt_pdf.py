@@ -18,12 +18,11 @@ from .helpers import assert_receipt
 from .test_services import cert_form, dis_form
 
 
-def test_check_value_changes_with_number_and_amount() -> None:
-    a = check_value("R2026-van-1-000001", 300)
-    assert len(a) == 8
-    assert a != check_value("R2026-van-1-000002", 300)
-    assert a != check_value("R2026-van-1-000001", 400)
-    assert qr_text("R2026-van-1-000001", 300) == f"ODEKAKE|R2026-van-1-000001|300|{a}"
+def test_qr_text_carries_number_amount_and_check_code() -> None:
+    # The code itself is a keyed MAC: tests/security/test_receipt_mac.py.
+    assert qr_text("R2026-van-1-000001", 300, "0a1b2c3d4e") == (
+        "ODEKAKE|R2026-van-1-000001|300|0a1b2c3d4e"
+    )
 
 
 def test_wareki() -> None:
@@ -43,7 +42,8 @@ def test_certificate_receipt_pdf(
     fonts = reader.pages[0]["/Resources"]["/Font"]  # type: ignore[index]
     names = [str(f.get_object()["/BaseFont"]) for f in fonts.values()]  # type: ignore[union-attr]
     assert any("IPAexGothic" in n for n in names)
-    assert files.qr_text.endswith(check_value(r.payload["receipt_no"], 300))
+    assert files.qr_text.endswith(check_value(r)) and len(check_value(r)) == 10
+    assert f"確認コード {check_value(r)}" in text
 
 
 def test_disaster_receipt_pdf(

@@ -13,6 +13,7 @@ import sqlite_utils
 from odekake import catalog
 from odekake import records as rec
 from odekake.errors import FormErrors, OdekakeError
+from odekake.sealing import open_payload
 from odekake.services import (
     certificates,
     consultation,
@@ -27,6 +28,7 @@ from odekake.services import (
 )
 from odekake.services.common import Actor, PermissionDenied
 from odekake.services.identity import check_identity
+from tests.kiosk.conftest import SEAL_PRIVATE
 
 from .conftest import DAY, NOW
 
@@ -88,7 +90,8 @@ def test_unplanned_stop_needs_a_reason(kdb: sqlite_utils.Database) -> None:
     assert count(kdb, "stop.open") == 0
     values["reason"] = "地区の要望で臨時開設"
     r = stops.open_unplanned(kdb, values, operator_id="op001", now=NOW)
-    assert r.payload["planned"] is False and r.payload["reason"] == "地区の要望で臨時開設"
+    assert r.payload["planned"] is False and "reason" not in r.payload  # sealed
+    assert open_payload(r.payload, SEAL_PRIVATE)["reason"] == "地区の要望で臨時開設"
     assert r.payload["services"] == ["explanation"]
 
 
@@ -133,7 +136,7 @@ def test_certificate_common_request(kdb: sqlite_utils.Database, open_stop: Actor
     assert (p["fee_each"], p["copies"], p["amount"], p["payment"]) == (300, 1, 300, "cash")
     assert p["stop_id"] == open_stop().stop_id and p["people"] == 1
     assert p["id_check"] == {"kind": "photo", "documents": ["運転免許証"]}
-    assert p["requester"]["name"] == "遠藤 ヨシ子"
+    assert open_payload(p, SEAL_PRIVATE)["requester"]["name"] == "遠藤 ヨシ子"
     r2 = certificates.issue(kdb, cert_form(service_code="cert.koseki", copies="2"), open_stop())
     assert r2.payload["receipt_no"] == "R2026-van-1-000002"
     assert r2.payload["amount"] == 900
@@ -275,7 +278,8 @@ def test_mynumber_apply(kdb: sqlite_utils.Database, open_stop: ActorF) -> None:
     r = mynumber.apply(kdb, mn_form(application_id="1234 5678 9012 3456 7890 123"), open_stop())
     p = r.payload
     assert r.type == "mynumber.apply"
-    assert p["application_id"] == APP_ID and p["route"] == "申請時来庁方式"
+    assert open_payload(p, SEAL_PRIVATE)["application_id"] == APP_ID  # sealed
+    assert p["route"] == "申請時来庁方式"
     assert p["acceptance_no"] == "M2026-van-1-00001"
     assert p["photo_taken"] is True and p["id_check"]["kind"] == "photo"
     r2 = mynumber.apply(kdb, mn_form(route="交付時来庁方式"), open_stop())
@@ -452,9 +456,9 @@ def test_explanation_counter(kdb: sqlite_utils.Database, open_stop: ActorF) -> N
 
 
 def test_login_and_lockout(kdb: sqlite_utils.Database) -> None:
-    op = login.login(kdb, "op001", "1234", now=NOW)
+    op = login.login(kdb, "op001", "123456", now=NOW)
     assert op.name == "山田 花子" and not op.is_supervisor
-    assert login.login(kdb, "sv001", "9999", now=NOW).is_supervisor
+    assert login.login(kdb, "sv001", "999999", now=NOW).is_supervisor
     for i in range(4):
         with pytest.raises(login.LoginFailed) as err:
             login.login(kdb, "op001", "0000", now=NOW)
@@ -463,8 +467,8 @@ def test_login_and_lockout(kdb: sqlite_utils.Database) -> None:
         login.login(kdb, "op001", "0000", now=NOW)
     # Locked: even the right PIN is refused until the lock expires.
     with pytest.raises(login.LockedOut):
-        login.login(kdb, "op001", "1234", now=NOW + timedelta(minutes=14))
-    assert login.login(kdb, "op001", "1234", now=NOW + timedelta(minutes=16)).id == "op001"
+        login.login(kdb, "op001", "123456", now=NOW + timedelta(minutes=14))
+    assert login.login(kdb, "op001", "123456", now=NOW + timedelta(minutes=16)).id == "op001"
     # Other operators are not affected by op001's lock.
     assert count(kdb, "operator.locked") == 1
     assert count(kdb, "operator.login") == 3
@@ -472,14 +476,14 @@ def test_login_and_lockout(kdb: sqlite_utils.Database) -> None:
 
 def test_unknown_operator(kdb: sqlite_utils.Database) -> None:
     with pytest.raises(login.LoginFailed):
-        login.login(kdb, "nobody", "1234", now=NOW)
+        login.login(kdb, "nobody", "123456", now=NOW)
 
 
 def test_a_good_login_resets_the_failure_count(kdb: sqlite_utils.Database) -> None:
     for _ in range(4):
         with pytest.raises(login.LoginFailed):
             login.login(kdb, "op001", "0000", now=NOW)
-    login.login(kdb, "op001", "1234", now=NOW)
+    login.login(kdb, "op001", "123456", now=NOW)
     with pytest.raises(login.LoginFailed) as err:
         login.login(kdb, "op001", "0000", now=NOW)
     assert "あと4回" in str(err.value)

@@ -74,7 +74,7 @@ def test_kiosk_in_a_real_terminal(kiosk_path: Path) -> None:
         term.wait_for("職員IDとPINを入力して Enter")
         term.type("op001")
         term.keys("Enter")
-        term.type("1234")
+        term.type("123456")
         term.keys("Enter")
         term.wait_for("本日の運行")
         term.keys("u")

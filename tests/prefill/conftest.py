@@ -21,8 +21,11 @@ def hub_db(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def _chromium() -> Iterator[object]:
+    # Per test, not per session: Playwright's sync API keeps an event loop running in
+    # this thread while it lives, and the asyncio tests that share the worker need
+    # the thread free.
     with launch() as browser:
         yield browser
 

@@ -6,14 +6,15 @@ import pytest
 
 from odekake import audit, master
 from odekake import records as rec
+from odekake.auth import TEST_ONLY_CHEAP_KDF
 from odekake.authz import PermissionDenied
 from odekake.errors import OdekakeError, ValidationError
 from odekake.services.corrections import correct
 
 
 def test_a_supervisor_correction_replaces_and_is_audited(city_db) -> None:
-    master.add_operator(city_db, "sv1", "監督", ["supervisor"], "2222")
-    master.add_operator(city_db, "op1", "窓口", ["operator"], "1111")
+    master.add_operator(city_db, "sv1", "監督", ["supervisor"], "222222", kdf=TEST_ONLY_CHEAP_KDF)
+    master.add_operator(city_db, "op1", "窓口", ["operator"], "111111", kdf=TEST_ONLY_CHEAP_KDF)
     old = rec.append(city_db, "frailty.check", {"stop_id": "s", "people": 8})
     with pytest.raises(PermissionDenied):
         correct(city_db, old.id, {"people": 6}, operator_id="op1", reason="数え間違い")
@@ -30,7 +31,7 @@ def test_a_supervisor_correction_replaces_and_is_audited(city_db) -> None:
 
 
 def test_what_may_not_be_corrected(city_db) -> None:
-    master.add_operator(city_db, "sv1", "監督", ["supervisor"], "2222")
+    master.add_operator(city_db, "sv1", "監督", ["supervisor"], "222222", kdf=TEST_ONLY_CHEAP_KDF)
     r = rec.append(city_db, "certificate.issue", {"stop_id": "s", "people": 1, "receipt_no": "R1"})
     with pytest.raises(ValidationError):
         correct(city_db, r.id, {"receipt_no": "R2"}, operator_id="sv1", reason="x")

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from odekake import audit, master
+from odekake.auth import TEST_ONLY_CHEAP_KDF
 from odekake.authz import PermissionDenied
 from odekake.services import login
 
@@ -14,8 +15,8 @@ NOW = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 
 
 def test_logins_failures_and_lockout_are_audited(city_db) -> None:
-    master.add_operator(city_db, "op1", "窓口 一", ["operator"], "1111")
-    login.login(city_db, "op1", "1111", now=NOW)
+    master.add_operator(city_db, "op1", "窓口 一", ["operator"], "111111", kdf=TEST_ONLY_CHEAP_KDF)
+    login.login(city_db, "op1", "111111", now=NOW)
     for _ in range(login.MAX_FAILURES):
         with pytest.raises((login.LoginFailed, login.LockedOut)):
             login.login(city_db, "op1", "0000", now=NOW)
@@ -32,7 +33,7 @@ def test_logins_failures_and_lockout_are_audited(city_db) -> None:
 def test_void_checks_roles_in_the_database_not_the_caller(city_db) -> None:
     from odekake.services import certificates
 
-    master.add_operator(city_db, "op1", "窓口 一", ["operator"], "1111")
+    master.add_operator(city_db, "op1", "窓口 一", ["operator"], "111111", kdf=TEST_ONLY_CHEAP_KDF)
     with pytest.raises(PermissionDenied):
         # the UI claims supervisor, the operators table says otherwise
         certificates.void_receipt(

@@ -10,12 +10,14 @@ from click.testing import CliRunner
 
 from odekake import audit, authz, master, retention
 from odekake import records as rec
+from odekake.auth import TEST_ONLY_CHEAP_KDF
 from odekake.cli import main
 from odekake.db import connect, device_id_of, write
 from odekake.health import check
 from odekake.receipts import next_receipt_no
 from odekake.sync.keys import generate_key, public_key_text
 from odekake.sync.wire import local_ack, pin_hub_key
+from tests.conftest import give_van_sealing_key
 
 T0 = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)
 
@@ -83,6 +85,7 @@ def test_purge_waits_for_ack_and_retention_then_keeps_counts(fresh_db) -> None:
 def test_purge_cli_dry_run(tmp_path: Path) -> None:
     path = tmp_path / "van.db"
     db = connect(path, role="van", create=True, device_id="v")
+    give_van_sealing_key(db)
     _fill(db)
     _hub_acked(db, 4, datetime.now(UTC) - timedelta(days=60), backed_up=4)
     db.close()
@@ -95,9 +98,9 @@ def test_purge_cli_dry_run(tmp_path: Path) -> None:
 
 
 def test_roles_are_enforced_in_the_core_and_audited(city_db) -> None:
-    master.add_operator(city_db, "op1", "窓口", ["operator"], "1111")
-    master.add_operator(city_db, "sv1", "監督", ["supervisor"], "2222")
-    master.add_operator(city_db, "cl1", "投票", ["clerk"], "3333")
+    master.add_operator(city_db, "op1", "窓口", ["operator"], "111111", kdf=TEST_ONLY_CHEAP_KDF)
+    master.add_operator(city_db, "sv1", "監督", ["supervisor"], "222222", kdf=TEST_ONLY_CHEAP_KDF)
+    master.add_operator(city_db, "cl1", "投票", ["clerk"], "333333", kdf=TEST_ONLY_CHEAP_KDF)
     authz.require(city_db, "sv1", "void")
     authz.require(city_db, "cl1", "roll")
     with pytest.raises(authz.PermissionDenied, match="監督者"):
@@ -120,7 +123,7 @@ def test_health_check_detects_a_corrupted_file(tmp_path: Path) -> None:
         rec.append(db, "x", {"i": i, "pad": "p" * 200})
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
-    assert check(path).ok
+    assert check(path).intact
     data = bytearray(path.read_bytes())
     page = 4096
     for off in range(page * 3, min(len(data), page * 12)):

@@ -85,11 +85,31 @@ class Site:
         return path
 
 
+def give_sealing_key(hub_path: Path) -> str:
+    """Set up city hall's sealing key at a hub (as ``odekake keys init`` does)."""
+    from odekake.db import set_meta
+    from odekake.records import SEAL_KEY_META
+    from odekake.sealing import generate_keypair
+
+    _private, public = generate_keypair()
+    db = connect(hub_path, role="hub")
+    with write(db):
+        set_meta(db, SEAL_KEY_META, public)
+        db.execute(
+            "INSERT INTO settings(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [SEAL_KEY_META, public],
+        )
+    db.close()
+    return public
+
+
 @pytest.fixture
 def site(tmp_path: Path) -> Site:
-    """An empty hub database in a temp directory."""
+    """A hub database (with its sealing key, no data) in a temp directory."""
     hub = tmp_path / "hub.db"
     connect(hub, role="hub", create=True).close()
+    give_sealing_key(hub)
     return Site(tmp_path, hub)
 
 

@@ -259,3 +259,41 @@ def test_health_reports_backups_and_quarantine_for_monitoring(
     after = httpx.get(f"{hub.url}/health", timeout=5).json()
     assert after["status"] == "ok" and after["warnings"] == []
     assert after["backup_age_hours"] is not None and after["backup_age_hours"] < 1
+
+
+def test_hub_log_file_is_reopened_after_logrotate_moves_it(site: Site, tmp_path: Path) -> None:
+    import time
+
+    from .conftest import free_port
+
+    log = tmp_path / "logs" / "hub.log"
+    bad = cli("hub", "serve", "--db", str(site.hub), "--log", str(log), "--port", "0")
+    assert bad.returncode == 1 and "ログファイルのフォルダがありません" in bad.stderr
+    log.parent.mkdir()
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "odekake.cli", "hub", "serve", "--db", str(site.hub),
+         "--port", str(port), "--log", str(log)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        import httpx
+
+        van = site.van("van-a", 3)
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                httpx.get(f"{url}/health", timeout=0.5)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert cli("sync", "push", "--db", str(van), "--hub", url).returncode == 0
+        assert "van-a" in log.read_text(encoding="utf-8")
+        log.rename(log.with_name("hub.log.1"))  # what logrotate does
+        site.van("van-b", 2)
+        van_b = site.root / "van-b.db"
+        assert cli("sync", "push", "--db", str(van_b), "--hub", url).returncode == 0
+        assert "van-b" in log.read_text(encoding="utf-8")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import httpx
 
 from odekake import master
+from odekake.auth import TEST_ONLY_CHEAP_KDF
 from odekake.db import connect, write
 from odekake.sync.keys import generate_key, key_path_for, public_key_text, save_private_key
 from odekake.sync.status import van_status
@@ -107,7 +108,9 @@ def test_pull_brings_master_data_and_this_vans_plan(
     master.seed_city(hubdb)
     master.add_van(hubdb, "van-a", "1号車")
     master.add_van(hubdb, "van-b", "2号車")
-    master.add_operator(hubdb, "op001", "山田 花子", ["operator"], "1234")
+    master.add_operator(
+        hubdb, "op001", "山田 花子", ["operator"], "123456", kdf=TEST_ONLY_CHEAP_KDF
+    )
     with write(hubdb):
         hubdb.execute(
             "INSERT INTO sites(id, district_id, name, kind, lat, lon) "

@@ -19,6 +19,8 @@ from odekake.sync.status import van_status
 def _pair() -> tuple[sqlite_utils.Database, sqlite_utils.Database]:
     hub = memory_db("hub")
     master.seed_city(hub)
+    with write(hub):  # city hall's sealing key: no snapshot is served without it
+        hub.execute("INSERT INTO settings(key, value) VALUES ('hub_seal_public_key', 'k')")
     register_device(hub, "van-t", public_key_text(generate_key()), van_id="van-1")
     van = memory_db("van", device_id="van-t")
     return hub, van

@@ -18,6 +18,7 @@ import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from odekake import master
+from odekake.auth import TEST_ONLY_CHEAP_KDF
 from odekake.db import connect
 from odekake.sync.auth import DeviceAuth
 from odekake.sync.keys import generate_key, public_key_text, register_device
@@ -102,9 +103,11 @@ def election_data(n_fixed: int = 0) -> dict[str, Any]:
 
 def add_clerks(db: sqlite_utils.Database) -> sqlite_utils.Database:
     """The clerks the tests hand ballots out as (roles are checked in the core)."""
-    master.add_operator(db, "cl001", "高橋 美咲", ["clerk"], "3456")
-    master.add_operator(db, "cl002", "佐藤 次郎", ["operator", "clerk"], "2345")
-    master.add_operator(db, "op001", "山田 花子", ["operator"], "1234")
+    master.add_operator(db, "cl001", "高橋 美咲", ["clerk"], "345678", kdf=TEST_ONLY_CHEAP_KDF)
+    master.add_operator(
+        db, "cl002", "佐藤 次郎", ["operator", "clerk"], "234567", kdf=TEST_ONLY_CHEAP_KDF
+    )
+    master.add_operator(db, "op001", "山田 花子", ["operator"], "123456", kdf=TEST_ONLY_CHEAP_KDF)
     return db
 
 

@@ -10,6 +10,7 @@ import sqlite_utils
 from click.testing import CliRunner
 
 from odekake import records as rec
+from odekake.auth import TEST_ONLY_CHEAP_KDF
 from odekake.cli import main
 from odekake.db import connect, memory_db
 from odekake.voting import checkin as ck
@@ -169,15 +170,19 @@ def test_second_clerk_pin(hub_db: sqlite_utils.Database) -> None:
     from odekake import master
     from odekake.errors import OdekakeError
 
-    master.add_operator(hub_db, "cl001", "高橋 美咲", ["clerk"], "3456")
-    master.add_operator(hub_db, "cl002", "佐藤 次郎", ["operator", "clerk"], "2345")
-    master.add_operator(hub_db, "op001", "山田 花子", ["operator"], "1234")
-    assert ck.verify_second_clerk(hub_db, "cl001", "cl002", "2345") == "佐藤 次郎"
+    master.add_operator(hub_db, "cl001", "高橋 美咲", ["clerk"], "345678", kdf=TEST_ONLY_CHEAP_KDF)
+    master.add_operator(
+        hub_db, "cl002", "佐藤 次郎", ["operator", "clerk"], "234567", kdf=TEST_ONLY_CHEAP_KDF
+    )
+    master.add_operator(
+        hub_db, "op001", "山田 花子", ["operator"], "123456", kdf=TEST_ONLY_CHEAP_KDF
+    )
+    assert ck.verify_second_clerk(hub_db, "cl001", "cl002", "234567") == "佐藤 次郎"
     for clerk, pin, message in [
-        ("cl001", "3456", "別の人"),
+        ("cl001", "345678", "別の人"),
         ("cl002", "0000", "PINが違います"),
-        ("op001", "1234", "投票事務従事者か監督者"),
-        ("nobody", "1234", "PINが違います"),
+        ("op001", "123456", "投票事務従事者か監督者"),
+        ("nobody", "123456", "PINが違います"),
     ]:
         try:
             ck.verify_second_clerk(hub_db, "cl001", clerk, pin)

@@ -18,6 +18,7 @@ from textual.widgets import Button, Input, Select, Static
 from kiosk.screens.voting import VoteBlockedModal, VotingScreen
 from odekake import master
 from odekake import records as rec
+from odekake.auth import TEST_ONLY_CHEAP_KDF
 from odekake.db import connect, memory_db
 from odekake.voting import checkin as ck
 from odekake.voting import elections as el
@@ -58,8 +59,10 @@ def van(hub_path: Path) -> Iterator[sqlite_utils.Database]:
     el.import_election(db, el.export_election(hub, ELECTION_ID))
     rl.load_roll(db, ELECTION_ID, rl.roll_snapshot(hub, ELECTION_ID))
     hub.close()
-    master.add_operator(db, "cl001", "高橋 美咲", ["clerk"], "3456")
-    master.add_operator(db, "cl002", "佐藤 次郎", ["operator", "clerk"], "2345")
+    master.add_operator(db, "cl001", "高橋 美咲", ["clerk"], "345678", kdf=TEST_ONLY_CHEAP_KDF)
+    master.add_operator(
+        db, "cl002", "佐藤 次郎", ["operator", "clerk"], "234567", kdf=TEST_ONLY_CHEAP_KDF
+    )
     yield db
     db.close()
 
@@ -231,8 +234,8 @@ async def test_already_voted_blocks_until_a_second_clerk_releases(
         assert isinstance(app.screen, VoteBlockedModal)  # escape does not leave it
         modal = app.screen
         for clerk, pin, message in [
-            ("cl001", "3456", "別の人"),
-            ("cl002", "9999", "PINが違います"),
+            ("cl001", "345678", "別の人"),
+            ("cl002", "999999", "PINが違います"),
         ]:
             modal.query_one("#second-clerk", Input).value = clerk
             modal.query_one("#second-pin", Input).value = pin
@@ -241,7 +244,7 @@ async def test_already_voted_blocks_until_a_second_clerk_releases(
             assert isinstance(app.screen, VoteBlockedModal)
             assert message in str(modal.query_one("#blocked-error", Static).content)
         modal.query_one("#second-clerk", Input).value = "cl002"
-        modal.query_one("#second-pin", Input).value = "2345"
+        modal.query_one("#second-pin", Input).value = "234567"
         modal.query_one("#release", Button).press()
         await pilot.pause()
         assert app.screen is screen
@@ -258,7 +261,7 @@ def test_screen_factory_picks_todays_van_stop_for_clerks_only(van: sqlite_utils.
     from kiosk.screens.voting import make_voting_screen
     from odekake.errors import OdekakeError
 
-    master.add_operator(van, "op001", "山田 花子", ["operator"], "1234")
+    master.add_operator(van, "op001", "山田 花子", ["operator"], "123456", kdf=TEST_ONLY_CHEAP_KDF)
     screen = make_voting_screen(van, "http://127.0.0.1:9", "cl001")
     assert (screen.election.id, screen.station.id) == (ELECTION_ID, "ogawa-van")  # mobile first
     with pytest.raises(OdekakeError, match="投票事務従事者"):

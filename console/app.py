@@ -24,6 +24,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from console.pages import drafts, home, plans
+from console.pages.part2 import routes as part2_routes
 from console.web import (
     CSRF_FIELD,
     HERE,
@@ -162,6 +163,7 @@ def make_console(
         Route("/logout", logout, methods=["POST"]),
         *plans.routes(),
         *drafts.routes(),
+        *part2_routes(),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     app = Starlette(

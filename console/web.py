@@ -48,6 +48,12 @@ CSRF_FIELD = "csrftoken"
 NAV: list[tuple[str, str, str]] = [
     ("/", "ホーム", "console.home"),
     ("/plans", "巡回計画", "plan.view"),
+    ("/usage", "利用実績", "report.view"),
+    ("/devices", "車両・同期", "device.manage"),
+    ("/sites", "地点・地区", "site.edit"),
+    ("/elections", "選挙", "election.manage"),
+    ("/staff", "職員", "staff.manage"),
+    ("/audit", "監査ログ", "audit.view"),
 ]
 
 

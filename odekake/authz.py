@@ -95,6 +95,13 @@ STAFF_PERMISSIONS: dict[str, frozenset[str]] = {
     "plan.edit": frozenset({"coordinator"}),
     "plan.publish": frozenset({"coordinator"}),
     "staff.manage": frozenset({"admin"}),
+    # part 2 (issue 15)
+    "report.view": frozenset({"manager", "admin"}),
+    "report.import": frozenset({"manager"}),
+    "device.manage": frozenset({"admin"}),
+    "audit.view": frozenset({"admin"}),
+    "site.edit": frozenset({"admin", "coordinator"}),
+    "election.manage": frozenset({"election"}),
 }
 
 

@@ -21,7 +21,7 @@ import sqlite_utils
 
 from odekake.auth import DEFAULT_KDF, KdfParams, hash_pin, pin_problem
 from odekake.db import write
-from odekake.errors import ImportRejected, NotFound, OdekakeError
+from odekake.errors import ImportRejected, NotFound, OdekakeError, ValidationError
 
 CITY_HALL = ("いわき市役所(平)", 37.0505, 140.8877)
 WEEKDAYS = "月火水木金土日"
@@ -155,6 +155,19 @@ def sites(db: sqlite_utils.Database, district_id: str | None = None) -> list[dic
     return list(db["sites"].rows_where("district_id = ?", [district_id], order_by="id"))
 
 
+def search_sites(
+    db: sqlite_utils.Database, *, district_id: str = "", text: str = "", kind: str = ""
+) -> list[dict[str, Any]]:
+    """Sites of a district, of a kind, whose id, name or notes contain ``text`` (all optional)."""
+    t = text.strip()
+    return [
+        s
+        for s in sites(db, district_id or None)
+        if (not kind or s["kind"] == kind)
+        and (not t or t in s["id"] or t in s["name"] or t in (s["notes"] or ""))
+    ]
+
+
 def site(db: sqlite_utils.Database, site_id: str) -> dict[str, Any]:
     """One site by id."""
     rows = list(db["sites"].rows_where("id = ?", [site_id]))
@@ -218,11 +231,52 @@ def _float(value: str, lo: float, hi: float, label: str, problems: list[str]) ->
     return f
 
 
-def import_sites(db: sqlite_utils.Database, path: str | Path) -> int:
-    """Import (insert or update by id) sites from CSV; all rows or none.
+def _site_row(
+    row: dict[str, str], known: dict[str, District]
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """One site's fields (CSV keys) checked: the row to store, or the problems."""
+    errs: list[str] = []
+    sid = row.get("id", "")
+    if not _ID.match(sid):
+        errs.append(f"IDは半角英数字・記号(_.-)で64文字以内です({sid!r})")
+    dist = known.get(row.get("district", ""))
+    if dist is None:
+        errs.append(f"地区 {row.get('district', '')!r} がありません")
+    if not row.get("name"):
+        errs.append("名称が空です")
+    kind = row.get("kind") or "その他"
+    if kind not in SITE_KINDS:
+        errs.append(f"種別は {'・'.join(SITE_KINDS)} のいずれかです({kind!r})")
+    lat = _float(row.get("lat", ""), 20.0, 46.0, "緯度", errs)
+    lon = _float(row.get("lon", ""), 122.0, 154.0, "経度", errs)
+    weekdays = row.get("open_weekdays") or "月火水木金"
+    if any(ch not in WEEKDAYS for ch in weekdays):
+        errs.append(f"利用可能曜日は 月火水木金土日 の文字で書きます({weekdays!r})")
+    t_from = row.get("open_from") or "09:00"
+    t_to = row.get("open_to") or "17:00"
+    for label, t in (("開始時刻", t_from), ("終了時刻", t_to)):
+        if not _TIME.match(t):
+            errs.append(f"{label}は HH:MM で書きます({t!r})")
+    if _TIME.match(t_from) and _TIME.match(t_to) and t_from >= t_to:
+        errs.append(f"開始時刻 {t_from} が終了時刻 {t_to} より後です")
+    if errs or dist is None:
+        return None, errs
+    return {
+        "id": sid,
+        "district_id": dist.id,
+        "name": row["name"],
+        "kind": kind,
+        "lat": lat,
+        "lon": lon,
+        "open_weekdays": "".join(ch for ch in WEEKDAYS if ch in weekdays),
+        "open_from": t_from,
+        "open_to": t_to,
+        "notes": row.get("notes", ""),
+    }, []
 
-    Returns:
-        The number of sites written.
+
+def check_sites(db: sqlite_utils.Database, path: str | Path) -> list[dict[str, Any]]:
+    """Every row of a sites CSV checked, nothing written: the rows :func:`import_sites` stores.
 
     Raises:
         ImportRejected: With every bad row's line number and reason.
@@ -247,58 +301,67 @@ def import_sites(db: sqlite_utils.Database, path: str | Path) -> int:
             problems.append((line_no, raw["__error__"]))
             continue
         row = {mapping[h]: v for h, v in raw.items() if h in mapping}
-        errs: list[str] = []
+        site_row, errs = _site_row(row, known)
         sid = row.get("id", "")
-        if not _ID.match(sid):
-            errs.append(f"IDは半角英数字・記号(_.-)で64文字以内です({sid!r})")
-        elif sid in seen:
-            errs.append(f"ID {sid} が {seen[sid]}行目と重複しています")
-        else:
+        if sid in seen:
+            errs.insert(0, f"ID {sid} が {seen[sid]}行目と重複しています")
+        elif _ID.match(sid):
             seen[sid] = line_no
-        dist = known.get(row.get("district", ""))
-        if dist is None:
-            errs.append(f"地区 {row.get('district', '')!r} がありません")
-        if not row.get("name"):
-            errs.append("名称が空です")
-        kind = row.get("kind") or "その他"
-        if kind not in SITE_KINDS:
-            errs.append(f"種別は {'・'.join(SITE_KINDS)} のいずれかです({kind!r})")
-        lat = _float(row.get("lat", ""), 20.0, 46.0, "緯度", errs)
-        lon = _float(row.get("lon", ""), 122.0, 154.0, "経度", errs)
-        weekdays = row.get("open_weekdays") or "月火水木金"
-        if any(ch not in WEEKDAYS for ch in weekdays):
-            errs.append(f"利用可能曜日は 月火水木金土日 の文字で書きます({weekdays!r})")
-        t_from = row.get("open_from") or "09:00"
-        t_to = row.get("open_to") or "17:00"
-        for label, t in (("開始時刻", t_from), ("終了時刻", t_to)):
-            if not _TIME.match(t):
-                errs.append(f"{label}は HH:MM で書きます({t!r})")
-        if _TIME.match(t_from) and _TIME.match(t_to) and t_from >= t_to:
-            errs.append(f"開始時刻 {t_from} が終了時刻 {t_to} より後です")
         if errs:
             problems.extend((line_no, e) for e in errs)
             continue
-        assert dist is not None
-        good.append(
-            {
-                "id": sid,
-                "district_id": dist.id,
-                "name": row["name"],
-                "kind": kind,
-                "lat": lat,
-                "lon": lon,
-                "open_weekdays": "".join(ch for ch in WEEKDAYS if ch in weekdays),
-                "open_from": t_from,
-                "open_to": t_to,
-                "notes": row.get("notes", ""),
-            }
-        )
+        assert site_row is not None
+        good.append(site_row)
     if problems:
         raise ImportRejected("会場CSV", problems)
+    return good
+
+
+def import_sites(db: sqlite_utils.Database, path: str | Path, *, actor: str | None = None) -> int:
+    """Import (insert or update by id) sites from CSV; all rows or none.
+
+    With ``actor`` the import is an audit entry (``import``, kind ``sites``).
+
+    Returns:
+        The number of sites written.
+
+    Raises:
+        ImportRejected: With every bad row's line number and reason.
+    """
+    good = check_sites(db, path)
+    from odekake import audit
+
     with write(db):
         for s in good:
             upsert_site(db, s)
+        if actor is not None:
+            audit.log(db, actor, "import", "sites", {"kind": "sites", "rows": len(good)})
     return len(good)
+
+
+def save_site(db: sqlite_utils.Database, fields: dict[str, str], *, actor: str) -> dict[str, Any]:
+    """Add or change one site from a form (the CSV's checks), audited ``site.change``.
+
+    Raises:
+        ValidationError: The problems of the fields, in one line.
+    """
+    known = {d.id: d for d in districts(db)} | {d.name: d for d in districts(db)}
+    row, errs = _site_row({k: v.strip() for k, v in fields.items()}, known)
+    if errs or row is None:
+        raise ValidationError(" / ".join(errs))
+    from odekake import audit
+
+    with write(db):
+        existed = db.execute("SELECT 1 FROM sites WHERE id = ?", [row["id"]]).fetchone()
+        upsert_site(db, row)
+        audit.log(
+            db,
+            actor,
+            "site.change",
+            row["id"],
+            {"new": existed is None, "district": row["district_id"]},
+        )
+    return row
 
 
 def upsert_site(db: sqlite_utils.Database, s: dict[str, Any]) -> None:

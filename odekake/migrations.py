@@ -709,3 +709,34 @@ def m1401_console_staff(db: sqlite_utils.Database) -> None:
         );
         """,
     )
+
+
+@migrations(name="1501_console2_quarantine_resolutions")
+def m1501_console2_quarantine_resolutions(db: sqlite_utils.Database) -> None:
+    # Hub: how an administrator resolved a quarantined record (which version counts,
+    # and why). Append-only: a resolution is a new row, never an update of the
+    # quarantine or of the records; at most one per quarantined record.
+    run_script(
+        db,
+        """
+        CREATE TABLE sync_quarantine_resolutions (
+            n INTEGER PRIMARY KEY,
+            quarantine_n INTEGER NOT NULL UNIQUE REFERENCES sync_quarantine(n),
+            kept TEXT NOT NULL CHECK (kept IN ('hub', 'van')),
+            kept_hash TEXT NOT NULL,
+            reason TEXT NOT NULL CHECK (length(trim(reason)) > 0),
+            resolved_by TEXT NOT NULL,
+            resolved_at TEXT NOT NULL
+        );
+        CREATE TRIGGER sync_quarantine_resolutions_no_update
+        BEFORE UPDATE ON sync_quarantine_resolutions
+        BEGIN
+            SELECT RAISE(ABORT, 'quarantine resolutions are append-only');
+        END;
+        CREATE TRIGGER sync_quarantine_resolutions_no_delete
+        BEFORE DELETE ON sync_quarantine_resolutions
+        BEGIN
+            SELECT RAISE(ABORT, 'quarantine resolutions are append-only');
+        END;
+        """,
+    )

@@ -159,6 +159,19 @@ def reset_password(db: sqlite_utils.Database, login: str, password: str, *, acto
         audit.log(db, actor, "staff.reset", login)
 
 
+def set_role(db: sqlite_utils.Database, login: str, role: str, *, actor: str) -> StaffMember:
+    """Change an account's role (audited with the old and the new role)."""
+    old = get_staff(db, login)
+    if role not in STAFF_ROLES:
+        raise ValidationError(f"役割は {' / '.join(STAFF_ROLES)} のどれかです({role})", "role")
+    if role == old.role:
+        return old
+    with write(db):
+        db.execute("UPDATE staff SET role = ? WHERE login = ?", [role, login])
+        audit.log(db, actor, "staff.role", login, {"old": old.role, "new": role})
+    return get_staff(db, login)
+
+
 def authenticate(
     db: sqlite_utils.Database, login: str, password: str, *, now: datetime | None = None
 ) -> StaffMember:

@@ -77,7 +77,7 @@ def sites_group() -> None:
 def sites_import(db_path: Path, csv_file: Path) -> None:
     """会場をCSVから登録・更新する(1行でも誤りがあれば何も登録しない)。"""
     db = connect(db_path)
-    n = master.import_sites(db, csv_file)
+    n = master.import_sites(db, csv_file, actor=audit.cli_actor())
     click.echo(f"{n} 件の会場を登録・更新しました。")
 
 

@@ -471,6 +471,36 @@ class ImportResult:
         return "\n".join(out)
 
 
+def preview_tallies(db: sqlite_utils.Database, text: str) -> ImportResult:
+    """Every check of :func:`import_tallies`, writing nothing: what an import would do.
+
+    The console shows this before the import (the sheets, and which imported sheets of
+    the same periods they would replace).
+
+    Raises:
+        ImportRejected: A bad line, or a period that overlaps an existing sheet
+            without being the same period.
+    """
+    sheets = parse_csv(db, text)
+    existing = load_sheets(db)
+    replaced: list[TallySheet] = []
+    problems: list[tuple[int, str]] = []
+    for s in sheets:
+        for e in existing:
+            if e.period.start == s.period.start and e.period.end == s.period.end:
+                replaced.append(e)
+            elif e.period.overlaps(s.period):
+                problems.append(
+                    (
+                        s.lines[0].line,
+                        f"取り込み済みの{e.label}と期間が重なります(二重計上になります)",
+                    )
+                )
+    if problems:
+        raise ImportRejected("過去集計", problems)
+    return ImportResult(sheets=sheets, replaced=replaced)
+
+
 def import_tallies(
     db: sqlite_utils.Database,
     text: str,
@@ -491,23 +521,8 @@ def import_tallies(
     """
     from odekake import audit
 
-    sheets = parse_csv(db, text)
-    existing = load_sheets(db)
-    replaced: list[TallySheet] = []
-    problems: list[tuple[int, str]] = []
-    for s in sheets:
-        for e in existing:
-            if e.period.start == s.period.start and e.period.end == s.period.end:
-                replaced.append(e)
-            elif e.period.overlaps(s.period):
-                problems.append(
-                    (
-                        s.lines[0].line,
-                        f"取り込み済みの{e.label}と期間が重なります(二重計上になります)",
-                    )
-                )
-    if problems:
-        raise ImportRejected("過去集計", problems)
+    preview = preview_tallies(db, text)
+    sheets, replaced = preview.sheets, preview.replaced
     when = now or datetime.now(UTC)
     stamp = when.isoformat(timespec="seconds")
     with write(db):

@@ -83,7 +83,9 @@ def hub_status(db: sqlite_utils.Database) -> list[DeviceStatus]:
         acked, _ = hub_mark(db, dev)
         held = db.execute("SELECT COUNT(*) FROM sync_held WHERE device_id = ?", [dev]).fetchone()[0]
         quarantined = db.execute(
-            "SELECT COUNT(*) FROM sync_quarantine WHERE device_id = ?", [dev]
+            "SELECT COUNT(*) FROM sync_quarantine WHERE device_id = ? AND n NOT IN "
+            "(SELECT quarantine_n FROM sync_quarantine_resolutions)",  # resolved: no alert
+            [dev],
         ).fetchone()[0]
         out.append(
             DeviceStatus(

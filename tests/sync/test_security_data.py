@@ -219,7 +219,7 @@ def test_enrol_revoke_election_and_roll_are_audited(tmp_path: Path) -> None:
     ]
     assert all(e.actor.startswith("cli") for e in entries)
     assert entries[0].detail["device"] == "van-1" and entries[0].detail["outcome"] == "registered"
-    assert entries[2].detail["device"] == "hub" and entries[3].detail["voters"] > 0
+    assert entries[2].detail["device"] == "hub" and entries[4].detail["voters"] > 0
     assert audit.verify(db) == []
 
 

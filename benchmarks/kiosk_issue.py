@@ -119,7 +119,7 @@ async def bench_form_open(folder: Path, n: int) -> None:
         return time.perf_counter() - t0
 
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press(*"op001", "enter", *"1234", "enter")
+        await pilot.press(*"op001", "enter", *"123456", "enter")
         await pilot.pause()
         await pilot.press("enter")
         await pilot.pause()

@@ -24,8 +24,13 @@ from odekake.sync.keys import enroll
 T0 = datetime(2026, 4, 1, 0, 0, tzinfo=UTC)
 
 
-def add_records(db: sqlite_utils.Database, n: int, *, device_id: str | None = None) -> None:
-    """Append ``n`` records to the van's chain in one transaction (fast)."""
+def add_records(
+    db: sqlite_utils.Database, n: int, *, device_id: str | None = None, personal: bool = False
+) -> None:
+    """Append ``n`` records to the van's chain in one transaction (fast).
+
+    With ``personal`` each holds a resident's name: what a retention purge removes.
+    """
     dev = device_id or str(
         db.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()[0]
     )
@@ -42,11 +47,22 @@ def add_records(db: sqlite_utils.Database, n: int, *, device_id: str | None = No
                 prev_hash=prev,
                 prev_hlc=hlc,
                 type="consultation.hold",
-                payload={"stop_id": f"{dev}-stop", "people": 1, "topic": "福祉", "n": seq},
+                payload=(
+                    {"stop_id": "s", "people": 1, "name": f"住民 {seq}"}
+                    if personal
+                    else {"stop_id": f"{dev}-stop", "people": 1, "topic": "福祉", "n": seq}
+                ),
                 now=T0 + timedelta(seconds=seq),
             )
             insert_record(db, r)
             prev, hlc = r.hash, r.hlc
+
+
+def add_personal(path: Path, n: int) -> None:
+    """Append ``n`` records holding a resident's name to the van file at ``path``."""
+    db = connect(path)
+    add_records(db, n, personal=True)
+    db.close()
 
 
 def make_van(directory: Path, device_id: str, n: int) -> Path:

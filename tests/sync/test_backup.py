@@ -16,36 +16,10 @@ import pytest
 from odekake import audit, retention
 from odekake import records as rec
 from odekake.backup import backup_mark, generations, restore, take_backup, verify_file
-from odekake.db import connect, write
+from odekake.db import connect
 from odekake.errors import OdekakeError
-from odekake.records import GENESIS, build_record, insert_record
 
-from .conftest import T0, HubProcess, Site, cli, rows
-
-
-def add_personal(path: Path, n: int) -> None:
-    """Append ``n`` records that hold a resident's name (purgeable) to a van file."""
-    db = connect(path)
-    dev = str(db.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()[0])
-    last = db.execute(
-        "SELECT seq, hash, hlc FROM records WHERE device_id = ? ORDER BY seq DESC LIMIT 1", [dev]
-    ).fetchone()
-    seq, prev, hlc = (0, GENESIS, None) if last is None else (int(last[0]), last[1], last[2])
-    with write(db):
-        for _ in range(n):
-            seq += 1
-            r = build_record(
-                device_id=dev,
-                seq=seq,
-                prev_hash=prev,
-                prev_hlc=hlc,
-                type="consultation.hold",
-                payload={"stop_id": "s", "people": 1, "name": f"住民 {seq}"},
-                now=T0 + timedelta(seconds=seq),
-            )
-            insert_record(db, r)
-            prev, hlc = r.hash, r.hlc
-    db.close()
+from .conftest import HubProcess, Site, add_personal, cli, rows
 
 
 def payload_seqs(path: Path) -> tuple[list[int], list[int]]:

@@ -22,7 +22,7 @@ import sqlite_utils
 
 from odekake import audit, master, retention
 from odekake.db import connect, write
-from odekake.records import SEAL_KEY_META, build_record, canonical_json, insert_record
+from odekake.records import SEAL_KEY_META, canonical_json
 from odekake.sealing import generate_keypair
 from odekake.sync.auth import DeviceAuth
 from odekake.sync.keys import generate_key, key_path_for, load_private_key, public_key_text
@@ -37,35 +37,10 @@ from odekake.sync.wire import (
 )
 from odekake.voting.client import Confirmed, Offline, VotingClient
 
-from .conftest import T0, HubProcess, Site, cli, make_van, rows
+from .conftest import T0, HubProcess, Site, add_personal, cli, make_van, rows
 from .proxy import Exchange, ForgingProxy
 
 ATTACKER = generate_key()
-
-
-def add_personal(path: Path, n: int) -> None:
-    """Append ``n`` records holding a resident's name (what a purge removes)."""
-    db = connect(path)
-    dev = str(db.execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()[0])
-    last = db.execute(
-        "SELECT seq, hash, hlc FROM records WHERE device_id = ? ORDER BY seq DESC LIMIT 1", [dev]
-    ).fetchone()
-    seq, prev, hlc = (0, "0" * 64, None) if last is None else (int(last[0]), last[1], last[2])
-    with write(db):
-        for _ in range(n):
-            seq += 1
-            r = build_record(
-                device_id=dev,
-                seq=seq,
-                prev_hash=prev,
-                prev_hlc=hlc,
-                type="consultation.hold",
-                payload={"stop_id": "s", "people": 1, "name": f"住民 {seq}"},
-                now=T0 + timedelta(seconds=seq),
-            )
-            insert_record(db, r)
-            prev, hlc = r.hash, r.hlc
-    db.close()
 
 
 def dump(path: Path) -> list[str]:

@@ -278,21 +278,9 @@ def _solve_highs(
     return int(prob.solve(_highs(left, gap, progress)))
 
 
-def _solver(
-    name: str, time_limit: float | None, gap: float | None, log: Path, progress: Path | None = None
-) -> pulp.LpSolver:
+def _solver(name: str, time_limit: float | None, gap: float | None, log: Path) -> pulp.LpSolver:
     if name == "highs":
-        if progress is not None:
-            # HiGHS writes its log (presolve, then one line per B&B step with the bound,
-            # the best plan and the gap) to this file; the console reads it as progress.
-            return pulp.HiGHS(
-                msg=True,
-                timeLimit=time_limit,
-                gapRel=gap,
-                log_to_console=False,
-                log_file=str(progress),
-            )
-        return pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=gap)
+        return _highs(time_limit, gap, None)
     if name == "cbc":
         # The bundled CBC binary, driven through COIN_CMD (PULP_CBC_CMD is deprecated
         # for PuLP 4.0); its log is kept to read the proven bound.

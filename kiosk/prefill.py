@@ -84,7 +84,7 @@ def open_prefill(app: KioskApp, text: str) -> None:
         app.notify("QRコードは、会場を開いてから読み取ってください", severity="warning", timeout=8)
         return
     entry = next((e for e in SERVICES if e.key == request.menu_key), None)
-    if entry is None or entry.category not in app.stop.services:
+    if entry is None or not app.stop.offers(entry.category):
         app.notify(f"{request.title} はこの会場では扱いません", severity="warning", timeout=8)
         return
     screen = app.screen

@@ -47,7 +47,7 @@ class MenuScreen(KioskScreen):
     def offered(self, entry: ServiceEntry) -> bool:
         """True when the open stop offers this service's category."""
         stop = self.kiosk.stop
-        return stop is not None and entry.category in stop.services
+        return stop is not None and stop.offers(entry.category)
 
     def menu_text(self) -> str:
         """The menu lines, services not offered at this stop dimmed."""

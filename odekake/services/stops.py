@@ -65,6 +65,10 @@ class Stop:
     planned: bool
     closed: bool
 
+    def offers(self, category: str) -> bool:
+        """True when this stop offers a service category (its ``services`` list)."""
+        return category in self.services
+
     @property
     def activity_label(self) -> str:
         """The activity in Japanese."""

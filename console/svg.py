@@ -9,6 +9,7 @@ from __future__ import annotations
 import calendar
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date
 from html import escape
 
@@ -22,6 +23,35 @@ FONT = "'Yu Gothic UI', Meiryo, 'IPAexGothic', 'IPAex Gothic', sans-serif"
 def _t(x: float, y: float, text: str, size: int = 12, **attrs: str) -> str:
     extra = "".join(f' {k.replace("_", "-")}="{v}"' for k, v in attrs.items())
     return f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}"{extra}>{escape(text)}</text>'
+
+
+def graticule(
+    xy: Callable[[float, float], tuple[float, float]],
+    lats: tuple[float, float],
+    lons: tuple[float, float],
+    size: tuple[int, int],
+    margin: float,
+    step: float,
+) -> list[str]:
+    """Latitude and longitude lines every ``step`` degrees, labelled, inside the margin."""
+    width, height = size
+    digits = 2 if step < 0.1 else 1
+    out: list[str] = []
+    lat = math.floor(lats[0] / step) * step
+    while lat <= lats[1] + step:
+        _, yy = xy(lat, lons[0])
+        if margin / 2 <= yy <= height - margin / 2:
+            out.append(f'<line x1="0" y1="{yy:.1f}" x2="{width}" y2="{yy:.1f}" stroke="#e3e8ec"/>')
+            out.append(_t(2, yy - 2, f"{lat:.{digits}f}°N", 9, fill="#8a99a5"))
+        lat += step
+    lon = math.floor(lons[0] / step) * step
+    while lon <= lons[1] + step:
+        xx, _ = xy(lats[0], lon)
+        if margin / 2 <= xx <= width - margin / 2:
+            out.append(f'<line x1="{xx:.1f}" y1="0" x2="{xx:.1f}" y2="{height}" stroke="#e3e8ec"/>')
+            out.append(_t(xx + 2, height - 4, f"{lon:.{digits}f}°E", 9, fill="#8a99a5"))
+        lon += step
+    return out
 
 
 def calendar_svg(plan: Plan, month: date, link: str = "?day=", selected: str = "") -> str:
@@ -124,21 +154,9 @@ def map_svg(plan: Plan, places: MapData, day: str, width: int = 720, height: int
         f'height="{height}" font-family="{FONT}" role="img" aria-label="{escape(day)} の経路">',
         f'<rect width="{width}" height="{height}" fill="#fbfcfd"/>',
     ]
-    step = 0.05
-    lat = math.floor(min(ys) / step) * step
-    while lat <= max(ys) + step:
-        _, yy = xy(lat, min(xs) / k)
-        if margin / 2 <= yy <= height - margin / 2:
-            out.append(f'<line x1="0" y1="{yy:.1f}" x2="{width}" y2="{yy:.1f}" stroke="#e3e8ec"/>')
-            out.append(_t(2, yy - 2, f"{lat:.2f}°N", 9, fill="#8a99a5"))
-        lat += step
-    lon = math.floor(min(xs) / k / step) * step
-    while lon <= max(xs) / k + step:
-        xx, _ = xy(min(ys), lon)
-        if margin / 2 <= xx <= width - margin / 2:
-            out.append(f'<line x1="{xx:.1f}" y1="0" x2="{xx:.1f}" y2="{height}" stroke="#e3e8ec"/>')
-            out.append(_t(xx + 2, height - 4, f"{lon:.2f}°E", 9, fill="#8a99a5"))
-        lon += step
+    out += graticule(
+        xy, (min(ys), max(ys)), (min(xs) / k, max(xs) / k), (width, height), margin, 0.05
+    )
     for d in places.districts:
         x, y = xy(d.lat, d.lon)
         out.append(_t(x, y, d.name, 13, fill="#b7c3cc", text_anchor="middle"))

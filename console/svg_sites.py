@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from html import escape
 
-from console.svg import FONT, _t
+from console.svg import FONT, _t, graticule
 from planner.mapdata import MapData
 
 PALETTE = [
@@ -48,21 +48,9 @@ def sites_map_svg(
         f'height="{height}" font-family="{FONT}" role="img" aria-label="地区別の会場の地図">',
         f'<rect width="{width}" height="{height}" fill="#fbfcfd"/>',
     ]
-    step = 0.1
-    lat = math.floor(min(ys) / step) * step
-    while lat <= max(ys) + step:
-        _, yy = xy(lat, min(xs) / k)
-        if margin / 2 <= yy <= height - margin / 2:
-            out.append(f'<line x1="0" y1="{yy:.1f}" x2="{width}" y2="{yy:.1f}" stroke="#e3e8ec"/>')
-            out.append(_t(2, yy - 2, f"{lat:.1f}°N", 9, fill="#8a99a5"))
-        lat += step
-    lon = math.floor(min(xs) / k / step) * step
-    while lon <= max(xs) / k + step:
-        xx, _ = xy(min(ys), lon)
-        if margin / 2 <= xx <= width - margin / 2:
-            out.append(f'<line x1="{xx:.1f}" y1="0" x2="{xx:.1f}" y2="{height}" stroke="#e3e8ec"/>')
-            out.append(_t(xx + 2, height - 4, f"{lon:.1f}°E", 9, fill="#8a99a5"))
-        lon += step
+    out += graticule(
+        xy, (min(ys), max(ys)), (min(xs) / k, max(xs) / k), (width, height), margin, 0.1
+    )
     colors = district_colors(places)
     for s in places.sites:
         x, y = xy(s.lat, s.lon)

@@ -13,10 +13,7 @@ L: Final[dict[str, str]] = {
     "saved": "保存しました",
     "not_saved": "保存していません",
     "fix_errors": "入力に誤りがあります。赤字の項目を直してください",
-    "prefill_filled": (
-        "QRコードの内容を入力しました。本人確認をして、足りない項目を入力してから"
-        "保存(Ctrl+S)してください"
-    ),
+    "prefill_filled": "QRコードの内容を入力しました。本人確認をして Ctrl+S で保存",
     "yes": "はい",
     "no": "いいえ",
     "discard_q": "入力中の内容を破棄して戻りますか?",
@@ -99,7 +96,7 @@ L: Final[dict[str, str]] = {
     "sync_unsent": "未送信{unsynced}件",
     "usb_menu": "USB書出",
     "usb_title": "USBメモリへ書き出し(監督者)",
-    "usb_hint": "ネットワークがない日に、未送信の記録をUSBメモリに書き出します。市役所で取り込みます",
+    "usb_hint": "未送信の記録をUSBメモリに書き出します(市役所で取り込みます)",
     "usb_write": "書き出す",
     "usb_no_folder": "書き出し先のフォルダを入力してください(USBメモリを挿してください)",
     "usb_done": "{count} 件を書き出しました: {path}",

@@ -23,6 +23,7 @@ from console.svg_votes import hourly_svg
 from console.web import action, actor, audit_change, console_of, href, page, render
 from odekake import audit
 from odekake.errors import ImportRejected, NotFound, OdekakeError
+from odekake.vans import vans as list_vans
 from odekake.voting import checkin as ck
 from odekake.voting import elections as el
 from odekake.voting import report as vr
@@ -141,7 +142,7 @@ async def _election(
         return {
             "e": e,
             "roll": rl.roll_size(db, eid),
-            "vans": db.execute("SELECT id, name FROM vans ORDER BY id").fetchall(),
+            "vans": [(v.id, v.name) for v in list_vans(db)],
         }
 
     try:

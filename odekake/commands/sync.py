@@ -111,6 +111,15 @@ def hub_restore(backup: Path, db_path: Path) -> None:
     from odekake.backup import restore
 
     click.echo(restore(backup, db_path, actor=cli_actor()).describe())
+    from odekake.sync.wire import hub_key_path_for, vans_enrolled
+
+    key = hub_key_path_for(db_path)
+    if not key.exists() and vans_enrolled(db_path):
+        click.echo(
+            f"注意: ハブの署名鍵 {key} がありません。起動する前に、元のハブの {key.name} を"
+            f" {key.parent} にコピーしてください(車両はその鍵を信用しています)",
+            err=True,
+        )
 
 
 @hub_group.command("rotate-key")

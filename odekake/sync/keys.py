@@ -311,7 +311,7 @@ def enroll_synced(
 
     device = device_id_of(van)
     register_device(hub, device, public_key_text(ensure_van_key(van_path)), replace=True)
-    hub_key = ensure_hub_key(hub_path)
+    hub_key = ensure_hub_key(hub_path, new_key_ok=True)
     pin_hub_key(van, public_key_text(hub_key), accept_new=True, actor="demo")
     proof = local_ack(hub_key, device, acked_seq)
     at = now_iso()

@@ -30,6 +30,7 @@ import json
 import os
 import re
 import secrets
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,10 @@ UNVERIFIED_MESSAGE = (
     "ハブの応答の署名を確認できません(改ざんか、登録したハブではない可能性があります)。"
     "何も変更していません"
 )
+
+
+class HubKeyMissing(OdekakeError):
+    """Vans are enrolled but the hub's signing key file is gone (moved without it)."""
 
 
 class UnverifiedAnswer(OdekakeError):
@@ -177,11 +182,38 @@ def hub_key_path_for(hub_db_path: str | Path) -> Path:
     return p.with_name(p.name + HUB_KEY_SUFFIX)
 
 
-def ensure_hub_key(hub_db_path: str | Path) -> Ed25519PrivateKey:
-    """Load the hub's signing key, creating it (0600) the first time."""
+def vans_enrolled(hub_db_path: str | Path) -> bool:
+    """True when the hub database already has enrolled devices (read-only look)."""
+    p = Path(hub_db_path)
+    if not p.is_file():
+        return False
+    try:
+        conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            return conn.execute("SELECT 1 FROM devices LIMIT 1").fetchone() is not None
+        finally:
+            conn.close()
+    except sqlite3.Error:  # no devices table yet, or not a database: nothing pinned
+        return False
+
+
+def ensure_hub_key(hub_db_path: str | Path, *, new_key_ok: bool = False) -> Ed25519PrivateKey:
+    """Load the hub's signing key, creating it (0600) the first time.
+
+    Once vans are enrolled they have pinned this key, so a missing key file then is
+    an error (a hub moved or restored without ``hub.db.sign.key``), not a reason to
+    make a new key that every van would refuse. ``new_key_ok`` is for a deliberate
+    new key (``hub rotate-key``, the demo).
+    """
     path = hub_key_path_for(hub_db_path)
     if path.exists():
         return load_private_key(path)
+    if not new_key_ok and vans_enrolled(hub_db_path):
+        raise HubKeyMissing(
+            f"ハブの署名鍵 {path} がありません。登録済みの車両はこの鍵を信用しています: "
+            f"元のハブの {path.name} を {path.parent} にコピーしてください"
+            "(鍵を作り直すときは odekake hub rotate-key。全車両で鍵の登録し直しが必要です)"
+        )
     key = generate_key()
     try:
         save_private_key(key, path)
@@ -206,7 +238,7 @@ def rotate_hub_key(hub_db_path: str | Path) -> tuple[str, str, Path]:
             n += 1
             kept = path.with_name(f"{path.name}.old{n}")
         os.replace(path, kept)
-    new = public_key_text(ensure_hub_key(hub_db_path))
+    new = public_key_text(ensure_hub_key(hub_db_path, new_key_ok=True))
     return old, new, kept
 
 

@@ -32,12 +32,20 @@ ROLES = {"coord": "coordinator", "mgr": "manager", "elec": "election", "admin": 
 
 
 def copy_db(src_path: Path, path: Path) -> None:
-    """Copy a database with SQLite's backup API (it copies what is still in the WAL too)."""
+    """Copy a database with SQLite's backup API (it copies what is still in the WAL too).
+
+    A hub's signing key goes with it, as it must when a hub moves: its vans pinned it.
+    """
     src, dst = sqlite3.connect(src_path), sqlite3.connect(path)
     with dst:
         src.backup(dst)
     src.close()
     dst.close()
+    key = src_path.with_name(src_path.name + ".sign.key")
+    if key.exists():
+        copied = path.with_name(path.name + ".sign.key")
+        copied.write_bytes(key.read_bytes())
+        copied.chmod(0o600)
 
 
 @pytest.fixture(scope="session")

@@ -233,6 +233,36 @@ def test_hub_key_is_pinned_and_replaced_only_on_purpose(site: Site) -> None:
     assert public_key_text(ensure_hub_key(site.hub)) != pinned
 
 
+def test_a_hub_moved_without_its_signing_key_refuses_to_make_a_new_one(site: Site) -> None:
+    van = site.van("van-a", 2)
+    pinned = public_key_text(ensure_hub_key(site.hub))
+    backups = site.root / "backups"
+    assert cli("hub", "backup", "--db", str(site.hub), "--out", str(backups)).returncode == 0
+    moved = site.root / "new" / "hub.db"
+    moved.parent.mkdir()
+    (backup,) = backups.glob("hub-*.db")
+    restored = cli("hub", "restore", "--from", str(backup), "--db", str(moved))
+    assert restored.returncode == 0, restored.stderr
+    assert "hub.db.sign.key を" in restored.stderr and "コピーしてください" in restored.stderr
+    served = cli("hub", "serve", "--db", str(moved), "--port", "0")
+    assert served.returncode == 1 and "ハブの署名鍵" in served.stderr
+    assert "Traceback" not in served.stderr
+    assert not (moved.parent / "hub.db.sign.key").exists()
+    # with the key copied beside it, the hub signs as before and the van needs nothing
+    copied = moved.parent / "hub.db.sign.key"
+    copied.write_bytes((site.root / "hub.db.sign.key").read_bytes())
+    copied.chmod(0o600)
+    assert public_key_text(ensure_hub_key(moved)) == pinned
+    # a deliberate new key is still possible (rotate-key), and a fresh hub makes its own
+    assert cli("hub", "rotate-key", "--db", str(moved), "--yes").returncode == 0
+    fresh = site.root / "fresh.db"
+    connect(fresh, role="hub", create=True).close()
+    assert ensure_hub_key(fresh) is not None
+    assert connect(van).execute(
+        "SELECT value FROM meta WHERE key = 'hub_sign_public_key'"
+    ).fetchone() == (pinned,)
+
+
 def test_enrolment_refuses_a_shared_key_and_reserved_ids(site: Site) -> None:
     van = site.van("van-a", 1)
     pub = public_key_text(load_private_key(key_path_for(van)))

@@ -46,6 +46,20 @@ class HubUnavailable(OdekakeError):
     """The hub could not be reached (or stayed busy) through every retry."""
 
 
+class HubCertificateUntrusted(HubUnavailable):
+    """The https:// hub's certificate did not verify (no retry: it will not change)."""
+
+
+def _certificate_refused(exc: BaseException) -> str | None:
+    """The reason when a transport error was a failed certificate check, else None."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return str(seen.verify_message or seen.reason or "certificate verify failed")
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 class HubRefused(OdekakeError):
     """The hub answered with a refusal (its Japanese message is the text)."""
 
@@ -136,6 +150,13 @@ class HubClient:
             try:
                 resp = self._http.request(method, target, content=body, headers=headers)
             except httpx.TransportError as exc:
+                reason = _certificate_refused(exc)
+                if reason is not None:  # not transient: retrying cannot help
+                    raise HubCertificateUntrusted(
+                        f"ハブ {self.base_url} の証明書を確かめられません({reason})。"
+                        "市のCA証明書を --ca-file で指定してください(車両の端末では ca_file の設定)。"
+                        "記録は車両に安全に残っています"
+                    ) from exc
                 last = f"{type(exc).__name__}"
                 continue
             if resp.status_code >= 500:

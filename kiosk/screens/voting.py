@@ -9,6 +9,7 @@ request id or the provisional path (仮投票), recorded as provisional.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime
 from typing import ClassVar
 
@@ -19,6 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Input, OptionList, Select, Static
+from textual.widgets._select import SelectOverlay
 from textual.widgets.option_list import Option
 
 from kiosk.voting_labels import LABELS, REASON_SHORT
@@ -198,6 +200,12 @@ class VotingScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        # The reason list's own key (Escape) in Japanese in the footer.
+        overlay = self.query_one("#reason", Select).query_one(SelectOverlay)
+        keys = overlay._bindings.key_to_bindings
+        keys["escape"] = [
+            dataclasses.replace(b, description=LABELS["close_list"]) for b in keys["escape"]
+        ]
         self._reset()
         self._probe_hub()
 

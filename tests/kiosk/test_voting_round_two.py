@@ -20,6 +20,7 @@ from textual.widgets import Button, Footer, Input, Select, Static
 from kiosk.app import KioskSettings, make_app
 from kiosk.screens.menu import MenuScreen
 from kiosk.screens.voting import VoteBlockedModal, VotingScreen, make_voting_screen
+from kiosk.voting_labels import REASON_SHORT
 from odekake import master
 from odekake import records as rec
 from odekake.auth import TEST_ONLY_CHEAP_KDF
@@ -301,3 +302,31 @@ def test_oath_reasons_fit_one_line_at_80_columns() -> None:
 
     assert set(REASON_SHORT) == set(REASONS)
     assert all(cell_len(label) <= 40 for label in REASON_SHORT.values())
+
+
+# --- seen in tmux at 80×24 (the whole-day journey) ------------------------------------------
+
+
+def _screen_text(app: App[Any]) -> str:
+    """The screen as the terminal gets it (the compositor's strips, overlays included)."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def test_the_open_reason_list_never_cuts_a_wide_character(
+    van: sqlite_utils.Database,
+) -> None:
+    """The 宣誓書 list drops over the buttons; where a button's edge fell in the middle
+    of a wide character, the terminal showed 「冠婚␣␣祭」 (Textual cut the line at every
+    widget edge beneath the overlay)."""
+    screen = _screen(van, FakeClient())
+    app = Host(screen)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _scan(pilot, screen, "000101")
+        assert screen.focused is screen.query_one("#reason", Select)
+        await pilot.press("enter")
+        await pilot.pause()
+        shown = _screen_text(app)
+        for label in REASON_SHORT.values():
+            assert label in shown, shown
+        # the list's own key reads in Japanese in the footer (it said "Dismiss menu")
+        assert "一覧を閉じる" in shown and "Dismiss" not in shown

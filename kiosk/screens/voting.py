@@ -436,7 +436,13 @@ class VotingScreen(Screen[None]):
             answer=answer,
             local=local,
         )
-        self.app.push_screen(modal, lambda _clerk: self._reset())
+        self.app.push_screen(modal, self._block_closed)
+
+    def _block_closed(self, second_clerk: str | None) -> None:
+        """The second clerk closed 投票不可: say what was recorded (no ballot)."""
+        self._reset()
+        if second_clerk:
+            self._result(LABELS["blocked_done"].format(clerk=second_clerk), "ng")
 
     def _answered(self, request_id: str, result: CheckinResult) -> None:
         self.waiting = False

@@ -230,7 +230,7 @@ async def test_the_certificate_forms_required_part_fits_80x24_unscrolled(
 
 def test_messages_say_one_thing_once() -> None:
     # The voting screen wraps the client's own reason without repeating it.
-    text = VOTING_LABELS["offline"].format(reason="ハブに接続できません(ConnectError)")
+    text = VOTING_LABELS["offline"].format(reason="ハブに接続できません")
     assert text.count("ハブに接続できません") == 1
     # ごみ納付券 everywhere: menu, catalogue, receipt titles.
     assert not any("処理券" in v for v in L.values())

@@ -7,6 +7,8 @@ site, the hub's reachability, and visible focus on the buttons.
 
 from __future__ import annotations
 
+import re
+import socket
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -30,7 +32,7 @@ from odekake.sync.keys import enroll
 from odekake.voting import checkin as ck
 from odekake.voting import elections as el
 from odekake.voting import roll as rl
-from odekake.voting.client import CheckinResult, Offline
+from odekake.voting.client import CheckinResult, Offline, VotingClient
 from tests.voting.conftest import ROLL_ROWS, HubProcess, start_hub, write_roll
 
 __all__ = ["start_hub"]  # the real-hub fixture, shared with tests/voting
@@ -330,3 +332,63 @@ async def test_the_open_reason_list_never_cuts_a_wide_character(
             assert label in shown, shown
         # the list's own key reads in Japanese in the footer (it said "Dismiss menu")
         assert "一覧を閉じる" in shown and "Dismiss" not in shown
+
+
+async def test_an_unreachable_hub_is_said_in_japanese(van: sqlite_utils.Database) -> None:
+    """No exception's English name (「ハブに接続できません(ConnectError)」) on the screen."""
+    with socket.socket() as held:  # bound, never listening: every connection is refused
+        held.bind(("127.0.0.1", 0))
+        client = VotingClient(f"http://127.0.0.1:{held.getsockname()[1]}", timeout=2)
+        screen = _screen(van, client)  # type: ignore[arg-type]
+        app = Host(screen)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _scan(pilot, screen, "000101")
+            screen.query_one("#reason", Select).value = "illness"
+            screen.query_one("#checkin", Button).press()
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            shown = str(screen.query_one("#result", Static).content)
+    assert "ハブに接続できません" in shown and "仮投票のみ" in shown
+    assert not re.search("[A-Za-z]", shown), shown
+
+
+async def test_closing_the_block_says_what_was_recorded(van: sqlite_utils.Database) -> None:
+    """After the second clerk closes 投票不可 the screen says so (it was blank)."""
+    screen = _screen(van, FakeClient())
+    app = Host(screen)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(2):  # a 仮投票, then the same voter again
+            await _scan(pilot, screen, "000101")
+            screen.query_one("#reason", Select).value = "illness"
+            screen.query_one("#checkin", Button).press()
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            if not isinstance(app.screen, VoteBlockedModal):
+                screen.query_one("#provisional", Button).press()
+                await pilot.pause()
+        modal = app.screen
+        assert isinstance(modal, VoteBlockedModal)
+        modal.query_one("#second-clerk", Input).value = "cl002"
+        modal.query_one("#second-pin", Input).value = "234567"
+        modal.query_one("#release", Button).press()
+        await pilot.pause()
+        assert app.screen is screen
+        shown = str(screen.query_one("#result", Static).content)
+        assert "投票不可として記録しました" in shown and "交付していません" in shown
+        assert screen.voter is None
+
+
+async def test_the_search_hints_fit_their_fields_at_80_columns(
+    van: sqlite_utils.Database,
+) -> None:
+    """「生年月日(例 1950-03-02 /」 was cut in the birth-date field at 80 columns."""
+    from rich.cells import cell_len
+
+    screen = _screen(van, FakeClient())
+    app = Host(screen)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        for field in screen.query(Input):
+            assert cell_len(field.placeholder) <= field.content_region.width, field.id

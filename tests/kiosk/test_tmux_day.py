@@ -135,7 +135,8 @@ def run_the_day(term: Terminal, command: str) -> None:
         term.keys("Enter")
         term.type("123456")
         term.keys("Enter")
-        term.wait_for("本日の運行")
+        shown = term.wait_for("本日の運行")
+        term.wait_for("^q 終了")  # the footer's last key is not cut at 80 columns
         # Open today's first planned stop.
         term.keys("Enter")
         term.wait_for("サービスを選ぶ")

@@ -59,7 +59,7 @@ L: Final[dict[str, str]] = {
     "no_plan": "本日の計画はありません(計画外で開く: U)",
     "open_planned": "選んだ会場を開く",
     "open_unplanned": "計画外で開く",
-    "day_close": "日計(締め)",
+    "day_close": "日計締め",
     "logout": "ログアウト",
     "stops_today": "本日開いた会場",
     "opened": "開設済",
@@ -207,6 +207,7 @@ L: Final[dict[str, str]] = {
     "void_yes": "書損にする",
     "void_no": "やめる",
     "receipts_today": "本日の領収書",
+    "receipts_list": "領収書一覧",  # today's footer: every key fits 80 columns
     # supervisor approval at the counter
     "cancel": "やめる",
     "approve": "承認",

@@ -24,7 +24,7 @@ class TodayScreen(KioskScreen):
         Binding("u", "unplanned", t("open_unplanned")),
         Binding("d", "day_close", t("day_close")),
         Binding("l", "logout", t("logout")),
-        Binding("r", "receipts", t("receipts_today")),
+        Binding("r", "receipts", t("receipts_list")),
         Binding("o", "reopen", t("reopen_day")),
     ]
 

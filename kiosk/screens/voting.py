@@ -9,6 +9,7 @@ request id or the provisional path (仮投票), recorded as provisional.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime
 from typing import ClassVar
 
@@ -19,6 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Input, OptionList, Select, Static
+from textual.widgets._select import SelectOverlay
 from textual.widgets.option_list import Option
 
 from kiosk.voting_labels import LABELS, REASON_SHORT
@@ -198,6 +200,12 @@ class VotingScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        # The reason list's own key (Escape) in Japanese in the footer.
+        overlay = self.query_one("#reason", Select).query_one(SelectOverlay)
+        keys = overlay._bindings.key_to_bindings
+        keys["escape"] = [
+            dataclasses.replace(b, description=LABELS["close_list"]) for b in keys["escape"]
+        ]
         self._reset()
         self._probe_hub()
 
@@ -428,7 +436,13 @@ class VotingScreen(Screen[None]):
             answer=answer,
             local=local,
         )
-        self.app.push_screen(modal, lambda _clerk: self._reset())
+        self.app.push_screen(modal, self._block_closed)
+
+    def _block_closed(self, second_clerk: str | None) -> None:
+        """The second clerk closed 投票不可: say what was recorded (no ballot)."""
+        self._reset()
+        if second_clerk:
+            self._result(LABELS["blocked_done"].format(clerk=second_clerk), "ng")
 
     def _answered(self, request_id: str, result: CheckinResult) -> None:
         self.waiting = False

@@ -93,6 +93,16 @@ def interpret(request_id: str, status_code: int, body: Any) -> CheckinResult:
     return Offline(request_id, f"ハブの応答が異常です (HTTP {status_code})")
 
 
+def transport_trouble(exc: httpx.HTTPError) -> str:
+    """What went wrong on the way to the hub, in the clerk's words (the screen shows it
+    and a 仮投票 keeps it as its cause): never an exception's English name."""
+    if isinstance(exc, httpx.ConnectError):
+        return "ハブに接続できません"
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+        return "ハブに接続できません(通信が途中で切れました)"
+    return "ハブに接続できません(通信エラー)"
+
+
 class CheckinClient(Protocol):
     """What the kiosk's voting screen needs from a client (tests may pass a fake)."""
 
@@ -188,7 +198,7 @@ class VotingClient:
         except httpx.TimeoutException:
             return Offline(req.request_id, "ハブの応答がありません(時間切れ)")
         except httpx.HTTPError as exc:
-            return Offline(req.request_id, f"ハブに接続できません({type(exc).__name__})")
+            return Offline(req.request_id, transport_trouble(exc))
         except ValueError:
             return Offline(req.request_id, "ハブの応答が読めません")
         return interpret(req.request_id, response.status_code, body)

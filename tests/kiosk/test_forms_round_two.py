@@ -230,7 +230,7 @@ async def test_the_certificate_forms_required_part_fits_80x24_unscrolled(
 
 def test_messages_say_one_thing_once() -> None:
     # The voting screen wraps the client's own reason without repeating it.
-    text = VOTING_LABELS["offline"].format(reason="ハブに接続できません(ConnectError)")
+    text = VOTING_LABELS["offline"].format(reason="ハブに接続できません")
     assert text.count("ハブに接続できません") == 1
     # ごみ納付券 everywhere: menu, catalogue, receipt titles.
     assert not any("処理券" in v for v in L.values())
@@ -283,3 +283,25 @@ async def test_enter_on_a_closed_stop_says_why(kiosk_path: Path, clock: FixedClo
         assert isinstance(app.screen, TodayScreen)
         messages = [str(n.message) for n in app._notifications]
         assert any("閉じた訪問" in m and "計画外" in m for m in messages), messages
+
+
+async def test_every_footer_key_of_today_and_the_menu_fits_80_columns(
+    kiosk_path: Path, clock: FixedClock
+) -> None:
+    """Seen in tmux: today's footer ended in 「^q 終」 (終了 cut at the 80th column)."""
+    from textual.widgets import Footer
+    from textual.widgets._footer import FooterKey
+
+    app = app_for(kiosk_path, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot)
+        for expected in (TodayScreen, MenuScreen):
+            if expected is MenuScreen:
+                await pilot.press("enter")
+                await pilot.pause()
+            assert isinstance(app.screen, expected)
+            footer = app.screen.query_one(Footer)
+            keys = list(footer.query(FooterKey))
+            assert any(k.description == "終了" for k in keys)
+            for key in keys:
+                assert key.region.right <= footer.region.right, key.description

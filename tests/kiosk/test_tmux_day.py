@@ -1,6 +1,9 @@
 """A whole day on the demo in a real terminal (tmux, 80×24): log in, open a stop,
 issue a certificate, void it from today's list (a supervisor's PIN at the counter),
-close the stop and the day, see cash refused, and re-open the day as a supervisor.
+hand the open stop to the election clerk for early voting (the van offline: a 仮投票,
+the same voter blocked locally as 投票不可, a voter who voted elsewhere that the van
+cannot know about), close the stop and the day, see cash refused, and re-open the day
+as a supervisor.
 
 The kiosk's stderr is never redirected: Textual draws there. The screen is read
 with ``tmux capture-pane``; the tmux server has its own socket and is killed in
@@ -10,15 +13,21 @@ with ``tmux capture-pane``; the tmux server has its own socket and is killed in
 from __future__ import annotations
 
 import os
+import re
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from .test_tmux_smoke import TMUX, Terminal
+
+VOTE_TYPES = ("vote.provisional", "vote.cast", "vote.blocked")
 
 
 def records(path: Path, type_: str) -> list[dict[str, Any]]:
@@ -49,6 +58,60 @@ def build_demo(directory: Path) -> Path:
     return directory / "van.db"
 
 
+@contextmanager
+def unreachable_hub(van: Path) -> Iterator[str]:
+    """Point the van at a loopback port that is bound but never listens: every
+    connection is refused at once, whatever else runs on this machine (the demo's
+    own hub URL, port 8765, may be served by someone trying the README's tour)."""
+    from odekake.db import connect, device_id_of
+    from odekake.sync.client import remember_hub_url
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:
+        held.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{held.getsockname()[1]}"
+        db = connect(van)
+        try:
+            remember_hub_url(db, device_id_of(db), url)
+        finally:
+            db.close()
+        yield url
+
+
+def wait_until(term: Terminal, ok: Callable[[str], bool], what: str, timeout: float = 30.0) -> str:
+    """Wait until the screen satisfies ``ok`` (e.g. a text has gone)."""
+    deadline = time.monotonic() + timeout
+    shown = ""
+    while time.monotonic() < deadline:
+        shown = term.screen()
+        if ok(shown):
+            return shown
+        time.sleep(0.2)
+    raise AssertionError(f"{what}; the screen shows:\n{shown}")
+
+
+def login_as(term: Terminal, operator: str, pin: str) -> None:
+    term.wait_for("職員IDとPINを入力して Enter")
+    term.type(operator)
+    term.keys("Enter")
+    term.type(pin)
+    term.keys("Enter")
+
+
+def choose_reason(term: Terminal, downs: int, label: str) -> None:
+    """Open the 宣誓書 list (the Select has focus), move down, pick; wait until chosen."""
+    term.keys("Enter")
+    shown = term.wait_for("6 天災・悪天候で到達困難")  # the list is open
+    # every reason reads whole in the terminal (no wide character cut by the overlay)
+    for whole in ("1 仕事・学業・冠婚葬祭等の用務", "5 区域外の住所に居住"):
+        assert whole in shown, shown
+    term.keys(*["Down"] * downs, "Enter")
+    wait_until(
+        term,
+        lambda s: label in s and "宣誓書の事由" not in s and "6 天災" not in s,
+        f"the reason {label!r} was not chosen",
+    )
+
+
 def quit_kiosk(term: Terminal) -> None:
     term.keys("C-q")
     deadline = time.monotonic() + 15
@@ -62,14 +125,8 @@ def fits(shown: str) -> None:
     assert len(lines) <= 24 and all(len(line) <= 80 for line in lines)
 
 
-@pytest.mark.skipif(TMUX is None, reason="tmux is not installed")
-def test_a_whole_day_on_the_demo_in_a_real_terminal(tmp_path: Path) -> None:
-    van = build_demo(tmp_path / "demo")
-    before = {p["receipt_no"] for p in records(van, "certificate.issue")}
-    odekake = Path(sys.executable).parent / "odekake"
-    log = tmp_path / "kiosk.log"
-    term = Terminal(f"odekake-day-test-{os.getpid()}")
-    command = f"env LANG=C.UTF-8 TERM=xterm-256color {odekake} kiosk --db {van} --log {log}"
+def run_the_day(term: Terminal, command: str) -> None:
+    """The day, key by key; the tmux server is killed whatever happens."""
     try:
         term.tmux("new-session", "-d", "-s", "kiosk", "-x", "80", "-y", "24", command)
         # Log in as an operator (not a supervisor).
@@ -78,7 +135,8 @@ def test_a_whole_day_on_the_demo_in_a_real_terminal(tmp_path: Path) -> None:
         term.keys("Enter")
         term.type("123456")
         term.keys("Enter")
-        term.wait_for("本日の運行")
+        shown = term.wait_for("本日の運行")
+        term.wait_for("^q 終了")  # the footer's last key is not cut at 80 columns
         # Open today's first planned stop.
         term.keys("Enter")
         term.wait_for("サービスを選ぶ")
@@ -111,15 +169,84 @@ def test_a_whole_day_on_the_demo_in_a_real_terminal(tmp_path: Path) -> None:
         assert "山田 花子" in shown  # the operator stays logged in
         term.keys("Escape")
         term.wait_for("この会場の利用者")
+        # Early voting (issue 12): today's first stop is the demo election's mobile
+        # station. The election clerk takes over the open stop (op001 is no clerk).
+        term.keys("l")
+        login_as(term, "cl001", "345678")
+        shown = term.wait_for("サービスを選ぶ")
+        assert "高橋 美咲" in shown and "田人支所 駐車場" in shown  # the stop stayed open
+        term.keys("8")
+        # the hub does not answer: said before the clerk starts
+        shown = term.wait_for("ハブ: 接続できません")
+        assert "期日前投票 名簿対照" in shown and "いわき市長選挙(デモ)" in shown
+        fits(shown)
+        # find the voter by フリガナ and a 和暦 birth date
+        term.keys("Tab")
+        term.type("タカハシ カズコ")
+        term.keys("Tab")
+        term.type("S25.3.2")
+        term.keys("Enter")
+        shown = term.wait_for("選挙人番号 D0003")
+        assert "高橋 和子" in shown
+        choose_reason(term, 3, "3 疾病・負傷・高齢等で歩行困難")
+        term.keys("Tab", "Enter")  # 名簿対照
+        shown = term.wait_for("仮投票として受け付ける")  # offered only when offline
+        assert "名簿対照ができないため交付はできません" in shown and "交付可" not in shown
+        message = next(line for line in shown.splitlines() if "名簿対照ができない" in line)
+        assert not re.search("[A-Za-z]", message), message  # no exception's English name
+        fits(shown)
+        term.keys("Tab", "Enter")  # from もう一度ハブに照会 to 仮投票として受け付ける
+        shown = term.wait_for("仮投票として記録しました")
+        # two minutes later the same voter is back (the ticket scanned): blocked here
+        term.type("D0003")
+        term.keys("Enter")
+        term.wait_for("選挙人番号 D0003")
+        choose_reason(term, 3, "3 疾病・負傷・高齢等で歩行困難")
+        term.keys("Tab", "Enter")
+        shown = term.wait_for("投票用紙を交付しないでください")
+        assert "投票不可" in shown and "仮投票済み" in shown
+        assert "この車両の記録による判定です" in shown
+        fits(shown)
+        # Escape does not leave it; the clerk on duty cannot confirm it alone
+        term.keys("Escape")
+        term.type("cl001")
+        term.keys("Tab")
+        term.type("345678")
+        term.keys("Enter")
+        term.wait_for("ログイン中の事務従事者とは別の人が確認してください")
+        # a second clerk confirms (no ballot is handed out) and the block closes
+        term.keys("BTab", "C-u")
+        term.type("sv001")
+        term.keys("Tab")
+        term.type("999999")
+        term.keys("Enter")
+        shown = term.wait_for("投票不可として記録しました")
+        assert "投票用紙を交付しないでください" not in shown
+        # D0008 voted at 平支所 yesterday, which only the hub knows: offline, the van
+        # can only say it cannot check the roll (a 仮投票 would be reconciled at the hub)
+        term.type("D0008")
+        term.keys("Enter")
+        shown = term.wait_for("選挙人番号 D0008")
+        assert "吉田 博" in shown
+        choose_reason(term, 1, "1 仕事・学業・冠婚葬祭等の用務")
+        term.keys("Tab", "Enter")
+        shown = term.wait_for("仮投票として受け付ける")
+        assert "名簿対照ができないため交付はできません" in shown
+        assert "投票不可" not in shown and "平支所" not in shown and "交付可" not in shown
+        term.keys("F2")  # 次の選挙人: nothing recorded for D0008
+        wait_until(term, lambda s: "D0008" not in s, "F2 did not clear the voter")
+        term.keys("Escape")
+        term.wait_for("サービスを選ぶ")
+        # the operator takes the stop back for the cash part of the day
+        term.keys("l")
+        login_as(term, "op001", "123456")
+        shown = term.wait_for("サービスを選ぶ")
+        assert "山田 花子" in shown
         # Close the stop, then the day (the voided fee is not cash to count).
         term.keys("c")
         term.wait_for("この会場を閉じますか")
         term.keys("y")
         term.wait_for("本日の運行")
-        # VOTING HOOK (issue 12): once the voting helper's work is merged, the early-
-        # voting part of the day goes here — open the demo election's mobile station,
-        # check a voter in, and see the second ballot for the same voter blocked
-        # (投票不可) — before the day close below.
         term.keys("d")
         term.wait_for("日計表(締め)")
         term.type("10000")
@@ -157,6 +284,19 @@ def test_a_whole_day_on_the_demo_in_a_real_terminal(tmp_path: Path) -> None:
         quit_kiosk(term)
     finally:
         term.tmux("kill-server", check=False)
+
+
+@pytest.mark.skipif(TMUX is None, reason="tmux is not installed")
+def test_a_whole_day_on_the_demo_in_a_real_terminal(tmp_path: Path) -> None:
+    van = build_demo(tmp_path / "demo")
+    before = {p["receipt_no"] for p in records(van, "certificate.issue")}
+    votes_before = {t: len(records(van, t)) for t in VOTE_TYPES}
+    odekake = Path(sys.executable).parent / "odekake"
+    log = tmp_path / "kiosk.log"
+    term = Terminal(f"odekake-day-test-{os.getpid()}")
+    command = f"env LANG=C.UTF-8 TERM=xterm-256color {odekake} kiosk --db {van} --log {log}"
+    with unreachable_hub(van):
+        run_the_day(term, command)
     issued = [p for p in records(van, "certificate.issue") if p["receipt_no"] not in before]
     assert len(issued) == 1
     [void] = [v for v in records(van, "record.void") if v["receipt_no"] == issued[0]["receipt_no"]]
@@ -166,3 +306,15 @@ def test_a_whole_day_on_the_demo_in_a_real_terminal(tmp_path: Path) -> None:
     [reopen] = records(van, "day.reopen")
     assert reopen["supervisor_id"] == "sv001" and reopen["reason"] == "追加の証明書"
     assert "login op001" in log.read_text(encoding="utf-8")
+    # Voting: one 仮投票 for D0003 and no second one after the block; the block itself
+    # is recorded with the second clerk; nothing for D0008 (the clerk moved on).
+    new = {t: records(van, t)[votes_before[t] :] for t in VOTE_TYPES}
+    assert [v["voter_no"] for v in new["vote.provisional"]] == ["D0003"]
+    [provisional] = new["vote.provisional"]
+    assert provisional["reason"] == "illness" and provisional["clerk_id"] == "cl001"
+    assert provisional["station_id"] == "demo-van"
+    assert new["vote.cast"] == []
+    [blocked] = new["vote.blocked"]
+    assert blocked["voter_no"] == "D0003" and blocked["first"]["kind"] == "provisional"
+    assert (blocked["clerk_id"], blocked["second_clerk_id"]) == ("cl001", "sv001")
+    assert "login cl001" in log.read_text(encoding="utf-8")

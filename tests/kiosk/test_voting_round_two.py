@@ -7,6 +7,8 @@ site, the hub's reachability, and visible focus on the buttons.
 
 from __future__ import annotations
 
+import re
+import socket
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +22,7 @@ from textual.widgets import Button, Footer, Input, Select, Static
 from kiosk.app import KioskSettings, make_app
 from kiosk.screens.menu import MenuScreen
 from kiosk.screens.voting import VoteBlockedModal, VotingScreen, make_voting_screen
+from kiosk.voting_labels import REASON_SHORT
 from odekake import master
 from odekake import records as rec
 from odekake.auth import TEST_ONLY_CHEAP_KDF
@@ -29,7 +32,7 @@ from odekake.sync.keys import enroll
 from odekake.voting import checkin as ck
 from odekake.voting import elections as el
 from odekake.voting import roll as rl
-from odekake.voting.client import CheckinResult, Offline
+from odekake.voting.client import CheckinResult, Offline, VotingClient
 from tests.voting.conftest import ROLL_ROWS, HubProcess, start_hub, write_roll
 
 __all__ = ["start_hub"]  # the real-hub fixture, shared with tests/voting
@@ -301,3 +304,91 @@ def test_oath_reasons_fit_one_line_at_80_columns() -> None:
 
     assert set(REASON_SHORT) == set(REASONS)
     assert all(cell_len(label) <= 40 for label in REASON_SHORT.values())
+
+
+# --- seen in tmux at 80×24 (the whole-day journey) ------------------------------------------
+
+
+def _screen_text(app: App[Any]) -> str:
+    """The screen as the terminal gets it (the compositor's strips, overlays included)."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def test_the_open_reason_list_never_cuts_a_wide_character(
+    van: sqlite_utils.Database,
+) -> None:
+    """The 宣誓書 list drops over the buttons; where a button's edge fell in the middle
+    of a wide character, the terminal showed 「冠婚␣␣祭」 (Textual cut the line at every
+    widget edge beneath the overlay)."""
+    screen = _screen(van, FakeClient())
+    app = Host(screen)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _scan(pilot, screen, "000101")
+        assert screen.focused is screen.query_one("#reason", Select)
+        await pilot.press("enter")
+        await pilot.pause()
+        shown = _screen_text(app)
+        for label in REASON_SHORT.values():
+            assert label in shown, shown
+        # the list's own key reads in Japanese in the footer (it said "Dismiss menu")
+        assert "一覧を閉じる" in shown and "Dismiss" not in shown
+
+
+async def test_an_unreachable_hub_is_said_in_japanese(van: sqlite_utils.Database) -> None:
+    """No exception's English name (「ハブに接続できません(ConnectError)」) on the screen."""
+    with socket.socket() as held:  # bound, never listening: every connection is refused
+        held.bind(("127.0.0.1", 0))
+        client = VotingClient(f"http://127.0.0.1:{held.getsockname()[1]}", timeout=2)
+        screen = _screen(van, client)  # type: ignore[arg-type]
+        app = Host(screen)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _scan(pilot, screen, "000101")
+            screen.query_one("#reason", Select).value = "illness"
+            screen.query_one("#checkin", Button).press()
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            shown = str(screen.query_one("#result", Static).content)
+    assert "ハブに接続できません" in shown and "仮投票のみ" in shown
+    assert not re.search("[A-Za-z]", shown), shown
+
+
+async def test_closing_the_block_says_what_was_recorded(van: sqlite_utils.Database) -> None:
+    """After the second clerk closes 投票不可 the screen says so (it was blank)."""
+    screen = _screen(van, FakeClient())
+    app = Host(screen)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(2):  # a 仮投票, then the same voter again
+            await _scan(pilot, screen, "000101")
+            screen.query_one("#reason", Select).value = "illness"
+            screen.query_one("#checkin", Button).press()
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            if not isinstance(app.screen, VoteBlockedModal):
+                screen.query_one("#provisional", Button).press()
+                await pilot.pause()
+        modal = app.screen
+        assert isinstance(modal, VoteBlockedModal)
+        modal.query_one("#second-clerk", Input).value = "cl002"
+        modal.query_one("#second-pin", Input).value = "234567"
+        modal.query_one("#release", Button).press()
+        await pilot.pause()
+        assert app.screen is screen
+        shown = str(screen.query_one("#result", Static).content)
+        assert "投票不可として記録しました" in shown and "交付していません" in shown
+        assert screen.voter is None
+
+
+async def test_the_search_hints_fit_their_fields_at_80_columns(
+    van: sqlite_utils.Database,
+) -> None:
+    """「生年月日(例 1950-03-02 /」 was cut in the birth-date field at 80 columns."""
+    from rich.cells import cell_len
+
+    screen = _screen(van, FakeClient())
+    app = Host(screen)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        for field in screen.query(Input):
+            assert cell_len(field.placeholder) <= field.content_region.width, field.id

@@ -38,7 +38,7 @@ from planner.inputs import (
     PlanInput,
     hhmm,
 )
-from planner.model import Key, Model, build
+from planner.model import Key, Model, build, settle_sites
 from planner.plan import DistrictTotal, Plan, PlanVisit, SolverReport
 
 SOLVERS = ("highs", "cbc")
@@ -396,6 +396,7 @@ def solve(
         raise SolverFailed(
             f"制限時間({time_limit}秒)内に計画が見つかりませんでした。--time-limit を延ばしてください"
         )
+    settle_sites(model)
     objective = float(pulp.value(prob.objective) or 0.0)
     # The plan is judged with its exact driving (the model may overestimate the driving
     # of a pair of stops it never needs to consider; see planner.model.add_driving).

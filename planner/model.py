@@ -24,7 +24,7 @@ segments in order: piecewise-linear diminishing returns).
 
 Driving enters the objective in one of two ways (``[objective] driving``):
 
-- ``"approximate"`` (default, fast): ``trip[van, district, day]`` (continuous) charges
+- ``"approximate"`` (the default; round one's term): ``trip[van, district, day]`` (continuous) charges
   a round trip to the district's nearest site per van-day, plus half of each used
   site's extra detour; the order of the day's stops is not seen.
 - ``"exact"``: the driving of each van-day's order (depot → stops by window → depot).

@@ -258,7 +258,9 @@ def _solve_highs(
     the full model, as a starting solution. The bound and gap come from phase 2 alone.
     """
     prob = model.prob
-    if not model.legs:
+    if not model.legs or model.patterns:
+        # (Day patterns price the usual two-slot days well on their own; the few
+        # legs left, on days of three stops or more, need no first phase.)
         return int(prob.solve(_highs(time_limit, gap, progress)))
     started = time.perf_counter()
     first = None if time_limit is None else max(1.0, time_limit / 3)

@@ -24,13 +24,16 @@ segments in order: piecewise-linear diminishing returns).
 
 Driving enters the objective in one of two ways (``[objective] driving``):
 
-- ``"approximate"`` (default, fast): ``trip[van, district, day]`` (continuous) charges
+- ``"approximate"`` (the default; round one's term): ``trip[van, district, day]`` (continuous) charges
   a round trip to the district's nearest site per van-day, plus half of each used
   site's extra detour; the order of the day's stops is not seen.
-- ``"exact"``: ``leg[van, day, (window, site), (window, site)]`` (continuous): two stops
-  that follow each other in the van's day; with every stop charged its round trip from
-  the depot, the legs give back what driving directly saves, so the driving in the
-  objective is exactly that of the day's order (depot → stops by window → depot).
+- ``"exact"``: the driving of each van-day's order (depot → stops by window → depot).
+  A day of two slots is priced by day patterns: ``pair[van, day, g1, g2]`` (a stop
+  of group g1, then one of g2; a group is a district's regular stops, or one site
+  that matters on its own) costs the shortest such route, ``alone[…]`` a lone stop's
+  round trip, and ``visit[district, day]`` needs a pattern that holds the district.
+  Other days use ``leg[van, day, (window, site), (window, site)]`` (continuous): two
+  stops that follow each other. See :func:`add_driving`.
 
 plan.json's ``driving_minutes`` are counted exactly for the day's order in both modes.
 
@@ -46,10 +49,11 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+import numpy as np
 import pulp
 
 from planner.inputs import (
@@ -115,6 +119,12 @@ class Model:
     # The driving cost in the objective and its leg variables (see ``add_driving``).
     driving: pulp.LpAffineExpression = field(default_factory=pulp.LpAffineExpression)
     legs: list[pulp.LpVariable] = field(default_factory=list)
+    patterns: list[DayPattern] = field(default_factory=list)
+    distances: Distances | None = None
+    # (district, day) → the day patterns that hold a regular stop in the district
+    cover: dict[tuple[str, date], list[pulp.LpVariable]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
 
 
 _NON_WORD = re.compile(r"\W")
@@ -129,6 +139,55 @@ def _name(*parts: object) -> str:
     return _NON_WORD.sub(
         "_", "_".join(p.strftime("%Y%m%d") if isinstance(p, date) else str(p) for p in parts)
     )
+
+
+_FAR = 10**9  # "cannot follow in time" in the distance arrays
+
+
+class Distances:
+    """The travel minutes between sites as an array (rows and columns in site-id order),
+    with each depot's minutes to and from every site: the exact-driving reductions and
+    patterns compare whole groups of sites at once."""
+
+    def __init__(self, data: PlanInput) -> None:
+        self.data = data
+        self.ids = sorted(s.id for s in data.sites)
+        self.at = {sid: i for i, sid in enumerate(self.ids)}
+        n = len(self.ids)
+        self.matrix = np.zeros((n, n), dtype=np.int64)
+        travel = data.travel
+        for i, a in enumerate(self.ids):
+            row = self.matrix[i]
+            for j, b in enumerate(self.ids):
+                if i != j:
+                    row[j] = travel[(a, b)]
+        self._depots: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def index(self, site_ids: Iterable[str]) -> np.ndarray:
+        """Row numbers of the sites, in site-id order."""
+        return np.array(sorted(self.at[s] for s in site_ids), dtype=np.int64)
+
+    def depot(self, depot: str) -> tuple[np.ndarray, np.ndarray]:
+        """(minutes from the depot to each site, from each site back to the depot)."""
+        if depot not in self._depots:
+            data = self.data
+            out = np.array([data.minutes(depot, s) for s in self.ids], dtype=np.int64)
+            back = np.array([data.minutes(s, depot) for s in self.ids], dtype=np.int64)
+            self._depots[depot] = (out, back)
+        return self._depots[depot]
+
+    def follow(self, first: np.ndarray, second: np.ndarray, budget: int) -> np.ndarray:
+        """Minutes from each ``first`` site to each ``second`` site, ``_FAR`` where the
+        second cannot follow the first within ``budget`` (the same site always can)."""
+        sub = self.matrix[np.ix_(first, second)]
+        same = first[:, None] == second[None, :]
+        return np.where(same | (sub <= budget), sub, _FAR)
+
+
+def _distances(model: Model) -> Distances:
+    if model.distances is None:
+        model.distances = Distances(model.data)
+    return model.distances
 
 
 def reachable(data: PlanInput, van: Van, day: date, window: Window, site_id: str) -> bool:
@@ -146,25 +205,40 @@ def reachable(data: PlanInput, van: Van, day: date, window: Window, site_id: str
 
 
 def _regular_sites(
-    data: PlanInput, van: Van, day: date, window: Window, site_ids: list[str]
+    data: PlanInput,
+    van: Van,
+    day: date,
+    window: Window,
+    site_ids: list[str],
+    nearest: dict[str, list[list[str]]] | None = None,
 ) -> list[str]:
     """Sites a regular stop may use in this slot.
 
     With ``policy.sites_per_district = K`` only the K open sites of each district
     nearest to the van's depot are candidates (a deliberate restriction for very
     large instances; the proven bound then holds for the restricted model).
+    ``nearest`` caches, per van, each district's sites by round trip.
     """
-    ok = [sid for sid in site_ids if reachable(data, van, day, window, sid)]
     k = data.policy.sites_per_district
     if k <= 0:
-        return ok
-    by_district: dict[str, list[str]] = defaultdict(list)
-    for sid in ok:
-        by_district[data.site(sid).district_id].append(sid)
+        return [sid for sid in site_ids if reachable(data, van, day, window, sid)]
+    cache = {} if nearest is None else nearest
+    if van.id not in cache:
+        by_district: dict[str, list[str]] = {}
+        for sid in site_ids:
+            by_district.setdefault(data.site(sid).district_id, []).append(sid)
+        for sids in by_district.values():
+            sids.sort(key=lambda s: (data.minutes(van.depot, s) + data.minutes(s, van.depot), s))
+        cache[van.id] = list(by_district.values())
     out: list[str] = []
-    for sids in by_district.values():
-        sids.sort(key=lambda s: (data.minutes(van.depot, s) + data.minutes(s, van.depot), s))
-        out.extend(sids[:k])
+    for sids in cache[van.id]:
+        found = 0
+        for sid in sids:
+            if found == k:
+                break
+            if reachable(data, van, day, window, sid):
+                out.append(sid)
+                found += 1
     return out
 
 
@@ -330,6 +404,7 @@ def _useful_sites(
     lists: list[list[str]],
     targets: list[set[str]],
     announced: set[str],
+    dist: Distances,
 ) -> list[list[str]]:
     """The regular candidates of a van-day of one or two windows that can be best.
 
@@ -360,24 +435,25 @@ def _useful_sites(
         keep[i] |= {min(members, key=rt) for members in g.values()}
     if len(windows) == 2:
         budget = _budget(data, windows[0], windows[1])
-
-        def ok(a: str, b: str) -> bool:
-            return a == b or data.minutes(a, b) <= budget
-
-        for t in targets[1]:
+        out, back = dist.depot(depot)
+        ids = dist.ids
+        # For each afternoon stop t and morning district: the site with the least
+        # d(D, s) + d(s, t) that t can follow (ties: the lowest site id).
+        if targets[1]:
+            t1 = dist.index(targets[1])
             for members in grouped[0].values():
-                fit = [s for s in members if ok(s, t)]
-                if fit:
-                    keep[0].add(
-                        min(fit, key=lambda s: (data.minutes(depot, s) + data.minutes(s, t), s))
-                    )
-        for t in targets[0]:
+                m = dist.index(members)
+                score = out[m][:, None] + dist.follow(m, t1, budget)
+                fits = score.min(axis=0) < _FAR
+                keep[0].update(ids[m[a]] for a in set(score.argmin(axis=0)[fits].tolist()))
+        # For each morning stop t and afternoon district: least d(t, s) + d(s, D).
+        if targets[0]:
+            t0 = dist.index(targets[0])
             for members in grouped[1].values():
-                fit = [s for s in members if ok(t, s)]
-                if fit:
-                    keep[1].add(
-                        min(fit, key=lambda s: (data.minutes(t, s) + data.minutes(s, depot), s))
-                    )
+                m = dist.index(members)
+                score = dist.follow(t0, m, budget) + back[m][None, :]
+                fits = score.min(axis=1) < _FAR
+                keep[1].update(ids[m[a]] for a in set(score.argmin(axis=1)[fits].tolist()))
     return [[sid for sid in sites if sid in keep[i]] for i, sites in enumerate(lists)]
 
 
@@ -436,6 +512,12 @@ def _build_slots(model: Model) -> None:
     site_ids = [s.id for s in data.sites]
     forbidden = data.forbidden
     closer: dict[tuple[str, str, str], bool] = {}
+
+    def distances() -> Distances:
+        return _distances(model)
+
+    nearest: dict[str, list[list[str]]] = {}
+
     far_sets: dict[tuple[int, str], tuple[frozenset[str], frozenset[str]]] = {}
     for van in data.vans:
         for day in data.days:
@@ -489,7 +571,11 @@ def _build_slots(model: Model) -> None:
             ]
             # Forbidden sites go before dominance, so a site they dominate stays.
             lists = [
-                [sid for sid in _regular_sites(data, van, d, w, site_ids) if not forbidden(sid, d)]
+                [
+                    sid
+                    for sid in _regular_sites(data, van, d, w, site_ids, nearest)
+                    if not forbidden(sid, d)
+                ]
                 for w in day.windows
             ]
             # Exact driving: keep only candidates and legs that can be best (below and in
@@ -504,7 +590,9 @@ def _build_slots(model: Model) -> None:
                     set(lists[i]) | _reservation_sites(data, van, d, w)
                     for i, w in enumerate(day.windows)
                 ]
-                lists = _useful_sites(data, van, day.windows, lists, targets, announced)
+                lists = _useful_sites(
+                    data, van, day.windows, lists, targets, announced, distances()
+                )
             elif not disaster and pol.drop_dominated and driving and pol.replan_from is None:
                 dropped = _dominated_for_driving(data, van, lists, closer) - pinned
                 lists = [[sid for sid in sites if sid not in dropped] for sites in lists]
@@ -716,6 +804,7 @@ def add_travel(
     model: Model,
     by_slot: dict[SlotKey, list[Key]],
     r: dict[tuple[str, date, int, str], pulp.LpVariable],
+    skip: Collection[tuple[str, date]] = (),
 ) -> None:
     """Between two stops of a van on a day there must be time to pack, drive and set up.
 
@@ -743,6 +832,8 @@ def add_travel(
     for skey in model.slots:
         vd_slots[skey[:2]].append(skey)
     for (van_id, d), skeys in vd_slots.items():
+        if (van_id, d) in skip:
+            continue  # priced by day patterns, which hold these rules (add_driving)
         skeys.sort(key=lambda k: model.slots[k].window.start)
         for a, k1 in enumerate(skeys):
             w1 = model.slots[k1].window
@@ -993,35 +1084,75 @@ def _best_pairs(
     return sorted(pairs)
 
 
-def add_driving(model: Model, by_slot: dict[SlotKey, list[Key]]) -> pulp.LpAffineExpression:
+def pattern_days(model: Model, by_slot: dict[SlotKey, list[Key]]) -> set[tuple[str, date]]:
+    """The van-days whose exact driving is modelled by day patterns (:func:`add_driving`):
+    exactly two slots with candidates, exact driving with a cost, not the diagnostic model.
+    """
+    data = model.data
+    pol = data.policy
+    if model.elastic or pol.driving != "exact" or pol.weights.travel_per_minute <= 0:
+        return set()
+    count: dict[tuple[str, date], int] = defaultdict(int)
+    for skey in model.slots:
+        if by_slot.get(skey):
+            count[skey[:2]] += 1
+    return {vd for vd, n in count.items() if n == 2}
+
+
+@dataclass
+class DayPattern:
+    """The two slots of a van-day priced by patterns, and how to read its sites back."""
+
+    slots: tuple[SlotKey, SlotKey]
+    # group → the candidate keys of that group in each slot
+    groups: tuple[dict[tuple[str, str], list[Key]], dict[tuple[str, str], list[Key]]]
+    # (group 1, group 2) → the best pair of sites; group → the best site alone
+    pair_sites: dict[tuple[tuple[str, str], tuple[str, str]], tuple[str, str]]
+    alone_sites: tuple[dict[tuple[str, str], str], dict[tuple[str, str], str]]
+
+
+def add_driving(
+    model: Model, by_slot: dict[SlotKey, list[Key]], patterns: set[tuple[str, date]]
+) -> pulp.LpAffineExpression:
     """Driving cost of every van-day, exactly for the day's order of stops.
 
     A van-day's stops follow the order of their windows: depot → s1 → … → sn → depot.
-    Each stop is charged its round trip from the depot; ``leg[van, day, (k1, s1),
-    (k2, s2)]`` (continuous 0..1) is 1 when s2 (slot k2) is the next stop after s1
-    (slot k1), and gives back the saving ``d(s1, D) + d(D, s2) − d(s1, s2)`` of driving
-    directly. A stop has at most one next and one previous stop, and a leg may not jump
-    over a slot that is used, so the legs are exactly the day's consecutive pairs. With
-    a metric travel matrix every saving is ≥ 0 and maximisation sets each leg to 1 when
-    both ends are used; a leg with a negative saving (a non-metric matrix) is forced
-    to 1 then. Legs are only created between stops that can follow each other in time.
 
-    On a van-day of two slots (the usual morning and afternoon) the regular stops of a
-    district are interchangeable except for driving, so only the legs that can be best
-    are created: for each afternoon stop and each district, the morning site nearest
-    by ``d(D, s1) + d(s1, s2)``, and the other way round. A plan that uses another pair
-    is never better than the same plan with that site swapped in (same district, same
-    rules, no longer driving), so the model's optimum and bound are those of exact
-    driving; for such a plan the model's driving is an overestimate, and
-    :func:`planner.solve.solve` reports the plan's objective with its exact driving.
-    Stops whose site matters beyond driving (events, fixed or announced visits) are
-    their own group.
+    Van-days of two slots (the usual morning and afternoon; ``patterns``) are priced by
+    day patterns. The candidates of a slot fall into groups: the regular stops of one
+    district (interchangeable but for driving: districts, not sites, carry demand,
+    visits and spacing) and, each on its own, every stop whose site matters (events,
+    fixed, announced or pinned visits). ``pair[van, day, g1, g2]`` (continuous 0..1)
+    says the day is a stop of group g1 then one of g2, and costs the shortest drive
+    ``d(D, s1) + d(s1, s2) + d(s2, D)`` over the pairs of sites that can follow each other
+    in time; ``alone1[g1]`` / ``alone2[g2]`` say only one slot is used, at the group's
+    shortest round trip. A slot's group use equals the patterns that contain it, and a
+    lone stop excludes any stop in the other slot, so for an integer plan exactly one
+    pattern is on and the driving in the objective is exactly the day's. The sites
+    inside a district group are then read back as that best pair
+    (:func:`settle_sites`), which keeps every rule (the pair can follow each other in
+    time; no other rule sees which site of a district serves a regular stop). Because a
+    pattern exists only for groups that can follow each other in time, the travel rules
+    of these days are in the patterns (:func:`add_travel` skips them). Pricing whole
+    districts instead of sites keeps the model small and its relaxation strong.
+
+    Other van-days (voting days of three stops and more): each stop is charged its
+    round trip from the depot; ``leg[van, day, (k1, s1), (k2, s2)]`` (continuous 0..1) is
+    1 when s2 (slot k2) is the next stop after s1 (slot k1), and gives back the saving
+    ``d(s1, D) + d(D, s2) − d(s1, s2)`` of driving directly. A stop has at most one next
+    and one previous stop, and a leg may not jump over a slot that is used, so the legs
+    are exactly the day's consecutive pairs. With a metric travel matrix every saving is
+    ≥ 0 and maximisation sets each leg to 1 when both ends are used; a leg with a
+    negative saving (a non-metric matrix) is forced to 1 then. Legs are only created
+    between stops that can follow each other in time.
     """
     data = model.data
     pol = data.policy
     rate = pol.weights.travel_per_minute
     cost: list[tuple[pulp.LpVariable, float]] = []
     for xkey, var in model.x.items():
+        if xkey[:2] in patterns:
+            continue
         depot = data.van(xkey[0]).depot
         trip = data.minutes(depot, xkey[3]) + data.minutes(xkey[3], depot)
         if trip:
@@ -1033,13 +1164,13 @@ def add_driving(model: Model, by_slot: dict[SlotKey, list[Key]]) -> pulp.LpAffin
     special |= _pin_keys(model)
     district_of = {s.id: s.district_id for s in data.sites}
 
-    def groups(sk: SlotKey) -> dict[tuple[str, ...], list[str]]:
-        out: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    def key_groups(sk: SlotKey) -> dict[tuple[str, str], list[Key]]:
+        out: dict[tuple[str, str], list[Key]] = defaultdict(list)
         for key in by_slot[sk]:
             if key[4] == ACTIVITY_REGULAR and key not in special:
-                out[("district", district_of[key[3]])].append(key[3])
+                out[("district", district_of[key[3]])].append(key)
             else:
-                out[("site", key[3])].append(key[3])
+                out[("site", key[3])].append(key)
         return out
 
     neg_cache: dict[str, list[tuple[str, str]]] = {}
@@ -1066,6 +1197,9 @@ def add_driving(model: Model, by_slot: dict[SlotKey, list[Key]]) -> pulp.LpAffin
             continue
         depot = data.van(van_id).depot
         skeys.sort(key=lambda sk: model.slots[sk].window.start)
+        if (van_id, d) in patterns:
+            _add_pattern(model, (skeys[0], skeys[1]), key_groups, cost)
+            continue
         used = {sk: _sum(model.x[x] for x in by_slot[sk]) for sk in skeys}
         at: dict[tuple[SlotKey, str], list[Key]] = defaultdict(list)
         for sk in skeys:
@@ -1084,11 +1218,16 @@ def add_driving(model: Model, by_slot: dict[SlotKey, list[Key]]) -> pulp.LpAffin
                 sites2 = sorted({key[3] for key in by_slot[k2]})
                 pairs = [(s1, s2) for s1 in sites1 for s2 in sites2]
                 if len(skeys) == 2:
-                    # Legs that cost more than going back to the depot in between
-                    # (a non-metric matrix) are always needed.
+                    # (Only in the diagnostic model, which prices no driving.)
                     in1, in2 = set(sites1), set(sites2)
+                    g1: dict[tuple[str, ...], list[str]] = {
+                        g: [k[3] for k in ks] for g, ks in key_groups(k1).items()
+                    }
+                    g2: dict[tuple[str, ...], list[str]] = {
+                        g: [k[3] for k in ks] for g, ks in key_groups(k2).items()
+                    }
                     pairs = sorted(
-                        set(_best_pairs(data, depot, groups(k1), groups(k2), budget))
+                        set(_best_pairs(data, depot, g1, g2, budget))
                         | {(s1, s2) for s1, s2 in negative(van_id) if s1 in in1 and s2 in in2}
                     )
                 for s1, s2 in pairs:
@@ -1134,6 +1273,190 @@ def add_driving(model: Model, by_slot: dict[SlotKey, list[Key]]) -> pulp.LpAffin
                     _name("leg_skip", van_id, d, skeys[a][2], skeys[c][2], skeys[b][2]),
                 )
     return pulp.LpAffineExpression(cost)
+
+
+def _add_pattern(
+    model: Model,
+    slots: tuple[SlotKey, SlotKey],
+    key_groups: Callable[[SlotKey], dict[tuple[str, str], list[Key]]],
+    cost: list[tuple[pulp.LpVariable, float]],
+) -> None:
+    """The day patterns of one two-slot van-day (see :func:`add_driving`)."""
+    data = model.data
+    pol = data.policy
+    rate = pol.weights.travel_per_minute
+    k1, k2 = slots
+    van_id, d = k1[0], k1[1]
+    depot = data.van(van_id).depot
+    budget = _budget(data, model.slots[k1].window, model.slots[k2].window)
+    g1, g2 = key_groups(k1), key_groups(k2)
+    dist = _distances(model)
+    out, back = dist.depot(depot)
+    ids = dist.ids
+    rows1 = {g: dist.index({k[3] for k in ks}) for g, ks in sorted(g1.items())}
+    rows2 = {g: dist.index({k[3] for k in ks}) for g, ks in sorted(g2.items())}
+    trip = out + back
+
+    def alone(rows: np.ndarray) -> tuple[int, str]:
+        best = int(trip[rows].argmin())  # ties: the lowest site id
+        return int(trip[rows[best]]), ids[rows[best]]
+
+    alone1 = {g: alone(rows) for g, rows in rows1.items()}
+    alone2 = {g: alone(rows) for g, rows in rows2.items()}
+    # depot → s1 → s2 → depot for every morning and afternoon candidate at once (rows
+    # and columns grouped), over the pairs s2 can follow s1 in time; then the best
+    # pair of each block (ties: the lowest s1, then the lowest s2).
+    all1 = np.concatenate(list(rows1.values()))
+    all2 = np.concatenate(list(rows2.values()))
+    route = out[all1][:, None] + dist.follow(all1, all2, budget) + back[all2][None, :]
+    starts1 = np.cumsum([0, *(len(r) for r in rows1.values())]).tolist()
+    starts2 = np.cumsum([0, *(len(r) for r in rows2.values())]).tolist()
+    pair_sites: dict[tuple[tuple[str, str], tuple[str, str]], tuple[str, str]] = {}
+    pair: dict[tuple[tuple[str, str], tuple[str, str]], pulp.LpVariable] = {}
+    for ia, a in enumerate(rows1):
+        i0, i1 = starts1[ia], starts1[ia + 1]
+        for ib, b in enumerate(rows2):
+            j0, j1 = starts2[ib], starts2[ib + 1]
+            block = route[i0:i1, j0:j1]
+            flat = int(block.argmin())
+            i, j = divmod(flat, j1 - j0)
+            minutes = int(block[i, j])
+            if minutes >= _FAR:
+                continue
+            pair_sites[(a, b)] = (ids[all1[i0 + i]], ids[all2[j0 + j]])
+            var = model.prob.add_variable(
+                _name("pair", van_id, d, k1[2], *a, k2[2], *b), 0, 1, pulp.LpContinuous
+            )
+            pair[(a, b)] = var
+            if minutes:
+                cost.append((var, rate * minutes))
+    lone1 = {}
+    for g, (minutes, _s) in sorted(alone1.items()):
+        lone1[g] = var = model.prob.add_variable(
+            _name("alone", van_id, d, k1[2], *g), 0, 1, pulp.LpContinuous
+        )
+        if minutes:
+            cost.append((var, rate * minutes))
+    lone2 = {}
+    for g, (minutes, _s) in sorted(alone2.items()):
+        lone2[g] = var = model.prob.add_variable(
+            _name("alone", van_id, d, k2[2], *g), 0, 1, pulp.LpContinuous
+        )
+        if minutes:
+            cost.append((var, rate * minutes))
+
+    # The districts whose regular stop each group holds (for add_visit_cover).
+    def regular_in(ks: list[Key]) -> set[str]:
+        return {data.site(k[3]).district_id for k in ks if k[4] == ACTIVITY_REGULAR}
+
+    reg1 = {g: regular_in(ks) for g, ks in g1.items()}
+    reg2 = {g: regular_in(ks) for g, ks in g2.items()}
+    for (a, b), var in pair.items():
+        for did in reg1[a] | reg2[b]:
+            model.cover[(did, d)].append(var)
+    for g, var in lone1.items():
+        for did in reg1[g]:
+            model.cover[(did, d)].append(var)
+    for g, var in lone2.items():
+        for did in reg2[g]:
+            model.cover[(did, d)].append(var)
+    used1 = {g: _sum(model.x[k] for k in ks) for g, ks in g1.items()}
+    used2 = {g: _sum(model.x[k] for k in ks) for g, ks in g2.items()}
+    for g in sorted(g1):
+        model.prob += (
+            _sum(v for (a, _b), v in pair.items() if a == g) + lone1[g] == used1[g],
+            _name("pattern", van_id, d, k1[2], *g),
+        )
+    for g in sorted(g2):
+        model.prob += (
+            _sum(v for (_a, b), v in pair.items() if b == g) + lone2[g] == used2[g],
+            _name("pattern", van_id, d, k2[2], *g),
+        )
+    # A stop is alone only when the other slot is empty.
+    model.prob += (
+        _sum(lone1.values()) + pulp.lpSum(used2.values()) <= 1,
+        _name("pattern_alone", van_id, d, k1[2]),
+    )
+    model.prob += (
+        _sum(lone2.values()) + pulp.lpSum(used1.values()) <= 1,
+        _name("pattern_alone", van_id, d, k2[2]),
+    )
+    model.patterns.append(
+        DayPattern(
+            slots=slots,
+            groups=(g1, g2),
+            pair_sites=pair_sites,
+            alone_sites=(
+                {g: s for g, (_m, s) in alone1.items()},
+                {g: s for g, (_m, s) in alone2.items()},
+            ),
+        )
+    )
+
+
+def add_visit_cover(
+    model: Model, by_slot: dict[SlotKey, list[Key]], patterns: set[tuple[str, date]]
+) -> None:
+    """A district's visit day needs a day pattern (or, on other van-days, a stop) with a
+    regular stop in it: ``visit ≤ Σ patterns holding the district + Σ other stops``.
+
+    ``visit ≤ Σ stops`` alone lets the relaxation count a half-used morning and a
+    half-used afternoon as a whole visit of two districts on one van-day; a pattern
+    counts once however many of its stops are in the district.
+    """
+    if not patterns:
+        return
+    district_of = {s.id: s.district_id for s in model.data.sites}
+    other: dict[tuple[str, date], list[Key]] = defaultdict(list)
+    for skey, keys in by_slot.items():
+        if skey[:2] in patterns:
+            continue
+        for k in keys:
+            if k[4] == ACTIVITY_REGULAR:
+                other[(district_of[k[3]], skey[1])].append(k)
+    for (did, d), var in sorted(model.visit.items()):
+        held = model.cover.get((did, d), [])
+        if not held:
+            continue
+        model.prob += (
+            var <= _sum(held) + _sum(model.x[k] for k in other.get((did, d), [])),
+            _name("visit_cover", did, d),
+        )
+
+
+def settle_sites(model: Model) -> None:
+    """After solving: serve each district's stop of a pattern day at the sites its
+    pattern was priced for (see :func:`add_driving`); other stops are left as solved."""
+
+    def value(v: pulp.LpVariable) -> float:
+        return float(v.varValue or 0.0)
+
+    for p in model.patterns:
+        chosen: list[tuple[tuple[str, str], Key] | None] = []
+        for groups in p.groups:
+            on = [(g, k) for g, ks in groups.items() for k in ks if value(model.x[k]) > 0.5]
+            chosen.append(on[0] if on else None)
+        first, second = chosen
+        if first and second:
+            want = p.pair_sites.get((first[0], second[0]))
+            if want is None:
+                continue
+            targets = [want[0], want[1]]
+        elif first:
+            targets = [p.alone_sites[0][first[0]], ""]
+        elif second:
+            targets = ["", p.alone_sites[1][second[0]]]
+        else:
+            continue
+        for i, picked in enumerate(chosen):
+            if picked is None:
+                continue
+            group, key = picked
+            if group[0] != "district" or key[3] == targets[i]:
+                continue
+            swap = next(k for k in p.groups[i][group] if k[3] == targets[i])
+            model.x[key].varValue = 0.0
+            model.x[swap].varValue = 1.0
 
 
 def add_trips(
@@ -1234,7 +1557,8 @@ def build(data: PlanInput, *, elastic: bool = False) -> Model:
     add_slot_capacity(model, by_slot)
     add_fixed(model)
     r = add_district_slots(model, by_slot)
-    add_travel(model, by_slot, r)
+    patterns = pattern_days(model, by_slot)
+    add_travel(model, by_slot, r, skip=patterns)
     add_visit_days(model, by_slot)
     add_min_max_visits(model)
     add_spacing(model)
@@ -1243,7 +1567,8 @@ def build(data: PlanInput, *, elastic: bool = False) -> Model:
     value = add_demand(model)
     moves = add_moves(model)
     exact = data.policy.driving == "exact"
-    travel = add_driving(model, by_slot) if exact else add_trips(model, r)
+    travel = add_driving(model, by_slot, patterns) if exact else add_trips(model, r)
+    add_visit_cover(model, by_slot, patterns)
     model.driving = travel
     if elastic:
         prob += pulp.lpSum(v for fam in model.slack.values() for v in fam.values())

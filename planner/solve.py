@@ -38,7 +38,7 @@ from planner.inputs import (
     PlanInput,
     hhmm,
 )
-from planner.model import Key, Model, build
+from planner.model import Key, Model, build, settle_sites
 from planner.plan import DistrictTotal, Plan, PlanVisit, SolverReport
 
 SOLVERS = ("highs", "cbc")
@@ -258,7 +258,9 @@ def _solve_highs(
     the full model, as a starting solution. The bound and gap come from phase 2 alone.
     """
     prob = model.prob
-    if not model.legs:
+    if not model.legs or model.patterns:
+        # (Day patterns price the usual two-slot days well on their own; the few
+        # legs left, on days of three stops or more, need no first phase.)
         return int(prob.solve(_highs(time_limit, gap, progress)))
     started = time.perf_counter()
     first = None if time_limit is None else max(1.0, time_limit / 3)
@@ -396,6 +398,7 @@ def solve(
         raise SolverFailed(
             f"制限時間({time_limit}秒)内に計画が見つかりませんでした。--time-limit を延ばしてください"
         )
+    settle_sites(model)
     objective = float(pulp.value(prob.objective) or 0.0)
     # The plan is judged with its exact driving (the model may overestimate the driving
     # of a pair of stops it never needs to consider; see planner.model.add_driving).

@@ -275,7 +275,7 @@ def test_driving_between_stops_is_exact_for_the_days_order(
 def test_approximate_driving_still_reports_the_days_exact_minutes(
     tiny: Callable[..., PlanInput],
 ) -> None:
-    # The instance of the test above, with the default (approximate) driving: the
+    # The instance of the test above, with approximate driving: the
     # objective charges a round trip per district (10 + 20 + 30 + 40 = 100 minutes),
     # but plan.json's driving_minutes are those of the plan's actual order.
     windows = (Window(540, 600), Window(630, 690), Window(780, 840), Window(870, 930))
@@ -288,6 +288,7 @@ def test_approximate_driving_still_reports_the_days_exact_minutes(
         windows=windows,
         between=between,
         travel_weight=0.1,
+        driving="approximate",
     )
     assert data.policy.driving == "approximate"
     plan = solve(build(data), time_limit=30, gap=0)

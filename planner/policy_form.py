@@ -9,7 +9,8 @@ each one beside the field it concerns.
 
 Field names: ``month``; ``d.<district>.min_visits|max_visits|min_days_between|weight``;
 ``windows.default|setup_minutes|teardown_minutes``; ``van.<id>.shift|maintenance``;
-``calendar.opened|closed``; ``voting.<i>.*``, ``disaster.<i>.*``, ``resv.<i>.*``,
+``calendar.opened|closed``; ``objective.driving`` (``approximate`` | ``exact``);
+``voting.<i>.*``, ``disaster.<i>.*``, ``resv.<i>.*``,
 ``pin.<i>.*``, ``forbid.<i>.*`` (rows; an empty row is ignored, one empty row is
 offered for adding).
 """
@@ -30,7 +31,7 @@ import sqlite_utils
 from odekake import audit, master
 from odekake.db import write
 from odekake.errors import OdekakeError
-from planner.inputs import PolicyError, Window
+from planner.inputs import DRIVING_MODES, PolicyError, Window
 from planner.policy import policy_from_dict
 from planner.tomlfile import dumps
 
@@ -155,6 +156,8 @@ class PolicyView:
     windows: dict[str, str]
     calendar: dict[str, str]
     rows: dict[str, list[dict[str, str]]]
+    # How driving counts in the objective ([objective] driving).
+    driving: str = "approximate"
     errors: dict[str, str] = field(default_factory=dict)
     text: str = ""
     # What the coordinator typed, shown again (instead of the stored value) after an error.
@@ -231,6 +234,7 @@ def form_view(db: sqlite_utils.Database, month: str, text: str) -> PolicyView:
         },
         calendar={"opened": _text(cal.get("opened", [])), "closed": _text(cal.get("closed", []))},
         rows=rows,
+        driving=_text(doc.get("objective", {}).get("driving", DRIVING_MODES[0])),
         text=text,
     )
 
@@ -358,6 +362,14 @@ def apply_form(
     }
     where["calendar.opened"] = "calendar.opened"
     where["calendar.closed"] = "calendar.closed"
+    # How driving counts (kept as it is when the form does not send it).
+    if "objective.driving" in fields:
+        mode = str(fields["objective.driving"]).strip()
+        if mode in DRIVING_MODES:
+            doc["objective"] = {**doc.get("objective", {}), "driving": mode}
+        else:
+            errors["objective.driving"] = "移動時間の数え方は一覧から選びます"
+    where["objective.driving"] = "objective.driving"
     # Events.
     events: dict[str, list[dict[str, Any]]] = {}
     for i, r in _rows(fields, "voting"):

@@ -171,3 +171,22 @@ def test_form_round_trip_keeps_sections_the_form_does_not_show(hub_path: Path) -
         "window": "09:30-12:00",
     }
     assert new_doc["districts"]["kawamae"]["max_visits"] == 2
+
+
+def test_the_driving_mode_is_chosen_in_the_form(coordinator: Browser, hub_path: Path) -> None:
+    page = coordinator.client.get("/console/plans/policy").text
+    assert '<option value="approximate" selected>' in page  # the default
+    fields = form_fields(page) | {"objective.driving": "exact"}
+    r = coordinator.post("/console/plans/policy", fields, page="/console/plans/policy")
+    assert r.status_code == 303, r.text
+    text = policy_form.saved_policy(connect(hub_path), MONTH)
+    assert text is not None and tomllib.loads(text)["objective"]["driving"] == "exact"
+    again = coordinator.client.get(f"/console/plans/policy?month={MONTH}").text
+    assert '<option value="exact" selected>' in again
+    # Not one of the two: said beside the field, nothing saved.
+    fields["objective.driving"] = "fast"
+    r = coordinator.post("/console/plans/policy", fields, page="/console/plans/policy")
+    assert r.status_code == 400
+    assert 'data-field="objective.driving">移動時間の数え方は一覧から選びます' in r.text
+    text = policy_form.saved_policy(connect(hub_path), MONTH)
+    assert text is not None and tomllib.loads(text)["objective"]["driving"] == "exact"

@@ -7,7 +7,7 @@ A form screen reads its widgets into a plain dict, calls ONE function of
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from textual import events
 from textual.app import ComposeResult
@@ -28,6 +28,8 @@ from odekake.services.common import Actor, local_date
 
 if TYPE_CHECKING:
     from kiosk.app import KioskApp
+
+Control = TypeVar("Control", Input, Tick)
 
 
 class KioskScreen(Screen[Any]):
@@ -54,7 +56,7 @@ class KioskScreen(Screen[Any]):
 
 def inp(value: str = "", *, placeholder: str = "", restrict: str | None = None) -> Input:
     """A one-line input (compact, so a form fits 80×24)."""
-    return Input(value=value, placeholder=placeholder, compact=True, restrict=restrict)
+    return compact(Input(value=value, placeholder=placeholder, restrict=restrict))
 
 
 def sel(options: list[tuple[str, Any]], value: Any = None, *, blank: bool = False) -> Choice:
@@ -64,7 +66,21 @@ def sel(options: list[tuple[str, Any]], value: Any = None, *, blank: bool = Fals
 
 def chk(label: str, value: bool = False) -> Tick:
     """A one-line check box."""
-    return Tick(label, value=value, compact=True)
+    return compact(Tick(label, value=value))
+
+
+def compact(widget: Control) -> Control:
+    """Make a new, not yet mounted control compact without restyling it now.
+
+    ``compact=True`` in the constructor sets the class through a reactive, which
+    restyles the widget on the spot when an app is running (a form builds its
+    controls inside the app): a full style pass per control that is thrown away
+    when the widget is styled again as it mounts. This sets the same class and
+    value and leaves the styling to the mount.
+    """
+    widget.set_reactive(type(widget).compact, True)
+    widget.add_class("-textual-compact", update=False)
+    return widget
 
 
 class FormScreen(KioskScreen):
@@ -78,6 +94,10 @@ class FormScreen(KioskScreen):
         Binding("escape", "back", t("back")),
         Binding("ctrl+u", "clear_field", t("clear_field"), priority=True),
     ]
+    # No automatic focus: ``on_mount`` focuses the first field itself. (Textual's
+    # default would first focus the scrolling form container, restyling every row
+    # twice as the focus arrives there and moves on.)
+    AUTO_FOCUS = ""
     TITLE_KEY = ""
     FIRST_FIELD: str | None = None
     #: The pre-fill service (``odekake.prefill.SERVICES``) this form takes from a QR code.

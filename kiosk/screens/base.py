@@ -15,12 +15,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Checkbox, Footer, Input, Static
+from textual.widgets import Checkbox, Input, Static
 
 from kiosk.labels import t
 from kiosk.widgets.choice import Choice
 from kiosk.widgets.confirm import Confirm
 from kiosk.widgets.field import FormRow, TopBar
+from kiosk.widgets.footer import KioskFooter
 from kiosk.widgets.tick import Tick
 from odekake.errors import FormErrors, OdekakeError
 from odekake.records import Record, intake_ready
@@ -43,7 +44,7 @@ class KioskScreen(Screen[Any]):
     def compose(self) -> ComposeResult:
         yield TopBar(self.kiosk.status_line, id="topbar")
         yield from self.body()
-        yield Footer()
+        yield KioskFooter()
 
     def body(self) -> ComposeResult:
         """The screen's own widgets."""

@@ -111,6 +111,8 @@ class FormScreen(KioskScreen):
         super().__init__()
         self._initial: dict[str, Any] | None = None
         self._saving = False
+        self._resumed = False
+        self._layout_echo_seen = False
         #: Values from a scanned request code, filled in when the form opens.
         self.prefill: dict[str, str] | None = None
         # Set by the app for every editing key that reaches this screen, however
@@ -142,6 +144,24 @@ class FormScreen(KioskScreen):
             yield from self.fields()
         missing = intake_ready(self.kiosk.db) if self.TAKES_PERSONAL_DATA else None
         yield Static(missing or "", id="form-message", classes="-error" if missing else "")
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Runs before Textual's own handler. On the first resume the form's widgets
+        # were styled a moment ago as they mounted: restyling all of them again is
+        # the largest single cost of opening a form after layout. (Later resumes,
+        # after a dialog, restyle as usual.)
+        if not self._resumed:
+            self._resumed = True
+            event.refresh_styles = False
+
+    def on_resize(self, event: events.Resize) -> None:
+        # Runs before Textual's own handler. The first layout of a new screen sends
+        # the screen a Resize of the size it was just laid out at, and Textual lays
+        # the whole screen (and the one below) out again for it. Skip that echo; a
+        # real resize of the terminal arrives with a new size and is handled as usual.
+        if event.size == self.outer_size and not self._layout_echo_seen:
+            self._layout_echo_seen = True
+            event.prevent_default()
 
     def on_mount(self) -> None:
         # Focus synchronously (``Widget.focus`` is deferred): keys typed ahead must

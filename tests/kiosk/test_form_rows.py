@@ -134,3 +134,24 @@ async def test_the_footer_shows_the_focused_fields_keys_and_is_not_rebuilt_for_t
         await pilot.pause()
         assert isinstance(app.screen.focused, Tick)
         assert {k.key for k in footer_keys(app)} >= {"ctrl+s", "escape"}
+
+
+async def test_a_form_follows_a_resized_terminal(kiosk_path: Path, clock: FixedClock) -> None:
+    # A form ignores the echo of its own first layout, never a real resize.
+    app = make_app(kiosk_path, clock=clock, settings=KioskSettings())
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot)
+        await pilot.press("enter", "1")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, FormScreen)
+        name = screen.query_one("#f-name", Input)
+        form = screen.query_one("#form")
+        width, height = name.region.width, form.region.height
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause()
+        assert name.region.width >= width + 20  # (+2 more: the scroll bar goes)
+        assert form.region.height == height + 6
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert (name.region.width, form.region.height) == (width, height)

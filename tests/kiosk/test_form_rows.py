@@ -155,3 +155,16 @@ async def test_a_form_follows_a_resized_terminal(kiosk_path: Path, clock: FixedC
         await pilot.resize_terminal(80, 24)
         await pilot.pause()
         assert (name.region.width, form.region.height) == (width, height)
+
+
+async def test_the_startup_objects_are_kept_from_full_collections_until_the_app_ends(
+    kiosk_path: Path, clock: FixedClock
+) -> None:
+    import gc
+
+    app = make_app(kiosk_path, clock=clock, settings=KioskSettings())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert gc.get_freeze_count() > 0  # frozen as the app mounted
+    # Thawed as it ended: what is left of it can be collected (no leak per app).
+    assert gc.get_freeze_count() == 0

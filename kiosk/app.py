@@ -8,6 +8,7 @@ SQLite file only.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import time
 from dataclasses import dataclass, replace
@@ -229,6 +230,11 @@ class KioskApp(App[None]):
     def on_mount(self) -> None:
         from kiosk.screens.login import LoginScreen
 
+        # Everything built so far (modules, classes, the app) lives as long as the app:
+        # keep it out of the cyclic collector's full passes, which otherwise walked
+        # all of it every few form openings (30-60 ms each time, at random). Undone as
+        # the app ends, so what is left of it can be collected.
+        gc.freeze()
         self.push_screen(LoginScreen())
         self.set_interval(15, self.lock_if_idle)
         if self.autosync is not None:
@@ -377,6 +383,7 @@ class KioskApp(App[None]):
     def on_unmount(self) -> None:
         log.info("kiosk stopped")
         self.db.close()
+        gc.unfreeze()
         logging.getLogger("kiosk").removeHandler(self._log_handler)
         self._log_handler.close()
 

@@ -7,7 +7,7 @@ A form screen reads its widgets into a plain dict, calls ONE function of
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from textual import events
 from textual.app import ComposeResult
@@ -15,12 +15,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Checkbox, Footer, Input, Static
+from textual.widgets import Checkbox, Input, Static
 
 from kiosk.labels import t
 from kiosk.widgets.choice import Choice
 from kiosk.widgets.confirm import Confirm
 from kiosk.widgets.field import FormRow, TopBar
+from kiosk.widgets.footer import KioskFooter
 from kiosk.widgets.tick import Tick
 from odekake.errors import FormErrors, OdekakeError
 from odekake.records import Record, intake_ready
@@ -28,6 +29,8 @@ from odekake.services.common import Actor, local_date
 
 if TYPE_CHECKING:
     from kiosk.app import KioskApp
+
+Control = TypeVar("Control", Input, Tick)
 
 
 class KioskScreen(Screen[Any]):
@@ -41,7 +44,7 @@ class KioskScreen(Screen[Any]):
     def compose(self) -> ComposeResult:
         yield TopBar(self.kiosk.status_line, id="topbar")
         yield from self.body()
-        yield Footer()
+        yield KioskFooter()
 
     def body(self) -> ComposeResult:
         """The screen's own widgets."""
@@ -54,7 +57,7 @@ class KioskScreen(Screen[Any]):
 
 def inp(value: str = "", *, placeholder: str = "", restrict: str | None = None) -> Input:
     """A one-line input (compact, so a form fits 80×24)."""
-    return Input(value=value, placeholder=placeholder, compact=True, restrict=restrict)
+    return compact(Input(value=value, placeholder=placeholder, restrict=restrict))
 
 
 def sel(options: list[tuple[str, Any]], value: Any = None, *, blank: bool = False) -> Choice:
@@ -64,7 +67,21 @@ def sel(options: list[tuple[str, Any]], value: Any = None, *, blank: bool = Fals
 
 def chk(label: str, value: bool = False) -> Tick:
     """A one-line check box."""
-    return Tick(label, value=value, compact=True)
+    return compact(Tick(label, value=value))
+
+
+def compact(widget: Control) -> Control:
+    """Make a new, not yet mounted control compact without restyling it now.
+
+    ``compact=True`` in the constructor sets the class through a reactive, which
+    restyles the widget on the spot when an app is running (a form builds its
+    controls inside the app): a full style pass per control that is thrown away
+    when the widget is styled again as it mounts. This sets the same class and
+    value and leaves the styling to the mount.
+    """
+    widget.set_reactive(type(widget).compact, True)
+    widget.add_class("-textual-compact", update=False)
+    return widget
 
 
 class FormScreen(KioskScreen):
@@ -78,6 +95,10 @@ class FormScreen(KioskScreen):
         Binding("escape", "back", t("back")),
         Binding("ctrl+u", "clear_field", t("clear_field"), priority=True),
     ]
+    # No automatic focus: ``on_mount`` focuses the first field itself. (Textual's
+    # default would first focus the scrolling form container, restyling every row
+    # twice as the focus arrives there and moves on.)
+    AUTO_FOCUS = ""
     TITLE_KEY = ""
     FIRST_FIELD: str | None = None
     #: The pre-fill service (``odekake.prefill.SERVICES``) this form takes from a QR code.
@@ -90,6 +111,8 @@ class FormScreen(KioskScreen):
         super().__init__()
         self._initial: dict[str, Any] | None = None
         self._saving = False
+        self._resumed = False
+        self._layout_echo_seen = False
         #: Values from a scanned request code, filled in when the form opens.
         self.prefill: dict[str, str] | None = None
         # Set by the app for every editing key that reaches this screen, however
@@ -121,6 +144,24 @@ class FormScreen(KioskScreen):
             yield from self.fields()
         missing = intake_ready(self.kiosk.db) if self.TAKES_PERSONAL_DATA else None
         yield Static(missing or "", id="form-message", classes="-error" if missing else "")
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Runs before Textual's own handler. On the first resume the form's widgets
+        # were styled a moment ago as they mounted: restyling all of them again is
+        # the largest single cost of opening a form after layout. (Later resumes,
+        # after a dialog, restyle as usual.)
+        if not self._resumed:
+            self._resumed = True
+            event.refresh_styles = False
+
+    def on_resize(self, event: events.Resize) -> None:
+        # Runs before Textual's own handler. The first layout of a new screen sends
+        # the screen a Resize of the size it was just laid out at, and Textual lays
+        # the whole screen (and the one below) out again for it. Skip that echo; a
+        # real resize of the terminal arrives with a new size and is handled as usual.
+        if event.size == self.outer_size and not self._layout_echo_seen:
+            self._layout_echo_seen = True
+            event.prevent_default()
 
     def on_mount(self) -> None:
         # Focus synchronously (``Widget.focus`` is deferred): keys typed ahead must

@@ -48,7 +48,8 @@ class CertificateScreen(FormScreen):
             "service_code", "cert_type", sel([(s.name, s.code) for s in types], types[0].code)
         )
         yield self.row("copies", "copies", inp("1", restrict=r"[0-9０-９]*"))
-        yield Static("", id="fee")
+        # Drawn with the form, not updated after it mounts (that cost one more layout).
+        yield Static(self.fee_text(types[0].code, "1"), id="fee")
         yield self.row(
             "relation", "relation", sel([(r, r) for r in certificates.RELATIONS], "本人")
         )
@@ -70,10 +71,6 @@ class CertificateScreen(FormScreen):
             yield FormRow(f"item{i}", label, control)
         yield self.row("purpose", "purpose", inp())
         yield self.row("addressee", "addressee", inp(placeholder=t("addressee_hint")))
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.update_fee()
 
     def values(self) -> dict[str, Any]:
         v = super().values()
@@ -100,16 +97,19 @@ class CertificateScreen(FormScreen):
 
     def update_fee(self) -> None:
         """Show fee × copies from the dated fee table as the operator types."""
-        fee = self.query_one("#fee", Static)
-        code = self.value("service_code")
+        self.query_one("#fee", Static).update(
+            self.fee_text(self.value("service_code"), str(self.value("copies")))
+        )
+
+    def fee_text(self, code: str, copies_typed: str) -> str:
+        """「手数料 300円 × 1 = 300円」 for a certificate type and the copies typed."""
         try:
             each = catalog.fee_for(self.kiosk.db, code, self.today())
         except OdekakeError as exc:
-            fee.update(str(exc))
-            return
-        raw = str(self.value("copies")).strip()
+            return str(exc)
+        raw = copies_typed.strip()
         copies = int(raw) if raw.isdigit() else 0
-        fee.update(f"  {t('fee')} {each:,}{t('yen')} × {copies} = {each * copies:,}{t('yen')}")
+        return f"  {t('fee')} {each:,}{t('yen')} × {copies} = {each * copies:,}{t('yen')}"
 
     def submit(self, values: dict[str, Any]) -> Record:
         return certificates.issue(self.kiosk.db, values, self.actor())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -35,26 +36,30 @@ class DayCloseScreen(FormScreen):
         self.pdf_path: Path | None = None
 
     def fields(self) -> ComposeResult:
-        yield Static("", id="summary")
+        # The day is read once, as the form is built, and drawn with it (updating the
+        # lines after mounting cost one more layout of the whole form).
+        self.summary = dayclose.summarise(self.kiosk.db, self.today())
+        yield Static(self.summary_text(), id="summary")
         yield self.row("change_float", "change_float", inp("", restrict=DIGITS))
         for d in dayclose.DENOMINATIONS:
             control = inp("", restrict=DIGITS, placeholder="0")
             control.id = f"f-count_{d}"
             yield FormRow(f"count_{d}", f"  {d:,}円 枚数", control)
-        yield Static("", id="totals")
+        yield Static(self.totals_text(lambda _field: 0), id="totals")  # nothing typed yet
         yield self.row("cashless_terminal", "cashless_terminal", inp("", restrict=DIGITS))
         yield self.row("reason", "diff_reason", inp())
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.reload()
 
     def action_reopen(self) -> None:
         self.kiosk.reopen_day()
 
     def reload(self) -> None:
-        """Re-read the day (after opening, or after a re-open)."""
+        """Re-read the day (after a re-open)."""
         self.summary = dayclose.summarise(self.kiosk.db, self.today())
+        self.query_one("#summary", Static).update(self.summary_text())
+        self.update_totals()
+
+    def summary_text(self) -> str:
+        """The day's figures, from ``self.summary``."""
         s = self.summary
         cats = "、".join(
             f"{CATEGORIES.get(k, k)} {v}" for k, v in sorted(s.by_category.items())
@@ -76,8 +81,7 @@ class DayCloseScreen(FormScreen):
             lines.append(f"[b]開いている会場: {'、'.join(s.open_stops)}[/b]")
         if s.closed:
             lines.append(f"[b]{t('day_is_closed')}(Ctrl+R {t('reopen_day')})[/b]")
-        self.query_one("#summary", Static).update("\n".join(lines))
-        self.update_totals()
+        return "\n".join(lines)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if hasattr(self, "summary"):
@@ -89,9 +93,13 @@ class DayCloseScreen(FormScreen):
 
     def update_totals(self) -> None:
         """Expected vs counted cash and the difference, live."""
-        expected = self._int("change_float") + self.summary.cash_fees
-        counted = sum(d * self._int(f"count_{d}") for d in dayclose.DENOMINATIONS)
-        self.query_one("#totals", Static).update(
+        self.query_one("#totals", Static).update(self.totals_text(self._int))
+
+    def totals_text(self, number: Callable[[str], int]) -> str:
+        """The expected and counted cash and their difference, ``number`` reading a field."""
+        expected = number("change_float") + self.summary.cash_fees
+        counted = sum(d * number(f"count_{d}") for d in dayclose.DENOMINATIONS)
+        return (
             f"  {t('expected_cash')} {expected:,}円  {t('counted_total')} {counted:,}円  "
             f"{t('difference')} {counted - expected:+,}円"
         )

@@ -19,11 +19,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Footer, Input, OptionList, Select, Static
+from textual.widgets import Button, Input, OptionList, Select, Static
 from textual.widgets._select import SelectOverlay
 from textual.widgets.option_list import Option
 
 from kiosk.voting_labels import LABELS, REASON_SHORT
+from kiosk.widgets.footer import KioskFooter
 from odekake.db import device_id_of
 from odekake.errors import OdekakeError
 from odekake.services.stops import van_id_of
@@ -197,7 +198,7 @@ class VotingScreen(Screen[None]):
             yield Button(LABELS["retry"], id="retry")
             yield Button(LABELS["provisional"], id="provisional", variant="warning")
             yield Button(LABELS["next"], id="next")
-        yield Footer()
+        yield KioskFooter()
 
     def on_mount(self) -> None:
         # The reason list's own key (Escape) in Japanese in the footer.

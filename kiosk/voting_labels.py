@@ -43,6 +43,7 @@ LABELS: dict[str, str] = {
     "blocked_what_provisional": "仮投票済み",
     "blocked_local": "(この車両の記録による判定です。ハブに照会していません)",
     "blocked_release": "2人目の事務従事者が確認して閉じる",
+    "blocked_how": "この画面は、ログイン中とは別の事務従事者のIDとPINで閉じます(投票用紙は交付しません)",
     "blocked_done": "投票不可として記録しました(確認: {clerk})。投票用紙は交付していません。",
     "second_clerk": "2人目の事務従事者ID",
     "second_pin": "PIN",

@@ -98,7 +98,8 @@ class VoteBlockedModal(ModalScreen[str]):
             yield Static("", id="blocked-error")
 
     def action_stay(self) -> None:
-        """Escape does nothing here: the block is left only with a second clerk's PIN."""
+        """Escape does not leave: the block is left only with a second clerk's PIN (said)."""
+        self.query_one("#blocked-error", Static).update(LABELS["blocked_how"])
 
     @on(Input.Submitted, "#second-pin")
     @on(Button.Pressed, "#release")

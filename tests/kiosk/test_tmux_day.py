@@ -207,8 +207,10 @@ def run_the_day(term: Terminal, command: str) -> None:
         assert "投票不可" in shown and "仮投票済み" in shown
         assert "この車両の記録による判定です" in shown
         fits(shown)
-        # Escape does not leave it; the clerk on duty cannot confirm it alone
+        # Escape does not leave it, and says how to; the clerk on duty cannot confirm
+        # it alone
         term.keys("Escape")
+        fits(term.wait_for("別の事務従事者のIDとPINで閉じます"))
         term.type("cl001")
         term.keys("Tab")
         term.type("345678")

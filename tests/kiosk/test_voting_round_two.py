@@ -227,6 +227,9 @@ async def test_offline_a_second_ballot_or_provisional_from_this_van_is_blocked(
         await pilot.pause()
         assert isinstance(app.screen, VoteBlockedModal)  # only a second clerk leaves it
         modal = app.screen
+        # ...and Escape says how, instead of doing nothing silently
+        said = str(modal.query_one("#blocked-error", Static).content)
+        assert "別の事務従事者のIDとPINで閉じます" in said
         modal.query_one("#second-clerk", Input).value = "cl002"
         modal.query_one("#second-pin", Input).value = "234567"
         modal.query_one("#release", Button).press()

@@ -1313,6 +1313,7 @@ def _add_pattern(
     starts2 = np.cumsum([0, *(len(r) for r in rows2.values())]).tolist()
     pair_sites: dict[tuple[tuple[str, str], tuple[str, str]], tuple[str, str]] = {}
     pair: dict[tuple[tuple[str, str], tuple[str, str]], pulp.LpVariable] = {}
+    best: dict[tuple[tuple[str, str], tuple[str, str]], tuple[int, str, str]] = {}
     for ia, a in enumerate(rows1):
         i0, i1 = starts1[ia], starts1[ia + 1]
         for ib, b in enumerate(rows2):
@@ -1321,15 +1322,27 @@ def _add_pattern(
             flat = int(block.argmin())
             i, j = divmod(flat, j1 - j0)
             minutes = int(block[i, j])
-            if minutes >= _FAR:
-                continue
-            pair_sites[(a, b)] = (ids[all1[i0 + i]], ids[all2[j0 + j]])
-            var = model.prob.add_variable(
-                _name("pair", van_id, d, k1[2], *a, k2[2], *b), 0, 1, pulp.LpContinuous
-            )
-            pair[(a, b)] = var
-            if minutes:
-                cost.append((var, rate * minutes))
+            if minutes < _FAR:
+                best[(a, b)] = (minutes, ids[all1[i0 + i]], ids[all2[j0 + j]])
+    for (a, b), (minutes, s1, s2) in best.items():
+        # Two districts served in either order give the same stops, visits and demand
+        # (nothing else sees which window a district's regular stop is in on these
+        # days): only the shorter order is needed (the first one on a tie).
+        other = best.get((b, a))
+        if (
+            a != b
+            and a[0] == b[0] == "district"
+            and other is not None
+            and (other[0], b, a) < (minutes, a, b)
+        ):
+            continue
+        pair_sites[(a, b)] = (s1, s2)
+        var = model.prob.add_variable(
+            _name("pair", van_id, d, k1[2], *a, k2[2], *b), 0, 1, pulp.LpContinuous
+        )
+        pair[(a, b)] = var
+        if minutes:
+            cost.append((var, rate * minutes))
     lone1 = {}
     for g, (minutes, _s) in sorted(alone1.items()):
         lone1[g] = var = model.prob.add_variable(

@@ -21,7 +21,7 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -213,11 +213,43 @@ def diagnose(data: PlanInput, time_limit: float = 30.0, rounds: int = 4) -> list
     return reasons
 
 
-class _StartedHiGHS(pulp.HiGHS):  # type: ignore[misc]
+class _DeadlineHiGHS(pulp.HiGHS):  # type: ignore[misc]
+    """HiGHS (highspy) whose time limit is a wall-clock deadline from its creation.
+
+    Handing a large model to HiGHS takes seconds (PuLP builds it column by column); the
+    time limit HiGHS is given when it starts running is what is left, so a solve
+    asked for N seconds takes about N seconds, hand-over included.
+    """
+
+    def __init__(
+        self,
+        *,
+        timeLimit: float | None = None,  # PuLP's name
+        monotonic: Callable[[], float] = time.monotonic,
+        **kw: object,
+    ) -> None:
+        super().__init__(timeLimit=timeLimit, **kw)
+        self.monotonic = monotonic
+        self.deadline = None if timeLimit is None else monotonic() + timeLimit
+
+    def left(self) -> float | None:
+        """Seconds left before the deadline (at least 1: HiGHS still returns its plan)."""
+        if self.deadline is None:
+            return None
+        return max(1.0, self.deadline - self.monotonic())
+
+    def callSolver(self, lp: pulp.LpProblem) -> None:
+        left = self.left()
+        if left is not None:
+            lp.solverModel.setOptionValue("time_limit", float(left))
+        lp.solverModel.run()
+
+
+class _StartedHiGHS(_DeadlineHiGHS):
     """HiGHS (highspy) given a feasible starting solution, by variable name."""
 
     def __init__(self, start: dict[str, float], **kw: object) -> None:
-        super().__init__(**kw)
+        super().__init__(**kw)  # type: ignore[arg-type]
         self.start = start
 
     def callSolver(self, lp: pulp.LpProblem) -> None:
@@ -227,23 +259,20 @@ class _StartedHiGHS(pulp.HiGHS):  # type: ignore[misc]
         sol.col_value = [float(self.start.get(v.name, 0.0)) for v in lp.variables()]
         sol.value_valid = True
         lp.solverModel.setSolution(sol)
-        lp.solverModel.run()
+        super().callSolver(lp)
 
 
-def _highs(
-    time_limit: float | None, gap: float | None, progress: Path | None, **kw: object
-) -> pulp.HiGHS:
+def _highs(time_limit: float | None, gap: float | None, progress: Path | None) -> pulp.HiGHS:
     """A HiGHS engine; with ``progress`` its log (one line per B&B step with the bound,
     the best plan and the gap) goes to that file, which the console reads as progress."""
     if progress is None:
-        return pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=gap, **kw)
-    return pulp.HiGHS(
+        return _DeadlineHiGHS(msg=False, timeLimit=time_limit, gapRel=gap)
+    return _DeadlineHiGHS(
         msg=True,
         timeLimit=time_limit,
         gapRel=gap,
         log_to_console=False,
         log_file=str(progress),
-        **kw,
     )
 
 

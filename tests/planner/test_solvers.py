@@ -35,3 +35,33 @@ def test_cbc_log_bound_when_stopped_early() -> None:
     assert bound == 5.0 and state == "optimal"
     bound, state, note = _cbc_bound("garbled", 5.0)
     assert bound is None and "読み取れません" in note
+
+
+def test_highs_runs_with_what_is_left_of_its_deadline() -> None:
+    # Handing a model to HiGHS takes time; the limit it runs with is the deadline set
+    # when the solve began, less what the hand-over used (a fake clock: no timing).
+    import highspy
+
+    from planner.solve import _DeadlineHiGHS
+
+    now = [100.0]
+    engine = _DeadlineHiGHS(msg=False, timeLimit=60, monotonic=lambda: now[0])
+    now[0] += 7.5  # the hand-over
+
+    class Prob:
+        solverModel = highspy.Highs()
+
+    prob = Prob()
+    prob.solverModel.setOptionValue("output_flag", False)
+
+    def limit() -> float:
+        got = prob.solverModel.getOptionValue("time_limit")  # (status, value) in highspy 1.16
+        return float(got[1] if isinstance(got, tuple) else got)
+
+    engine.callSolver(prob)
+    assert limit() == pytest.approx(52.5)
+    now[0] += 100  # past the deadline: HiGHS still gets a second to return its plan
+    engine.callSolver(prob)
+    assert limit() == pytest.approx(1.0)
+    # No limit asked, none set.
+    assert _DeadlineHiGHS(msg=False, timeLimit=None).left() is None

@@ -1343,20 +1343,21 @@ def _add_pattern(
         pair[(a, b)] = var
         if minutes:
             cost.append((var, rate * minutes))
-    lone1 = {}
-    for g, (minutes, _s) in sorted(alone1.items()):
-        lone1[g] = var = model.prob.add_variable(
-            _name("alone", van_id, d, k1[2], *g), 0, 1, pulp.LpContinuous
-        )
-        if minutes:
-            cost.append((var, rate * minutes))
-    lone2 = {}
-    for g, (minutes, _s) in sorted(alone2.items()):
-        lone2[g] = var = model.prob.add_variable(
-            _name("alone", van_id, d, k2[2], *g), 0, 1, pulp.LpContinuous
-        )
-        if minutes:
-            cost.append((var, rate * minutes))
+
+    def lone(
+        window: int, alone: dict[tuple[str, str], tuple[int, str]]
+    ) -> dict[tuple[str, str], pulp.LpVariable]:
+        """``alone[…]``: a lone stop of each group in this slot, at its round trip."""
+        out: dict[tuple[str, str], pulp.LpVariable] = {}
+        for g, (minutes, _s) in sorted(alone.items()):
+            out[g] = var = model.prob.add_variable(
+                _name("alone", van_id, d, window, *g), 0, 1, pulp.LpContinuous
+            )
+            if minutes:
+                cost.append((var, rate * minutes))
+        return out
+
+    lone1, lone2 = lone(k1[2], alone1), lone(k2[2], alone2)
 
     # The districts whose regular stop each group holds (for add_visit_cover).
     def regular_in(ks: list[Key]) -> set[str]:

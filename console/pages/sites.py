@@ -20,19 +20,6 @@ from odekake import vans as van_master
 from odekake.errors import ImportRejected, NotFound, OdekakeError
 from planner.mapdata import map_data
 
-FIELDS = (
-    "id",
-    "district",
-    "name",
-    "kind",
-    "lat",
-    "lon",
-    "open_weekdays",
-    "open_from",
-    "open_to",
-    "notes",
-)
-
 
 def _filters(request: Request) -> dict[str, str]:
     q = request.query_params
@@ -99,7 +86,7 @@ async def site_form(request: Request) -> Response:
     except NotFound as exc:
         return render(request, "404.html", {"message": str(exc)}, status=404)
     s = data["site"]
-    values = {k: str(s.get(k, "")) for k in FIELDS if k != "district"}
+    values = {k: str(s.get(k, "")) for k in master.SITE_FIELDS if k != "district"}
     values["district"] = str(s.get("district_id", ""))
     return render(
         request,
@@ -111,7 +98,7 @@ async def site_form(request: Request) -> Response:
 @action("site.edit")
 async def site_save(request: Request, form: FormData) -> Response:
     """Check the site with the CSV import's rules and save it (audited), or show why not."""
-    values = {k: str(form.get(k, "")) for k in FIELDS}
+    values = {k: str(form.get(k, "")) for k in master.SITE_FIELDS}
     who = actor(request)
     con = console_of(request)
     try:

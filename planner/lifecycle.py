@@ -367,15 +367,7 @@ def load_plan(db: sqlite_utils.Database, plan_id: str) -> Plan:
         horizon_end=r["horizon_end"],
         visits=visits,
         districts=_totals(visits, {}),
-        solver=SolverReport(
-            name=str(solver.get("name", "")),
-            status=str(solver.get("status", "")),
-            objective=float(solver.get("objective", 0.0)),
-            bound=solver.get("bound"),
-            gap=solver.get("gap"),
-            seconds=float(solver.get("seconds", 0.0)),
-            driving_mode=str(solver.get("driving_mode", "")),
-        ),
+        solver=SolverReport.from_dict(solver),
         notes=[n for n in (r.get("notes") or "").split("\n") if n],
         replan_from=r.get("replan_from"),
     )

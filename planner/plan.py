@@ -91,6 +91,20 @@ class SolverReport:
     # The objective's driving model ("approximate" or "exact"); "" for a plan not solved.
     driving_mode: str = ""
 
+    @classmethod
+    def from_dict(cls, solver: dict[str, Any]) -> SolverReport:
+        """Read back :meth:`to_dict` (missing keys empty)."""
+        return cls(
+            name=str(solver.get("name", "")),
+            status=str(solver.get("status", "")),
+            objective=float(solver.get("objective", 0.0)),
+            bound=solver.get("bound"),
+            gap=solver.get("gap"),
+            seconds=float(solver.get("seconds", 0.0)),
+            note=str(solver.get("note", "")),
+            driving_mode=str(solver.get("driving_mode", "")),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         d: dict[str, Any] = {
@@ -173,16 +187,7 @@ def plan_from_dict(doc: dict[str, Any]) -> Plan:
         horizon_end=str(doc["horizon"]["end"]),
         visits=visits,
         districts=[DistrictTotal(**_known(DistrictTotal, d)) for d in doc.get("districts", [])],
-        solver=SolverReport(
-            name=str(solver.get("name", "")),
-            status=str(solver.get("status", "")),
-            objective=float(solver.get("objective", 0.0)),
-            bound=solver.get("bound"),
-            gap=solver.get("gap"),
-            seconds=float(solver.get("seconds", 0.0)),
-            note=str(solver.get("note", "")),
-            driving_mode=str(solver.get("driving_mode", "")),
-        ),
+        solver=SolverReport.from_dict(solver),
         moved=list(doc.get("moved_visits", [])),
         notes=list(doc.get("notes", [])),
         explanations=dict(doc.get("explanations", {})),

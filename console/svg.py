@@ -120,6 +120,36 @@ def calendar_svg(plan: Plan, month: date, link: str = "?day=", selected: str = "
     return "".join(out)
 
 
+def map_frame(
+    pts: list[tuple[float, float]], size: tuple[int, int], label: str, step: float
+) -> tuple[Callable[[float, float], tuple[float, float]], list[str]]:
+    """The projection of a map (equirectangular around the middle latitude, east–west
+    degrees shrunk by cos(latitude), fitted to ``size`` with a 40-pixel margin) and the
+    drawing's opening: the ``<svg>`` tag (``label`` already escaped), the background and
+    a graticule every ``step`` degrees."""
+    width, height = size
+    lat0 = sum(p[0] for p in pts) / len(pts)
+    k = math.cos(math.radians(lat0))
+    xs = [lon * k for _, lon in pts]
+    ys = [lat for lat, _ in pts]
+    margin = 40
+    scale = min(
+        (width - 2 * margin) / max(max(xs) - min(xs), 1e-6),
+        (height - 2 * margin) / max(max(ys) - min(ys), 1e-6),
+    )
+
+    def xy(lat: float, lon: float) -> tuple[float, float]:
+        return margin + (lon * k - min(xs)) * scale, height - margin - (lat - min(ys)) * scale
+
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
+        f'height="{height}" font-family="{FONT}" role="img" aria-label="{label}">',
+        f'<rect width="{width}" height="{height}" fill="#fbfcfd"/>',
+    ]
+    out += graticule(xy, (min(ys), max(ys)), (min(xs) / k, max(xs) / k), size, margin, step)
+    return xy, out
+
+
 def map_svg(plan: Plan, places: MapData, day: str, width: int = 720, height: int = 560) -> str:
     """Depot, every site, and each van's route on ``day`` (lat/lon on a plain grid).
 
@@ -130,33 +160,7 @@ def map_svg(plan: Plan, places: MapData, day: str, width: int = 720, height: int
     pts = [(p.lat, p.lon) for p in places.sites + places.depots]
     if not pts:
         return '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>'
-    lat0 = sum(p[0] for p in pts) / len(pts)
-    k = math.cos(math.radians(lat0))
-    xs = [lon * k for _, lon in pts]
-    ys = [lat for lat, _ in pts]
-    margin = 40
-    span = max(max(xs) - min(xs), max(ys) - min(ys), 1e-6)
-    scale = (
-        min(
-            (width - 2 * margin) / max(max(xs) - min(xs), 1e-6),
-            (height - 2 * margin) / max(max(ys) - min(ys), 1e-6),
-            1e9,
-        )
-        if span
-        else 1.0
-    )
-
-    def xy(lat: float, lon: float) -> tuple[float, float]:
-        return margin + (lon * k - min(xs)) * scale, height - margin - (lat - min(ys)) * scale
-
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
-        f'height="{height}" font-family="{FONT}" role="img" aria-label="{escape(day)} の経路">',
-        f'<rect width="{width}" height="{height}" fill="#fbfcfd"/>',
-    ]
-    out += graticule(
-        xy, (min(ys), max(ys)), (min(xs) / k, max(xs) / k), (width, height), margin, 0.05
-    )
+    xy, out = map_frame(pts, (width, height), f"{escape(day)} の経路", 0.05)
     for d in places.districts:
         x, y = xy(d.lat, d.lon)
         out.append(_t(x, y, d.name, 13, fill="#b7c3cc", text_anchor="middle"))

@@ -6,10 +6,9 @@ degrees, east–west shrunk by cos(latitude), no tiles from anywhere.
 
 from __future__ import annotations
 
-import math
 from html import escape
 
-from console.svg import FONT, _t, graticule
+from console.svg import _t, map_frame
 from planner.mapdata import MapData
 
 PALETTE = [
@@ -30,27 +29,7 @@ def sites_map_svg(
     pts = [(p.lat, p.lon) for p in places.sites + places.depots + places.districts]
     if not pts:
         return '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>'
-    lat0 = sum(p[0] for p in pts) / len(pts)
-    k = math.cos(math.radians(lat0))
-    xs = [lon * k for _, lon in pts]
-    ys = [lat for lat, _ in pts]
-    margin = 40
-    scale = min(
-        (width - 2 * margin) / max(max(xs) - min(xs), 1e-6),
-        (height - 2 * margin) / max(max(ys) - min(ys), 1e-6),
-    )
-
-    def xy(lat: float, lon: float) -> tuple[float, float]:
-        return margin + (lon * k - min(xs)) * scale, height - margin - (lat - min(ys)) * scale
-
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
-        f'height="{height}" font-family="{FONT}" role="img" aria-label="地区別の会場の地図">',
-        f'<rect width="{width}" height="{height}" fill="#fbfcfd"/>',
-    ]
-    out += graticule(
-        xy, (min(ys), max(ys)), (min(xs) / k, max(xs) / k), (width, height), margin, 0.1
-    )
+    xy, out = map_frame(pts, (width, height), "地区別の会場の地図", 0.1)
     colors = district_colors(places)
     for s in places.sites:
         x, y = xy(s.lat, s.lon)

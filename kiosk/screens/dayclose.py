@@ -97,8 +97,11 @@ class DayCloseScreen(FormScreen):
 
     def totals_text(self, number: Callable[[str], int]) -> str:
         """The expected and counted cash and their difference, ``number`` reading a field."""
-        expected = number("change_float") + self.summary.cash_fees
-        counted = sum(d * number(f"count_{d}") for d in dayclose.DENOMINATIONS)
+        expected, counted = dayclose.cash_totals(
+            number("change_float"),
+            {d: number(f"count_{d}") for d in dayclose.DENOMINATIONS},
+            self.summary,
+        )
         return (
             f"  {t('expected_cash')} {expected:,}円  {t('counted_total')} {counted:,}円  "
             f"{t('difference')} {counted - expected:+,}円"

@@ -164,6 +164,12 @@ def summarise(db: sqlite_utils.Database, day: date) -> DaySummary:
     return out
 
 
+def cash_totals(change_float: int, counts: dict[int, int], summary: DaySummary) -> tuple[int, int]:
+    """(expected cash: the change float plus the day's cash fees, counted cash: the notes
+    and coins by denomination) — the two figures the 日計 compares."""
+    return change_float + summary.cash_fees, sum(d * n for d, n in counts.items())
+
+
 def close_day(
     db: sqlite_utils.Database, values: dict[str, Any], *, operator_id: str, now: Any
 ) -> rec.Record:
@@ -189,8 +195,9 @@ def close_day(
     terminal = form.integer(
         "cashless_terminal", "端末のキャッシュレス合計", lo=0, hi=10_000_000, default=0
     )
-    counted_total = sum(int(d) * n for d, n in counted.items())
-    expected = change_float + summary.cash_fees
+    expected, counted_total = cash_totals(
+        change_float, {int(d): n for d, n in counted.items()}, summary
+    )
     cash_diff = counted_total - expected
     cashless_diff = terminal - summary.cashless_fees
     reason = form.text("reason", "差額の理由", required=False, max_len=100)

@@ -1050,40 +1050,6 @@ def add_demand(model: Model) -> pulp.LpAffineExpression:
     return pulp.LpAffineExpression(terms)
 
 
-def _best_pairs(
-    data: PlanInput,
-    depot: str,
-    first: dict[tuple[str, ...], list[str]],
-    second: dict[tuple[str, ...], list[str]],
-    budget: int,
-) -> list[tuple[str, str]]:
-    """The legs of a two-slot van-day that can be best (see :func:`add_driving`)."""
-
-    def ok(s1: str, s2: str) -> bool:
-        return s1 == s2 or data.minutes(s1, s2) <= budget
-
-    sites1 = sorted({s for g in first.values() for s in g})
-    sites2 = sorted({s for g in second.values() for s in g})
-    pairs: set[tuple[str, str]] = set()
-    for s2 in sites2:
-        for g in first.values():
-            fit = [s1 for s1 in g if ok(s1, s2)]
-            if fit:
-                best1 = min(
-                    fit, key=lambda s1: (data.minutes(depot, s1) + data.minutes(s1, s2), s1)
-                )
-                pairs.add((best1, s2))
-    for s1 in sites1:
-        for g in second.values():
-            fit = [s2 for s2 in g if ok(s1, s2)]
-            if fit:
-                best2 = min(
-                    fit, key=lambda s2: (data.minutes(s1, s2) + data.minutes(s2, depot), s2)
-                )
-                pairs.add((s1, best2))
-    return sorted(pairs)
-
-
 def pattern_days(model: Model, by_slot: dict[SlotKey, list[Key]]) -> set[tuple[str, date]]:
     """The van-days whose exact driving is modelled by day patterns (:func:`add_driving`):
     exactly two slots with candidates, exact driving with a cost, not the diagnostic model.
@@ -1157,7 +1123,8 @@ def add_driving(
         trip = data.minutes(depot, xkey[3]) + data.minutes(xkey[3], depot)
         if trip:
             cost.append((var, rate * trip))
-    if rate == 0:
+    if rate == 0 or model.elastic:
+        # (The diagnostic model's objective is its slacks: it prices no driving.)
         return pulp.LpAffineExpression(cost)
     special = {k for k, v in model.x.items() if k in model.fixed or (v.lowBound or 0) > 0}
     special |= {key for _kept, key in model.announced if key is not None}
@@ -1172,21 +1139,6 @@ def add_driving(
             else:
                 out[("site", key[3])].append(key)
         return out
-
-    neg_cache: dict[str, list[tuple[str, str]]] = {}
-
-    def negative(van_id: str) -> list[tuple[str, str]]:
-        if van_id not in neg_cache:
-            dep = data.van(van_id).depot
-            back = {s.id: data.minutes(s.id, dep) for s in data.sites}
-            out = {s.id: data.minutes(dep, s.id) for s in data.sites}
-            neg_cache[van_id] = [
-                (a, b)
-                for a in back
-                for b in out
-                if a != b and data.minutes(a, b) > back[a] + out[b]
-            ]
-        return neg_cache[van_id]
 
     vd_slots: dict[tuple[str, date], list[SlotKey]] = defaultdict(list)
     for skey in model.slots:
@@ -1217,19 +1169,6 @@ def add_driving(
                 budget = w2.start - w1.end - pol.teardown_minutes - pol.setup_minutes
                 sites2 = sorted({key[3] for key in by_slot[k2]})
                 pairs = [(s1, s2) for s1 in sites1 for s2 in sites2]
-                if len(skeys) == 2:
-                    # (Only in the diagnostic model, which prices no driving.)
-                    in1, in2 = set(sites1), set(sites2)
-                    g1: dict[tuple[str, ...], list[str]] = {
-                        g: [k[3] for k in ks] for g, ks in key_groups(k1).items()
-                    }
-                    g2: dict[tuple[str, ...], list[str]] = {
-                        g: [k[3] for k in ks] for g, ks in key_groups(k2).items()
-                    }
-                    pairs = sorted(
-                        set(_best_pairs(data, depot, g1, g2, budget))
-                        | {(s1, s2) for s1, s2 in negative(van_id) if s1 in in1 and s2 in in2}
-                    )
                 for s1, s2 in pairs:
                     between = data.minutes(s1, s2)
                     if s1 != s2 and between > budget:

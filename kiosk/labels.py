@@ -23,6 +23,22 @@ L: Final[dict[str, str]] = {
     "choose": "選んでください",
     "receipts_folder": "保存先",
     "clear_field": "欄を消去",
+    # My Number card reader
+    "read_card": "カード読取",
+    "card_pin_title": "マイナンバーカードの読み取り",
+    "card_pin_turn": "キーボードをお客様に向けてください。",
+    "card_pin_hint": "お客様ご自身で、券面事項入力補助用の暗証番号(数字4桁)を入力して Enter(Esc でやめる)",
+    "card_pin": "暗証番号(4桁)",
+    "card_reading": "カードを読み取っています…",
+    "card_last_try_q": (
+        "暗証番号の残りは あと1回 です。まちがえるとロックされ、"
+        "ご本人が市役所の窓口で初期化するまで使えません。入力していただきますか?"
+    ),
+    "card_last_try_yes": "入力していただく",
+    "card_last_try_no": "やめる(手入力)",
+    "card_filled": "カードの内容を入力しました(ICチップから読み取り)。券面と本人を確かめて Ctrl+S で保存",
+    "card_kept": "入力済みの欄は変えていません。カードの値",
+    "card_gaiji": "〓 は画面に出せない字(外字)です。カードの券面で字を確かめてください",
     "ctrl_c_hint": "終了するには Ctrl+Q を押してください(Ctrl+C では終了しません)",
     "quit_q_title": "終了しますか?",
     "quit_discard_q": "入力中の内容があります。破棄して終了しますか?",

@@ -52,6 +52,7 @@ def main() -> None:
 
 def _register() -> None:
     from odekake.commands import (
+        card,
         core,
         kiosk,
         operators,
@@ -77,6 +78,7 @@ def _register() -> None:
         operators,
         prefill,
         staff,
+        card,
     ):
         for command in module.COMMANDS:
             main.add_command(command)

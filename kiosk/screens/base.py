@@ -7,9 +7,10 @@ A form screen reads its widgets into a plain dict, calls ONE function of
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
-from textual import events
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -29,6 +30,7 @@ from odekake.services.common import Actor, local_date
 
 if TYPE_CHECKING:
     from kiosk.app import KioskApp
+    from odekake.cardreader import CardIdentity
 
 Control = TypeVar("Control", Input, Tick)
 
@@ -94,6 +96,8 @@ class FormScreen(KioskScreen):
         Binding("shift+tab", "app.focus_previous", show=False, priority=True),
         Binding("escape", "back", t("back")),
         Binding("ctrl+u", "clear_field", t("clear_field"), priority=True),
+        # Shown only on forms that take a resident's identity (TAKES_CARD).
+        Binding("f4", "read_card", t("read_card")),
     ]
     # No automatic focus: ``on_mount`` focuses the first field itself. (Textual's
     # default would first focus the scrolling form container, restyling every row
@@ -106,6 +110,8 @@ class FormScreen(KioskScreen):
     # The form records a resident's personal data (sealed to city hall): on a van
     # without the sealing key it says so as it opens, before anyone types.
     TAKES_PERSONAL_DATA: ClassVar[bool] = False
+    #: F4 reads the resident's My Number card into the form's identity fields.
+    TAKES_CARD: ClassVar[bool] = False
 
     def __init__(self) -> None:
         super().__init__()
@@ -118,6 +124,8 @@ class FormScreen(KioskScreen):
         # Set by the app for every editing key that reaches this screen, however
         # fast: Escape and Ctrl+Q ask whenever anything was typed (see ``dirty``).
         self.touched = False
+        #: The card read into this form (F4), if any: the record notes the chip.
+        self.chip_identity: CardIdentity | None = None
 
     # -- to implement --------------------------------------------------------
     def fields(self) -> ComposeResult:
@@ -259,7 +267,118 @@ class FormScreen(KioskScreen):
 
     def values(self) -> dict[str, Any]:
         """All fields as a dict (override to post-process)."""
-        return {row.field: self.value(row.field) for row in self.query(FormRow)}
+        v: dict[str, Any] = {row.field: self.value(row.field) for row in self.query(FormRow)}
+        if self.chip_identity is not None:
+            v["identity_from_chip"] = True
+            if "name" in self.chip_identity.gaiji_fields:
+                v["name_on_chip"] = self.chip_identity.name
+        return v
+
+    # -- the My Number card (F4) ----------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "read_card":
+            return self.TAKES_CARD
+        return super().check_action(action, parameters)
+
+    def action_read_card(self) -> None:
+        if self.TAKES_CARD:
+            self._read_card()
+
+    @work(exclusive=True, group="card")
+    async def _read_card(self) -> None:
+        """Probe, warn before the last try, ask the resident's PIN, read, fill."""
+        import asyncio
+
+        from kiosk.screens.card import CardPinScreen
+        from odekake.cardreader import CardReadError, probe, read_identity
+
+        message = self.query_one("#form-message", Static)
+        message.update(t("card_reading"))
+        message.set_class(False, "-error")
+        try:
+            status = await asyncio.to_thread(probe)
+            if status.tries_left == 0:
+                raise CardReadError("locked", tries_left=0)
+            if status.last_try:
+                go_on = await self.app.push_screen_wait(
+                    Confirm(t("card_last_try_q"), t("card_last_try_yes"), t("card_last_try_no"))
+                )
+                if not go_on:
+                    message.update("")
+                    return
+            warning = t("card_last_try_q") if status.last_try else ""
+            pin = await self.app.push_screen_wait(CardPinScreen(warning))
+            if pin is None:
+                message.update("")
+                return
+            message.update(t("card_reading"))
+            identity = await asyncio.to_thread(read_identity, pin)
+            del pin
+        except CardReadError as exc:
+            message.update(str(exc))
+            message.set_class(True, "-error")
+            logging.getLogger("kiosk").warning("card read failed: %s", exc.kind)
+            return
+        self.fill_from_card(identity)
+        logging.getLogger("kiosk").info("card read (four items from the chip)")
+
+    def fill_from_card(self, identity: CardIdentity) -> None:
+        """Fill the identity fields from the chip; a field already typed is never changed."""
+        from odekake.wareki import wareki_date
+
+        wanted = {
+            "name": identity.name_shown,
+            "address": identity.address_shown,
+            "birth_date": wareki_date(identity.birth_date),
+        }
+        labels = {"name": "氏名", "address": "住所", "birth_date": "生年月日"}
+        kept: list[str] = []
+        for field, value in wanted.items():
+            found = self.query(f"#f-{field}")
+            if not found:
+                continue
+            control = found.first()
+            if not isinstance(control, Input):
+                continue
+            typed = control.value.strip()
+            if typed and typed != value:
+                kept.append(f"{labels[field]}: {value}")
+                continue
+            control.value = value
+        self._choose_card_document()
+        self.chip_identity = identity
+        born = identity.birth_date
+        lines = [
+            f"{t('card_filled')}",
+            f"生年月日 {born.year}年{born.month}月{born.day}日({wareki_date(born)})"
+            f"・性別 {identity.sex_label}",
+        ]
+        if identity.gaiji_fields:
+            lines.append(t("card_gaiji"))
+        if kept:
+            lines.append(f"{t('card_kept')} — " + "、".join(kept))
+        message = self.query_one("#form-message", Static)
+        message.update("\n".join(lines))
+        message.set_class(bool(kept or identity.gaiji_fields), "-error")
+        rest = [row.control for row in self.query(FormRow) if row.field not in wanted]
+        if rest:
+            self.set_focus(rest[0])
+
+    def _choose_card_document(self) -> None:
+        """The identity document is the card itself (first free document row)."""
+        card = "マイナンバーカード"
+        for field in ("id_doc1", "id_doc2"):
+            found = self.query(f"#f-{field}")
+            if not found:
+                return
+            control = found.first()
+            if not isinstance(control, Choice):
+                return
+            if control.value == card:
+                return
+            if not control.value:
+                control.value = card
+                return
 
     def row(self, field: str, label_key: str, control: Widget) -> FormRow:
         """A form row whose control gets the id ``f-<field>``."""

@@ -36,6 +36,7 @@ class CertificateScreen(FormScreen):
     TITLE_KEY = "svc_certificate"
     PREFILL_SERVICE = "cert"
     TAKES_PERSONAL_DATA = True
+    TAKES_CARD = True
 
     def fields(self) -> ComposeResult:
         types = certificates.certificate_types(self.kiosk.db)

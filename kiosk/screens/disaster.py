@@ -24,6 +24,7 @@ class DisasterScreen(FormScreen):
     TITLE_KEY = "svc_disaster"
     PREFILL_SERVICE = "disaster"
     TAKES_PERSONAL_DATA = True
+    TAKES_CARD = True
     FIRST_FIELD = "name"
 
     def fields(self) -> ComposeResult:

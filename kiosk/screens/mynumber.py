@@ -20,6 +20,7 @@ class MyNumberScreen(FormScreen):
     TITLE_KEY = "svc_mynumber"
     PREFILL_SERVICE = "mynumber"
     TAKES_PERSONAL_DATA = True
+    TAKES_CARD = True
 
     def fields(self) -> ComposeResult:
         yield self.row(

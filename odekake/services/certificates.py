@@ -21,7 +21,7 @@ from odekake.errors import NotFound, OdekakeError
 from odekake.receipts import next_receipt_no
 from odekake.services.common import PAYMENTS, Actor, Form, addressee_fields, require_stop
 from odekake.services.dayclose import require_day_open
-from odekake.services.identity import check_identity
+from odekake.services.identity import check_identity, chip_name
 
 RECORD_TYPE = "certificate.issue"
 RELATIONS: tuple[str, ...] = ("本人", "同一世帯", "代理人")
@@ -63,7 +63,8 @@ def validate(db: sqlite_utils.Database, values: dict[str, Any], actor: Actor) ->
     if relation == "代理人" and not form.flag("proxy_letter"):
         form.fail("proxy_letter", "代理人の請求には委任状の確認が必要です")
     id_check, id_error = check_identity(
-        [str(values.get("id_doc1") or ""), str(values.get("id_doc2") or "")]
+        [str(values.get("id_doc1") or ""), str(values.get("id_doc2") or "")],
+        chip=bool(values.get("identity_from_chip")),
     )
     if id_error:
         form.fail("id_doc1", id_error)
@@ -97,6 +98,7 @@ def validate(db: sqlite_utils.Database, values: dict[str, Any], actor: Actor) ->
             "address": address,
             "birth_date": birth,
             "phone": phone,
+            **chip_name(values),
         },
         "relation": relation,
         "subject_name": subject or name,

@@ -19,6 +19,7 @@ import sqlite_utils
 from odekake import records as rec
 from odekake.db import write
 from odekake.services.common import Actor, Form, next_application_no, require_stop
+from odekake.services.identity import chip_name
 
 RECORD_TYPE = "disaster.apply"
 # Which certificate: the catalogue's service codes and their names on the form.
@@ -129,7 +130,8 @@ def validate(db: sqlite_utils.Database, values: dict[str, Any], actor: Actor) ->
         "disaster_id": disaster_id,
         "disaster_name": known[disaster_id].name,
         "damage_date": damage_date,
-        "applicant": {"name": name, "address": address, "phone": phone},
+        "applicant": {"name": name, "address": address, "phone": phone, **chip_name(values)},
+        "identity_from_chip": bool(values.get("identity_from_chip")),
         "relation": relation,
         "building_address": building,
         "cause": cause,

@@ -34,11 +34,19 @@ WEAK_DOCS: tuple[str, ...] = ("学生証", "社員証", "キャッシュカー�
 ALL_DOCS: tuple[str, ...] = PHOTO_IDS + OFFICIAL_DOCS + WEAK_DOCS
 
 
-def check_identity(documents: list[str]) -> tuple[dict[str, Any] | None, str | None]:
+CHIP_DOCUMENT = "マイナンバーカード"
+
+
+def check_identity(
+    documents: list[str], *, chip: bool = False
+) -> tuple[dict[str, Any] | None, str | None]:
     """Apply the rule to the documents shown.
 
     Args:
         documents: The documents the resident showed (blank entries ignored).
+        chip: The My Number card's chip was read at the counter (PIN verified):
+            noted as ``"chip": True`` when the card is among the documents, a
+            stronger 本人確認 than a look at the card.
 
     Returns:
         ``(id_check, None)`` with ``{"kind": "photo"|"two", "documents": [...]}``
@@ -54,9 +62,20 @@ def check_identity(documents: list[str]) -> tuple[dict[str, Any] | None, str | N
         return None, "本人確認書類を選んでください"
     photos = [d for d in docs if d in PHOTO_IDS]
     if photos:
+        if chip and CHIP_DOCUMENT in photos:
+            return {"kind": "photo", "documents": [CHIP_DOCUMENT], "chip": True}, None
         return {"kind": "photo", "documents": photos[:1]}, None
     if len(docs) < 2:
         return None, "写真のない書類は2点必要です(写真付きの書類なら1点)"
     if all(d in WEAK_DOCS for d in docs):
         return None, "学生証・キャッシュカードなどだけの組み合わせでは確認できません"
     return {"kind": "two", "documents": docs[:2]}, None
+
+
+def chip_name(values: dict[str, Any]) -> dict[str, str]:
+    """The name exactly as the card's chip holds it, 外字 included, when it differs from
+    what the counter could show (kept inside the person's sealed data)."""
+    raw = values.get("name_on_chip")
+    if not values.get("identity_from_chip") or not isinstance(raw, str) or not raw.strip():
+        return {}
+    return {"name_on_chip": raw[:80]}

@@ -22,7 +22,7 @@ from odekake.services.common import (
     normalise,
     require_stop,
 )
-from odekake.services.identity import check_identity
+from odekake.services.identity import check_identity, chip_name
 
 RECORD_TYPE = "mynumber.apply"
 ROUTES: tuple[str, ...] = ("申請時来庁方式", "交付時来庁方式")
@@ -49,7 +49,8 @@ def validate(db: sqlite_utils.Database, values: dict[str, Any], actor: Actor) ->
     if not form.flag("photo_taken"):
         form.fail("photo_taken", "顔写真を撮影(または持参の写真を確認)してください")
     id_check, id_error = check_identity(
-        [str(values.get("id_doc1") or ""), str(values.get("id_doc2") or "")]
+        [str(values.get("id_doc1") or ""), str(values.get("id_doc2") or "")],
+        chip=bool(values.get("identity_from_chip")),
     )
     if id_error:
         form.fail("id_doc1", id_error)
@@ -60,7 +61,7 @@ def validate(db: sqlite_utils.Database, values: dict[str, Any], actor: Actor) ->
         "application_id": raw,
         "route": route,
         "photo_taken": True,
-        "applicant": {"name": name, "kana": kana, "birth_date": birth},
+        "applicant": {"name": name, "kana": kana, "birth_date": birth, **chip_name(values)},
         "id_check": id_check,
         "operator_id": actor.operator_id,
     }

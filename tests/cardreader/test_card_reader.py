@@ -13,8 +13,7 @@ from odekake.cardreader import CardReadError, apdu, pcsc, probe, read_identity
 from odekake.cardreader.emulator import EmulatedCard, Resident
 from odekake.cardreader.reader import Channel
 from odekake.cardreader.stack import PrivateStack
-
-from .conftest import Inserted, wait_for_card
+from tests.cardstack import Inserted, wait_for_card
 
 NUMBER_FILE_SELECT = bytes.fromhex("00a4020c020001")
 

@@ -1,0 +1,151 @@
+"""The counter reads a My Number card (F4) into a form, through a real pcscd."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual.widgets import Input, Static
+
+from kiosk.screens.card import CardPinScreen
+from kiosk.screens.certificate import CertificateScreen
+from kiosk.screens.menu import MenuScreen
+from kiosk.screens.receipt import ReceiptScreen
+from kiosk.widgets.confirm import Confirm
+from odekake.cardreader.emulator import EmulatedCard, Resident
+from tests.cardstack import Inserted, insert, pcsc_stack, socket_dir
+
+from .conftest import FixedClock
+from .helpers import records
+from .test_app_flows import SIZE, app_for, open_first_stop
+
+__all__ = ["insert", "pcsc_stack", "socket_dir"]  # fixtures used below
+
+
+async def _wait_for(pilot: Any, condition: Any, *, limit: float = 15.0) -> None:
+    import time
+
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < deadline, "the kiosk did not get there in time"
+        await pilot.pause(0.05)
+
+
+def _message(app: Any) -> str:
+    return str(app.screen.query_one("#form-message", Static).render())
+
+
+async def test_card_fills_the_commonest_certificate_in_a_few_keys(
+    kiosk_path: Path, clock: FixedClock, insert: Inserted
+) -> None:
+    card = insert(EmulatedCard(Resident(), pin="4826"))
+    app = app_for(kiosk_path, clock)
+    keys = 0
+
+    async def press(*k: str) -> None:
+        nonlocal keys
+        keys += len(k)
+        await pilot.press(*k)
+
+    async with app.run_test(size=SIZE) as pilot:
+        await open_first_stop(pilot)
+        await press("1")  # 証明書
+        assert isinstance(app.screen, CertificateScreen)
+        await press("f4")  # read the card
+        await _wait_for(pilot, lambda: isinstance(app.screen, CardPinScreen))
+        pin_box = app.screen.query_one("#card-pin", Input)
+        assert pin_box.password  # masked
+        await pilot.press(*"4826", "enter")  # the resident's PIN (not counted)
+        await _wait_for(pilot, lambda: "カードの内容を入力しました" in _message(app))
+        form = app.screen
+        assert isinstance(form, CertificateScreen)
+        assert form.value("name") == "磐城〓子"  # the 外字 marked
+        assert form.value("address").startswith("福島県いわき市平字梅本21番地")
+        assert form.value("birth_date") == "昭和22年3月15日"
+        assert form.value("id_doc1") == "マイナンバーカード"
+        assert "外字" in _message(app) and "1947年3月15日" in _message(app)
+        await press("ctrl+s")
+        await _wait_for(pilot, lambda: isinstance(app.screen, ReceiptScreen))
+        await app.workers.wait_for_complete()
+        await press("enter")
+        assert isinstance(app.screen, MenuScreen)
+    assert keys <= 6, keys  # 1 · F4 · Ctrl+S · ⏎ (the PIN aside): no name or address typed
+    [p] = records(kiosk_path, "certificate.issue")
+    assert p["requester"]["name"] == "磐城〓子"
+    assert p["requester"]["name_on_chip"] == "磐城\ue000子"  # as the card gives it, sealed
+    assert p["requester"]["birth_date"] == "1947-03-15"
+    assert p["id_check"] == {"kind": "photo", "documents": ["マイナンバーカード"], "chip": True}
+    assert not card.touched_number
+    log = (kiosk_path.parent / "kiosk.log").read_text(encoding="utf-8")
+    assert "card read" in log  # the event is logged ...
+    assert "4826" not in log and "磐城" not in log  # ... never the PIN or what was read
+
+
+async def test_typed_name_is_kept_and_the_card_value_shown(
+    kiosk_path: Path, clock: FixedClock, insert: Inserted
+) -> None:
+    insert(EmulatedCard(Resident(name="佐藤花子"), pin="4826"))
+    app = app_for(kiosk_path, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_first_stop(pilot)
+        await pilot.press("1", *"佐藤 はな")
+        await pilot.press("f4")
+        await _wait_for(pilot, lambda: isinstance(app.screen, CardPinScreen))
+        await pilot.press(*"4826", "enter")
+        await _wait_for(pilot, lambda: "カードの内容を入力しました" in _message(app))
+        assert app.screen.value("name") == "佐藤 はな"  # type: ignore[attr-defined]
+        assert "入力済みの欄は変えていません" in _message(app) and "氏名: 佐藤花子" in _message(app)
+        assert app.screen.value("address").startswith("福島県")  # type: ignore[attr-defined]
+
+
+async def test_wrong_pin_says_tries_left_and_warns_before_the_last(
+    kiosk_path: Path, clock: FixedClock, insert: Inserted
+) -> None:
+    card = insert(EmulatedCard(pin="4826", tries=2))
+    app = app_for(kiosk_path, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_first_stop(pilot)
+        await pilot.press("1", "f4")
+        await _wait_for(pilot, lambda: isinstance(app.screen, CardPinScreen))
+        await pilot.press(*"1111", "enter")
+        await _wait_for(pilot, lambda: "暗証番号が違います" in _message(app))
+        assert "あと 1 回" in _message(app)
+        assert app.screen.value("name") == ""  # type: ignore[attr-defined]  # nothing half-filled
+        # one try left: the kiosk asks before the resident types again
+        await pilot.press("f4")
+        await _wait_for(pilot, lambda: isinstance(app.screen, Confirm))
+        assert "あと1回" in str(app.screen.query_one("#question").render())
+        await pilot.press("n")
+        await _wait_for(pilot, lambda: isinstance(app.screen, CertificateScreen))
+        assert card.tries == 1  # declining sent no PIN
+
+
+async def test_no_card_says_what_to_do_and_the_form_still_works(
+    kiosk_path: Path, clock: FixedClock, pcsc_stack: Any
+) -> None:
+    app = app_for(kiosk_path, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_first_stop(pilot)
+        await pilot.press("1", "f4")
+        await _wait_for(pilot, lambda: "カードが置かれていません" in _message(app))
+        assert isinstance(app.screen, CertificateScreen)
+        await pilot.press(*"遠藤 ヨシ子")
+        assert app.screen.value("name") == "遠藤 ヨシ子"
+
+
+async def test_forms_without_identity_have_no_card_key(kiosk_path: Path, clock: FixedClock) -> None:
+    app = app_for(kiosk_path, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_first_stop(pilot)
+        await pilot.press("1")
+        assert app.screen.check_action("read_card", ()) is True
+        await pilot.press("escape")
+        await pilot.pause()
+        from kiosk.menu import SERVICES
+        from kiosk.screens.consultation import ConsultationScreen
+
+        entry = next(e for e in SERVICES if "相談" in e.label)
+        await pilot.press(entry.key)
+        await pilot.pause()
+        assert isinstance(app.screen, ConsultationScreen)
+        assert app.screen.check_action("read_card", ()) is False

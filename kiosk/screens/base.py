@@ -351,7 +351,7 @@ class FormScreen(KioskScreen):
         lines = [
             f"{t('card_filled')}",
             f"生年月日 {born.year}年{born.month}月{born.day}日({wareki_date(born)})"
-            f"・性別 {identity.sex_label}",
+            f" 性別 {identity.sex_label}",
         ]
         if identity.gaiji_fields:
             lines.append(t("card_gaiji"))

@@ -206,3 +206,49 @@ def test_the_channel_sends_a_read_only_after_selecting_the_four_items():
     channel.select(apdu.EF_BASIC_FOUR)
     channel.send(apdu.read_binary(0, 5))
     assert all(not c.endswith(b"\x00\x01") or c[1] != 0xA4 for c in recorder.sent)
+
+
+def test_card_simulate_and_check_from_the_command_line(tmp_path: Path):
+    """`odekake card simulate --private` puts a card on a private reader that
+    `odekake card check` (another process, as the kiosk would be) sees."""
+    import re
+    import subprocess
+    import sys
+
+    from odekake.cardreader.stack import install_if_missing
+
+    reason = install_if_missing()
+    if reason:
+        print(f"\nカードリーダーの試験を省略します: {reason}")
+        pytest.skip(reason)
+    odekake = str(Path(sys.executable).parent / "odekake")
+    sim = subprocess.Popen(
+        [odekake, "card", "simulate", "--private", "--pin", "2468"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert sim.stdout is not None
+        socket_line = ""
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not socket_line:
+            line = sim.stdout.readline()
+            if "PCSCLITE_CSOCK_NAME=" in line:
+                socket_line = line
+        match = re.search(r"PCSCLITE_CSOCK_NAME=(\S+)", socket_line)
+        assert match, socket_line
+        env = {"PCSCLITE_CSOCK_NAME": match.group(1), "PATH": "/usr/bin:/bin"}
+        for _ in range(50):
+            done = subprocess.run(
+                [odekake, "card", "check"], capture_output=True, text=True, env=env, timeout=30
+            )
+            if done.returncode == 0:
+                break
+            time.sleep(0.2)
+        assert done.returncode == 0, done.stderr
+        assert "残り回数: 3" in done.stdout
+    finally:
+        sim.terminate()
+        out, _ = sim.communicate(timeout=15)
+    assert "模擬カードを取り外しました" in out

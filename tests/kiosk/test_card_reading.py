@@ -56,7 +56,7 @@ async def test_card_fills_the_commonest_certificate_in_a_few_keys(
         pin_box = app.screen.query_one("#card-pin", Input)
         assert pin_box.password  # masked
         await pilot.press(*"4826", "enter")  # the resident's PIN (not counted)
-        await _wait_for(pilot, lambda: "カードの内容を入力しました" in _message(app))
+        await _wait_for(pilot, lambda: "ICチップから入力しました" in _message(app))
         form = app.screen
         assert isinstance(form, CertificateScreen)
         assert form.value("name") == "磐城〓子"  # the 外字 marked
@@ -92,7 +92,7 @@ async def test_typed_name_is_kept_and_the_card_value_shown(
         await pilot.press("f4")
         await _wait_for(pilot, lambda: isinstance(app.screen, CardPinScreen))
         await pilot.press(*"4826", "enter")
-        await _wait_for(pilot, lambda: "カードの内容を入力しました" in _message(app))
+        await _wait_for(pilot, lambda: "ICチップから入力しました" in _message(app))
         assert app.screen.value("name") == "佐藤 はな"  # type: ignore[attr-defined]
         assert "入力済みの欄は変えていません" in _message(app) and "氏名: 佐藤花子" in _message(app)
         assert app.screen.value("address").startswith("福島県")  # type: ignore[attr-defined]

@@ -14,6 +14,10 @@ from odekake.db import connect, memory_db, write
 from odekake.records import SEAL_KEY_META
 from odekake.sealing import generate_keypair
 
+# The private PC/SC stack's fixtures, registered once so every test shares one
+# socket folder per process (pcsc-lite reads its socket name once per process).
+pytest_plugins = ["tests.cardstack"]
+
 # City hall's sealing key for the shared van fixtures: a van without one refuses
 # personal data (sealing fails closed), as a pull from a hub would bring it.
 TEST_SEAL_PRIVATE, TEST_SEAL_PUBLIC = generate_keypair(random.Random(2026))

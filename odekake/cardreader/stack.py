@@ -40,11 +40,18 @@ def install_if_missing() -> str | None:
     reason = missing()
     if reason is None or os.geteuid() != 0 or shutil.which("apt-get") is None:
         return reason
+    import fcntl
+
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *PACKAGES]):
-        done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
-        if done.returncode != 0:
-            return f"pcscd を入れられません: {done.stderr.strip()[-200:]}"
+    # Parallel test workers take turns: apt-get refuses to run twice at once.
+    with open(Path(tempfile.gettempdir()) / "odekake-apt.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if missing() is None:
+            return None
+        for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *PACKAGES]):
+            done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+            if done.returncode != 0:
+                return f"pcscd を入れられません: {done.stderr.strip()[-200:]}"
     return missing()
 
 
@@ -77,6 +84,8 @@ class PrivateStack:
         self.run_dir = run_dir or self.dir / "run"
         self.conf_dir = self.dir / "reader.conf.d"
         self.run_dir.mkdir(exist_ok=True)
+        for name in ("pcscd.comm", "pcscd.pid"):  # left by a daemon that was killed
+            (self.run_dir / name).unlink(missing_ok=True)
         self.conf_dir.mkdir()
         if with_reader:
             self._write_reader_conf()
@@ -107,12 +116,23 @@ class PrivateStack:
         )
         log.close()
         deadline = time.monotonic() + wait
-        while not self.socket_path.exists():
+        while not self._answers():
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"pcscd did not start: {self.log_path.read_text()[-300:]}")
             time.sleep(0.05)
         return self
+
+    def _answers(self) -> bool:
+        """The daemon's socket accepts a connection (a file alone may be stale)."""
+        if not self.socket_path.exists():
+            return False
+        with socket.socket(socket.AF_UNIX) as probe:
+            try:
+                probe.connect(str(self.socket_path))
+            except OSError:
+                return False
+        return True
 
     @property
     def environ(self) -> dict[str, str]:
@@ -126,5 +146,6 @@ class PrivateStack:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(5)
-        self.socket_path.unlink(missing_ok=True)
+        for name in ("pcscd.comm", "pcscd.pid"):
+            (self.run_dir / name).unlink(missing_ok=True)
         shutil.rmtree(self.dir, ignore_errors=True)

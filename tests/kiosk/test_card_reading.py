@@ -13,21 +13,22 @@ from kiosk.screens.menu import MenuScreen
 from kiosk.screens.receipt import ReceiptScreen
 from kiosk.widgets.confirm import Confirm
 from odekake.cardreader.emulator import EmulatedCard, Resident
-from tests.cardstack import Inserted, insert, pcsc_stack, socket_dir
+from tests.cardstack import Inserted
 
 from .conftest import FixedClock
 from .helpers import records
 from .test_app_flows import SIZE, app_for, open_first_stop
 
-__all__ = ["insert", "pcsc_stack", "socket_dir"]  # fixtures used below
 
-
-async def _wait_for(pilot: Any, condition: Any, *, limit: float = 15.0) -> None:
+async def _wait_for(pilot: Any, condition: Any, *, limit: float = 30.0) -> None:
     import time
 
     deadline = time.monotonic() + limit
     while not condition():
-        assert time.monotonic() < deadline, "the kiosk did not get there in time"
+        if time.monotonic() > deadline:
+            screen = pilot.app.screen
+            shown = _message(pilot.app) if screen.query("#form-message") else type(screen).__name__
+            raise AssertionError(f"the kiosk did not get there in time; it shows: {shown}")
         await pilot.pause(0.05)
 
 

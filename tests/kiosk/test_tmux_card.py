@@ -11,12 +11,10 @@ from pathlib import Path
 import pytest
 
 from odekake.cardreader.emulator import EmulatedCard, Resident
-from tests.cardstack import Inserted, insert, pcsc_stack, socket_dir
+from tests.cardstack import Inserted
 
 from .helpers import records
 from .test_tmux_smoke import TMUX, Terminal
-
-__all__ = ["insert", "pcsc_stack", "socket_dir"]  # fixtures used below
 
 
 @pytest.mark.skipif(TMUX is None, reason="tmux is not installed")

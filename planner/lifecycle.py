@@ -22,10 +22,13 @@ from __future__ import annotations
 
 import itertools
 import json
+import tomllib
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlite_utils
@@ -34,9 +37,9 @@ from odekake import audit, master
 from odekake.db import write
 from odekake.errors import NotFound, OdekakeError
 from odekake.plans import IN_FORCE, STATUSES
-from planner.inputs import KeptVisit, Window, hhmm, parse_hhmm
+from planner.inputs import KeptVisit, Window, depot_node, hhmm, parse_hhmm
 from planner.plan import DistrictTotal, Plan, PlanVisit, SolverReport, plan_from_dict
-from planner.travel import haversine_km
+from planner.travel import TravelModel, route_driving
 
 __all__ = [
     "STATUSES",
@@ -645,21 +648,46 @@ def _totals(visits: list[PlanVisit], base: dict[str, DistrictTotal]) -> list[Dis
     return out
 
 
-def _minutes(db: sqlite_utils.Database) -> Any:
-    """Straight-line driving minutes (road factor 1.4, 35 km/h) between sites and depots."""
+def travel_of(db: sqlite_utils.Database, base: Plan) -> TravelModel:
+    """How ``base``'s legs were priced: the travel model stored with it, else its stored
+    policy's ``[travel]`` table, else the policy defaults."""
+    if base.travel_model:
+        return TravelModel.from_dict(base.travel_model)
+    text = _policy_text(db, base.id) if base.id else ""
+    if text.strip():
+        try:
+            table = tomllib.loads(text).get("travel") or {}
+        except tomllib.TOMLDecodeError:
+            table = {}
+        if isinstance(table, dict):
+            return TravelModel.from_table(table, Path.cwd())
+    return TravelModel()
+
+
+def leg_minutes(
+    db: sqlite_utils.Database, travel: TravelModel, visits: list[PlanVisit]
+) -> Callable[[str, str], int]:
+    """Minutes between the sites and depots ``visits`` use, priced by ``travel``.
+
+    Raises:
+        PolicyError: The travel matrix is missing or lacks a pair the visits need.
+    """
+    sites = {v.site_id for v in visits}
+    vans = {v.van_id for v in visits}
     points = {
-        r[0]: (float(r[1]), float(r[2])) for r in db.execute("SELECT id, lat, lon FROM sites")
+        r[0]: (float(r[1]), float(r[2]))
+        for r in db.execute("SELECT id, lat, lon FROM sites")
+        if r[0] in sites
     }
     points |= {
-        f"depot:{r[0]}": (float(r[1]), float(r[2]))
+        depot_node(r[0]): (float(r[1]), float(r[2]))
         for r in db.execute("SELECT id, depot_lat, depot_lon FROM vans")
+        if r[0] in vans
     }
+    legs = travel.legs(points)
 
     def minutes(a: str, b: str) -> int:
-        if a == b or a not in points or b not in points:
-            return 0
-        km = haversine_km(*points[a], *points[b]) * 1.4
-        return round(km / 35.0 * 60)
+        return 0 if a == b else legs.get((a, b), 0)
 
     return minutes
 
@@ -674,16 +702,11 @@ def rebuild(
 ) -> Plan:
     """A new plan from edited visits: route order, travel and district totals
     recomputed, the solver report marked ``edited``."""
-    minutes = _minutes(db)
-    by_vd: dict[tuple[str, str], list[PlanVisit]] = defaultdict(list)
-    for v in visits:
-        by_vd[(v.date, v.van_id)].append(v)
-    out: list[PlanVisit] = []
-    for (_d, van_id), vs in sorted(by_vd.items()):
-        prev = f"depot:{van_id}"
-        for order, v in enumerate(sorted(vs, key=lambda v: v.start), start=1):
-            out.append(replace(v, order=order, travel_minutes=minutes(prev, v.site_id), id=""))
-            prev = v.site_id
+    travel = travel_of(db, base)
+    ordered = sorted(visits, key=lambda v: (v.date, v.van_id, v.start))
+    out, driving = route_driving(
+        [replace(v, id="") for v in ordered], leg_minutes(db, travel, ordered)
+    )
     s = base.solver
     return Plan(
         id=str(uuid.uuid4()),
@@ -703,8 +726,12 @@ def rebuild(
             driving_mode=s.driving_mode,
         ),
         notes=[*base.notes, note],
-        explanations={},
+        # The solver's reasons per district stay with the plan they explain (edits and
+        # CSV round trips keep them; the note above says the plan was edited).
+        explanations=dict(base.explanations),
         replan_from=base.replan_from,
+        driving=driving,
+        travel_model=travel.to_dict(),
     )
 
 

@@ -45,7 +45,7 @@ from planner.inputs import (
     hhmm,
     parse_hhmm,
 )
-from planner.travel import read_matrix, straight_line_matrix
+from planner.travel import TravelModel
 
 JST = timezone(timedelta(hours=9), "JST")
 DEFAULT_WINDOWS = ("10:00-12:00", "13:30-15:30")
@@ -683,17 +683,8 @@ def policy_from_dict(
     points = {s.id: (s.lat, s.lon) for s in sites} | {
         depot_node(v.id): (v.depot_lat, v.depot_lon) for v in vans
     }
-    if "matrix" in travel_t:
-        mpath = Path(str(travel_t["matrix"]))
-        if not mpath.is_absolute():
-            mpath = base_dir / mpath
-        travel = read_matrix(mpath, set(points))
-    else:
-        travel = straight_line_matrix(
-            points,
-            float(travel_t.get("road_factor", 1.4)),
-            float(travel_t.get("speed_kmh", 35.0)),
-        )
+    travel_model = TravelModel.from_table(travel_t, base_dir)
+    travel = travel_model.legs(points)
     fc = forecast(
         db,
         districts,
@@ -710,6 +701,7 @@ def policy_from_dict(
         vans=tuple(vans),
         days=tuple(days),
         travel=travel,
+        travel_model=travel_model,
         demand=demand,
         events=tuple(events),
         keep=keep,

@@ -382,7 +382,12 @@ def _same(v: dict[str, Any], w: dict[str, Any]) -> bool:
 
 
 def publish(
-    db: sqlite_utils.Database, plan_id: str, *, actor: str, now: datetime | None = None
+    db: sqlite_utils.Database,
+    plan_id: str,
+    *,
+    actor: str,
+    now: datetime | None = None,
+    today: date | None = None,
 ) -> PublishResult:
     """Publish a draft: its visits come into force for its vans and horizon.
 
@@ -390,9 +395,13 @@ def publish(
     superseded, except an identical one, which stays in force under its first id.
     An earlier plan with no visit left in force becomes ``superseded``.
 
+    With ``today`` (Japan's date), the past is not rewritten: a draft that adds,
+    changes or removes a visit before ``today`` is refused (a re-plan's unchanged
+    earlier visits are fine), so no past visit is ever sent to a van.
+
     Raises:
         NotFound: No such plan.
-        OdekakeError: The plan is not a draft.
+        OdekakeError: The plan is not a draft, or it changes a day before ``today``.
     """
     at = (now or datetime.now(UTC)).isoformat(timespec="seconds")
     with write(db):
@@ -421,11 +430,14 @@ def publish(
             for w in by_slot.get((v["date"], v["van_id"], v["start"]), []):
                 if w["id"] not in kept_ids and _same(v, w):
                     kept_ids.add(w["id"])
+                    v["same_as"] = w["id"]
                     db.execute(
                         "UPDATE plan_visits SET same_as = ? WHERE id = ?", [w["id"], v["id"]]
                     )
                     unchanged += 1
                     break
+        if today is not None:
+            _refuse_past_changes(mine, live, kept_ids, today)
         superseded: dict[str, int] = defaultdict(int)
         for w in live:
             if w["id"] in kept_ids:
@@ -483,6 +495,23 @@ def publish(
             },
         )
     return result
+
+
+def _refuse_past_changes(
+    mine: list[dict[str, Any]], live: list[dict[str, Any]], kept: set[str], today: date
+) -> None:
+    """Refuse (one Japanese line) a publish that would add, change or remove a past visit."""
+    past = today.isoformat()
+    new = [v for v in mine if v["date"] < past and not v.get("same_as")]
+    gone = [w for w in live if w["date"] < past and w["id"] not in kept]
+    if not new and not gone:
+        return
+    first = min([*new, *gone], key=lambda v: (v["date"], v["start"]))
+    raise OdekakeError(
+        f"この計画は今日({past})より前の日の訪問を変えます({len(new)}件の追加・変更、"
+        f"{len(gone)}件の削除。最初は {first['date']} {first['start']})。過去の訪問は車両に送れないため"
+        f"公開できません。今日以降を計画し直してください(odekake plan --replan-from {past})"
+    )
 
 
 def discard(

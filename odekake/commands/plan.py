@@ -10,8 +10,10 @@ import click
 
 from odekake.db import connect
 from odekake.errors import OdekakeError
+from odekake.plans import jst_minute, today_jst
 
 if TYPE_CHECKING:
+    from planner.inputs import Policy
     from planner.lifecycle import PlanSummary
 
 
@@ -149,13 +151,15 @@ def plan_cmd(
         raise OdekakeError("--time-limit は正の秒数、--gap は0以上1未満です")
     db = connect(db_path)
     keep = read_keep(keep_path) if keep_path is not None else ()
+    day = parse_day(today, "--today") if today else today_jst()
     data = load_policy(
         policy_path,
         db,
-        today=parse_day(today, "--today") if today else None,
+        today=day,
         replan_from=parse_day(replan_from, "--replan-from") if replan_from else None,
         keep=keep,
     )
+    refuse_past_start(data.policy, day)
     parent: str | None = None
     if replan_from is not None and keep_path is None:
         # Re-plan from what the vans have: the published visits in force.
@@ -222,15 +226,35 @@ def plan_cmd(
         click.echo(f"回覧板用お知らせ: {len(files)} 地区分を {notices_dir} に作成しました")
 
 
+def refuse_past_start(pol: Policy, today: date) -> None:
+    """Refuse a plan whose first planned day (horizon start, or --replan-from) is past.
+
+    Raises:
+        OdekakeError: The horizon has ended, or planning would start before today.
+    """
+    first = pol.replan_from or pol.horizon_start
+    if pol.horizon_end < today:
+        raise OdekakeError(
+            f"計画期間({pol.horizon_start}〜{pol.horizon_end})はもう終わっています(今日は {today})。"
+            "設定ファイルの horizon を直してください"
+        )
+    if first < today:
+        raise OdekakeError(
+            f"計画する最初の日 {first} が今日({today})より前です。過去の日は計画できません。"
+            f"今日以降を計画し直すには --replan-from {today} を指定するか、"
+            "設定ファイルの horizon.start を今日以降にしてください"
+        )
+
+
 def _plan_line(s: PlanSummary) -> str:
-    published = f" 公開 {s.published_at[:16]}" if s.published_at else ""
+    published = f" 公開 {jst_minute(s.published_at)}" if s.published_at else ""
     in_force = f"(うち有効 {s.in_force})" if s.status == "published" else ""
     label = f" 「{s.label}」" if s.label else ""
     parent = f" 元 {s.parent_id[:8]}" if s.parent_id else ""
     return (
         f"{s.id[:8]}  {s.status_label}  {s.horizon_start}〜{s.horizon_end}  "
         f"車両 {','.join(s.van_ids) or '-'}  訪問 {s.visits}件{in_force}  "
-        f"作成 {s.created_at[:16]}{published}{parent}{label}"
+        f"作成 {jst_minute(s.created_at)}{published}{parent}{label}"
     )
 
 
@@ -293,12 +317,20 @@ def plan_show(db_path: Path, plan_id: str, as_json: bool) -> None:
 @plan_cmd.command("publish")
 @DB_OPTION
 @click.argument("plan_id")
-def plan_publish(db_path: Path, plan_id: str) -> None:
-    """下書きの計画を公開する(同じ車両・同じ日の公開中の訪問は差し替えられ、車両に届く)。"""
+@click.option("--today", default=None, hidden=True, help="今日の日付(テスト用)")
+def plan_publish(db_path: Path, plan_id: str, today: str | None) -> None:
+    """下書きの計画を公開する(同じ車両・同じ日の公開中の訪問は差し替えられ、車両に届く)。
+
+    今日より前の日の訪問を追加・変更・削除する計画は公開できません(過去の訪問は車両に送りません)。
+    """
     from odekake import audit
     from planner.lifecycle import publish
 
-    r = publish(connect(db_path), plan_id, actor=audit.cli_actor())
+    try:
+        day = date.fromisoformat(today) if today else today_jst()
+    except ValueError as exc:
+        raise OdekakeError(f"--today は YYYY-MM-DD で指定してください({today})") from exc
+    r = publish(connect(db_path), plan_id, actor=audit.cli_actor(), today=day)
     click.echo(
         f"計画 {r.plan_id} を公開しました(訪問 {r.visits}件、うち変更なし {r.unchanged}件)。"
     )

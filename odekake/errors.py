@@ -61,6 +61,7 @@ _OS_REASONS: dict[int, str] = {
     errno.EIO: "保存先の装置で読み書きの障害が起きました",
     errno.ENAMETOOLONG: "ファイル名が長すぎます",
     errno.EBUSY: "ファイルが使用中です",
+    errno.EEXIST: "同じ名前のファイルがすでにあります",
 }
 
 

@@ -34,11 +34,13 @@ from typing import Any
 import sqlite_utils
 
 from odekake import catalog
-from odekake.errors import OdekakeError
+from odekake.db import write
+from odekake.errors import OdekakeError, os_reason
 from odekake.services import certificates, common, disaster, mynumber
 from odekake.services.common import Form
 
 PREFIX = "ODK"
+SITE_SETTING = "prefill_site_dir"
 VERSION = 1
 MAX_AGE_DAYS = 90
 
@@ -333,12 +335,19 @@ SITE_FILES = (
 )
 
 
-def build_site(db: sqlite_utils.Database, out: Path) -> list[Path]:
-    """Write the static page (no server, no CDN) into ``out``; returns the files written."""
+def build_site(db: sqlite_utils.Database, out: Path, *, remember: bool = True) -> list[Path]:
+    """Write the static site (no server, no CDN) into ``out``: the pre-fill page and the
+    van's schedule by district (:mod:`odekake.schedule_site`); returns the files written.
+
+    With ``remember`` the folder is kept in the hub's settings (``prefill_site_dir``) so
+    that every ``plan publish`` rebuilds the schedule there (:func:`rebuild_remembered`).
+    """
+    from odekake.schedule_site import build_schedule
+
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OdekakeError(f"{out} を作れません: {exc.strerror}") from exc
+        raise OdekakeError(f"{out} を作れません({os_reason(exc)})") from None
     source = resources.files("odekake") / "prefill_site"
     written: list[Path] = []
     data = json.dumps(catalogue(db), ensure_ascii=False, indent=1)
@@ -358,4 +367,30 @@ def build_site(db: sqlite_utils.Database, out: Path) -> list[Path]:
         tmp.write_text(text, encoding="utf-8")
         shutil.move(tmp, target)
         written.append(target)
+    written += build_schedule(db, out)
+    if remember:
+        with write(db):
+            db.execute(
+                "INSERT INTO settings(key, value) VALUES (?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [SITE_SETTING, str(out.resolve())],
+            )
     return written
+
+
+def rebuild_remembered(db: sqlite_utils.Database) -> Path | None:
+    """Rebuild the residents' site where ``odekake prefill site`` last wrote it (after a
+    publish: the schedule follows the plan). None when no site was ever built.
+
+    Raises:
+        OdekakeError: The folder cannot be written (the reason in Japanese).
+    """
+    row = db.execute("SELECT value FROM settings WHERE key = ?", [SITE_SETTING]).fetchone()
+    if not row or not str(row[0]).strip():
+        return None
+    out = Path(str(row[0]))
+    try:
+        build_site(db, out, remember=False)
+    except OSError as exc:
+        raise OdekakeError(f"{out} を更新できません({os_reason(exc)})") from None
+    return out

@@ -101,6 +101,9 @@ class PublishResult:
     unchanged: int
     superseded: dict[str, int] = field(default_factory=dict)
     superseded_plans: tuple[str, ...] = ()
+    # The residents' site rebuilt after the publish: its folder, or why it could not be.
+    site: str = ""
+    site_error: str = ""
 
     @property
     def superseded_visits(self) -> int:
@@ -494,7 +497,19 @@ def publish(
                 "superseded_plans": closed,
             },
         )
-    return result
+    return _rebuild_site(db, result)
+
+
+def _rebuild_site(db: sqlite_utils.Database, result: PublishResult) -> PublishResult:
+    """The residents' schedule follows every publish (the plan is already committed, so a
+    folder that cannot be written is reported, not raised)."""
+    from odekake.prefill import rebuild_remembered
+
+    try:
+        where = rebuild_remembered(db)
+    except OdekakeError as exc:
+        return replace(result, site_error=str(exc))
+    return replace(result, site=str(where)) if where is not None else result
 
 
 def _refuse_past_changes(

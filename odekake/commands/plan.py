@@ -339,6 +339,10 @@ def plan_publish(db_path: Path, plan_id: str, today: str | None) -> None:
     for pid in r.superseded_plans:
         click.echo(f"計画 {pid[:8]} は差し替え済みになりました。")
     click.echo("車両は次の同期で公開中の訪問だけを受け取ります。")
+    if r.site:
+        click.echo(f"住民向けの予定ページを更新しました: {r.site}")
+    if r.site_error:
+        click.echo(f"注意: 住民向けの予定ページを更新できませんでした: {r.site_error}", err=True)
 
 
 @plan_cmd.command("discard")

@@ -710,3 +710,23 @@ def policy_from_dict(
         pins=tuple(_pins(doc, dates)),
         forbids=tuple(_forbids(doc, dates, districts)),
     )
+
+
+def refuse_past_start(pol: Policy, today: date) -> None:
+    """Refuse a plan whose first planned day (horizon start, or --replan-from) is past.
+
+    Raises:
+        PolicyError: The horizon has ended, or planning would start before today.
+    """
+    first = pol.replan_from or pol.horizon_start
+    if pol.horizon_end < today:
+        raise PolicyError(
+            f"計画期間({pol.horizon_start}〜{pol.horizon_end})はもう終わっています(今日は {today})。"
+            "設定ファイルの horizon を直してください"
+        )
+    if first < today:
+        raise PolicyError(
+            f"計画する最初の日 {first} が今日({today})より前です。過去の日は計画できません。"
+            f"今日以降を計画し直してください(コマンドでは --replan-from {today})。または"
+            "設定ファイルの horizon.start を今日以降にしてください"
+        )

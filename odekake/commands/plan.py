@@ -13,7 +13,6 @@ from odekake.errors import OdekakeError
 from odekake.plans import jst_minute, today_jst
 
 if TYPE_CHECKING:
-    from planner.inputs import Policy
     from planner.lifecycle import PlanSummary
 
 
@@ -136,7 +135,7 @@ def plan_cmd(
     from planner import output
     from planner.lifecycle import published_keep
     from planner.model import build
-    from planner.policy import load_policy, read_keep
+    from planner.policy import load_policy, read_keep, refuse_past_start
     from planner.solve import solve
 
     def parse_day(text: str, what: str) -> date:
@@ -224,26 +223,6 @@ def plan_cmd(
     if notices_dir is not None:
         files = output.write_notices(result, notices_dir)
         click.echo(f"回覧板用お知らせ: {len(files)} 地区分を {notices_dir} に作成しました")
-
-
-def refuse_past_start(pol: Policy, today: date) -> None:
-    """Refuse a plan whose first planned day (horizon start, or --replan-from) is past.
-
-    Raises:
-        OdekakeError: The horizon has ended, or planning would start before today.
-    """
-    first = pol.replan_from or pol.horizon_start
-    if pol.horizon_end < today:
-        raise OdekakeError(
-            f"計画期間({pol.horizon_start}〜{pol.horizon_end})はもう終わっています(今日は {today})。"
-            "設定ファイルの horizon を直してください"
-        )
-    if first < today:
-        raise OdekakeError(
-            f"計画する最初の日 {first} が今日({today})より前です。過去の日は計画できません。"
-            f"今日以降を計画し直すには --replan-from {today} を指定するか、"
-            "設定ファイルの horizon.start を今日以降にしてください"
-        )
 
 
 def _plan_line(s: PlanSummary) -> str:

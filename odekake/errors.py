@@ -7,6 +7,8 @@ line prints it and exits 1; the kiosk shows it next to the field or in a dialog.
 
 from __future__ import annotations
 
+import errno
+
 
 class OdekakeError(Exception):
     """A problem the user can fix; ``str(err)`` is the one-line message to show."""
@@ -45,3 +47,24 @@ class ImportRejected(OdekakeError):
         first = "; ".join(f"{n}行目: {m}" for n, m in self.problems[:5])
         more = f" ほか{len(self.problems) - 5}件" if len(self.problems) > 5 else ""
         super().__init__(f"{what}の取り込みを中止しました(1件も登録していません)。{first}{more}")
+
+
+_OS_REASONS: dict[int, str] = {
+    errno.EACCES: "書き込む権限がありません",
+    errno.EPERM: "書き込む権限がありません",
+    errno.ENOSPC: "保存先の空き容量が足りません",
+    errno.EDQUOT: "保存先の容量の上限に達しました",
+    errno.EROFS: "保存先が読み取り専用です",
+    errno.ENOENT: "フォルダかファイルが見つかりません",
+    errno.ENOTDIR: "フォルダではないものが途中にあります",
+    errno.EISDIR: "ファイル名のところがフォルダです",
+    errno.EIO: "保存先の装置で読み書きの障害が起きました",
+    errno.ENAMETOOLONG: "ファイル名が長すぎます",
+    errno.EBUSY: "ファイルが使用中です",
+    errno.EEXIST: "同じ名前のファイルがすでにあります",
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """Why a file operation failed, in Japanese (never Python's English ``strerror``)."""
+    return _OS_REASONS.get(exc.errno or -1, f"ファイル操作に失敗しました(errno {exc.errno})")

@@ -25,7 +25,7 @@ import json
 import re
 import shutil
 import zlib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
@@ -34,11 +34,13 @@ from typing import Any
 import sqlite_utils
 
 from odekake import catalog
-from odekake.errors import OdekakeError
-from odekake.services import certificates, disaster, mynumber
+from odekake.db import write
+from odekake.errors import OdekakeError, os_reason
+from odekake.services import certificates, common, disaster, mynumber
 from odekake.services.common import Form
 
 PREFIX = "ODK"
+SITE_SETTING = "prefill_site_dir"
 VERSION = 1
 MAX_AGE_DAYS = 90
 
@@ -93,6 +95,66 @@ SERVICES: dict[str, tuple[str, str, dict[str, str]]] = {
         {"service_code": "券の種類", "quantity": "枚数"},
     ),
 }
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """How the kiosk checks one field of a code — and, written into the page, how the
+    page checks it before it makes one (:func:`rules`)."""
+
+    kind: str  # text | phone | integer | choice | birth_date | application_id
+    max_len: int = common.TEXT_MAX_LEN
+    lo: int = 0
+    hi: int = 0
+
+
+CHOICE_FIELDS = (
+    "service_code", "relation", "route", "ownership", "water_level", "disaster_id", "cause",
+)  # fmt: skip
+FIELD_RULES: dict[str, FieldRule] = {
+    **{name: FieldRule("choice") for name in CHOICE_FIELDS},
+    "birth_date": FieldRule("birth_date"),
+    "phone": FieldRule("phone"),
+    "copies": FieldRule("integer", lo=1, hi=20),
+    "quantity": FieldRule("integer", lo=1, hi=20),
+    "water_depth_cm": FieldRule("integer", lo=0, hi=1000),
+    "application_id": FieldRule("application_id", max_len=30),
+}
+
+
+def field_rule(name: str) -> FieldRule:
+    """The rule of a field (free text up to 100 characters unless listed)."""
+    return FIELD_RULES.get(name, FieldRule("text"))
+
+
+def rules() -> dict[str, Any]:
+    """Every rule the kiosk's decoder applies, as the JSON the page checks with.
+
+    ``odekake prefill site`` writes it as ``rules.json`` and into the page, so the page
+    can only make codes the kiosk accepts (the messages are the kiosk's own words).
+    """
+    return {
+        "fields": {
+            service: {name: asdict(field_rule(name)) for name in labels}
+            for service, (_key, _title, labels) in SERVICES.items()
+        },
+        "normalise": "NFKC",
+        "phone": {
+            "pattern": common.PHONE_PATTERN,
+            "digits": list(common.PHONE_DIGITS),
+            "message": common.PHONE_MESSAGE,
+        },
+        "text": {"too_long": common.TEXT_TOO_LONG},
+        "unprintable": {
+            "categories": list(common.UNPRINTABLE_CATEGORIES),
+            "ranges": [list(r) for r in common.UNPRINTABLE_RANGES],
+            "symbol_ranges": [list(r) for r in common.UNPRINTABLE_SYMBOL_RANGES],
+            "message": common.UNPRINTABLE_MESSAGE,
+        },
+        "my_number": {"message": common.MY_NUMBER_MESSAGE},
+        "application_id_digits": mynumber.APPLICATION_ID_DIGITS,
+        "birth_min_year": 1868,
+    }
 
 
 class PrefillError(OdekakeError):
@@ -158,24 +220,23 @@ def _field_checks(
         choices["cause"] = list(disaster.causes_for(db, values.get("disaster_id") or None))
     for name, value in values.items():
         label = labels[name]
-        if name in choices:
+        rule = field_rule(name)
+        if rule.kind == "choice":
             if value:
-                form.choice(name, label, choices[name])
-        elif name == "birth_date":
+                form.choice(name, label, choices.get(name, []))
+        elif rule.kind == "birth_date":
             form.birth_date(name, label, today=today)
-        elif name == "phone":
+        elif rule.kind == "phone":
             form.phone(name, label)
-        elif name in ("copies", "quantity"):
-            form.integer(name, label, lo=1, hi=20, default=1)
-        elif name == "water_depth_cm":
-            form.integer(name, label, lo=0, hi=1000, default=0)
-        elif name == "application_id":
-            form.text(name, label, required=False, max_len=30)
+        elif rule.kind == "integer":
+            form.integer(name, label, lo=rule.lo, hi=rule.hi, default=rule.lo)
+        elif rule.kind == "application_id":
+            form.text(name, label, required=False, max_len=rule.max_len)
             digits = re.sub(r"[\s-]", "", value)
             if digits and (not digits.isdigit() or len(digits) != mynumber.APPLICATION_ID_DIGITS):
                 form.fail(name, f"申請書IDは{mynumber.APPLICATION_ID_DIGITS}桁の数字です")
         else:
-            form.text(name, label, required=False, max_len=100)
+            form.text(name, label, required=False, max_len=rule.max_len)
     if form.errors:
         first, message = next(iter(form.errors.items()))
         raise PrefillError(f"QRコードの内容に誤りがあります({labels[first]}): {message}")
@@ -274,22 +335,62 @@ SITE_FILES = (
 )
 
 
-def build_site(db: sqlite_utils.Database, out: Path) -> list[Path]:
-    """Write the static page (no server, no CDN) into ``out``; returns the files written."""
+def build_site(db: sqlite_utils.Database, out: Path, *, remember: bool = True) -> list[Path]:
+    """Write the static site (no server, no CDN) into ``out``: the pre-fill page and the
+    van's schedule by district (:mod:`odekake.schedule_site`); returns the files written.
+
+    With ``remember`` the folder is kept in the hub's settings (``prefill_site_dir``) so
+    that every ``plan publish`` rebuilds the schedule there (:func:`rebuild_remembered`).
+    """
+    from odekake.schedule_site import build_schedule
+
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OdekakeError(f"{out} を作れません: {exc.strerror}") from exc
+        raise OdekakeError(f"{out} を作れません({os_reason(exc)})") from None
     source = resources.files("odekake") / "prefill_site"
     written: list[Path] = []
     data = json.dumps(catalogue(db), ensure_ascii=False, indent=1)
+    checks = json.dumps(rules(), ensure_ascii=False, indent=1)
+    files: list[tuple[str, str]] = []
     for name in SITE_FILES:
-        target = out / name
         text = (source / name).read_text(encoding="utf-8")
         if name == "index.html":
             text = text.replace("/*CATALOGUE*/{}", data.replace("</", "<\\/"))
+            text = text.replace("/*RULES*/{}", checks.replace("</", "<\\/"))
+        files.append((name, text))
+    # The rules as their own file too: what the page checks, for anyone to read.
+    files.append(("rules.json", checks + "\n"))
+    for name, text in files:
+        target = out / name
         tmp = target.with_name(target.name + ".part")
         tmp.write_text(text, encoding="utf-8")
         shutil.move(tmp, target)
         written.append(target)
+    written += build_schedule(db, out)
+    if remember:
+        with write(db):
+            db.execute(
+                "INSERT INTO settings(key, value) VALUES (?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [SITE_SETTING, str(out.resolve())],
+            )
     return written
+
+
+def rebuild_remembered(db: sqlite_utils.Database) -> Path | None:
+    """Rebuild the residents' site where ``odekake prefill site`` last wrote it (after a
+    publish: the schedule follows the plan). None when no site was ever built.
+
+    Raises:
+        OdekakeError: The folder cannot be written (the reason in Japanese).
+    """
+    row = db.execute("SELECT value FROM settings WHERE key = ?", [SITE_SETTING]).fetchone()
+    if not row or not str(row[0]).strip():
+        return None
+    out = Path(str(row[0]))
+    try:
+        build_site(db, out, remember=False)
+    except OSError as exc:
+        raise OdekakeError(f"{out} を更新できません({os_reason(exc)})") from None
+    return out

@@ -324,7 +324,14 @@ def check_plan(
             van = vans[van_id]
             d = e.date_from
             while d <= e.date_to:
-                if d in days and d not in van.maintenance and (frozen is None or d >= frozen):
+                # The van's early-voting day takes that day (as in the model): no sessions owed.
+                taken = (d, van_id) in voting_stops
+                if (
+                    d in days
+                    and d not in van.maintenance
+                    and not taken
+                    and (frozen is None or d >= frozen)
+                ):
                     got = {
                         (v.start, v.end)
                         for v in good

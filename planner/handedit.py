@@ -45,7 +45,13 @@ def _date(text: str) -> str:
     m = _DATE.match(text.strip())
     if not m:
         raise ValueError(f"日付 {text!r} は 2026-12-08 の形で書きます")
-    return date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
+    try:
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
+    except ValueError:
+        # Python's own words ("month must be in 1..12") are English: say it in Japanese.
+        raise ValueError(
+            f"日付 {text.strip()!r} はありません(月は1〜12、日はその月の日数まで)"
+        ) from None
 
 
 def _time(text: str, what: str) -> int:
@@ -99,6 +105,8 @@ def read_csv(
             parse_hhmm(v0.depart) - parse_hhmm(v0.end),
         )
     base_services = {v.activity: v.services for v in (base.visits if base else []) if v.services}
+    # A pinned event's visits keep their event (a reservation must come back as one).
+    base_events = {v.event_id: v for v in (base.visits if base else []) if v.event_id}
     problems: list[tuple[int, str]] = []
     visits: list[PlanVisit] = []
     for line, row in rows:
@@ -142,7 +150,13 @@ def read_csv(
                 _time(row["出発"], "出発") if row.get("出発", "").strip() else w.end + offsets[1]
             )
             users_text = row.get("見込み利用者", "").strip()
-            users = float(users_text) if users_text else 0.0
+            try:
+                users = float(users_text) if users_text else 0.0
+            except ValueError:
+                raise ValueError(f"見込み利用者 {users_text!r} は数で書きます") from None
+            event_id = row.get("予定ID", "").strip()
+            if event_id and base is not None and event_id not in base_events:
+                raise ValueError(f"予定ID {event_id!r} は元の計画にありません")
         except (ValueError, PolicyError) as exc:
             problems.append((line, str(exc)))
             continue
@@ -165,6 +179,8 @@ def read_csv(
                 travel_minutes=0,
                 services=services,
                 expected_users=users,
+                event_id=event_id,
+                label=base_events[event_id].label if event_id in base_events else "",
             )
         )
     return visits, problems

@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from odekake.errors import OdekakeError
 
@@ -350,6 +351,9 @@ class PlanInput:
     forbids: tuple[Forbid, ...] = ()
     # Remarks found while reading the policy (a range cut to the horizon, …), for plan.json.
     notes: tuple[str, ...] = ()
+    # How ``travel`` was priced (a planner.travel.TravelModel), stored with the plan so
+    # that hand edits and imports price their legs the same way; None for hand-built input.
+    travel_model: Any = None
 
     def __post_init__(self) -> None:
         if not self.vans:

@@ -147,7 +147,7 @@ def store_draft(
 def run_job(req: SolveRequest) -> None:
     """The worker process: read, build, solve, store the draft (or record the failure)."""
     from planner.model import build
-    from planner.policy import policy_from_dict
+    from planner.policy import policy_from_dict, refuse_past_start
     from planner.solve import solve
 
     db = connect(req.db_path, role="hub")
@@ -161,6 +161,7 @@ def run_job(req: SolveRequest) -> None:
             replan_from=date.fromisoformat(req.replan_from) if req.replan_from else None,
             keep=req.keep,
         )
+        refuse_past_start(data.policy, date.fromisoformat(req.today))
         _set(db, req.job_id, phase="building")
         model = build(data)
         constant = float(model.prob.objective.constant) if model.prob.objective is not None else 0

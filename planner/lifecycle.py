@@ -22,10 +22,13 @@ from __future__ import annotations
 
 import itertools
 import json
+import tomllib
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlite_utils
@@ -34,9 +37,9 @@ from odekake import audit, master
 from odekake.db import write
 from odekake.errors import NotFound, OdekakeError
 from odekake.plans import IN_FORCE, STATUSES
-from planner.inputs import KeptVisit, Window, hhmm, parse_hhmm
+from planner.inputs import KeptVisit, Window, depot_node, hhmm, parse_hhmm
 from planner.plan import DistrictTotal, Plan, PlanVisit, SolverReport, plan_from_dict
-from planner.travel import haversine_km
+from planner.travel import TravelModel, route_driving
 
 __all__ = [
     "STATUSES",
@@ -98,6 +101,9 @@ class PublishResult:
     unchanged: int
     superseded: dict[str, int] = field(default_factory=dict)
     superseded_plans: tuple[str, ...] = ()
+    # The residents' site rebuilt after the publish: its folder, or why it could not be.
+    site: str = ""
+    site_error: str = ""
 
     @property
     def superseded_visits(self) -> int:
@@ -379,7 +385,12 @@ def _same(v: dict[str, Any], w: dict[str, Any]) -> bool:
 
 
 def publish(
-    db: sqlite_utils.Database, plan_id: str, *, actor: str, now: datetime | None = None
+    db: sqlite_utils.Database,
+    plan_id: str,
+    *,
+    actor: str,
+    now: datetime | None = None,
+    today: date | None = None,
 ) -> PublishResult:
     """Publish a draft: its visits come into force for its vans and horizon.
 
@@ -387,9 +398,13 @@ def publish(
     superseded, except an identical one, which stays in force under its first id.
     An earlier plan with no visit left in force becomes ``superseded``.
 
+    With ``today`` (Japan's date), the past is not rewritten: a draft that adds,
+    changes or removes a visit before ``today`` is refused (a re-plan's unchanged
+    earlier visits are fine), so no past visit is ever sent to a van.
+
     Raises:
         NotFound: No such plan.
-        OdekakeError: The plan is not a draft.
+        OdekakeError: The plan is not a draft, or it changes a day before ``today``.
     """
     at = (now or datetime.now(UTC)).isoformat(timespec="seconds")
     with write(db):
@@ -418,11 +433,14 @@ def publish(
             for w in by_slot.get((v["date"], v["van_id"], v["start"]), []):
                 if w["id"] not in kept_ids and _same(v, w):
                     kept_ids.add(w["id"])
+                    v["same_as"] = w["id"]
                     db.execute(
                         "UPDATE plan_visits SET same_as = ? WHERE id = ?", [w["id"], v["id"]]
                     )
                     unchanged += 1
                     break
+        if today is not None:
+            _refuse_past_changes(mine, live, kept_ids, today)
         superseded: dict[str, int] = defaultdict(int)
         for w in live:
             if w["id"] in kept_ids:
@@ -479,7 +497,36 @@ def publish(
                 "superseded_plans": closed,
             },
         )
-    return result
+    return _rebuild_site(db, result)
+
+
+def _rebuild_site(db: sqlite_utils.Database, result: PublishResult) -> PublishResult:
+    """The residents' schedule follows every publish (the plan is already committed, so a
+    folder that cannot be written is reported, not raised)."""
+    from odekake.prefill import rebuild_remembered
+
+    try:
+        where = rebuild_remembered(db)
+    except OdekakeError as exc:
+        return replace(result, site_error=str(exc))
+    return replace(result, site=str(where)) if where is not None else result
+
+
+def _refuse_past_changes(
+    mine: list[dict[str, Any]], live: list[dict[str, Any]], kept: set[str], today: date
+) -> None:
+    """Refuse (one Japanese line) a publish that would add, change or remove a past visit."""
+    past = today.isoformat()
+    new = [v for v in mine if v["date"] < past and not v.get("same_as")]
+    gone = [w for w in live if w["date"] < past and w["id"] not in kept]
+    if not new and not gone:
+        return
+    first = min([*new, *gone], key=lambda v: (v["date"], v["start"]))
+    raise OdekakeError(
+        f"この計画は今日({past})より前の日の訪問を変えます({len(new)}件の追加・変更、"
+        f"{len(gone)}件の削除。最初は {first['date']} {first['start']})。過去の訪問は車両に送れないため"
+        f"公開できません。今日以降を計画し直してください(odekake plan --replan-from {past})"
+    )
 
 
 def discard(
@@ -645,21 +692,46 @@ def _totals(visits: list[PlanVisit], base: dict[str, DistrictTotal]) -> list[Dis
     return out
 
 
-def _minutes(db: sqlite_utils.Database) -> Any:
-    """Straight-line driving minutes (road factor 1.4, 35 km/h) between sites and depots."""
+def travel_of(db: sqlite_utils.Database, base: Plan) -> TravelModel:
+    """How ``base``'s legs were priced: the travel model stored with it, else its stored
+    policy's ``[travel]`` table, else the policy defaults."""
+    if base.travel_model:
+        return TravelModel.from_dict(base.travel_model)
+    text = _policy_text(db, base.id) if base.id else ""
+    if text.strip():
+        try:
+            table = tomllib.loads(text).get("travel") or {}
+        except tomllib.TOMLDecodeError:
+            table = {}
+        if isinstance(table, dict):
+            return TravelModel.from_table(table, Path.cwd())
+    return TravelModel()
+
+
+def leg_minutes(
+    db: sqlite_utils.Database, travel: TravelModel, visits: list[PlanVisit]
+) -> Callable[[str, str], int]:
+    """Minutes between the sites and depots ``visits`` use, priced by ``travel``.
+
+    Raises:
+        PolicyError: The travel matrix is missing or lacks a pair the visits need.
+    """
+    sites = {v.site_id for v in visits}
+    vans = {v.van_id for v in visits}
     points = {
-        r[0]: (float(r[1]), float(r[2])) for r in db.execute("SELECT id, lat, lon FROM sites")
+        r[0]: (float(r[1]), float(r[2]))
+        for r in db.execute("SELECT id, lat, lon FROM sites")
+        if r[0] in sites
     }
     points |= {
-        f"depot:{r[0]}": (float(r[1]), float(r[2]))
+        depot_node(r[0]): (float(r[1]), float(r[2]))
         for r in db.execute("SELECT id, depot_lat, depot_lon FROM vans")
+        if r[0] in vans
     }
+    legs = travel.legs(points)
 
     def minutes(a: str, b: str) -> int:
-        if a == b or a not in points or b not in points:
-            return 0
-        km = haversine_km(*points[a], *points[b]) * 1.4
-        return round(km / 35.0 * 60)
+        return 0 if a == b else legs.get((a, b), 0)
 
     return minutes
 
@@ -674,16 +746,11 @@ def rebuild(
 ) -> Plan:
     """A new plan from edited visits: route order, travel and district totals
     recomputed, the solver report marked ``edited``."""
-    minutes = _minutes(db)
-    by_vd: dict[tuple[str, str], list[PlanVisit]] = defaultdict(list)
-    for v in visits:
-        by_vd[(v.date, v.van_id)].append(v)
-    out: list[PlanVisit] = []
-    for (_d, van_id), vs in sorted(by_vd.items()):
-        prev = f"depot:{van_id}"
-        for order, v in enumerate(sorted(vs, key=lambda v: v.start), start=1):
-            out.append(replace(v, order=order, travel_minutes=minutes(prev, v.site_id), id=""))
-            prev = v.site_id
+    travel = travel_of(db, base)
+    ordered = sorted(visits, key=lambda v: (v.date, v.van_id, v.start))
+    out, driving = route_driving(
+        [replace(v, id="") for v in ordered], leg_minutes(db, travel, ordered)
+    )
     s = base.solver
     return Plan(
         id=str(uuid.uuid4()),
@@ -703,8 +770,12 @@ def rebuild(
             driving_mode=s.driving_mode,
         ),
         notes=[*base.notes, note],
-        explanations={},
+        # The solver's reasons per district stay with the plan they explain (edits and
+        # CSV round trips keep them; the note above says the plan was edited).
+        explanations=dict(base.explanations),
         replan_from=base.replan_from,
+        driving=driving,
+        travel_model=travel.to_dict(),
     )
 
 

@@ -38,6 +38,7 @@ CSV_HEADERS = (
     "サービス",
     "見込み利用者",
     "休日稼働",
+    "予定ID",
 )
 
 
@@ -107,6 +108,7 @@ def csv_text(plan: Plan) -> str:
                 v.services_label,
                 f"{v.expected_users:.1f}",
                 "○" if v.opened_day else "",
+                v.event_id,
             ]
         )
     return out.getvalue()

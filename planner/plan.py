@@ -139,6 +139,8 @@ class Plan:
     replan_from: str | None = None
     # Minutes driven per van and day (depot → stops → depot): {"date", "van_id", "minutes"}.
     driving: list[dict[str, Any]] = field(default_factory=list)
+    # How legs are priced (planner.travel.TravelModel.to_dict()); {} when not known.
+    travel_model: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``plan.json`` document."""
@@ -157,6 +159,7 @@ class Plan:
                 "total": sum(d["minutes"] for d in self.driving),
                 "days": self.driving,
             },
+            "travel_model": self.travel_model,
         }
 
 
@@ -192,4 +195,6 @@ def plan_from_dict(doc: dict[str, Any]) -> Plan:
         notes=list(doc.get("notes", [])),
         explanations=dict(doc.get("explanations", {})),
         replan_from=doc.get("replan_from"),
+        driving=[dict(d) for d in (doc.get("driving_minutes") or {}).get("days", [])],
+        travel_model=dict(doc.get("travel_model") or {}),
     )

@@ -45,7 +45,7 @@ from planner.inputs import (
     hhmm,
     parse_hhmm,
 )
-from planner.travel import read_matrix, straight_line_matrix
+from planner.travel import TravelModel
 
 JST = timezone(timedelta(hours=9), "JST")
 DEFAULT_WINDOWS = ("10:00-12:00", "13:30-15:30")
@@ -683,17 +683,8 @@ def policy_from_dict(
     points = {s.id: (s.lat, s.lon) for s in sites} | {
         depot_node(v.id): (v.depot_lat, v.depot_lon) for v in vans
     }
-    if "matrix" in travel_t:
-        mpath = Path(str(travel_t["matrix"]))
-        if not mpath.is_absolute():
-            mpath = base_dir / mpath
-        travel = read_matrix(mpath, set(points))
-    else:
-        travel = straight_line_matrix(
-            points,
-            float(travel_t.get("road_factor", 1.4)),
-            float(travel_t.get("speed_kmh", 35.0)),
-        )
+    travel_model = TravelModel.from_table(travel_t, base_dir)
+    travel = travel_model.legs(points)
     fc = forecast(
         db,
         districts,
@@ -710,6 +701,7 @@ def policy_from_dict(
         vans=tuple(vans),
         days=tuple(days),
         travel=travel,
+        travel_model=travel_model,
         demand=demand,
         events=tuple(events),
         keep=keep,
@@ -718,3 +710,23 @@ def policy_from_dict(
         pins=tuple(_pins(doc, dates)),
         forbids=tuple(_forbids(doc, dates, districts)),
     )
+
+
+def refuse_past_start(pol: Policy, today: date) -> None:
+    """Refuse a plan whose first planned day (horizon start, or --replan-from) is past.
+
+    Raises:
+        PolicyError: The horizon has ended, or planning would start before today.
+    """
+    first = pol.replan_from or pol.horizon_start
+    if pol.horizon_end < today:
+        raise PolicyError(
+            f"計画期間({pol.horizon_start}〜{pol.horizon_end})はもう終わっています(今日は {today})。"
+            "設定ファイルの horizon を直してください"
+        )
+    if first < today:
+        raise PolicyError(
+            f"計画する最初の日 {first} が今日({today})より前です。過去の日は計画できません。"
+            f"今日以降を計画し直してください(コマンドでは --replan-from {today})。または"
+            "設定ファイルの horizon.start を今日以降にしてください"
+        )

@@ -40,6 +40,7 @@ from planner.inputs import (
 )
 from planner.model import Key, Model, build, settle_sites
 from planner.plan import DistrictTotal, Plan, PlanVisit, SolverReport
+from planner.travel import route_driving
 
 SOLVERS = ("highs", "cbc")
 
@@ -527,11 +528,8 @@ def read_plan(model: Model, report: SolverReport) -> Plan:
         by_vd[(k[0], k[1])].append(k)
     rank: dict[str, int] = defaultdict(int)
     visits: list[PlanVisit] = []
-    driving: list[dict[str, object]] = []
     for (van_id, d), keys in sorted(by_vd.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-        van = data.van(van_id)
         keys.sort(key=lambda k: model.slots[k[:3]].window.start)
-        prev = van.depot
         for order, k in enumerate(keys, start=1):
             slot = model.slots[k[:3]]
             site = data.site(k[3])
@@ -567,26 +565,15 @@ def read_plan(model: Model, report: SolverReport) -> Plan:
                     depart=hhmm(slot.window.end + pol.teardown_minutes),
                     order=order,
                     opened_day=slot.opened_day,
-                    travel_minutes=data.minutes(prev, site.id),
+                    travel_minutes=0,  # set by route_driving below
                     services=tuple(services),
                     event_id=event_id,
                     label=(ev.label if ev else ""),
                     expected_users=expected,
                 )
             )
-            prev = site.id
-        driving.append(
-            {
-                "date": d.isoformat(),
-                "van_id": van_id,
-                "minutes": sum(
-                    v.travel_minutes
-                    for v in visits
-                    if (v.date, v.van_id) == (d.isoformat(), van_id)
-                )
-                + data.minutes(prev, van.depot),
-            }
-        )
+    # Orders, legs and each van-day's driving from the one travel rule (planner.travel).
+    visits, driving = route_driving(visits, data.minutes)
     totals = []
     notes = list(data.notes) + [text for _e, text in dropped_disaster_sessions(data)]
     for dist in data.districts:
@@ -637,6 +624,7 @@ def read_plan(model: Model, report: SolverReport) -> Plan:
         notes=notes,
         replan_from=None if pol.replan_from is None else pol.replan_from.isoformat(),
         driving=driving,
+        travel_model=data.travel_model.to_dict() if data.travel_model is not None else {},
     )
     from planner.explain import explain
 

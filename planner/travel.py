@@ -1,20 +1,28 @@
-"""Travel times between depots and sites.
+"""Travel times between depots and sites, and a plan's driving.
 
 Straight-line (great-circle) distance times a road factor, divided by an average
 speed, rounded up to whole minutes; or a matrix the user supplies as CSV
-(``from,to,minutes``, ids of sites or ``depot:<van id>``).
+(``from,to,minutes``, ids of sites or ``depot:<van id>``). :class:`TravelModel` is
+that choice as the policy states it; :func:`route_driving` prices a plan's van-days
+with it. The solver, ``plan check``, hand edits and imports all go through these two.
 """
 
 from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
-from planner.inputs import PolicyError
+from planner.inputs import PolicyError, depot_node
+from planner.plan import PlanVisit
 
 EARTH_RADIUS_KM = 6371.0
+DEFAULT_ROAD_FACTOR = 1.4
+DEFAULT_SPEED_KMH = 35.0
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -73,3 +81,87 @@ def read_matrix(path: Path, nodes: set[str]) -> dict[tuple[str, str], int]:
             if (a, b) not in out:
                 raise PolicyError(f"移動時間の表に {a} → {b} がありません: {path}")
     return out
+
+
+@dataclass(frozen=True)
+class TravelModel:
+    """How a policy prices a driving leg — the one rule the solver, ``plan check``, hand
+    edits and imports all use.
+
+    Either a user matrix (``from,to,minutes``; ``matrix`` is its absolute path) or the
+    straight line × ``road_factor`` ÷ ``speed_kmh``, rounded up to whole minutes.
+    """
+
+    road_factor: float = DEFAULT_ROAD_FACTOR
+    speed_kmh: float = DEFAULT_SPEED_KMH
+    matrix: str | None = None
+
+    @classmethod
+    def from_table(cls, table: Mapping[str, Any], base_dir: Path) -> TravelModel:
+        """The policy's ``[travel]`` table (a relative matrix path is read from ``base_dir``)."""
+        if "matrix" in table:
+            path = Path(str(table["matrix"]))
+            if not path.is_absolute():
+                path = base_dir / path
+            return cls(matrix=str(path.resolve()))
+        try:
+            factor = float(table.get("road_factor", DEFAULT_ROAD_FACTOR))
+            speed = float(table.get("speed_kmh", DEFAULT_SPEED_KMH))
+        except (TypeError, ValueError) as exc:
+            raise PolicyError("travel.road_factor と speed_kmh は数値で書きます") from exc
+        return cls(road_factor=factor, speed_kmh=speed)
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> TravelModel:
+        """The inverse of :meth:`to_dict` (a stored plan's ``travel_model``)."""
+        matrix = doc.get("matrix")
+        return cls(
+            road_factor=float(doc.get("road_factor", DEFAULT_ROAD_FACTOR)),
+            speed_kmh=float(doc.get("speed_kmh", DEFAULT_SPEED_KMH)),
+            matrix=str(matrix) if matrix else None,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form, stored with every plan so its edits are priced the same way."""
+        if self.matrix:
+            return {"matrix": self.matrix}
+        return {"road_factor": self.road_factor, "speed_kmh": self.speed_kmh}
+
+    def legs(self, points: Mapping[str, tuple[float, float]]) -> dict[tuple[str, str], int]:
+        """Minutes between every ordered pair of ``points`` (site ids and ``depot:<van>``).
+
+        Raises:
+            PolicyError: A bad factor or speed, or a matrix that is missing or lacks a pair.
+        """
+        if self.matrix:
+            return read_matrix(Path(self.matrix), set(points))
+        return straight_line_matrix(points, self.road_factor, self.speed_kmh)
+
+
+def route_driving(
+    visits: Sequence[PlanVisit], minutes: Callable[[str, str], int]
+) -> tuple[list[PlanVisit], list[dict[str, Any]]]:
+    """Each van-day in start order: every visit's ``order`` and ``travel_minutes`` (from
+    the depot or the previous stop), and the day's driving depot → stops → depot.
+
+    Returns:
+        The visits (same order as given) and ``[{"date", "van_id", "minutes"}]`` by day
+        and van, the list a plan's ``driving_minutes`` holds.
+    """
+    by_vd: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, v in enumerate(visits):
+        by_vd[(v.date, v.van_id)].append(i)
+    out = list(visits)
+    driving: list[dict[str, Any]] = []
+    for (day, van_id), idx in sorted(by_vd.items()):
+        idx.sort(key=lambda i: visits[i].start)
+        prev = depot_node(van_id)
+        total = 0
+        for order, i in enumerate(idx, start=1):
+            leg = minutes(prev, visits[i].site_id)
+            out[i] = replace(visits[i], order=order, travel_minutes=leg)
+            total += leg
+            prev = visits[i].site_id
+        total += minutes(prev, depot_node(van_id))
+        driving.append({"date": day, "van_id": van_id, "minutes": total})
+    return out, driving

@@ -188,7 +188,7 @@ def resolve(
         policy_form.policy_text(db, month),
         actor=actor,
         today=today,
-        replan_from=date.fromisoformat(plan.horizon_start),
+        replan_from=max(date.fromisoformat(plan.horizon_start), today),  # never the past
         keep=jobs.keep_from_plan(plan),
         parent_id=plan_id,
     )

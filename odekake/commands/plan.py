@@ -10,6 +10,7 @@ import click
 
 from odekake.db import connect
 from odekake.errors import OdekakeError
+from odekake.plans import jst_minute, today_jst
 
 if TYPE_CHECKING:
     from planner.lifecycle import PlanSummary
@@ -134,7 +135,7 @@ def plan_cmd(
     from planner import output
     from planner.lifecycle import published_keep
     from planner.model import build
-    from planner.policy import load_policy, read_keep
+    from planner.policy import load_policy, read_keep, refuse_past_start
     from planner.solve import solve
 
     def parse_day(text: str, what: str) -> date:
@@ -149,13 +150,15 @@ def plan_cmd(
         raise OdekakeError("--time-limit は正の秒数、--gap は0以上1未満です")
     db = connect(db_path)
     keep = read_keep(keep_path) if keep_path is not None else ()
+    day = parse_day(today, "--today") if today else today_jst()
     data = load_policy(
         policy_path,
         db,
-        today=parse_day(today, "--today") if today else None,
+        today=day,
         replan_from=parse_day(replan_from, "--replan-from") if replan_from else None,
         keep=keep,
     )
+    refuse_past_start(data.policy, day)
     parent: str | None = None
     if replan_from is not None and keep_path is None:
         # Re-plan from what the vans have: the published visits in force.
@@ -223,14 +226,14 @@ def plan_cmd(
 
 
 def _plan_line(s: PlanSummary) -> str:
-    published = f" 公開 {s.published_at[:16]}" if s.published_at else ""
+    published = f" 公開 {jst_minute(s.published_at)}" if s.published_at else ""
     in_force = f"(うち有効 {s.in_force})" if s.status == "published" else ""
     label = f" 「{s.label}」" if s.label else ""
     parent = f" 元 {s.parent_id[:8]}" if s.parent_id else ""
     return (
         f"{s.id[:8]}  {s.status_label}  {s.horizon_start}〜{s.horizon_end}  "
         f"車両 {','.join(s.van_ids) or '-'}  訪問 {s.visits}件{in_force}  "
-        f"作成 {s.created_at[:16]}{published}{parent}{label}"
+        f"作成 {jst_minute(s.created_at)}{published}{parent}{label}"
     )
 
 
@@ -293,12 +296,20 @@ def plan_show(db_path: Path, plan_id: str, as_json: bool) -> None:
 @plan_cmd.command("publish")
 @DB_OPTION
 @click.argument("plan_id")
-def plan_publish(db_path: Path, plan_id: str) -> None:
-    """下書きの計画を公開する(同じ車両・同じ日の公開中の訪問は差し替えられ、車両に届く)。"""
+@click.option("--today", default=None, hidden=True, help="今日の日付(テスト用)")
+def plan_publish(db_path: Path, plan_id: str, today: str | None) -> None:
+    """下書きの計画を公開する(同じ車両・同じ日の公開中の訪問は差し替えられ、車両に届く)。
+
+    今日より前の日の訪問を追加・変更・削除する計画は公開できません(過去の訪問は車両に送りません)。
+    """
     from odekake import audit
     from planner.lifecycle import publish
 
-    r = publish(connect(db_path), plan_id, actor=audit.cli_actor())
+    try:
+        day = date.fromisoformat(today) if today else today_jst()
+    except ValueError as exc:
+        raise OdekakeError(f"--today は YYYY-MM-DD で指定してください({today})") from exc
+    r = publish(connect(db_path), plan_id, actor=audit.cli_actor(), today=day)
     click.echo(
         f"計画 {r.plan_id} を公開しました(訪問 {r.visits}件、うち変更なし {r.unchanged}件)。"
     )
@@ -307,6 +318,10 @@ def plan_publish(db_path: Path, plan_id: str) -> None:
     for pid in r.superseded_plans:
         click.echo(f"計画 {pid[:8]} は差し替え済みになりました。")
     click.echo("車両は次の同期で公開中の訪問だけを受け取ります。")
+    if r.site:
+        click.echo(f"住民向けの予定ページを更新しました: {r.site}")
+    if r.site_error:
+        click.echo(f"注意: 住民向けの予定ページを更新できませんでした: {r.site_error}", err=True)
 
 
 @plan_cmd.command("discard")

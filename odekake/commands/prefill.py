@@ -32,7 +32,7 @@ def prefill_group() -> None:
     help="ページを書き出すフォルダ(市のウェブサイトに置く)",
 )
 def prefill_site(db_path: Path, out_dir: Path) -> None:
-    """ハブの現在の手数料・証明書の種類から、事前記入ページ(HTML/JS/CSS)を書き出す。"""
+    """事前記入ページ(HTML/JS/CSS)と、公開中の計画から地区別の予定ページを書き出す。"""
     from odekake.prefill import build_site
 
     db = connect(db_path, role="hub")
@@ -42,6 +42,9 @@ def prefill_site(db_path: Path, out_dir: Path) -> None:
         db.close()
     click.echo(
         f"事前記入ページを書き出しました: {out_dir / 'index.html'}(ファイル {len(files)} 個)"
+    )
+    click.echo(
+        f"地区別の予定: {out_dir / 'schedule' / 'index.html'}(計画を公開するたびに作り直します)"
     )
     click.echo("サーバーは不要です。フォルダごと市のウェブサイトに置いてください。")
 

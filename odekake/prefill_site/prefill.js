@@ -7,6 +7,8 @@
   "use strict";
 
   var CAT = JSON.parse(document.getElementById("catalogue").textContent);
+  /* The kiosk decoder's own rules (odekake.prefill.rules), written in by the site build. */
+  var RULES = JSON.parse(document.getElementById("rules").textContent);
   var ERAS = [
     ["令和", 2019], ["平成", 1989], ["昭和", 1926], ["大正", 1912], ["明治", 1868], ["西暦", 0]
   ];
@@ -57,7 +59,6 @@
       var input = document.createElement("input");
       input.id = prefix + "-birth-" + p[0];
       input.inputMode = "numeric";
-      input.maxLength = p[2];
       input.size = p[2] + 1;
       input.setAttribute("aria-label", p[1]);
       row.appendChild(input);
@@ -161,7 +162,7 @@
    * passes the My Number check digit: the same rule as the kiosk
    * (odekake.services.common.looks_like_my_number). A 23-digit 申請書ID passes. */
   function looksLikeMyNumber(text) {
-    var joined = toHalfWidth(text).replace(/(\d)[\s\-\u30FC\uFF0D\u2010]+(?=\d)/g, "$1");
+    var joined = toHalfWidth(text).replace(/(\d)[\s\x1c-\x1f\x85\-\u30FC\uFF0D\u2010]+(?=\d)/g, "$1");
     var runs = joined.match(/\d+/g) || [];
     return runs.some(function (run) {
       return run.length === 12 &&
@@ -220,15 +221,97 @@
     errors.push([prefix + "-" + name, message]);
   }
 
+  /* Python's str.strip(): the kiosk trims with it after NFKC (JS trim() differs). */
+  var PY_SPACE = "[\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
+  var STRIP = new RegExp("^" + PY_SPACE + "+|" + PY_SPACE + "+$", "g");
+
+  /* What the kiosk reads a typed value as: NFKC, then trimmed (odekake.services.common.normalise). */
+  function normalise(text) {
+    return text.normalize(RULES.normalise).replace(STRIP, "");
+  }
+
+  function fmt(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (_m, k) { return String(values[k]); });
+  }
+
+  var CATEGORY = {};
+  RULES.unprintable.categories.forEach(function (c) { CATEGORY[c] = new RegExp("^\\p{" + c + "}$", "u"); });
+  var SYMBOL = /^\p{So}$/u;
+
+  function inRanges(code, ranges) {
+    return ranges.some(function (r) { return r[0] <= code && code <= r[1]; });
+  }
+
+  /* The first emoji or control character as "U+XXXX" (odekake.services.common.unprintable). */
+  function unprintable(text) {
+    var chars = Array.from(text);
+    for (var i = 0; i < chars.length; i++) {
+      var ch = chars[i];
+      var code = ch.codePointAt(0);
+      var bad = Object.keys(CATEGORY).some(function (c) { return CATEGORY[c].test(ch); }) ||
+        inRanges(code, RULES.unprintable.ranges) ||
+        (SYMBOL.test(ch) && inRanges(code, RULES.unprintable.symbol_ranges));
+      if (bad) {
+        var hex = code.toString(16).toUpperCase();
+        return "U+" + ("0000" + hex).slice(-Math.max(4, hex.length));
+      }
+    }
+    return "";
+  }
+
+  /* A digit other than 0-9 after NFKC (e.g. Arabic-Indic): the kiosk would read it as a
+   * number, the page cannot check it the same way, so it asks for 0-9. */
+  function foreignDigit(text) { return /(?![0-9])\p{Nd}/u.test(text); }
+
+  function phoneOk(text) {
+    var digits = text.replace(/-/g, "");
+    return new RegExp(RULES.phone.pattern).test(text) && /^[0-9]+$/.test(digits) &&
+      digits.length >= RULES.phone.digits[0] && digits.length <= RULES.phone.digits[1];
+  }
+
+  /* One field by its rule; returns the value to carry (or "") and records any error. */
+  function checkTyped(errors, prefix, name, label, rule, raw) {
+    var value = normalise(raw);
+    if (!value) { return ""; }
+    var error = "";
+    var bad = unprintable(value);
+    if (looksLikeMyNumber(value)) {
+      error = label + ": " + RULES.my_number.message;
+    } else if (foreignDigit(value)) {
+      error = label + "の数字は 0〜9 で入力してください";
+    } else if (rule.kind === "phone") {
+      if (!phoneOk(value)) { error = fmt(RULES.phone.message, { label: label }); }
+    } else if (rule.kind === "integer") {
+      var n = value.replace(/,/g, "");
+      if (!/^[0-9]+$/.test(n) || +n < rule.lo || +n > rule.hi) {
+        error = label + "は" + rule.lo + "〜" + rule.hi + "の数字で入力してください";
+      }
+    } else if (bad) {
+      error = fmt(RULES.unprintable.message, { label: label, bad: bad });
+    } else if (Array.from(value).length > rule.max_len) {
+      error = fmt(RULES.text.too_long, { label: label, max_len: rule.max_len }) +
+        "(いま" + Array.from(value).length + "文字)";
+    } else if (rule.kind === "application_id") {
+      var digits = value.replace(/[\s\-]/g, "");
+      if (!/^[0-9]+$/.test(digits) || digits.length !== RULES.application_id_digits) {
+        error = "申請書IDは" + RULES.application_id_digits + "桁の数字です(" + digits.length + "桁)";
+      }
+    }
+    if (error) { fail(errors, prefix, name, error); return ""; }
+    return value;
+  }
+
   function collect() {
     var fieldset = $("svc-" + current);
     var prefix = current;
     var labels = CAT.services[current].labels;
+    var fieldRules = RULES.fields[current];
     var values = {};
     var errors = [];
     Object.keys(labels).forEach(function (name) {
+      var rule = fieldRules[name];
       var value = "";
-      if (name === "birth_date") {
+      if (rule.kind === "birth_date") {
         var b = birthValue(fieldset);
         if (b.error) { fail(errors, prefix, name, labels[name] + ": " + b.error); }
         value = b.value;
@@ -241,38 +324,23 @@
           if (!value && el.closest(".field").querySelector(".req")) {
             fail(errors, prefix, name, labels[name] + "を選んでください");
           }
+        } else if (el && el.tagName === "SELECT") {
+          value = el.value;
+          if (!value && el.dataset.required) { fail(errors, prefix, name, labels[name] + "を選んでください"); }
         } else if (el) {
-          value = toHalfWidth(el.value).trim();
-          if (!value && el.dataset.required) {
-            fail(errors, prefix, name,
-              labels[name] + (el.tagName === "SELECT" ? "を選んでください" : "を入力してください"));
+          var before = errors.length;
+          value = checkTyped(errors, prefix, name, labels[name], rule, el.value);
+          if (!value && errors.length === before && normalise(el.value) === "" && el.dataset.required) {
+            fail(errors, prefix, name, labels[name] + "を入力してください");
           }
         }
       }
-      if (value && looksLikeMyNumber(value)) {
-        fail(errors, prefix, name, labels[name] +
-          ": 個人番号(マイナンバー)と思われる12桁の番号は入力できません");
-      }
       if (value) { values[name] = value; }
     });
-    if (values.phone && !/^[0-9\-()+ ]{6,20}$/.test(values.phone)) {
-      fail(errors, prefix, "phone", "電話番号は数字とハイフンで入力してください(例: 0246-22-1111)");
-    }
-    if (current === "mynumber" && values.application_id) {
-      var digits = values.application_id.replace(/[\s\-]/g, "");
-      if (!/^\d{23}$/.test(digits)) {
-        fail(errors, prefix, "application_id", "申請書IDは23桁の数字です(" + digits.length + "桁)");
-      } else { values.application_id = digits; }
-    }
     if (current === "cert" && values.relation && values.relation !== "本人" && !values.subject_name) {
       fail(errors, prefix, "subject_name", "証明が必要な方の氏名を入力してください");
     }
     if (current === "cert" && values.relation === "本人") { delete values.subject_name; }
-    ["copies", "quantity"].forEach(function (n) {
-      if (values[n] && !(/^\d+$/.test(values[n]) && +values[n] >= 1 && +values[n] <= 20)) {
-        fail(errors, prefix, n, labels[n] + "は1〜20の数字で入力してください");
-      }
-    });
     return { values: values, errors: errors };
   }
 
@@ -367,9 +435,16 @@
     add("手続き", CAT.services[current].title);
     Object.keys(got.values).forEach(function (name) {
       var v = got.values[name];
-      var opt = document.querySelector("#" + current + "-" + name + " option[value='" + v + "']");
-      if (name === "birth_date") { v = wareki(v) + "(" + v + ")"; }
-      add(CAT.services[current].labels[name], opt ? opt.textContent : v);
+      var shown = v;
+      var select = $(current + "-" + name);
+      if (select && select.tagName === "SELECT") {
+        /* Compared value by value: a value with a quote must never become a selector. */
+        Array.prototype.forEach.call(select.options, function (o) {
+          if (o.value === v) { shown = o.textContent; }
+        });
+      }
+      if (name === "birth_date") { shown = wareki(v) + "(" + v + ")"; }
+      add(CAT.services[current].labels[name], shown);
     });
     add("作成日", today());
     $("expiry").textContent = "このQRコードは作成日から" + CAT.max_age_days + "日間使えます。";

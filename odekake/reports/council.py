@@ -97,13 +97,19 @@ def previous_year(report: Report, previous: Report) -> DataTable:
         ],
         numeric_from=2,
     )
-    before = {(r.activity, r.district_id, r.is_total): r for r in previous.rows}
+    # An empty previous year is a skeleton of 0 回 rows: nothing to compare with, so "–".
+    before = (
+        {}
+        if previous.empty
+        else {(r.activity, r.district_id, r.is_total): r for r in previous.rows}
+    )
     seen: set[tuple[str, str | None, bool]] = set()
     for r in report.rows:
         key = (r.activity, r.district_id, r.is_total)
         seen.add(key)
         b = before.get(key)
-        bs: Cell = b.sessions if b else 0
+        # A row the previous year did not have is "–", never 0 (0 would say "ran, nobody came").
+        bs: Cell = b.sessions if b else DASH
         bt: Cell = b.total if b else DASH
         t.rows.append(
             [r.label, r.sublabel, r.sessions, bs, _diff(r.sessions, bs), r.total, bt,
@@ -115,11 +121,19 @@ def previous_year(report: Report, previous: Report) -> DataTable:
             t.rows.append(
                 [b.label, b.sublabel, 0, b.sessions, _diff(0, b.sessions), DASH, b.total, DASH]
             )
-    for label, now_v, before_v in (
-        ("運用回数", report.summary_line("sessions").value, previous.summary_line("sessions").value),
-        ("サービス提供者数", report.summary_line("served").value, previous.summary_line("served").value),
-    ):  # fmt: skip
-        t.rows.append([label, "", "", "", "", now_v, before_v, now_v - before_v])
+    # 運用回数 counts sessions: it goes under the 回数 columns; サービス提供者数 under 利用者数.
+    sessions_now = report.summary_line("sessions").value
+    served_now = report.summary_line("served").value
+    sessions_before: Cell = DASH if previous.empty else previous.summary_line("sessions").value
+    served_before: Cell = DASH if previous.empty else previous.summary_line("served").value
+    t.rows.append(
+        ["運用回数", "", sessions_now, sessions_before, _diff(sessions_now, sessions_before),
+         "", "", ""]
+    )  # fmt: skip
+    t.rows.append(
+        ["サービス提供者数", "", "", "", "", served_now, served_before,
+         _diff(served_now, served_before)]
+    )  # fmt: skip
     t.notes.append(f"前年同期: {p.range_label()}")
     if report.period_statements:
         t.notes.append(

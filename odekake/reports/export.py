@@ -15,6 +15,7 @@ from openpyxl import Workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from odekake.reports.council import Cell, council_tables
 from odekake.reports.table import PARTS, PARTS_LABEL, Report
@@ -119,8 +120,9 @@ def write_xlsx(report: Report, path: str | Path) -> Path:
     """Write an XLSX with the same cells as the CSV; numbers stay numbers (``#,##0``).
 
     Flagged values keep their number, shown ``▲296`` by the number format, shaded and
-    with a comment. Printing: A4 landscape, fit to one page wide, the table header
-    repeated on every page, 作成日 and the department in the header, ``n / N ページ``
+    with a comment. The council tables are on a second sheet (詳細表), so the main
+    table's header, repeated on every printed page of the first sheet, never stands
+    above them. Printing: A4 landscape, fit to one page wide, 作成日 and the department in the header, ``n / N ページ``
     in the footer.
     """
     wb = Workbook()
@@ -129,6 +131,41 @@ def write_xlsx(report: Report, path: str | Path) -> Path:
     ws.title = "利用実績"
     rows, flagged = sheet_layout(report)
     header_row = rows.index(list(report.header)) + 1
+    # The council tables go on a sheet of their own: the main sheet repeats the table's
+    # header on every printed page, which above a council table would be wrong.
+    split = next(
+        (i for i, row in enumerate(rows) if row and str(row[0]).startswith("■ ")), len(rows)
+    )
+    _fill_sheet(ws, rows[:split], {(i, j) for i, j in flagged if i < split})
+    for j in range(1, len(report.header) + 1):
+        c = ws.cell(row=header_row, column=j)
+        c.fill = _HEAD_FILL
+        c.font = Font(bold=True)
+        c.alignment = Alignment(horizontal="center", wrap_text=True)
+    widths = [22, 14, 7, *([12] * len(report.columns)), 8, 14, 40]
+    for j, w in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(j)].width = w
+    ws.freeze_panes = ws.cell(row=header_row + 1, column=3)
+    _page_setup(ws, report)
+    ws.print_title_rows = f"{header_row}:{header_row}"
+    if split < len(rows):
+        extra = wb.create_sheet("詳細表")
+        head: list[list[Cell]] = [[report.title], [report.created_text, report.department], []]
+        _fill_sheet(
+            extra,
+            head + rows[split:],
+            {(i - split + len(head), j) for i, j in flagged if i >= split},
+        )
+        for j, w in enumerate([24, 14, *([14] * 10)], start=1):
+            extra.column_dimensions[get_column_letter(j)].width = w
+        _page_setup(extra, report)
+    p = Path(path)
+    wb.save(p)
+    return p
+
+
+def _fill_sheet(ws: Worksheet, rows: list[list[Cell]], flagged: set[tuple[int, int]]) -> None:
+    """Cells, number formats, flags (shaded, ``▲`` format, a comment) and bold headings."""
     for i, row in enumerate(rows, start=1):
         for j, value in enumerate(row, start=1):
             c = ws.cell(row=i, column=j, value=value)
@@ -146,25 +183,16 @@ def write_xlsx(report: Report, path: str | Path) -> Path:
     for i, row in enumerate(rows, start=1):
         if row and isinstance(row[0], str) and row[0].startswith("■ "):
             ws.cell(row=i, column=1).font = Font(bold=True)
-    for j in range(1, len(report.header) + 1):
-        c = ws.cell(row=header_row, column=j)
-        c.fill = _HEAD_FILL
-        c.font = Font(bold=True)
-        c.alignment = Alignment(horizontal="center", wrap_text=True)
-    widths = [22, 14, 7, *([12] * len(report.columns)), 8, 14, 40]
-    for j, w in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(j)].width = w
-    ws.freeze_panes = ws.cell(row=header_row + 1, column=3)
+
+
+def _page_setup(ws: Worksheet, report: Report) -> None:
+    """A4 landscape, one page wide, 作成日 and the department in the header, n / N ページ."""
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = f"{header_row}:{header_row}"
     ws.oddHeader.left.text = report.title
     ws.oddHeader.right.text = f"{report.created_text} {report.department}"
     ws.oddFooter.right.text = "&P / &N ページ"
     ws.oddFooter.left.text = f"{report.created_text} {report.department}"
-    p = Path(path)
-    wb.save(p)
-    return p

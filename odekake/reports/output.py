@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from odekake.errors import OdekakeError
+from odekake.errors import OdekakeError, os_reason
 
 Writer = Callable[[Path], object]
 
@@ -46,14 +47,22 @@ def check_paths(paths: Sequence[Path]) -> None:
 def write_all(jobs: Sequence[tuple[Path, Writer]]) -> list[Path]:
     """Write every file or none: each writer writes a temporary file next to its target.
 
+    The renames into place are made all-or-nothing too: an existing target is first
+    hard-linked to a backup name, and when a later rename fails every target already
+    renamed gets its old file back (or is removed if there was none).
+
     Raises:
         OdekakeError: A path is refused by :func:`check_paths`, or writing failed (no
             target file is created or changed then).
     """
     check_paths([p for p, _w in jobs])
     temps: list[tuple[Path, Path]] = []
+    backups: dict[Path, Path] = {}
+    placed: list[Path] = []
+    current = jobs[0][0] if jobs else Path()
     try:
         for target, writer in jobs:
+            current = target
             full = target.expanduser().resolve()
             fd, name = tempfile.mkstemp(
                 prefix=f".{full.stem}.", suffix=f".tmp{full.suffix}", dir=full.parent
@@ -61,18 +70,54 @@ def write_all(jobs: Sequence[tuple[Path, Writer]]) -> list[Path]:
             os.close(fd)
             tmp = Path(name)
             temps.append((tmp, full))
-            try:
-                writer(tmp)
-            except OSError as exc:
-                raise OdekakeError(
-                    f"{target} を書き出せませんでした({exc.strerror or type(exc).__name__})"
-                ) from None
-        for tmp, _target in temps:
+            writer(tmp)
             os.chmod(tmp, 0o644)
+        for _tmp, full in temps:
+            current = full
+            if full.exists():
+                backups[full] = _backup(full)
         for tmp, full in temps:
+            current = full
             os.replace(tmp, full)
+            placed.append(full)
+    except OSError as exc:
+        _roll_back(placed, backups)
+        raise OdekakeError(
+            f"{current} を書き出せませんでした({os_reason(exc)})。ほかのファイルも作成・変更していません"
+        ) from None
+    except BaseException:
+        _roll_back(placed, backups)
+        raise
     finally:
         for tmp, _full in temps:
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(OSError):
                 tmp.unlink()
+        for backup in backups.values():
+            with contextlib.suppress(OSError):
+                backup.unlink()
     return [full for _tmp, full in temps]
+
+
+def _backup(full: Path) -> Path:
+    """A second name for ``full``'s current file (a hard link; a copy where links fail)."""
+    fd, name = tempfile.mkstemp(
+        prefix=f".{full.stem}.", suffix=f".old{full.suffix}", dir=full.parent
+    )
+    os.close(fd)
+    backup = Path(name)
+    try:
+        backup.unlink()
+        os.link(full, backup)
+    except OSError:
+        shutil.copy2(full, backup)
+    return backup
+
+
+def _roll_back(placed: list[Path], backups: dict[Path, Path]) -> None:
+    """Put back what the renames already changed (best effort: each step on its own)."""
+    for full in reversed(placed):
+        with contextlib.suppress(OSError):
+            if full in backups:
+                os.replace(backups.pop(full), full)
+            else:
+                full.unlink()

@@ -178,7 +178,7 @@ def _chart_page(report: Report, st: dict[str, ParagraphStyle], font: str) -> lis
     statements = "".join(report.period_statements)
     out: list[Flowable] = [
         Paragraph(
-            _esc(f"グラフ {report.period.label()}{statements}({report.as_of_text})"), st["title"]
+            _esc(f"グラフ {report.period.label()}{statements}{report.as_of_suffix}"), st["title"]
         ),
         Spacer(1, 3 * mm),
     ]
@@ -191,7 +191,7 @@ def _chart_page(report: Report, st: dict[str, ParagraphStyle], font: str) -> lis
     )
     out.append(bar_chart(report, font, width, 68 * mm))
     out.append(Spacer(1, 3 * mm))
-    out.append(Paragraph(_esc(f"月別の運用回数({report.as_of_text})"), st["sub"]))
+    out.append(Paragraph(_esc(f"月別の運用回数{report.as_of_suffix}"), st["sub"]))
     out.append(line_chart(report, font, width, 62 * mm))
     for n in report.chart_notes:
         out.append(Paragraph(_esc(n), st["note"]))

@@ -33,7 +33,7 @@ def chart_svgs(report: Report, width: float = 760.0) -> list[tuple[str, str]]:
     """(caption, SVG text) of the report's charts, as on its PDF's chart page."""
     font = register_fonts()
     bars = "地区別・分野別の利用者数(地区定期巡回)— 「–」はその分野を実施していない(0 とは別)"
-    line = f"月別の運用回数({report.as_of_text})"
+    line = f"月別の運用回数{report.as_of_suffix}"
     return [
         (bars, _svg(bar_chart(report, font, width, 200.0), bars)),
         (line, _svg(line_chart(report, font, width, 180.0), line)),

@@ -262,6 +262,11 @@ class Report:
         return f"{d.year}年{d.month}月{d.day}日現在"
 
     @property
+    def as_of_suffix(self) -> str:
+        """``(2026年11月26日現在)`` while the period is still running; nothing once it closed."""
+        return f"({self.as_of_text})" if self.created < self.period.end else ""
+
+    @property
     def title(self) -> str:
         """The heading."""
         return f"{TITLE} {self.period.label()}"
@@ -674,8 +679,13 @@ def build_from(
     report.department = department(db)
     report.stops = stops
     report.sheets = included
+    # "(R7.10まで)" says the figures stop at the tally's end: not true when records after it
+    # are counted too (then the records' own as-of day applies).
+    last_record = max((st.day for st in stops), default=None)
     report.period_statements = [
-        period_statement(s.period.end) for s in included if s.period.end < period.end
+        period_statement(s.period.end)
+        for s in included
+        if s.period.end < period.end and (last_record is None or last_record <= s.period.end)
     ]
     _monthly(report, stops, included, created)
     return report

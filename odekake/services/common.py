@@ -27,6 +27,18 @@ MY_NUMBER_MESSAGE = (
 
 _WEIGHTS = (6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 _PHONE = re.compile(r"^[0-9]{2,5}-?[0-9]{1,4}-?[0-9]{3,4}$")
+# The rules below are also written out for the residents' pre-fill page
+# (odekake.prefill.rules), so the page refuses exactly what the kiosk refuses.
+PHONE_PATTERN = _PHONE.pattern
+PHONE_DIGITS = (10, 11)
+PHONE_MESSAGE = "{label}は数字とハイフンで入力してください(例: 0246-22-1111)"
+TEXT_MAX_LEN = 100
+TEXT_TOO_LONG = "{label}は{max_len}文字以内で入力してください"
+UNPRINTABLE_MESSAGE = "{label}に絵文字や制御文字は使えません({bad})"
+UNPRINTABLE_CATEGORIES = ("Cc", "Cf", "Co", "Cs", "Cn")
+UNPRINTABLE_RANGES = ((0xFE00, 0xFE0F),)
+# Pictographs: symbols (So) in these ranges; CJK symbols such as 〒 stay allowed.
+UNPRINTABLE_SYMBOL_RANGES = ((0x1F000, 0x10FFFF), (0x2190, 0x2BFF))
 
 
 # One exception for "not allowed", raised by the core's role checks (odekake.authz).
@@ -89,9 +101,9 @@ def unprintable(text: str) -> str:
         code = ord(ch)
         cat = unicodedata.category(ch)
         if (
-            cat in ("Cc", "Cf", "Co", "Cs", "Cn")
-            or 0xFE00 <= code <= 0xFE0F
-            or (cat == "So" and (code >= 0x1F000 or 0x2190 <= code <= 0x2BFF))
+            cat in UNPRINTABLE_CATEGORIES
+            or any(lo <= code <= hi for lo, hi in UNPRINTABLE_RANGES)
+            or (cat == "So" and any(lo <= code <= hi for lo, hi in UNPRINTABLE_SYMBOL_RANGES))
         ):
             return f"U+{code:04X}"
     return ""
@@ -141,17 +153,19 @@ class Form:
             self.fail(field, str(exc))
             return 0
 
-    def text(self, field: str, label: str, *, required: bool = True, max_len: int = 100) -> str:
+    def text(
+        self, field: str, label: str, *, required: bool = True, max_len: int = TEXT_MAX_LEN
+    ) -> str:
         """A free-text field: trimmed, length-checked, never a My Number."""
         text = self._typed(field, label, required=required)
         if not text:
             return ""
         bad = unprintable(text)
         if bad:
-            self.fail(field, f"{label}に絵文字や制御文字は使えません({bad})")
+            self.fail(field, UNPRINTABLE_MESSAGE.format(label=label, bad=bad))
             return ""
         if len(text) > max_len:
-            self.fail(field, f"{label}は{max_len}文字以内で入力してください")
+            self.fail(field, TEXT_TOO_LONG.format(label=label, max_len=max_len))
         return text
 
     def integer(
@@ -225,8 +239,9 @@ class Form:
         if not text:
             return ""
         digits = text.replace("-", "")
-        if not _PHONE.match(text) or not digits.isdigit() or not 10 <= len(digits) <= 11:
-            self.fail(field, f"{label}は数字とハイフンで入力してください(例: 0246-22-1111)")
+        lo, hi = PHONE_DIGITS
+        if not _PHONE.match(text) or not digits.isdigit() or not lo <= len(digits) <= hi:
+            self.fail(field, PHONE_MESSAGE.format(label=label))
             return ""
         return text
 

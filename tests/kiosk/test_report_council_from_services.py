@@ -165,10 +165,10 @@ def test_council_tables_from_kiosk_services(kdb: sqlite_utils.Database, tmp_path
     # early voting: electorate from the election's station, voters from vote.cast
     voting = _table(report, "early_voting").rows
     assert voting == [["記録", DAY.isoformat(), tabito, 190, 2, 1.1, 2]]
-    # previous year (same period): nothing a year earlier
+    # previous year (same period): nothing a year earlier, so "–" (not 0)
     prev = {(r[0], r[1]): r for r in _table(report, "previous_year").rows}
-    assert prev[("地区定期巡回", kawamae)][2:5] == [1, 0, 1]
-    assert prev[("サービス提供者数", "")][5:] == [11, 0, 11]
+    assert prev[("地区定期巡回", kawamae)][2:5] == [1, D, D]
+    assert prev[("サービス提供者数", "")][5:] == [11, D, D]
     # costs: a month is only part of the fiscal year, so no cost per user
     cost = _table(report, "costs").rows
     assert cost[0][:4] == ["2026年度(令和8年度)", 12_000_000, 11, D]

@@ -84,7 +84,7 @@ def replanned(demo: Path) -> dict[str, str]:
     # A draft changes nothing on the van.
     _sync(hub, van)
     assert _van_day(van, date(2026, 12, 2)) == demo_day
-    pub = cli("plan", "publish", "--db", str(hub), a)
+    pub = cli("plan", "publish", "--db", str(hub), a, "--today", TODAY)
     assert pub.exit_code == 0, pub.output
     assert f"計画 {a} を公開しました" in pub.output
     assert "差し替え: 計画 demo-202 の訪問" in pub.output
@@ -94,7 +94,7 @@ def replanned(demo: Path) -> dict[str, str]:
     )  # fmt: skip
     assert second.exit_code == 0, second.output
     b = _plan_id(second)
-    assert cli("plan", "publish", "--db", str(hub), b[:8]).exit_code == 0
+    assert cli("plan", "publish", "--db", str(hub), b[:8], "--today", TODAY).exit_code == 0
     _sync(hub, van)
     return {"first": a, "second": b}
 
@@ -187,7 +187,7 @@ def test_publish_and_discard_refusals_are_one_japanese_line(
     demo: Path, replanned: dict[str, str]
 ) -> None:
     hub = str(demo / "hub.db")
-    again = cli("plan", "publish", "--db", hub, replanned["second"])
+    again = cli("plan", "publish", "--db", hub, replanned["second"], "--today", TODAY)
     assert again.exit_code == 1
     assert again.output.strip().splitlines() == [
         f"エラー: 公開できるのは下書きの計画だけです(計画 {replanned['second'][:8]} は「公開中」です)"

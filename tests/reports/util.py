@@ -191,14 +191,18 @@ def csv_sections(path: Path) -> dict[str, list[Row]]:
 def xlsx_sections(path: Path) -> dict[str, list[Row]]:
     """The same sections, read from the XLSX (values keep their types)."""
     wb = load_workbook(path)
-    ws = wb.active
-    assert ws is not None
     rows: list[Row] = []
-    for row in ws.iter_rows(values_only=True):
-        cells = list(row)
-        while cells and cells[-1] is None:
-            cells.pop()
-        rows.append(["" if c is None else c for c in cells])
+    for n, ws in enumerate(wb.worksheets):
+        sheet: list[Row] = []
+        for row in ws.iter_rows(values_only=True):
+            cells = list(row)
+            while cells and cells[-1] is None:
+                cells.pop()
+            sheet.append(["" if c is None else c for c in cells])
+        if n:  # the council sheet: its tables, after its own title lines
+            first = next(i for i, r in enumerate(sheet) if r and str(r[0]).startswith("■ "))
+            sheet = [[], *sheet[first:]]
+        rows += sheet
     out = _sections(rows)
     if out["table"]:
         width = len(out["table"][0])

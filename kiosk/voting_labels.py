@@ -24,7 +24,7 @@ LABELS: dict[str, str] = {
     "checkin": "名簿対照(ハブに照会)",
     "handed": "投票用紙を交付しました",
     "withdraw": "交付取りやめ",
-    "withdraw_title": "交付取りやめ: 投票用紙を交付せずに名簿対照を取り消します。理由を入力してください。",
+    "withdraw_title": "交付取りやめの理由を入力してください。\n投票用紙は交付せず、ハブの名簿対照を取り消します。",
     "withdraw_reason": "理由(例: 本人が辞退)",
     "withdraw_ok": "取りやめを記録する",
     "withdraw_need_reason": "理由を入力してください。",

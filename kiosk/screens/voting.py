@@ -346,7 +346,9 @@ class VotingScreen(Screen[None]):
 
     def _held(self) -> bool:
         why = self.flow.hold()
-        if why is not None:
+        if why is not None and self.flow.phase is Phase.ISSUABLE:
+            self._result(f"{self.flow.message}\n{why}", "ok")  # 交付可 stays in view
+        elif why is not None:
             self._result(why, "ng")
         return why is not None
 

@@ -16,7 +16,7 @@ import sqlite_utils
 from textual.app import App
 from textual.widgets import Button, Input, OptionList, Select, Static
 
-from kiosk.app import KioskSettings, make_app
+from kiosk.app import KioskApp, KioskSettings, make_app
 from kiosk.screens.voting import VoteBlockedModal, VotingScreen, make_voting_screen
 from odekake import master
 from odekake import records as rec
@@ -209,18 +209,29 @@ async def test_a_surname_and_birth_date_list_the_candidates(van: sqlite_utils.Da
         assert screen.voter is not None and screen.voter.voter_no == "000105"
 
 
-async def test_ctrl_q_on_the_block_asks_once_and_records_it(
-    kiosk_path: Path, clock: FixedClock, tmp_path: Path
-) -> None:
+@pytest.fixture
+def kiosk(kiosk_path: Path, clock: FixedClock, tmp_path: Path) -> KioskApp:
+    """The kiosk over a van database that holds the election, its roll and the clerks."""
     db = connect(kiosk_path)
     _fill(db, tmp_path)
     db.close()
-    app = make_app(kiosk_path, clock=clock, settings=KioskSettings())
+    return make_app(kiosk_path, clock=clock, settings=KioskSettings())
+
+
+async def _voting_in_kiosk(pilot: Any, app: KioskApp, answer: Answer, code: str) -> VotingScreen:
+    await pilot.pause()
+    screen = _screen(app.db, Scripted(answer))
+    await app.push_screen(screen)
+    await _check_in(pilot, app, screen, code)
+    return screen
+
+
+async def test_ctrl_q_on_the_block_asks_once_and_records_it(
+    kiosk: KioskApp, kiosk_path: Path
+) -> None:
+    app = kiosk
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
-        screen = _screen(app.db, Scripted(voted_elsewhere))
-        await app.push_screen(screen)
-        await _check_in(pilot, app, screen, "000104")
+        await _voting_in_kiosk(pilot, app, voted_elsewhere, "000104")
         assert isinstance(app.screen, VoteBlockedModal)
         await pilot.press("ctrl+q")
         await pilot.pause()
@@ -240,3 +251,19 @@ async def test_ctrl_q_on_the_block_asks_once_and_records_it(
     db.close()
     assert len(blocks) == 1 and blocks[0] is not None
     assert blocks[0]["voter_no"] == "000104" and blocks[0]["closed_by"] == "quit"
+
+
+async def test_ctrl_q_with_a_voter_to_settle_is_refused(kiosk: KioskApp) -> None:
+    app = kiosk
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await _voting_in_kiosk(pilot, app, confirmed, "000101")
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert app.is_running and app.screen is screen
+        shown = str(screen.query_one("#result", Static).content)
+        assert "交付可" in shown and "交付取りやめ」を選んでください" in shown
+        screen.query_one("#handed", Button).press()
+        await pilot.pause()
+        await pilot.press("ctrl+q")  # settled: the kiosk quits
+        await pilot.pause()
+        assert not app.is_running

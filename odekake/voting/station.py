@@ -76,6 +76,7 @@ MESSAGES: dict[str, str] = {
     ),
     "provisional_done": "仮投票として記録しました(仮投票用封筒を使用してください)。",
     "handed_done": "交付を記録しました。",
+    "withdrawn_sending": "交付取りやめを記録しました。ハブに連絡しています…",
     "withdrawn_released": "交付取りやめを記録し、ハブの名簿対照を取り消しました。",
     "withdrawn_later": (
         "交付取りやめを記録しました。ハブには届いていません({reason})。"
@@ -442,7 +443,7 @@ class StationFlow:
         )
         self.phase = Phase.CHOSEN
         self.reset()
-        self._say(MESSAGES["withdrawn_later"].format(reason="送信中"))
+        self._say(MESSAGES["withdrawn_sending"])
         return release
 
     def send_release(self, req: ck.ReleaseRequest) -> ReleaseResult:

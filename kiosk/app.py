@@ -276,6 +276,9 @@ class KioskApp(App[None]):
 
         if isinstance(self.screen, Confirm):
             return
+        hold = getattr(self.screen, "hold_quit", None)
+        if callable(hold) and hold():
+            return  # the screen says why not now, or asks its own question (voting)
         if not any(isinstance(s, FormScreen) and s.dirty for s in self.screen_stack):
             self.exit()
             return

@@ -87,15 +87,20 @@ def _voting(app: KioskApp) -> Screen[Any]:
         raise OdekakeError(t("voting_no_hub"))
     if app.operator is None or app.stop is None:
         raise OdekakeError(t("voting_no_stop"))
-    client = VotingClient(
-        hub_url, timeout=5.0, attempts=2, auth=device_auth_for(app.db_path, app.db)
-    )
+
+    def client() -> VotingClient:
+        # Made again for a retry: a hub key pinned since then is used at once.
+        return VotingClient(
+            hub_url, timeout=5.0, attempts=2, auth=device_auth_for(app.db_path, app.db)
+        )
+
     return make_voting_screen(
         app.db,
         hub_url,
         app.operator.id,
         stop_id=app.stop.stop_id,
-        client=client,
+        client=client(),
+        renew_client=client,
         van_id=app.van_id,
         site_id=app.stop.site_id,
         day=app.now().astimezone(JST).date(),

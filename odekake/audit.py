@@ -49,6 +49,7 @@ ACTIONS: dict[str, str] = {
     "keys.init": "鍵の作成・変更",
     "snapshot.sensitive": "名簿・PIN照合値を含むマスタの配信",
     "election.assign": "投票所の担当車両の変更",
+    "vote.release": "交付取りやめによる名簿対照の取り消し",
     "staff.add": "職員アカウントの作成",
     "staff.disable": "職員アカウントの無効化",
     "staff.reset": "職員パスワードの再設定",

@@ -1,15 +1,16 @@
-"""The election clerk's screen: roll check at the hub, then ballots — or no ballots.
+"""The election clerk's screen: it shows the station's state machine and calls it.
 
-Only a :class:`~odekake.voting.client.Confirmed` answer from the hub shows 「交付可」.
-An already-voted answer pushes a blocking full-screen 「投票不可」 that only a second
-clerk's PIN can release. With no answer (timeout, dropped connection, hub killed
-between request and answer) the screen says so and offers only a retry with the same
-request id or the provisional path (仮投票), recorded as provisional.
+Every rule of the flow (what may follow what, what is recorded when) is in
+:class:`odekake.voting.station.StationFlow`; this screen only shows its state and
+turns keys and buttons into its transitions. 交付可 is left only by 交付しました or
+交付取りやめ (with a reason); 投票不可 only by a second clerk's PIN, or by quitting after
+a question (recorded); 仮投票 is taken only after a question.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import ClassVar
 
@@ -24,6 +25,7 @@ from textual.widgets._select import SelectOverlay
 from textual.widgets.option_list import Option
 
 from kiosk.voting_labels import LABELS, REASON_SHORT
+from kiosk.widgets.confirm import Confirm
 from kiosk.widgets.footer import KioskFooter
 from odekake.db import device_id_of
 from odekake.errors import OdekakeError
@@ -31,15 +33,14 @@ from odekake.services.stops import van_id_of
 from odekake.voting import checkin as ck
 from odekake.voting import roll as rl
 from odekake.voting.client import (
-    AlreadyVoted,
     CheckinClient,
     CheckinResult,
-    Confirmed,
     Offline,
-    Refused,
+    ReleaseResult,
     VotingClient,
 )
 from odekake.voting.elections import JST, REASONS, Election, current_station
+from odekake.voting.station import Phase, StationFlow
 
 
 def _when(iso: str) -> str:
@@ -48,7 +49,8 @@ def _when(iso: str) -> str:
 
 
 class VoteBlockedModal(ModalScreen[str]):
-    """Full-screen 投票不可: names where and when; only a second clerk's PIN leaves it."""
+    """Full-screen 投票不可: names where and when; only a second clerk's PIN leaves it
+    (or quitting the kiosk, after a question; both recorded)."""
 
     DEFAULT_CSS = """
     VoteBlockedModal { align: center middle; background: $error 90%; }
@@ -59,38 +61,24 @@ class VoteBlockedModal(ModalScreen[str]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "stay", show=False, priority=True)]
 
-    def __init__(
-        self,
-        van_db: sqlite_utils.Database,
-        *,
-        election_id: str,
-        station_id: str,
-        clerk_id: str,
-        voter_no: str,
-        answer: AlreadyVoted,
-        local: bool = False,
-    ) -> None:
+    def __init__(self, flow: StationFlow) -> None:
         super().__init__()
-        self.local = local
-        self.van_db = van_db
-        self.election_id = election_id
-        self.station_id = station_id
-        self.clerk_id = clerk_id
-        self.voter_no = voter_no
-        self.answer = answer
+        assert flow.blocked is not None
+        self.flow = flow
+        self.blocked = flow.blocked
 
     def compose(self) -> ComposeResult:
-        a = self.answer
-        what = LABELS[f"blocked_what_{'provisional' if a.kind == 'provisional' else 'checkin'}"]
+        b = self.blocked
+        what = LABELS[f"blocked_what_{'provisional' if b.kind == 'provisional' else 'checkin'}"]
         with Vertical():
             yield Static(LABELS["blocked_title"], id="blocked-title")
             yield Static(
                 LABELS["blocked_body"].format(
-                    where=a.station_name, when=_when(a.checked_at), what=what
+                    where=b.station_name, when=_when(b.checked_at), what=what
                 ),
                 id="blocked-body",
             )
-            if self.local:
+            if b.local:
                 yield Static(LABELS["blocked_local"], id="blocked-local")
             yield Input(placeholder=LABELS["second_clerk"], id="second-clerk")
             yield Input(placeholder=LABELS["second_pin"], password=True, id="second-pin")
@@ -101,32 +89,77 @@ class VoteBlockedModal(ModalScreen[str]):
         """Escape does not leave: the block is left only with a second clerk's PIN (said)."""
         self.query_one("#blocked-error", Static).update(LABELS["blocked_how"])
 
+    def hold_quit(self) -> bool:
+        """Ctrl+Q on 投票不可: ask once; yes records the block (no ballot) and quits."""
+
+        def answer(yes: bool | None) -> None:
+            if yes and self.flow.phase is Phase.BLOCKED:
+                self.flow.close_blocked_on_quit()
+                self.app.exit()
+
+        self.app.push_screen(
+            Confirm(LABELS["blocked_quit_q"], LABELS["blocked_quit_yes"], LABELS["stay"]),
+            answer,
+        )
+        return True
+
     @on(Input.Submitted, "#second-pin")
     @on(Button.Pressed, "#release")
     def release(self) -> None:
-        """Check the second clerk; on success record the acknowledgement and close."""
+        """Check the second clerk; on success the flow records the block and it closes."""
         clerk = self.query_one("#second-clerk", Input).value
         pin = self.query_one("#second-pin", Input).value
         try:
-            ck.verify_second_clerk(self.van_db, self.clerk_id, clerk, pin)
+            self.flow.close_blocked(clerk, pin)
         except OdekakeError as exc:
             self.query_one("#second-pin", Input).value = ""
             self.query_one("#blocked-error", Static).update(str(exc))
             return
-        ck.record_blocked(
-            self.van_db,
-            election_id=self.election_id,
-            station_id=self.station_id,
-            voter_no=self.voter_no,
-            clerk_id=self.clerk_id,
-            second_clerk_id=clerk.strip(),
-            first={
-                "station_id": self.answer.station_id,
-                "checked_at": self.answer.checked_at,
-                "kind": self.answer.kind,
-            },
-        )
         self.dismiss(clerk.strip())
+
+
+class WithdrawModal(ModalScreen[str | None]):
+    """交付取りやめ: the reason (required); Escape goes back to 交付可."""
+
+    DEFAULT_CSS = """
+    WithdrawModal { align: center middle; }
+    WithdrawModal > Vertical { width: 70; height: auto; padding: 1 2; border: thick $warning; background: $surface; }
+    WithdrawModal Input { width: 100%; }
+    WithdrawModal Horizontal { height: auto; }
+    WithdrawModal Button:focus { text-style: bold reverse; border: tall $accent; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", LABELS["stay"])]
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(LABELS["withdraw_title"], id="withdraw-title")
+            yield Input(placeholder=LABELS["withdraw_reason"], id="withdraw-reason", max_length=200)
+            with Horizontal():
+                yield Button(LABELS["withdraw_ok"], id="withdraw-ok", variant="warning")
+                yield Button(LABELS["stay"], id="withdraw-back")
+            yield Static("", id="withdraw-error")
+
+    def on_mount(self) -> None:
+        self.query_one("#withdraw-reason", Input).focus()
+
+    def action_back(self) -> None:
+        """Back to 交付可 (nothing recorded)."""
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#withdraw-back")
+    def back(self) -> None:
+        """Back to 交付可 (nothing recorded)."""
+        self.dismiss(None)
+
+    @on(Input.Submitted, "#withdraw-reason")
+    @on(Button.Pressed, "#withdraw-ok")
+    def ok(self) -> None:
+        """A reason is required."""
+        reason = self.query_one("#withdraw-reason", Input).value.strip()
+        if not reason:
+            self.query_one("#withdraw-error", Static).update(LABELS["withdraw_need_reason"])
+            return
+        self.dismiss(reason)
 
 
 class VotingScreen(Screen[None]):
@@ -160,22 +193,42 @@ class VotingScreen(Screen[None]):
         clerk_id: str,
         *,
         stop_id: str | None = None,
+        renew_client: Callable[[], CheckinClient] | None = None,
     ) -> None:
         super().__init__()
+        self.flow = StationFlow(
+            van_db,
+            client,
+            election,
+            station_id,
+            clerk_id,
+            stop_id=stop_id,
+            renew_client=renew_client,
+        )
         self.client = client
         self.van_db = van_db
         self.election = election
-        self.station = election.station(station_id)
+        self.station = self.flow.station
         self.clerk_id = clerk_id
         self.stop_id = stop_id
-        self.device_id = device_id_of(van_db)
-        self.voter: rl.Voter | None = None
-        self.request_id: str | None = None
-        self.confirmed: Confirmed | None = None
-        self.offline: Offline | None = None
-        self.waiting = False
         self.hub_ok: bool | None = None
         self._matches: list[rl.Voter] = []
+
+    # The screen's view of the flow (tests and the app read these).
+    @property
+    def voter(self) -> rl.Voter | None:
+        """The voter in front of the clerk."""
+        return self.flow.voter
+
+    @property
+    def request_id(self) -> str | None:
+        """The check-in request in flight or to retry."""
+        return self.flow.request.request_id if self.flow.request else None
+
+    @property
+    def waiting(self) -> bool:
+        """True while the hub is being asked."""
+        return self.flow.phase is Phase.WAITING
 
     def compose(self) -> ComposeResult:
         yield Static(f"{LABELS['title']}  {self.election.name}  {self.station.name}", id="title")
@@ -196,6 +249,7 @@ class VotingScreen(Screen[None]):
         yield Static("", id="result")
         with Horizontal(id="actions"):
             yield Button(LABELS["handed"], id="handed", variant="success")
+            yield Button(LABELS["withdraw"], id="withdraw", variant="warning")
             yield Button(LABELS["retry"], id="retry")
             yield Button(LABELS["provisional"], id="provisional", variant="warning")
             yield Button(LABELS["next"], id="next")
@@ -208,7 +262,8 @@ class VotingScreen(Screen[None]):
         keys["escape"] = [
             dataclasses.replace(b, description=LABELS["close_list"]) for b in keys["escape"]
         ]
-        self._reset()
+        self._show_state()
+        self._clear_fields()
         self._probe_hub()
 
     # --- the hub's reachability (shown before the clerk starts) ----------------------
@@ -229,72 +284,29 @@ class VotingScreen(Screen[None]):
         status.update(LABELS["hub_ok" if ok else "hub_down"])
         status.set_classes("ok" if ok else "ng")
 
-    # --- leaving -------------------------------------------------------------------
-
-    def action_leave(self) -> None:
-        """Escape: back to the menu, unless the hub is being asked or a ballot is due."""
-        if self.waiting:
-            self._result(LABELS["leave_waiting"], "ng")
-            return
-        if self.confirmed is not None:
-            self._result(LABELS["leave_confirmed"], "ng")
-            return
-        self.dismiss(None)
-
-    def action_next_voter(self) -> None:
-        """F2: clear the screen for the next voter."""
-        self.next_voter()
-
-    # --- state ---------------------------------------------------------------------
-
-    def _show(self, *ids: str) -> None:
-        for bid in ("handed", "retry", "provisional"):
-            self.query_one(f"#{bid}", Button).display = bid in ids
+    # --- showing the flow ---------------------------------------------------------------
 
     def _result(self, text: str, cls: str = "") -> None:
         result = self.query_one("#result", Static)
         result.update(text)
         result.set_classes(cls)
 
-    def _reset(self) -> None:
-        self.voter = None
-        self.request_id = None
-        self.confirmed = None
-        self.offline = None
-        for iid in ("ticket", "kana", "birth"):
-            self.query_one(f"#{iid}", Input).value = ""
-        self.query_one("#matches", OptionList).display = False
-        self.query_one("#voter", Static).update("")
-        self.query_one("#reason", Select).clear()
-        self.query_one("#checkin", Button).disabled = True
-        self._result("")
-        self._show()
-        self.query_one("#ticket", Input).focus()
-
-    def _clear_selection(self) -> None:
-        """Forget the selected voter (a new search has started): no 名簿対照 for them."""
-        self.voter = None
-        self.request_id = None
-        self.confirmed = None
-        self.offline = None
-        self.query_one("#voter", Static).update("")
-        self.query_one("#checkin", Button).disabled = True
-        self._show()
-
-    @on(Input.Changed, "#ticket")
-    @on(Input.Changed, "#kana")
-    @on(Input.Changed, "#birth")
-    def typing(self, event: Input.Changed) -> None:
-        """Typing a new ticket, フリガナ or birth date starts a new search."""
-        if event.value and self.voter is not None and not self.waiting:
-            self._clear_selection()
-            self._result("")
-
-    def _select_voter(self, voter: rl.Voter) -> None:
-        self._reset()
-        self.voter = voter
+    def _show_state(self) -> None:
+        """Show the flow's phase: the voter, the message and the buttons it allows."""
+        flow = self.flow
+        phase = flow.phase
+        buttons = {
+            Phase.ISSUABLE: ("handed", "withdraw"),
+            Phase.OFFLINE: ("retry", "provisional"),
+            Phase.UNKNOWN: ("retry",),
+        }.get(phase, ())
+        for bid in ("handed", "withdraw", "retry", "provisional"):
+            self.query_one(f"#{bid}", Button).display = bid in buttons
+        voter = flow.voter
         self.query_one("#voter", Static).update(
-            LABELS["voter_line"].format(
+            ""
+            if voter is None
+            else LABELS["voter_line"].format(
                 name=voter.name,
                 kana=voter.kana,
                 birth=voter.birth_date,
@@ -304,67 +316,127 @@ class VotingScreen(Screen[None]):
                 voter_no=voter.voter_no,
             )
         )
-        self.query_one("#checkin", Button).disabled = False
-        self.query_one("#reason", Select).focus()
+        self.query_one("#checkin", Button).disabled = phase not in (Phase.CHOSEN, Phase.REFUSED)
+        self._result(flow.message, flow.tone)
+        if buttons:
+            self.query_one(f"#{buttons[0]}", Button).focus()
+
+    def _clear_fields(self) -> None:
+        for iid in ("ticket", "kana", "birth"):
+            self.query_one(f"#{iid}", Input).value = ""
+        self.query_one("#matches", OptionList).display = False
+        self.query_one("#reason", Select).clear()
+        self.query_one("#ticket", Input).focus()
+
+    def _attempt(self, step: Callable[[], object]) -> bool:
+        """Run one transition; a refusal is shown, never raised. True when it ran."""
+        try:
+            step()
+        except OdekakeError as exc:
+            self._result(str(exc), "ng")
+            return False
+        return True
+
+    def _settled(self) -> None:
+        """After a voter is settled: empty fields for the next one, the outcome said."""
+        self._show_state()
+        self._clear_fields()
+
+    # --- leaving -------------------------------------------------------------------
+
+    def _held(self) -> bool:
+        why = self.flow.hold()
+        if why is not None and self.flow.phase is Phase.ISSUABLE:
+            self._result(f"{self.flow.message}\n{why}", "ok")  # 交付可 stays in view
+        elif why is not None:
+            self._result(why, "ng")
+        return why is not None
+
+    def action_leave(self) -> None:
+        """Escape: back to the menu, unless the hub is being asked or a voter is unsettled."""
+        if not self._held():
+            self.dismiss(None)
+
+    def hold_quit(self) -> bool:
+        """Ctrl+Q: refused while the hub is being asked or a 交付可 voter is unsettled."""
+        return self._held()
+
+    def action_next_voter(self) -> None:
+        """F2: clear the screen for the next voter."""
+        self.next_voter()
+
+    @on(Button.Pressed, "#next")
+    def next_voter(self) -> None:
+        """Clear the screen for the next voter (refused while a voter is unsettled)."""
+        if self._attempt(self.flow.next_voter):
+            self._settled()
 
     # --- finding the voter -----------------------------------------------------------
 
-    def _busy(self) -> bool:
-        """While the hub is being asked, the clerk cannot move on to another voter."""
-        if self.waiting:
-            self._result(LABELS["waiting"])
-        return self.waiting
+    @on(Input.Changed, "#ticket")
+    @on(Input.Changed, "#kana")
+    @on(Input.Changed, "#birth")
+    def typing(self, event: Input.Changed) -> None:
+        """Typing a new ticket, フリガナ or birth date starts a new search."""
+        if event.value and self.flow.voter is not None and self.flow.hold() is None:
+            self.flow.reset()
+            self._show_state()
 
     @on(Input.Submitted, "#ticket")
     def scanned(self, event: Input.Submitted) -> None:
         """A scanner types the ticket's content and Enter."""
-        if self._busy():
+        if self._held():
             return
-        self._clear_selection()
-        voter = rl.find_by_voter_no(self.van_db, self.election.id, event.value)
-        if voter is None:
-            self._reset()
-            self._result(LABELS["not_found"], "ng")
-            return
-        self._select_voter(voter)
+        self._attempt(lambda: self.flow.find_ticket(event.value))
+        self._show_state()
+        if self.flow.voter is not None:
+            self.query_one("#reason", Select).focus()
 
     @on(Button.Pressed, "#search")
     @on(Input.Submitted, "#birth")
     def search(self) -> None:
-        """Look the voter up by フリガナ + birth date."""
-        if self._busy():
+        """Look the voter up by フリガナ (a surname is enough) + birth date."""
+        if self._held():
             return
-        self._clear_selection()
         kana = self.query_one("#kana", Input).value
         birth = self.query_one("#birth", Input).value
-        try:
-            found = rl.find_by_kana(self.van_db, self.election.id, kana, birth)
-        except OdekakeError as exc:
-            self._result(str(exc), "ng")
+        found: list[rl.Voter] = []
+
+        def find() -> None:
+            found.extend(self.flow.find(kana, birth))
+
+        if not self._attempt(find):
             return
+        self._show_state()
         matches = self.query_one("#matches", OptionList)
-        if len(found) == 1:
-            self._select_voter(found[0])
-        elif not found:
-            self._result(LABELS["not_found"], "ng")
-        else:
+        matches.display = False
+        if self.flow.voter is not None:
+            self.query_one("#reason", Select).focus()
+        elif len(found) > 1:
             self._matches = found
             matches.clear_options()
             matches.add_options(
-                [Option(f"{v.name} {v.address} ({v.voter_no})", id=v.voter_no) for v in found]
+                [
+                    Option(f"{v.name}({v.kana}) {v.address} [{v.voter_no}]", id=v.voter_no)
+                    for v in found
+                ]
             )
             matches.display = True
-            self._result(LABELS["many_found"].format(n=len(found)))
+            matches.highlighted = 0
             matches.focus()
 
     @on(OptionList.OptionSelected, "#matches")
     def picked(self, event: OptionList.OptionSelected) -> None:
-        """One of several voters with the same フリガナ and birth date."""
-        if self._busy():
+        """One of several voters found: the clerk picks by name and address."""
+        if self._held():
             return
-        for v in self._matches:
-            if v.voter_no == event.option.id:
-                self._select_voter(v)
+        chosen = next((v for v in self._matches if v.voter_no == event.option.id), None)
+        if chosen is not None:
+            self._attempt(lambda: self.flow.choose(chosen))
+        self.query_one("#matches", OptionList).display = False
+        self._show_state()
+        if self.flow.voter is not None:
+            self.query_one("#reason", Select).focus()
 
     # --- the check-in ----------------------------------------------------------------
 
@@ -375,150 +447,84 @@ class VotingScreen(Screen[None]):
     @on(Button.Pressed, "#checkin")
     @on(Button.Pressed, "#retry")
     def start_checkin(self) -> None:
-        """Ask the hub (a retry reuses the same request id)."""
-        if self.waiting:
+        """名簿対照 (a retry resends the same request)."""
+        req = self.flow.start(self._reason())
+        if self.flow.phase is Phase.BLOCKED:
+            self._show_state()
+            self._blocked()
             return
-        if self.voter is None:
-            self._result(LABELS["choose_voter"], "ng")
-            return
-        reason = self._reason()
-        if reason is None:
-            self._result(LABELS["choose_reason"], "ng")
-            return
-        mine = ck.local_vote(self.van_db, self.election.id, self.voter.voter_no)
-        if mine is not None:
-            # This van already handed this voter a ballot or took a 仮投票: blocked here,
-            # online or not (the hub may not have the 仮投票 yet).
-            self._blocked(
-                AlreadyVoted(
-                    "local",
-                    mine["station_id"],
-                    mine["station_name"],
-                    mine["checked_at"],
-                    mine["kind"],
-                ),
-                local=True,
-            )
-            return
-        if self.request_id is None:
-            self.request_id = ck.new_request_id()
-        self.query_one("#checkin", Button).disabled = True
-        self._show()
-        self.waiting = True
-        self._result(LABELS["waiting"])
-        self._ask_hub(self.voter.voter_no, reason, self.request_id)
+        self._show_state()
+        if req is not None:
+            self._ask_hub(req)
 
     @work(thread=True, exclusive=True, group="vote-checkin")
-    def _ask_hub(self, voter_no: str, reason: str, request_id: str) -> None:
-        result: CheckinResult
-        try:
-            result = self.client.checkin(
-                election_id=self.election.id,
-                voter_no=voter_no,
-                station_id=self.station.id,
-                clerk_id=self.clerk_id,
-                device_id=self.device_id,
-                reason=reason,
-                request_id=request_id,
-            )
-        except Exception as exc:  # a client bug must never look like a confirmation
-            result = Offline(request_id, f"{type(exc).__name__}: {exc}")
-        self.app.call_from_thread(self._answered, request_id, result)
+    def _ask_hub(self, req: ck.CheckinRequest) -> None:
+        result = self.flow.send(req)
+        self.app.call_from_thread(self._answered, req.request_id, result)
 
-    def _blocked(self, answer: AlreadyVoted, *, local: bool = False) -> None:
-        if self.voter is None:
+    def _answered(self, request_id: str, result: CheckinResult) -> None:
+        self._hub_state(not isinstance(result, Offline))
+        if not self.flow.answered(request_id, result):
             return
-        self._result(LABELS["blocked_title"], "ng")
-        modal = VoteBlockedModal(
-            self.van_db,
-            election_id=self.election.id,
-            station_id=self.station.id,
-            clerk_id=self.clerk_id,
-            voter_no=self.voter.voter_no,
-            answer=answer,
-            local=local,
-        )
-        self.app.push_screen(modal, self._block_closed)
+        self._show_state()
+        if self.flow.phase is Phase.BLOCKED:
+            self._blocked()
+
+    def _blocked(self) -> None:
+        self.app.push_screen(VoteBlockedModal(self.flow), self._block_closed)
 
     def _block_closed(self, second_clerk: str | None) -> None:
         """The second clerk closed 投票不可: say what was recorded (no ballot)."""
-        self._reset()
-        if second_clerk:
-            self._result(LABELS["blocked_done"].format(clerk=second_clerk), "ng")
+        self._settled()
 
-    def _answered(self, request_id: str, result: CheckinResult) -> None:
-        self.waiting = False
-        self._hub_state(not isinstance(result, Offline))
-        if request_id != self.request_id or self.voter is None:
-            return  # the clerk moved on to another voter
-        if isinstance(result, Confirmed):
-            self.confirmed = result
-            ballots = "・".join(label for _, label in result.ballots)
-            self._result(
-                f"{LABELS['confirmed']}\n"
-                + LABELS["confirmed_detail"].format(time=_when(result.checked_at), ballots=ballots),
-                "ok",
-            )
-            self._show("handed")
-            self.query_one("#handed", Button).focus()
-        elif isinstance(result, AlreadyVoted):
-            self._blocked(result)
-        elif isinstance(result, Refused):
-            self._result(LABELS["refused"].format(message=result.message, code=result.code), "ng")
-        else:
-            self.offline = result
-            self._result(LABELS["offline"].format(reason=result.reason), "ng")
-            self._show("retry", "provisional")
-            self.query_one("#retry", Button).focus()
+    # --- settling a voter ---------------------------------------------------------------
 
     @on(Button.Pressed, "#handed")
     def handed(self) -> None:
-        """Record that the ballots were handed out (only after a confirmation)."""
-        if self.confirmed is None or self.voter is None:
+        """投票用紙を交付しました (only from 交付可)."""
+        if self._attempt(self.flow.handed):
+            self._settled()
+
+    @on(Button.Pressed, "#withdraw")
+    def withdraw(self) -> None:
+        """交付取りやめ: ask the reason, record it, tell the hub."""
+        if self.flow.phase is not Phase.ISSUABLE:
             return
-        ck.record_cast(
-            self.van_db,
-            election=self.election,
-            station_id=self.station.id,
-            voter=self.voter,
-            request_id=self.confirmed.request_id,
-            ballots=[kind for kind, _ in self.confirmed.ballots],
-            clerk_id=self.clerk_id,
-            checked_at=self.confirmed.checked_at,
-            stop_id=self.stop_id,
-        )
-        self._reset()
-        self._result(LABELS["handed_done"])
+
+        def reason_given(reason: str | None) -> None:
+            if not reason:
+                self._show_state()
+                return
+            release: list[ck.ReleaseRequest] = []
+            if self._attempt(lambda: release.append(self.flow.withdraw(reason))):
+                self._settled()
+                self._send_release(release[0])
+
+        self.app.push_screen(WithdrawModal(), reason_given)
+
+    @work(thread=True, exclusive=True, group="vote-release")
+    def _send_release(self, req: ck.ReleaseRequest) -> None:
+        result = self.flow.send_release(req)
+        self.app.call_from_thread(self._release_answered, result)
+
+    def _release_answered(self, result: ReleaseResult) -> None:
+        self.flow.released(result)
+        self._result(self.flow.message, self.flow.tone)
 
     @on(Button.Pressed, "#provisional")
     def provisional(self) -> None:
-        """Record a provisional vote (only offered when the hub could not answer)."""
-        if self.offline is None or self.voter is None or self.request_id is None:
+        """仮投票 (only when the hub could not answer): asked once, then recorded."""
+        if self.flow.phase is not Phase.OFFLINE:
             return
         reason = self._reason()
-        if reason is None:
-            self._result(LABELS["choose_reason"], "ng")
-            return
-        ck.record_provisional(
-            self.van_db,
-            election=self.election,
-            station_id=self.station.id,
-            voter=self.voter,
-            reason=reason,
-            clerk_id=self.clerk_id,
-            request_id=self.request_id,
-            cause=self.offline.reason,
-            stop_id=self.stop_id,
-        )
-        self._reset()
-        self._result(LABELS["provisional_done"])
 
-    @on(Button.Pressed, "#next")
-    def next_voter(self) -> None:
-        """Clear the screen for the next voter."""
-        if self._busy():
-            return
-        self._reset()
+        def answer(yes: bool | None) -> None:
+            if yes and self._attempt(lambda: self.flow.provisional(reason)):
+                self._settled()
+
+        self.app.push_screen(
+            Confirm(LABELS["provisional_q"], LABELS["provisional_yes"], LABELS["stay"]), answer
+        )
 
 
 def make_voting_screen(
@@ -529,6 +535,7 @@ def make_voting_screen(
     timeout: float = 5.0,
     stop_id: str | None = None,
     client: CheckinClient | None = None,
+    renew_client: Callable[[], CheckinClient] | None = None,
     van_id: str | None = None,
     site_id: str | None = None,
     day: date | None = None,
@@ -561,4 +568,5 @@ def make_voting_screen(
         station.id,
         clerk_id,
         stop_id=stop_id,
+        renew_client=renew_client,
     )

@@ -237,6 +237,9 @@ def vote_report(db_path: Path, election_id: str, out: Path, csv_out: Path | None
         click.echo(f"{csv_out} に書き出しました。")
     for st in t.stations:
         click.echo(f"{st.station.name}: 投票者 {st.total}人 投票率 {st.turnout_label}")
+        click.echo(f"  {report.reconciliation(st)}")
+    click.echo(f"全体(重複を除く): 投票者 {t.voters}人 投票率 {t.turnout_label}")
+    click.echo(f"インシデント {t.incidents}件(投票者には数えていません)")
 
 
 COMMANDS: list[click.Command] = [election_group, roll_group, vote_group]

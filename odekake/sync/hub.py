@@ -78,6 +78,7 @@ MAX_CONCURRENCY = 64
 ROUTE_CAPS: dict[str, int] = {
     "/v1/push": 64 * 1024 * 1024,
     "/vote/checkin": 16 * 1024,
+    "/vote/release": 16 * 1024,
 }
 """Largest body each route reads (bytes); every other route takes no body at all."""
 MAX_BODY_BYTES = ROUTE_CAPS["/v1/push"]
@@ -238,6 +239,15 @@ _VOTE_PATHS: dict[str, Any] = {
             "responses": {
                 "200": {"description": "confirmed, already_voted or refused", **_ERROR},
                 "422": {"description": "Refused (not on the roll, station closed …)", **_ERROR},
+            },
+        }
+    },
+    "/vote/release": {
+        "post": {
+            "summary": "Release a check-in whose ballot was withdrawn (交付取りやめ)",
+            "responses": {
+                "200": {"description": "released", **_ERROR},
+                "422": {"description": "Refused (no such check-in, other device …)", **_ERROR},
             },
         }
     },

@@ -41,6 +41,17 @@ PROVISIONAL = "vote.provisional"
 CAST = "vote.cast"
 INCIDENT = "vote.incident"
 BLOCKED = "vote.blocked"
+CHECKED_IN = "vote.checked_in"
+"""The van's own record of the hub's confirmation, written the moment it arrives."""
+WITHDRAWN = "vote.withdrawn"
+"""交付取りやめ on the van: the voter checked in got no ballot (with the clerk's reason)."""
+PENDING = "vote.pending"
+"""A check-in the hub may have decided without the van knowing how (no answer, or an
+answer the van cannot verify): the van retries it with the same request id."""
+RESOLVED = "vote.resolved"
+"""The definite answer to a pending check-in that left no other record (refused)."""
+RELEASED = "vote.released"
+"""At the hub: a check-in released because its ballot was withdrawn (交付取りやめ)."""
 
 INCIDENT_LABELS = {
     "provisional_after_checkin": "名簿対照済みの選挙人の仮投票",
@@ -66,6 +77,13 @@ REFUSAL_MESSAGES = {
     "outside_hours": "投票所の開設時間外です",
     "not_clerk": "投票事務従事者として登録された有効な職員ではありません",
     "bad_time": "記録の時刻が読めません",
+}
+
+RELEASE_MESSAGES = {
+    "released": "この照会は交付取りやめにより取り消されています(新しく名簿対照してください)",
+    "no_checkin": "取り消す名簿対照がハブにありません",
+    "other_device": "別の端末の名簿対照は取り消せません",
+    "ballot_handed": "投票用紙の交付が記録された名簿対照は取り消せません",
 }
 
 _REQUEST_FIELDS = (
@@ -441,6 +459,148 @@ def election_status(db: sqlite_utils.Database, election_id: str) -> dict[str, An
     return {"election_id": election_id, "stations": stations, "incidents": int(incidents)}
 
 
+@dataclass(frozen=True)
+class ReleaseRequest:
+    """交付取りやめ sent by the van: release the check-in made by ``request_id``."""
+
+    request_id: str
+    election_id: str
+    voter_no: str
+    station_id: str
+    clerk_id: str
+    device_id: str
+    reason: str
+
+    @classmethod
+    def from_json(cls, data: Any) -> ReleaseRequest:
+        """Validate a decoded JSON body (the reason is the clerk's text, ≤ 200 characters).
+
+        Raises:
+            ValidationError: A field is missing or too long.
+        """
+        if not isinstance(data, dict):
+            raise ValidationError("JSONオブジェクトではありません")
+        values: dict[str, str] = {}
+        for key in _REQUEST_FIELDS:
+            value = data.get(key)
+            limit = 200 if key == "reason" else 128
+            if not isinstance(value, str) or not value.strip() or len(value) > limit:
+                raise ValidationError(f"{key} がありません", key)
+            values[key] = value.strip()
+        return cls(**values)
+
+    def to_json(self) -> dict[str, str]:
+        """The request body."""
+        return {k: getattr(self, k) for k in _REQUEST_FIELDS}
+
+
+def _release_code(db: sqlite_utils.Database, req: ReleaseRequest) -> tuple[str | None, Any]:
+    """Why the check-in cannot be released (None: it can), and its row."""
+    row = _existing(db, req.election_id, req.voter_no)
+    if row is None or row["kind"] != "checkin" or row["request_id"] != req.request_id:
+        return "no_checkin", row
+    if row["device_id"] != req.device_id:
+        return "other_device", row
+    handed = db.execute(
+        "SELECT 1 FROM vote_reconciled WHERE election_id = ? AND voter_no = ? AND type = ? "
+        "AND outcome = 'matched'",
+        [req.election_id, req.voter_no, CAST],
+    ).fetchone()
+    if handed is not None:
+        return "ballot_handed", row
+    return None, row
+
+
+def _released_before(db: sqlite_utils.Database, request_id: str) -> dict[str, Any] | None:
+    stored = db.execute(
+        "SELECT body FROM vote_requests WHERE request_id = ?", [request_id]
+    ).fetchone()
+    if stored is None:
+        return None
+    body: dict[str, Any] = json.loads(stored[0])
+    return body if body.get("code") == "released" else None
+
+
+def release(
+    db: sqlite_utils.Database,
+    req: ReleaseRequest,
+    *,
+    now: datetime | None = None,
+    actor: str | None = None,
+) -> Answer:
+    """Release a check-in whose ballot was withdrawn on the van (交付取りやめ).
+
+    Only the device that made the check-in can release it, and only while no ballot
+    has been recorded for it. The ``vote_checkins`` row goes (the voter can check in
+    again), the request's stored answer becomes a refusal (a replay of the old
+    request never confirms again), and a ``vote.released`` hub record plus an audit
+    entry keep who, when and why. Idempotent: releasing again answers ``released``.
+
+    Returns:
+        ``200 released`` or ``422 refused`` with a code of :data:`RELEASE_MESSAGES`.
+    """
+    from odekake import audit
+
+    when = jst_now(now)
+    with write(db):
+        base = {
+            "request_id": req.request_id,
+            "election_id": req.election_id,
+            "voter_no": req.voter_no,
+        }
+        if _released_before(db, req.request_id) is not None:
+            return Answer(200, {**base, "status": "released", "again": True})
+        code, row = _release_code(db, req)
+        if code is not None:
+            return Answer(
+                422,
+                {**base, "status": "refused", "code": code, "message": RELEASE_MESSAGES[code]},
+            )
+        r = rec.append(
+            db,
+            RELEASED,
+            {
+                **req.to_json(),
+                "station_name": row["station_name"],
+                "checked_at": row["checked_at"],
+                "checkin_record_id": row["record_id"],
+                "at": when.isoformat(timespec="seconds"),
+            },
+            device_id=HUB_DEVICE,
+            now=when,
+        )
+        db.execute(
+            "DELETE FROM vote_checkins WHERE election_id = ? AND voter_no = ?",
+            [req.election_id, req.voter_no],
+        )
+        refused = {
+            **base,
+            "station_id": req.station_id,
+            "status": "refused",
+            "code": "released",
+            "message": RELEASE_MESSAGES["released"],
+        }
+        db.execute(
+            "UPDATE vote_requests SET status_code = 422, body = ? WHERE request_id = ?",
+            [canonical_json(refused), req.request_id],
+        )
+        audit.log(
+            db,
+            actor or f"device:{req.device_id}",
+            "vote.release",
+            req.request_id,
+            {
+                "election_id": req.election_id,
+                "station_id": req.station_id,
+                "clerk_id": req.clerk_id,
+                "device_id": req.device_id,
+                "record_id": r.id,
+            },
+            now=when,
+        )
+    return Answer(200, {**base, "status": "released", "record_id": r.id})
+
+
 # --- on the van ---------------------------------------------------------------------
 
 
@@ -535,16 +695,27 @@ def record_provisional(
 def local_vote(
     van_db: sqlite_utils.Database, election_id: str, voter_no: str
 ) -> dict[str, str] | None:
-    """The first ballot or provisional vote THIS van recorded for the voter, else None.
+    """The first vote THIS van recorded for the voter, else None.
 
-    Offline the hub cannot say "already voted"; the van still knows what it handed out
-    itself, so the clerk's screen blocks a second ballot or 仮投票 locally (投票不可).
-    Returns ``{kind, station_id, station_name, checked_at}`` (kind ``checkin`` for a
-    ballot handed out after the hub's confirmation, ``provisional`` for a 仮投票).
+    Offline the hub cannot say "already voted"; the van still knows what it did itself,
+    so the clerk's screen blocks a second ballot or 仮投票 locally (投票不可). A vote
+    here is a ballot handed out, a 仮投票, or a check-in the hub confirmed to this van
+    (``vote.checked_in``, written the moment the answer arrived) that was not withdrawn
+    (交付取りやめ). Returns ``{kind, station_id, station_name, checked_at}`` (kind
+    ``checkin`` for a confirmed check-in, ``provisional`` for a 仮投票).
     """
-    for r in rec.effective(rec.iter_records(van_db, types=[CAST, PROVISIONAL])):
+    mine = [
+        r
+        for r in rec.effective(
+            rec.iter_records(van_db, types=[CAST, PROVISIONAL, CHECKED_IN, WITHDRAWN])
+        )
+        if (r.payload or {}).get("election_id") == election_id
+        and (r.payload or {}).get("voter_no") == voter_no
+    ]
+    withdrawn = {(r.payload or {}).get("request_id") for r in mine if r.type == WITHDRAWN}
+    for r in mine:
         p = r.payload or {}
-        if p.get("election_id") != election_id or p.get("voter_no") != voter_no:
+        if r.type == WITHDRAWN or (r.type == CHECKED_IN and p.get("request_id") in withdrawn):
             continue
         station_id = str(p.get("station_id", ""))
         name = str(p.get("station_name") or "")
@@ -562,6 +733,140 @@ def local_vote(
     return None
 
 
+def record_checked_in(
+    van_db: sqlite_utils.Database,
+    *,
+    election: Election,
+    station_id: str,
+    voter: Voter,
+    request_id: str,
+    ballots: list[str],
+    clerk_id: str,
+    checked_at: str,
+    stop_id: str | None = None,
+) -> Record:
+    """Record on the van, at once, that the hub confirmed this voter's check-in.
+
+    From this record on the van itself blocks the voter (投票不可, :func:`local_vote`),
+    whatever the clerk does next and whether or not the hub can be reached, until the
+    ballot is withdrawn (:func:`record_withdrawn`).
+    """
+    return rec.append(
+        van_db,
+        CHECKED_IN,
+        {
+            "stop_id": stop_id or station_id,
+            "election_id": election.id,
+            "station_id": station_id,
+            "station_name": election.station(station_id).name,
+            "voter_no": voter.voter_no,
+            "sex": voter.sex,
+            "request_id": request_id,
+            "ballots": ballots,
+            "clerk_id": clerk_id,
+            "checked_at": checked_at,
+        },
+    )
+
+
+def record_withdrawn(
+    van_db: sqlite_utils.Database,
+    *,
+    election: Election,
+    station_id: str,
+    voter: Voter,
+    request_id: str,
+    clerk_id: str,
+    reason: str,
+    stop_id: str | None = None,
+    now: datetime | None = None,
+) -> Record:
+    """Record 交付取りやめ: a voter the hub checked in leaves without a ballot.
+
+    The record reaches the hub by sync (where :func:`reconcile` releases the check-in
+    if the live release did not); the van no longer blocks the voter.
+
+    Raises:
+        ValidationError: No reason given.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError("交付取りやめの理由を入力してください", "reason")
+    if len(reason) > 200:
+        raise ValidationError("交付取りやめの理由は200文字以内にしてください", "reason")
+    when = jst_now(now)
+    return rec.append(
+        van_db,
+        WITHDRAWN,
+        {
+            "stop_id": stop_id or station_id,
+            "election_id": election.id,
+            "station_id": station_id,
+            "voter_no": voter.voter_no,
+            "request_id": request_id,
+            "clerk_id": clerk_id,
+            "reason": reason,
+            "at": when.isoformat(timespec="seconds"),
+        },
+        now=when,
+    )
+
+
+def record_pending(
+    van_db: sqlite_utils.Database, req: CheckinRequest, *, cause: str, stop_id: str | None = None
+) -> Record:
+    """Record a check-in whose outcome the van does not know (kept for the retry)."""
+    return rec.append(
+        van_db,
+        PENDING,
+        {"stop_id": stop_id or req.station_id, **req.to_json(), "cause": cause},
+    )
+
+
+def record_resolved(
+    van_db: sqlite_utils.Database, req: CheckinRequest, *, status: str, code: str = ""
+) -> Record:
+    """Record the definite answer to a pending check-in that leaves no other record."""
+    return rec.append(
+        van_db,
+        RESOLVED,
+        {
+            "election_id": req.election_id,
+            "station_id": req.station_id,
+            "voter_no": req.voter_no,
+            "request_id": req.request_id,
+            "status": status,
+            "code": code,
+        },
+    )
+
+
+def pending_request(
+    van_db: sqlite_utils.Database, election_id: str, voter_no: str
+) -> CheckinRequest | None:
+    """The voter's check-in whose outcome this van does not know yet, else None.
+
+    A later vote record naming the same request id (confirmed, handed out, 仮投票,
+    投票不可, withdrawn, resolved) settles it. The request comes back exactly as sent,
+    so the hub answers its retry with the answer it stored.
+    """
+    settled: set[str] = set()
+    latest: CheckinRequest | None = None
+    types = [PENDING, CHECKED_IN, CAST, PROVISIONAL, BLOCKED, WITHDRAWN, RESOLVED]
+    for r in rec.effective(rec.iter_records(van_db, types=types)):
+        p = r.payload or {}
+        if p.get("election_id") != election_id or p.get("voter_no") != voter_no:
+            continue
+        if r.type == PENDING:
+            try:
+                latest = CheckinRequest.from_json(p)
+            except ValidationError:
+                continue
+        elif p.get("request_id"):
+            settled.add(str(p["request_id"]))
+    return None if latest is None or latest.request_id in settled else latest
+
+
 def record_blocked(
     van_db: sqlite_utils.Database,
     *,
@@ -571,20 +876,26 @@ def record_blocked(
     clerk_id: str,
     second_clerk_id: str,
     first: dict[str, Any],
+    request_id: str | None = None,
+    closed_by: str = "second_clerk",
 ) -> Record:
-    """Record that a 投票不可 screen was acknowledged by a second clerk (no ballot given)."""
-    return rec.append(
-        van_db,
-        BLOCKED,
-        {
-            "election_id": election_id,
-            "station_id": station_id,
-            "voter_no": voter_no,
-            "clerk_id": clerk_id,
-            "second_clerk_id": second_clerk_id,
-            "first": first,
-        },
-    )
+    """Record that a 投票不可 screen was closed (no ballot given).
+
+    ``closed_by`` is ``second_clerk`` (a second clerk confirmed with their PIN) or
+    ``quit`` (the clerk quit the kiosk on it, after confirming; no second clerk).
+    """
+    payload: dict[str, Any] = {
+        "election_id": election_id,
+        "station_id": station_id,
+        "voter_no": voter_no,
+        "clerk_id": clerk_id,
+        "second_clerk_id": second_clerk_id,
+        "first": first,
+        "closed_by": closed_by,
+    }
+    if request_id:
+        payload["request_id"] = request_id
+    return rec.append(van_db, BLOCKED, payload)
 
 
 def is_clerk(db: sqlite_utils.Database, operator_id: str) -> bool:
@@ -761,10 +1072,25 @@ def synced_vote_code(db: sqlite_utils.Database, r: Record) -> str | None:
     )
 
 
+def _release_synced(db: sqlite_utils.Database, r: Record, now: datetime) -> None:
+    """A 交付取りやめ that arrives by sync releases its check-in (if still held)."""
+    p = r.payload or {}
+    try:
+        req = ReleaseRequest.from_json({**p, "device_id": r.device_id})
+    except ValidationError:
+        _mark(db, r, "release_refused")
+        return
+    answer = release(db, req, now=now, actor=f"sync:{r.device_id}")
+    _mark(db, r, "released" if answer.status_code == 200 else "release_refused")
+
+
 def _reconcile_one(db: sqlite_utils.Database, r: Record, now: datetime) -> Incident | None:
     p = r.payload or {}
     election_id = str(p.get("election_id", ""))
     voter_no = str(p.get("voter_no", ""))
+    if r.type == WITHDRAWN:
+        _release_synced(db, r, now)
+        return None
     code = synced_vote_code(db, r)
     if code is not None:
         # Never a vote: a record that breaks a rule is evidence for election staff and
@@ -837,7 +1163,8 @@ def _reconcile_one(db: sqlite_utils.Database, r: Record, now: datetime) -> Incid
 
 
 def reconcile(hub_db: sqlite_utils.Database, *, now: datetime | None = None) -> list[Incident]:
-    """Register synced provisional votes and ballots handed out; raise incidents.
+    """Register synced provisional votes and ballots handed out; raise incidents;
+    release the check-ins of synced 交付取りやめ records.
 
     Call after every ingest of van records (HTTP or bundle); each record is handled
     once (``vote_reconciled``), so calling it again does nothing new.
@@ -850,7 +1177,7 @@ def reconcile(hub_db: sqlite_utils.Database, *, now: datetime | None = None) -> 
     with write(hub_db):
         pending = [
             r
-            for r in rec.effective(rec.iter_records(hub_db, types=[PROVISIONAL, CAST]))
+            for r in rec.effective(rec.iter_records(hub_db, types=[PROVISIONAL, CAST, WITHDRAWN]))
             if r.device_id != HUB_DEVICE
             and hub_db.execute(
                 "SELECT 1 FROM vote_reconciled WHERE record_id = ?", [r.id]

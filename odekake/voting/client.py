@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import httpx
 
 from odekake.sync.auth import UnverifiedAnswer
-from odekake.voting.checkin import CheckinRequest, new_request_id
+from odekake.voting.checkin import CheckinRequest, ReleaseRequest, new_request_id
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,29 @@ class Offline:
     reason: str
 
 
-CheckinResult = Confirmed | AlreadyVoted | Refused | Offline
+@dataclass(frozen=True)
+class Unknown:
+    """The hub answered, but the van cannot verify the answer (e.g. the hub's key was
+    changed and this van has not pinned the new one): the hub may well have checked
+    the voter in. Retry the same request id once the key problem is fixed."""
+
+    request_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Released:
+    """The hub released the check-in (交付取りやめ)."""
+
+    request_id: str
+
+
+CheckinResult = Confirmed | AlreadyVoted | Refused | Offline | Unknown
+ReleaseResult = Released | Refused | Offline | Unknown
+
+UNVERIFIED_VOTE = (
+    "ハブの応答の署名を確認できません。ハブでは名簿対照が記録されている可能性があります(結果不明)"
+)
 
 
 def interpret(request_id: str, status_code: int, body: Any) -> CheckinResult:
@@ -120,6 +142,10 @@ class CheckinClient(Protocol):
         """Ask the hub to check the voter in."""
         ...
 
+    def release(self, req: ReleaseRequest) -> ReleaseResult:
+        """Tell the hub a checked-in voter got no ballot (交付取りやめ)."""
+        ...
+
 
 class VotingClient:
     """HTTP client for the hub's check-in endpoint.
@@ -168,12 +194,40 @@ class VotingClient:
             device_id=device_id,
             reason=reason,
         )
+        return self.resend(req)
+
+    def resend(self, req: CheckinRequest) -> CheckinResult:
+        """Send exactly this request (a retry: the hub answers it with its stored answer)."""
         last: CheckinResult = Offline(req.request_id, "未送信")
         for _ in range(self.attempts):
             last = self._send(req)
             if not isinstance(last, Offline):
                 return last
         return last
+
+    def release(self, req: ReleaseRequest) -> ReleaseResult:
+        """Tell the hub a checked-in voter got no ballot (never raises on network trouble)."""
+        try:
+            with httpx.Client(
+                timeout=self.timeout, auth=self.auth, transport=self.transport
+            ) as http:
+                response = http.post(f"{self.base_url}/vote/release", json=req.to_json())
+            body = response.json()
+        except UnverifiedAnswer:
+            return Unknown(req.request_id, UNVERIFIED_VOTE)
+        except httpx.TimeoutException:
+            return Offline(req.request_id, "ハブの応答がありません(時間切れ)")
+        except httpx.HTTPError as exc:
+            return Offline(req.request_id, transport_trouble(exc))
+        except ValueError:
+            return Offline(req.request_id, "ハブの応答が読めません")
+        if not isinstance(body, dict) or body.get("request_id") != req.request_id:
+            return Offline(req.request_id, f"ハブの応答が読めません (HTTP {response.status_code})")
+        if response.status_code == 200 and body.get("status") == "released":
+            return Released(req.request_id)
+        if response.status_code == 422 and body.get("status") == "refused":
+            return Refused(req.request_id, str(body.get("code")), str(body.get("message")))
+        return Offline(req.request_id, f"ハブの応答が異常です (HTTP {response.status_code})")
 
     def reachable(self, timeout: float | None = None) -> bool:
         """True when the hub's voting service answers its health check right now."""
@@ -193,8 +247,8 @@ class VotingClient:
             ) as http:
                 response = http.post(f"{self.base_url}/vote/checkin", json=req.to_json())
             body = response.json()
-        except UnverifiedAnswer as exc:
-            return Offline(req.request_id, str(exc))
+        except UnverifiedAnswer:
+            return Unknown(req.request_id, UNVERIFIED_VOTE)
         except httpx.TimeoutException:
             return Offline(req.request_id, "ハブの応答がありません(時間切れ)")
         except httpx.HTTPError as exc:

@@ -7,6 +7,8 @@ tests, demo).
 - ``POST /vote/checkin`` — body: :class:`~odekake.voting.checkin.CheckinRequest` JSON;
   answer: the stored :class:`~odekake.voting.checkin.Answer` (200 confirmed /
   200 already_voted / 422 refused / 409 request id reused / 400 bad body).
+- ``POST /vote/release`` — body: :class:`~odekake.voting.checkin.ReleaseRequest` JSON
+  (交付取りやめ); answer: 200 released / 422 refused / 400 bad body.
 - ``GET /vote/status?election_id=…[&voter_no=…]`` — a voter's status, or the
   election's counts per station.
 - ``GET /vote/health`` — ``{"ok": true}``.
@@ -107,6 +109,24 @@ def routes(db_path: str | Path, *, guard: Guard | None = None) -> list[Route]:
             await asyncio.sleep(float(delay))
         return _json(answer.body, answer.status_code)
 
+    async def release_endpoint(request: Request) -> Response:
+        try:
+            req = ck.ReleaseRequest.from_json(json.loads(await request.body()))
+        except (ValueError, OdekakeError) as exc:
+            return _json({"status": "error", "code": "bad_request", "message": str(exc)}, 400)
+        verified = getattr(request.state, "device_id", None)
+        if verified is not None and verified != req.device_id:
+            return _json(
+                {
+                    "status": "error",
+                    "code": "device_mismatch",
+                    "message": "署名した端末と取りやめの端末IDが一致しません",
+                },
+                403,
+            )
+        answer = await run_in_threadpool(lambda: ck.release(hub.db(), req))
+        return _json(answer.body, answer.status_code)
+
     async def status_endpoint(request: Request) -> Response:
         election_id = request.query_params.get("election_id", "")
         voter_no = request.query_params.get("voter_no")
@@ -123,6 +143,7 @@ def routes(db_path: str | Path, *, guard: Guard | None = None) -> list[Route]:
 
     return [
         Route("/vote/checkin", guarded(checkin_endpoint), methods=["POST"]),
+        Route("/vote/release", guarded(release_endpoint), methods=["POST"]),
         Route("/vote/status", guarded(status_endpoint), methods=["GET"]),
         Route("/vote/health", health_endpoint, methods=["GET"]),
     ]

@@ -33,6 +33,8 @@ CSV_HEADER = (
     "差(交付−名簿対照)",
     "選挙人数",
     "投票率",
+    "取りやめ",
+    "仮投票(数えない)",
 )
 TABLE_HEADER = ("日付", "時間帯", "男", "女", "計", "累計", "名簿対照", "仮投票", "交付", "差")
 
@@ -80,6 +82,8 @@ def csv_text(t: ElectionTally) -> str:
                     _signed(r.diff),
                     "",
                     "",
+                    r.released,
+                    r.provisional_uncounted,
                 ]
             )
         w.writerow(
@@ -95,11 +99,33 @@ def csv_text(t: ElectionTally) -> str:
                 st.roll_checks,
                 st.provisional,
                 st.handed_out,
-                _signed(st.handed_out - st.roll_checks),
+                _signed(st.diff),
                 "" if st.electors is None else st.electors,
                 st.turnout_label,
+                st.released,
+                st.provisional_uncounted,
             ]
         )
+    w.writerow(
+        [
+            "",
+            "全体(重複を除く)",
+            "",
+            "計",
+            sum(st.men for st in t.stations),
+            sum(st.women for st in t.stations),
+            t.voters,
+            t.voters,
+            sum(st.roll_checks for st in t.stations),
+            sum(st.provisional for st in t.stations),
+            sum(st.handed_out for st in t.stations),
+            _signed(sum(st.diff for st in t.stations)),
+            "" if t.electors is None else t.electors,
+            t.turnout_label,
+            sum(st.released for st in t.stations),
+            sum(st.provisional_uncounted for st in t.stations),
+        ]
+    )
     return out.getvalue()
 
 
@@ -127,7 +153,7 @@ def _station_block(st: StationTally, font: str) -> list[object]:
                 _signed(r.diff) + (" 要確認" if r.diff else ""),
             ]
         )
-    diff = st.handed_out - st.roll_checks
+    diff = st.diff
     data.append(
         [
             "計",
@@ -163,7 +189,19 @@ def _station_block(st: StationTally, font: str) -> list[object]:
             body,
         )
     )
+    flow.append(Paragraph(reconciliation(st), body))
     return flow
+
+
+def reconciliation(st: StationTally) -> str:
+    """One line: 交付 / 名簿対照 / 仮投票 of a station against its voters."""
+    counted = st.provisional - st.provisional_uncounted
+    line = (
+        f"照合: 投票者 {st.total}人 = 名簿対照 {st.roll_checks} − 取りやめ {st.released} "
+        f"+ 仮投票 {counted}(仮投票 {st.provisional}件のうち重複・無効 "
+        f"{st.provisional_uncounted}件は数えない) / 交付 {st.handed_out}(差 {_signed(st.diff)})"
+    )
+    return line if st.reconciled else line + " 要確認(件数が合いません)"
 
 
 def write_pdf(db: sqlite_utils.Database, election_id: str, out: str | Path) -> ElectionTally:
@@ -181,14 +219,25 @@ def write_pdf(db: sqlite_utils.Database, election_id: str, out: str | Path) -> E
             f"交付する投票用紙: {'・'.join(b.label for b in e.ballots)}",
             body,
         ),
-        Paragraph("計 = 名簿対照 + 仮投票。差 = 交付 − 名簿対照(0 以外は要確認)。", body),
+        Paragraph(
+            "計 = 投票者(同じ人は1回だけ)。差 = 交付 − (名簿対照 − 取りやめ)(0 以外は要確認)。",
+            body,
+        ),
         Spacer(1, 3 * mm),
     ]
     for st in t.stations:
         flow.extend(_station_block(st, font))
         flow.append(Spacer(1, 3 * mm))
+    flow.append(
+        Paragraph(
+            f"全体(同じ人は1回だけ数える): 投票者数 {t.voters}人 / 選挙人名簿 "
+            f"{'—' if t.electors is None else f'{t.electors}人'} / 投票率 {t.turnout_label}",
+            title,
+        )
+    )
     found = incidents(db, election_id)
     flow.append(Paragraph(f"重複・不整合(インシデント) {len(found)}件", title))
+    flow.append(Paragraph("インシデントの選挙人は上の投票者数に二重には数えていません。", body))
     for inc in found:
         first = inc["first_event"]
         second = inc["second_event"]

@@ -237,25 +237,40 @@ def find_by_voter_no(db: sqlite_utils.Database, election_id: str, code: str) -> 
     return None if row is None else _voter(row)
 
 
+def match_voters(rows: Iterable[Voter], kana: str, birth_date: str) -> list[Voter]:
+    """The roll rows whose フリガナ starts with ``kana`` and who were born on ``birth_date``.
+
+    A surname alone is enough (ヤマダ finds ヤマダ タロウ and ヤマダ ハナコ); the フリガナ is
+    compared normalised (:func:`normalise_kana`), the birth date in any accepted format.
+    A pure function over roll rows, whatever storage they came from. Sorted by
+    フリガナ, then voter number.
+
+    Raises:
+        ValidationError: The フリガナ is empty, or the birth date cannot be read.
+    """
+    key = normalise_kana(kana)
+    if not key:
+        raise ValidationError("フリガナを入力してください(姓だけでも検索できます)", "kana")
+    birth = parse_birth_date(birth_date)
+    found = [v for v in rows if v.birth_date == birth and normalise_kana(v.kana).startswith(key)]
+    return sorted(found, key=lambda v: (normalise_kana(v.kana), v.voter_no))
+
+
 def find_by_kana(
     db: sqlite_utils.Database, election_id: str, kana: str, birth_date: str
 ) -> list[Voter]:
-    """Voters matching a フリガナ (normalised) and a birth date (any accepted format).
+    """Voters of the van's roll copy matching a フリガナ prefix and a birth date.
 
     Raises:
         ValidationError: The birth date cannot be read, or the フリガナ is empty.
     """
-    key = normalise_kana(kana)
-    if not key:
-        raise ValidationError("フリガナを入力してください", "kana")
+    if not normalise_kana(kana):
+        return match_voters([], kana, birth_date)  # says what is missing
     birth = parse_birth_date(birth_date)
-    return [
-        _voter(r)
-        for r in db.execute(
-            f"{_SELECT} WHERE election_id = ? AND kana_key = ? AND birth_date = ? ORDER BY voter_no",
-            [election_id, key, birth],
-        )
-    ]
+    rows = db.execute(
+        f"{_SELECT} WHERE election_id = ? AND birth_date = ?", [election_id, birth]
+    )  # the birth date narrows the rows; match_voters decides
+    return match_voters([_voter(r) for r in rows], kana, birth)
 
 
 def roll_size(db: sqlite_utils.Database, election_id: str, precincts: Iterable[str] = ()) -> int:

@@ -15,7 +15,6 @@ from kiosk.screens.certificate import CertificateScreen
 from kiosk.screens.menu import MenuScreen
 from kiosk.screens.mynumber import MyNumberScreen
 from kiosk.screens.today import TodayScreen
-from kiosk.voting_labels import LABELS as VOTING_LABELS
 from kiosk.widgets.choice import Choice
 from kiosk.widgets.confirm import Confirm
 from kiosk.widgets.tick import Tick
@@ -24,6 +23,7 @@ from odekake.errors import FormErrors, ValidationError
 from odekake.services import certificates
 from odekake.services.common import Actor
 from odekake.voting.roll import parse_birth_date
+from odekake.voting.station import MESSAGES as VOTING_LABELS
 from odekake.wareki import parse_date
 
 from .conftest import FixedClock

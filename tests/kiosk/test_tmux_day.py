@@ -2,8 +2,12 @@
 issue a certificate, void it from today's list (a supervisor's PIN at the counter),
 hand the open stop to the election clerk for early voting (the van offline: a 仮投票,
 the same voter blocked locally as 投票不可, a voter who voted elsewhere that the van
-cannot know about), close the stop and the day, see cash refused, and re-open the day
-as a supervisor.
+cannot know about; then the hub up: a voter checked in, 次の選挙人 refused, the ballot
+handed out, the hub gone and the same voter back → 投票不可 from the van's own record;
+交付取りやめ released at the hub; `hub rotate-key` → an answer the van cannot verify
+said as an unknown outcome, then re-pinned and retried → 交付可), close the stop and
+the day, see cash refused, re-open the day as a supervisor, sync, and `vote report`
+counting each person once.
 
 The kiosk's stderr is never redirected: Textual draws there. The screen is read
 with ``tmux capture-pane``; the tmux server has its own socket and is killed in
@@ -27,7 +31,13 @@ import pytest
 
 from .test_tmux_smoke import TMUX, Terminal
 
-VOTE_TYPES = ("vote.provisional", "vote.cast", "vote.blocked")
+VOTE_TYPES = (
+    "vote.provisional",
+    "vote.cast",
+    "vote.blocked",
+    "vote.checked_in",
+    "vote.withdrawn",
+)
 
 
 def records(path: Path, type_: str) -> list[dict[str, Any]]:
@@ -45,6 +55,136 @@ def records(path: Path, type_: str) -> list[dict[str, Any]]:
         ]
     finally:
         db.close()
+
+
+class DemoHub:
+    """`odekake hub serve` on the demo's hub, on one loopback port, started and stopped
+    as the day goes (every start waits at most 30 s for the health check)."""
+
+    def __init__(self, db: Path, log: Path) -> None:
+        self.db = db
+        self.log = log
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        import httpx
+
+        odekake = Path(sys.executable).parent / "odekake"
+        self.proc = subprocess.Popen(
+            [str(odekake), "hub", "serve", "--db", str(self.db), "--host", "127.0.0.1",
+             "--port", str(self.port), "--log", str(self.log)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, "the hub exited"
+            try:
+                if httpx.get(f"{self.url}/vote/health", timeout=0.5).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("the hub did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self.proc = None
+
+
+def odekake_cli(*args: str) -> str:
+    odekake = Path(sys.executable).parent / "odekake"
+    done = subprocess.run(
+        [str(odekake), *args], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def point_van_at(van: Path, url: str) -> None:
+    from odekake.db import connect, device_id_of
+    from odekake.sync.client import remember_hub_url
+
+    db = connect(van)
+    try:
+        remember_hub_url(db, device_id_of(db), url)
+    finally:
+        db.close()
+
+
+def check_in(term: Terminal, voter_no: str) -> None:
+    """Scan a ticket, choose reason 1, press 名簿対照."""
+    term.type(voter_no)
+    term.keys("Enter")
+    term.wait_for(f"選挙人番号 {voter_no}")
+    choose_reason(term, 1, "1 仕事・学業・冠婚葬祭等の用務")
+    term.keys("Tab", "Enter")
+
+
+def voting_with_the_hub(term: Terminal, hub: DemoHub, van: Path) -> None:
+    """The voting station with a real hub: the D0006 sequence, 交付取りやめ, an answer
+    the van cannot verify (the hub's key rotated), re-pinned and retried."""
+    hub.start()
+    point_van_at(van, hub.url)
+    term.keys("8")
+    term.wait_for("ハブ: 接続できます")
+    # D0006 is checked in; the clerk presses 次の選挙人: refused, the check-in is kept
+    check_in(term, "D0006")
+    shown = term.wait_for("交付可")
+    fits(shown)
+    term.keys("F2")
+    shown = term.wait_for("交付取りやめ」を選んでください")
+    assert "選挙人番号 D0006" in shown
+    term.keys("Enter")  # 投票用紙を交付しました (focused)
+    term.wait_for("交付を記録しました")
+    # the hub stops; D0006 comes back: 投票不可 from the van's own record, no 仮投票
+    hub.stop()
+    check_in(term, "D0006")
+    shown = term.wait_for("投票用紙を交付しないでください")
+    assert "名簿対照済み" in shown and "この車両の記録による判定です" in shown
+    assert "仮投票" not in shown
+    term.type("sv001")
+    term.keys("Tab")
+    term.type("999999")
+    term.keys("Enter")
+    term.wait_for("投票不可として記録しました")
+    # 交付取りやめ: D0001 is checked in, then leaves without a ballot
+    hub.start()
+    check_in(term, "D0001")
+    term.wait_for("交付可")
+    term.keys("Tab", "Enter")  # 交付取りやめ
+    term.wait_for("理由を入力してください")
+    term.type("本人が辞退")
+    term.keys("Enter")
+    shown = term.wait_for("ハブの名簿対照を取り消しました")
+    fits(shown)
+    # the hub's key is rotated; the van has not pinned the new one yet
+    hub.stop()
+    rotated = odekake_cli("hub", "rotate-key", "--db", str(hub.db), "--yes")
+    new_key = rotated.split("新しい公開鍵: ", 1)[1].split()[0]
+    hub.start()
+    check_in(term, "D0002")
+    shown = term.wait_for("結果不明")
+    fits(shown)
+    assert "何も変更していません" not in shown and "仮投票として受け付ける" not in shown
+    assert "もう一度ハブに照会" in shown
+    odekake_cli("device", "pin-hub", "--db", str(van), "--hub-key", new_key, "--accept-new-hub-key")
+    term.keys("Enter")  # もう一度ハブに照会 (focused): the same request
+    term.wait_for("交付可")
+    term.keys("Enter")
+    term.wait_for("交付を記録しました")
+    term.keys("Escape")
+    term.wait_for("サービスを選ぶ")
 
 
 def build_demo(directory: Path) -> Path:
@@ -125,7 +265,7 @@ def fits(shown: str) -> None:
     assert len(lines) <= 24 and all(len(line) <= 80 for line in lines)
 
 
-def run_the_day(term: Terminal, command: str) -> None:
+def run_the_day(term: Terminal, command: str, hub: DemoHub, van: Path) -> None:
     """The day, key by key; the tmux server is killed whatever happens."""
     try:
         term.tmux("new-session", "-d", "-s", "kiosk", "-x", "80", "-y", "24", command)
@@ -196,6 +336,8 @@ def run_the_day(term: Terminal, command: str) -> None:
         assert not re.search("[A-Za-z]", message), message  # no exception's English name
         fits(shown)
         term.keys("Tab", "Enter")  # from もう一度ハブに照会 to 仮投票として受け付ける
+        term.wait_for("仮投票として受け付けますか")  # asked once
+        term.keys("y")
         shown = term.wait_for("仮投票として記録しました")
         # two minutes later the same voter is back (the ticket scanned): blocked here
         term.type("D0003")
@@ -239,6 +381,7 @@ def run_the_day(term: Terminal, command: str) -> None:
         wait_until(term, lambda s: "D0008" not in s, "F2 did not clear the voter")
         term.keys("Escape")
         term.wait_for("サービスを選ぶ")
+        voting_with_the_hub(term, hub, van)
         # the operator takes the stop back for the cash part of the day
         term.keys("l")
         login_as(term, "op001", "123456")
@@ -297,8 +440,19 @@ def test_a_whole_day_on_the_demo_in_a_real_terminal(tmp_path: Path) -> None:
     log = tmp_path / "kiosk.log"
     term = Terminal(f"odekake-day-test-{os.getpid()}")
     command = f"env LANG=C.UTF-8 TERM=xterm-256color {odekake} kiosk --db {van} --log {log}"
-    with unreachable_hub(van):
-        run_the_day(term, command)
+    hub = DemoHub(tmp_path / "demo" / "hub.db", tmp_path / "hub.log")
+    try:
+        with unreachable_hub(van):
+            run_the_day(term, command, hub, van)
+        # Back at city hall: the van syncs, and the report counts people.
+        hub.start()
+        odekake_cli("sync", "push", "--db", str(van), "--hub", hub.url, "--retries", "1")
+        report = odekake_cli(
+            "vote", "report", "--db", str(hub.db), "--election", "demo-election",
+            "--out", str(tmp_path / "vote-report.pdf"),
+        )  # fmt: skip
+    finally:
+        hub.stop()
     issued = [p for p in records(van, "certificate.issue") if p["receipt_no"] not in before]
     assert len(issued) == 1
     [void] = [v for v in records(van, "record.void") if v["receipt_no"] == issued[0]["receipt_no"]]
@@ -308,15 +462,27 @@ def test_a_whole_day_on_the_demo_in_a_real_terminal(tmp_path: Path) -> None:
     [reopen] = records(van, "day.reopen")
     assert reopen["supervisor_id"] == "sv001" and reopen["reason"] == "追加の証明書"
     assert "login op001" in log.read_text(encoding="utf-8")
-    # Voting: one 仮投票 for D0003 and no second one after the block; the block itself
-    # is recorded with the second clerk; nothing for D0008 (the clerk moved on).
+    # Voting: one 仮投票 for D0003 and no second one after the block; ballots for D0006
+    # and D0002 (after the retry); D0001 withdrawn; the blocks recorded with the
+    # second clerk; nothing for D0008 (the clerk moved on).
     new = {t: records(van, t)[votes_before[t] :] for t in VOTE_TYPES}
     assert [v["voter_no"] for v in new["vote.provisional"]] == ["D0003"]
     [provisional] = new["vote.provisional"]
     assert provisional["reason"] == "illness" and provisional["clerk_id"] == "cl001"
     assert provisional["station_id"] == "demo-van"
-    assert new["vote.cast"] == []
-    [blocked] = new["vote.blocked"]
-    assert blocked["voter_no"] == "D0003" and blocked["first"]["kind"] == "provisional"
-    assert (blocked["clerk_id"], blocked["second_clerk_id"]) == ("cl001", "sv001")
+    assert [c["voter_no"] for c in new["vote.cast"]] == ["D0006", "D0002"]
+    assert [c["voter_no"] for c in new["vote.checked_in"]] == ["D0006", "D0001", "D0002"]
+    [withdrawn] = new["vote.withdrawn"]
+    assert (withdrawn["voter_no"], withdrawn["reason"]) == ("D0001", "本人が辞退")
+    blocked = new["vote.blocked"]
+    assert [(b["voter_no"], b["first"]["kind"]) for b in blocked] == [
+        ("D0003", "provisional"),
+        ("D0006", "checkin"),
+    ]
+    assert {(b["clerk_id"], b["second_clerk_id"]) for b in blocked} == {("cl001", "sv001")}
     assert "login cl001" in log.read_text(encoding="utf-8")
+    # Each person once: D0008 (平支所, yesterday), D0006, D0002 and D0003's 仮投票;
+    # D0001 withdrew (released at the hub). 4 of the 8 on the roll.
+    assert "全体(重複を除く): 投票者 4人 投票率 50.0%" in report, report
+    assert "照合: 投票者 3人 = 名簿対照 3 − 取りやめ 1 + 仮投票 1" in report, report
+    assert "インシデント 0件" in report, report

@@ -213,7 +213,9 @@ async def test_offline_a_second_ballot_or_provisional_from_this_van_is_blocked(
         await pilot.pause()
         screen.query_one("#provisional", Button).press()
         await pilot.pause()
-        assert [r.type for r in rec.iter_records(van)] == ["vote.provisional"]
+        await pilot.press("y")  # 仮投票 is asked once
+        await pilot.pause()
+        assert [r.type for r in rec.iter_records(van)] == ["vote.pending", "vote.provisional"]
         # two minutes later the same voter comes back: 投票不可, the hub is not asked
         await _scan(pilot, screen, "000101")
         screen.query_one("#reason", Select).value = "illness"
@@ -235,7 +237,11 @@ async def test_offline_a_second_ballot_or_provisional_from_this_van_is_blocked(
         modal.query_one("#release", Button).press()
         await pilot.pause()
         assert app.screen is screen
-    assert [r.type for r in rec.iter_records(van)] == ["vote.provisional", "vote.blocked"]
+    assert [r.type for r in rec.iter_records(van)] == [
+        "vote.pending",
+        "vote.provisional",
+        "vote.blocked",
+    ]
     # a ballot this van handed out blocks the same way
     election = el.get_election(van, EID)
     ck.record_cast(
@@ -370,6 +376,8 @@ async def test_closing_the_block_says_what_was_recorded(van: sqlite_utils.Databa
             await pilot.pause()
             if not isinstance(app.screen, VoteBlockedModal):
                 screen.query_one("#provisional", Button).press()
+                await pilot.pause()
+                await pilot.press("y")  # 仮投票 is asked once
                 await pilot.pause()
         modal = app.screen
         assert isinstance(modal, VoteBlockedModal)

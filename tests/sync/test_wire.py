@@ -35,7 +35,7 @@ from odekake.sync.wire import (
     sign_answer,
     signed_headers,
 )
-from odekake.voting.client import Confirmed, Offline, VotingClient
+from odekake.voting.client import Confirmed, Unknown, VotingClient
 
 from .conftest import T0, HubProcess, Site, add_personal, cli, make_van, rows
 from .proxy import Exchange, ForgingProxy
@@ -363,13 +363,14 @@ def test_check_in_answers_must_carry_the_hub_signature_for_this_request() -> Non
     args = dict(election_id="e", station_id="s", clerk_id="c", device_id="van-a", reason="work")
     assert isinstance(client.checkin(voter_no="000101", **args), Confirmed)
     forged = client.checkin(voter_no="forged", **args)
-    assert isinstance(forged, Offline) and "署名を確認できません" in forged.reason
+    # an answer that does not verify is an unknown outcome, never "no answer"
+    assert isinstance(forged, Unknown) and "署名を確認できません" in forged.reason
     rid = "same-request-id"
     first = client.checkin(voter_no="replayed", request_id=rid, **args)
     assert isinstance(first, Confirmed)
     # the same request id retried is a new request (new nonce): the old answer fails
     again = client.checkin(voter_no="replayed", request_id=rid, **args)
-    assert isinstance(again, Offline) and "署名を確認できません" in again.reason
+    assert isinstance(again, Unknown) and "署名を確認できません" in again.reason
 
 
 def test_purge_counts_only_acks_signed_by_a_pinned_hub_key(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from odekake import master
 from odekake import records as rec
 from odekake.auth import TEST_ONLY_CHEAP_KDF
 from odekake.db import connect, memory_db
+from odekake.sync.wire import rotate_hub_key
 from odekake.voting import checkin as ck
 from odekake.voting import elections as el
 from odekake.voting import roll as rl
@@ -29,6 +30,7 @@ from tests.voting.conftest import (
     ELECTION_ID,
     HubProcess,
     free_port,
+    hub_public_key,
     make_hub,
     signed_client,
     signer,
@@ -159,9 +161,11 @@ async def test_offline_offers_only_provisional(van: sqlite_utils.Database) -> No
         assert "交付可" not in _text(app)
         screen.query_one("#provisional", Button).press()
         await pilot.pause()
+        await pilot.press("y")  # 仮投票 is asked once
+        await pilot.pause()
         assert "仮投票として記録しました" in _text(app)
-    assert _types(van) == ["vote.provisional"]
-    (prov,) = list(rec.iter_records(van))
+    assert _types(van) == ["vote.pending", "vote.provisional"]
+    (prov,) = [r for r in rec.iter_records(van) if r.type == "vote.provisional"]
     assert prov.payload is not None
     assert (prov.payload["voter_no"], prov.payload["reason"]) == ("000101", "illness")
     assert prov.payload["request_id"] == first_id
@@ -196,7 +200,9 @@ async def test_hub_killed_between_request_and_answer_never_shows_kofuka(
         assert screen.query_one("#provisional", Button).display
         screen.query_one("#provisional", Button).press()
         await pilot.pause()
-    assert _types(van) == ["vote.provisional"]
+        await pilot.press("y")  # 仮投票 is asked once
+        await pilot.pause()
+    assert _types(van) == ["vote.pending", "vote.provisional"]
     # the hub had decided before it died: at sync, the provisional vote is an incident
     for r in rec.iter_records(van):
         rec.insert_record(watcher, r)
@@ -269,3 +275,34 @@ def test_screen_factory_picks_todays_van_stop_for_clerks_only(van: sqlite_utils.
     rl.close_election(van, ELECTION_ID)
     with pytest.raises(OdekakeError, match="本日開設の期日前投票所がありません"):
         make_voting_screen(van, "http://127.0.0.1:9", "cl001")
+
+
+async def test_an_unverifiable_answer_is_an_unknown_outcome_then_the_retry_gets_it(
+    van: sqlite_utils.Database, hub_path: Path, start_hub: Callable[..., HubProcess]
+) -> None:
+    """After `hub rotate-key`, before the van pins the new key, the hub checks the voter
+    in but its answer does not verify: the screen must not say nothing changed nor
+    offer a 仮投票; after the key is pinned again the same request gets 交付可."""
+    hub_public_key(hub_path)  # the hub's key of today, which the van pins below
+    auth = signer(hub_path, "van-1")
+    rotate_hub_key(hub_path)
+    hub = start_hub(hub_path)
+    screen = _screen(van, hub.url, auth=auth)
+    app = Host(screen)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _scan_and_check(pilot, screen)
+        await _settle(pilot, app)
+        shown = str(screen.query_one("#result", Static).content)
+        assert "結果不明" in shown and "何も変更していません" not in shown, shown
+        assert not screen.query_one("#provisional", Button).display
+        assert screen.query_one("#retry", Button).display
+        first = screen.request_id
+        auth.hub_key = hub_public_key(hub_path)  # device pin-hub --accept-new-hub-key
+        screen.query_one("#retry", Button).press()
+        await _settle(pilot, app)
+        assert str(screen.query_one("#result", Static).content).startswith("交付可")
+        assert screen.request_id == first
+    hub_db = connect(hub_path)
+    rows = hub_db.execute("SELECT voter_no, request_id FROM vote_checkins").fetchall()
+    hub_db.close()
+    assert rows == [("000101", first)]

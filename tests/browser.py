@@ -23,6 +23,22 @@ PACKAGES = ("chromium", "fonts-ipaexfont-gothic")
 SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 
 
+def refresh_screenshots() -> bool:
+    """Docs screenshots are rewritten only when asked (``ODEKAKE_SCREENSHOTS=1``):
+    an ordinary run leaves the working tree as it found it."""
+    return bool(os.environ.get("ODEKAKE_SCREENSHOTS"))
+
+
+def shot_path(folder: Path, name: str) -> Path:
+    """Where a screenshot goes: the docs folder when refreshing, else a scratch one."""
+    if not refresh_screenshots():
+        import tempfile
+
+        folder = Path(tempfile.gettempdir()) / "odekake-screenshots" / folder.name
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / name
+
+
 def ensure_chromium() -> str | None:
     """Install Chromium and the font when missing (as root); the reason when impossible."""
     have_font = (
@@ -70,9 +86,9 @@ class Browser:
         return self._context.new_page()
 
     def keep(self, page: Any, name: str) -> Path:
-        """Save a full-page screenshot under docs/screenshots/ (committed when looked at)."""
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        path = SHOTS / name
+        """A full-page screenshot: under docs/screenshots/ when refreshing them
+        (committed when looked at), else in a scratch folder."""
+        path = shot_path(SHOTS, name)
         page.screenshot(path=str(path), full_page=True)
         return path
 

@@ -36,8 +36,9 @@ def demo_hub(tmp_path: Path) -> Iterator[tuple[HubProcess, Path]]:
 
 
 def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"))
+    from tests.browser import shot_path
+
+    page.screenshot(path=str(shot_path(SHOTS, f"{name}.png")))
 
 
 def wait_for_plan(page) -> str:  # type: ignore[no-untyped-def]

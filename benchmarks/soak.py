@@ -36,7 +36,6 @@ import hashlib
 import json
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -54,33 +53,35 @@ import sqlite_utils
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from soak_proxy import FaultProxy  # noqa: E402
+from soak_proxy import FaultProxy
 
-from odekake import master  # noqa: E402
-from odekake import records as rec  # noqa: E402
-from odekake import retention  # noqa: E402
-from odekake.auth import TEST_ONLY_CHEAP_KDF  # noqa: E402
-from odekake.backup import generations, restore, take_backup, verify_file  # noqa: E402
-from odekake.db import connect, set_meta, write  # noqa: E402
-from odekake.errors import OdekakeError  # noqa: E402
-from odekake.records import SEAL_KEY_META  # noqa: E402
-from odekake.sealing import generate_keypair  # noqa: E402
-from odekake.sync import client as sync_client  # noqa: E402
-from odekake.sync.auth import DeviceAuth  # noqa: E402
-from odekake.sync.bundle import BundleRefused  # noqa: E402
-from odekake.sync.ingest import ingest_file  # noqa: E402
-from odekake.sync.keys import enroll, key_path_for, load_private_key, public_key_text  # noqa: E402
-from odekake.sync.wire import (  # noqa: E402
+from odekake import (
+    master,
+    retention,
+)
+from odekake import records as rec
+from odekake.auth import TEST_ONLY_CHEAP_KDF
+from odekake.backup import generations, restore, take_backup, verify_file
+from odekake.db import connect, set_meta, write
+from odekake.errors import OdekakeError
+from odekake.records import SEAL_KEY_META
+from odekake.sealing import generate_keypair
+from odekake.sync import client as sync_client
+from odekake.sync.auth import DeviceAuth
+from odekake.sync.bundle import BundleRefused
+from odekake.sync.ingest import ingest_file
+from odekake.sync.keys import enroll, key_path_for, load_private_key, public_key_text
+from odekake.sync.wire import (
     acked_by_evidence,
     ensure_hub_key,
     pin_hub_key,
     pinned_hub_key,
     rotate_hub_key,
 )
-from odekake.voting import checkin as ck  # noqa: E402
-from odekake.voting import elections as el  # noqa: E402
-from odekake.voting import roll as rl  # noqa: E402
-from odekake.voting.client import AlreadyVoted, Confirmed, Offline, VotingClient  # noqa: E402
+from odekake.voting import checkin as ck
+from odekake.voting import elections as el
+from odekake.voting import roll as rl
+from odekake.voting.client import AlreadyVoted, Confirmed, Offline, VotingClient
 
 ELECTION_ID = "soak-election"
 STATION = "mobile"
@@ -332,7 +333,9 @@ class Van:
         self.pending_pin: str | None = None
 
     def auth(self, db: sqlite_utils.Database) -> DeviceAuth:
-        return DeviceAuth(self.device, load_private_key(key_path_for(self.path)), pinned_hub_key(db))
+        return DeviceAuth(
+            self.device, load_private_key(key_path_for(self.path)), pinned_hub_key(db)
+        )
 
     def killed_write(self, action: Callable[[sqlite_utils.Database], Any]) -> bool:
         """Run ``action`` in a child process that is killed (SIGKILL) mid-write.
@@ -376,8 +379,17 @@ class Van:
 class Soak:
     """The simulation: world, day loop, faults and invariants."""
 
-    def __init__(self, root: Path, seed: int, vans: int, days: int, voters: int) -> None:
+    def __init__(
+        self,
+        root: Path,
+        seed: int,
+        vans: int,
+        days: int,
+        voters: int,
+        faults: tuple[str, ...] = FAULT_KINDS,
+    ) -> None:
         self.root, self.seed, self.n_vans, self.n_days = root, seed, vans, days
+        self.enabled = faults
         self.n_voters = voters
         self.rng = random.Random(seed)
         self.ledger = Ledger()
@@ -397,6 +409,7 @@ class Soak:
         self.hub_schedule: dict[int, list[str]] = {}
         self.second_tries: dict[int, list[tuple[int, str]]] = {}
         self.lost = self.doubled = self.double_votes = self.unsafe = 0
+        self.events: list[str] = []  # what the coordinator did (context for a failure)
 
     # -- checks ----------------------------------------------------------------------
 
@@ -482,6 +495,8 @@ class Soak:
                 "net_delay": 0.3, "net_drop_after_commit": 0.3, "net_duplicate": 0.2,
                 "net_reorder": 0.2, "clock_skew": 0.1, "disk_full": 0.05}  # fmt: skip
         for kind in per_van:
+            if kind not in self.enabled:
+                continue
             slots = {(rng.randrange(days), rng.randrange(vans))}
             for d in range(days):
                 for v in range(vans):
@@ -491,7 +506,7 @@ class Soak:
                 self.schedule.setdefault(slot, []).append(kind)
         for kind, n in (("backup_kill_mid_backup", 1 + days // 15), ("backup_truncated", 1),
                         ("backup_edited", 1), ("hub_key_rotation", 1)):  # fmt: skip
-            for _ in range(n):
+            for _ in range(n if kind in self.enabled else 0):
                 self.hub_schedule.setdefault(rng.randrange(days), []).append(kind)
         # The early-voting days: the last third of the run (at least one day).
         first = max(0, days - max(1, days // 3))
@@ -626,7 +641,9 @@ class Soak:
         try:
             if van.disk_full_at == van.writes_today:
                 self.faults["disk_full"] += 1
-                db.execute(f"PRAGMA max_page_count = {db.execute('PRAGMA page_count').fetchone()[0]}")
+                db.execute(
+                    f"PRAGMA max_page_count = {db.execute('PRAGMA page_count').fetchone()[0]}"
+                )
                 try:
                     for _ in range(50):  # the disk stays full until something is freed
                         rec.append(db, kind, {**payload, "filler": "x" * 4000}, now=t)
@@ -732,7 +749,9 @@ class Soak:
         """The voter tries again at city hall's fixed station (online, no proxy)."""
         hub = connect(self.hub_path)
         try:
-            auth = DeviceAuth(COUNTER_DEVICE, self.counter_key, ensure_hub_key(self.hub_path).public_key())
+            auth = DeviceAuth(
+                COUNTER_DEVICE, self.counter_key, ensure_hub_key(self.hub_path).public_key()
+            )
         finally:
             hub.close()
         answer = VotingClient(f"http://127.0.0.1:{self.hub.port}", auth=auth).checkin(
@@ -886,7 +905,7 @@ class Soak:
                 self.ops["restore_refused"] += 1
                 continue
             self.ops["hub_restores"] += 1
-            self.ledger.note(f"day {day}: hub restored from {backup.name}")
+            self.events.append(f"day {day}: hub restored from {backup.name}")
             break
         self.hub.start()
 
@@ -952,7 +971,9 @@ class Soak:
             "SELECT COUNT(*) FROM sync_quarantine WHERE device_id = ?", [van.device]
         ).fetchone()[0]
         self.doubled += int(quarantined)
-        self.check("records_exactly_once", not quarantined, f"{van.device}: {quarantined} quarantined")
+        self.check(
+            "records_exactly_once", not quarantined, f"{van.device}: {quarantined} quarantined"
+        )
 
     def check_evidence(self, db: sqlite_utils.Database, van: Van) -> None:
         for seq, evidence in db.execute("SELECT seq, evidence FROM hub_acks").fetchall():
@@ -1057,10 +1078,12 @@ def _terminate_as_exit() -> Iterator[None]:
             signal.signal(s, handler)
 
 
-def run_soak(seed: int, vans: int, days: int, voters: int) -> tuple[int, list[str]]:
+def run_soak(
+    seed: int, vans: int, days: int, voters: int, faults: tuple[str, ...] = FAULT_KINDS
+) -> tuple[int, list[str]]:
     """Run one soak; return (exit status, output lines)."""
     with _terminate_as_exit(), tempfile.TemporaryDirectory(prefix="odekake-soak-") as tmp:
-        soak = Soak(Path(tmp), seed, vans, days, voters)
+        soak = Soak(Path(tmp), seed, vans, days, voters, faults)
         try:
             soak.setup()
             soak.counter_key = _enrol_counter(soak.hub_path)
@@ -1072,9 +1095,13 @@ def run_soak(seed: int, vans: int, days: int, voters: int) -> tuple[int, list[st
         status = 0
         if soak.broken:
             status = 1
-            out += ["", f"FAILED with --seed {seed} --vans {vans} --days {days} --voters {voters}"]
+            replay = f"--seed {seed} --vans {vans} --days {days} --voters {voters}"
+            if faults != FAULT_KINDS:
+                replay += f" --faults {','.join(faults)}"
+            out += ["", f"FAILED; replay with {replay}"]
             out += [f"first broken history: {soak.ledger.histories[0]}"]
             out += [f"  {h}" for h in soak.ledger.histories[1:6]]
+            out += [f"  (hub side: {e})" for e in soak.events]
         out.append(soak.summary())
         return status, out
 
@@ -1097,9 +1124,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vans", type=int, default=3)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--voters", type=int, default=60)
+    parser.add_argument(
+        "--faults",
+        default=",".join(FAULT_KINDS),
+        help="the fault kinds to inject, comma-separated (default: all)",
+    )
     opts = parser.parse_args(argv)
+    for name, value, top in (("--vans", opts.vans, 10), ("--days", opts.days, 60),
+                             ("--voters", opts.voters, 1000)):  # fmt: skip
+        if not 1 <= value <= top:
+            parser.error(f"{name} must be between 1 and {top}")
+    faults = tuple(f for f in FAULT_KINDS if f in opts.faults.split(","))
+    unknown = set(opts.faults.split(",")) - set(FAULT_KINDS)
+    if unknown:
+        parser.error(f"unknown fault kinds: {', '.join(sorted(unknown))}")
     started = time.perf_counter()
-    status, lines = run_soak(opts.seed, opts.vans, opts.days, opts.voters)
+    status, lines = run_soak(opts.seed, opts.vans, opts.days, opts.voters, faults)
     print("\n".join(lines[:-1]))
     print(f"wall time {time.perf_counter() - started:.1f} s")
     print(lines[-1])

@@ -50,9 +50,7 @@ def read_message(stream: IO[bytes]) -> bytes | None:
 class FaultProxy:
     """Forward 127.0.0.1:port to the hub on 127.0.0.1:upstream, obeying a script."""
 
-    def __init__(
-        self, upstream: int, *, on_kill: Callable[[], None], delay_s: float = 0.3
-    ) -> None:
+    def __init__(self, upstream: int, *, on_kill: Callable[[], None], delay_s: float = 0.3) -> None:
         self.upstream = upstream
         self.on_kill = on_kill
         self.delay_s = delay_s

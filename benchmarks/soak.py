@@ -180,9 +180,9 @@ def station_vote(
                     checked_at=answer.checked_at,
                 )
 
-            if kill_before_local_record:
-                van.killed_write(cast)
-            else:
+            if kill_before_local_record and not van.killed_write(cast):
+                return VoteOutcome("handed", "killed")  # the kiosk never said 記録しました
+            if not kill_before_local_record:
                 cast(db)
             return VoteOutcome("handed")
         if isinstance(answer, AlreadyVoted):
@@ -693,9 +693,11 @@ class Soak:
         voters = rng.sample(voters, min(len(voters), 6))
         voters += [n for d, n in self.second_tries.pop(day * 100 + v, [])]  # type: ignore[misc]
         kill_vote = van.kill_at is not None
+        van.proxy.offline = False  # the station opens where the network reaches
+        cut_at = len(voters) // 2 if "net_cut" in self.schedule.get((day, v), []) else None
         for i, n in enumerate(voters):
-            if i == len(voters) // 2 and "net_cut" in self.schedule.get((day, v), []):
-                van.proxy.offline = True
+            if cut_at is not None and i >= cut_at:
+                van.proxy.offline = True  # out of range for the rest of the session
             voter_no = f"{n:06d}"
             kill = kill_vote and i == 0
             if kill:
@@ -715,6 +717,11 @@ class Soak:
                 continue
             self.after_write(van)
             self.ops[f"vote_{out.kind}"] += 1
+            if out.detail == "killed":
+                # The kiosk died before it said the hand-out was recorded: after the
+                # restart the clerk looks the voter up again to record it.
+                voters.append(n)
+                continue
             if out.kind == "blocked":
                 self.ledger.blocked.append((voter_no, van.device))
                 self.check(

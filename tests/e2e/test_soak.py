@@ -37,8 +37,8 @@ FAULT_KINDS = (
 )
 
 # Seeds that found a defect, with the faults that found it. Each must pass for good.
-CONFIRMED_CHECKIN_LOST = ("3", "van_kill_mid_record,net_cut")
-TRUNCATED_BACKUP_PURGE = ("3", "backup_truncated")
+CONFIRMED_CHECKIN_LOST = ("1", "van_kill_mid_record,net_cut")
+TRUNCATED_BACKUP_PURGE = ("1", "backup_truncated")
 
 
 def soak(*args: str) -> tuple[int, list[str]]:

@@ -41,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -413,6 +414,7 @@ class Soak:
         self.second_tries: dict[int, list[tuple[int, str]]] = {}
         self.lost = self.doubled = self.double_votes = self.unsafe = 0
         self.events: list[str] = []  # what the coordinator did (context for a failure)
+        self.counter_key: Any = None  # city hall's fixed station's signing key
 
     # -- checks ----------------------------------------------------------------------
 
@@ -758,13 +760,9 @@ class Soak:
 
     def fixed_station(self, voter_no: str) -> None:
         """The voter tries again at city hall's fixed station (online, no proxy)."""
-        hub = connect(self.hub_path)
-        try:
-            auth = DeviceAuth(
-                COUNTER_DEVICE, self.counter_key, ensure_hub_key(self.hub_path).public_key()
-            )
-        finally:
-            hub.close()
+        auth = DeviceAuth(
+            COUNTER_DEVICE, self.counter_key, ensure_hub_key(self.hub_path).public_key()
+        )
         answer = VotingClient(f"http://127.0.0.1:{self.hub.port}", auth=auth).checkin(
             election_id=ELECTION_ID,
             voter_no=voter_no,
@@ -1122,6 +1120,13 @@ def run_soak(
             soak.counter_key = _enrol_counter(soak.hub_path)
             soak.run()
             soak.final_checks()
+        except Exception as exc:  # any crash is a finding, reported with the seed
+            frame = traceback.extract_tb(exc.__traceback__)[-1]
+            soak.check(
+                "refusals_named",
+                False,
+                f"{type(exc).__name__}: {exc} ({Path(frame.filename).name}:{frame.lineno})",
+            )
         finally:
             soak.close()
         out = soak.table()

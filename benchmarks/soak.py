@@ -149,6 +149,10 @@ def station_vote(
     the hub: on 交付可 the ballots are handed out (``on_handed``) and then recorded
     (``vote.cast``, the clerk's 交付した). With no answer the clerk takes a 仮投票.
     ``kill_before_local_record`` kills the van's writer while it records the cast.
+
+    The station's state machine records a hub-confirmed check-in on the van at once,
+    before 交付可 is shown: switched to it, ``on_handed`` is called only after that
+    record committed (a kill before the commit then means no ballot was handed).
     """
     db = connect(van.path)
     try:

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo
 
-.PHONY: demo test lint typecheck unit clean
+.PHONY: demo test lint typecheck unit soak clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -29,6 +29,10 @@ unit: $(STAMP)
 	$(BIN)/pytest -q -n 2
 
 test: lint typecheck unit
+
+# A month on the road under faults (3 vans × 30 working days; docs/operations.md).
+soak: $(STAMP)
+	$(BIN)/python benchmarks/soak.py --seed 1 --vans 3 --days 30
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -127,10 +127,19 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=15)
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument(
+        "--demo", type=Path, default=None, help="use this demo folder (`odekake demo`) as is"
+    )
     args = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="bench-console2-"))
+    with tempfile.TemporaryDirectory(prefix="bench-console2-") as scratch:
+        run(args, args.demo or Path(scratch))
+
+
+def run(args: argparse.Namespace, tmp: Path) -> None:
+    """Measure on the demo hub in ``tmp`` (built there first unless ``--demo`` gave it)."""
     today = date.today()
-    build_demo(tmp, seed=7, today=today)
+    if args.demo is None:
+        build_demo(tmp, seed=7, today=today)
     db = connect(tmp / "hub.db", role="hub")
     result: dict[str, Any] = {
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),

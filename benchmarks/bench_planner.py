@@ -185,6 +185,9 @@ def main() -> None:
     """Run the cases and print a Markdown table."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="only the Iwaki month")
+    ap.add_argument(
+        "--tiny", action="store_true", help="one 13-site, 8-day case only (the test suite's run)"
+    )
     ap.add_argument("--out", default="benchmarks/results.json")
     ap.add_argument("--solvers", default="highs,cbc")
     ap.add_argument("--cases", default="", help="only these cases (comma-separated)")
@@ -206,6 +209,11 @@ def main() -> None:
         rows.append(row)
         print(json.dumps(row, ensure_ascii=False), flush=True)
 
+    if args.tiny:
+        wanted = {"tiny"}
+        for s in solvers:
+            record(run("tiny", s, 20, 1e-3, n_sites=13, n_days=8, n_vans=1))
+        args.quick = True
     iwaki = dict(n_sites=52, n_days=22, n_vans=1)
     for s in solvers:
         record(run("iwaki-month", s, 60, 1e-3, **iwaki))

@@ -156,8 +156,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         bench_services(Path(tmp), args.n)
-        asyncio.run(bench_ui(Path(tmp), max(5, args.n // 5)))
-        asyncio.run(bench_form_open(Path(tmp), max(5, args.n // 5)))
+        asyncio.run(bench_ui(Path(tmp), max(1, args.n // 5)))
+        asyncio.run(bench_form_open(Path(tmp), max(1, args.n // 5)))
 
 
 if __name__ == "__main__":

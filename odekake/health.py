@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,15 @@ RECOVERY_HINT = (
     "2) 市役所で最後の同期バンドルから端末を作り直す(odekake init と odekake sync pull) "
     "3) 同期されていない記録は保管したファイルから市役所で取り出す。"
 )
+HUB_RECOVERY_HINT = (
+    "復旧方法(ハブ): 1) ハブを止める(systemctl stop odekake-hub) "
+    "2) 最新の検証済みバックアップから復元する(odekake hub restore --from バックアップ --db "
+    "このファイル。置き換えたファイルは hub.db.replaced-日時 として残ります) "
+    "3) ハブを起動する。バックアップより後の記録は、各車両の次の送信で車両から再び届きます。"
+)
+UNKNOWN_RECOVERY_HINT = (
+    "このファイルがハブか車両か読み取れません。ハブなら: " + HUB_RECOVERY_HINT + " 車両なら: "
+)
 
 
 @dataclass
@@ -24,6 +34,7 @@ class Health:
 
     path: Path
     problems: list[str] = field(default_factory=list)
+    role: str | None = None  # "hub" or "van"; None when the file could not be read
     # Set-up errors that damage nothing but must be fixed before personal data is
     # taken (a van without city hall's sealing key): reported, not a reason to
     # rebuild the database.
@@ -45,9 +56,10 @@ class Health:
             return f"{self.path}: 正常です。"
         parts = []
         if self.problems:
-            parts.append(
-                f"{self.path} に異常があります: " + " / ".join(self.problems) + " " + RECOVERY_HINT
+            hint = {"hub": HUB_RECOVERY_HINT, "van": RECOVERY_HINT}.get(
+                self.role or "", UNKNOWN_RECOVERY_HINT + RECOVERY_HINT
             )
+            parts.append(f"{self.path} に異常があります: " + " / ".join(self.problems) + " " + hint)
         if self.setup:
             parts.append(f"{self.path} の設定に誤りがあります: " + " / ".join(self.setup))
         return " ".join(parts)
@@ -62,6 +74,8 @@ def check(path: Path) -> Health:
         health.problems.append(str(exc))
         return health
     try:
+        with contextlib.suppress(sqlite3.DatabaseError):
+            health.role = role_of(db)
         result = db.execute("PRAGMA integrity_check").fetchone()[0]
         if result != "ok":
             health.problems.append(f"SQLiteの整合性検査に失敗しました({result})")

@@ -32,11 +32,31 @@ class PurgePlan:
     acked_through: int
     cutoff: str
     days: int
+    signed_ack: int = 0  # the hub's signed acknowledgement, old enough for the period
+    backup_mark: int = 0  # the hub's signed backup mark
 
     @property
     def count(self) -> int:
         """How many payloads go."""
         return len(self.record_ids)
+
+    def describe(self, *, dry_run: bool = False) -> str:
+        """Japanese summary: how many, up to which record, and which limit decided it."""
+        verb = "消去対象" if dry_run else "消去しました"
+        head = f"{verb}: {self.count} 件({self.acked_through} 番まで、保存期間 {self.days} 日)。"
+        if self.backup_mark < self.signed_ack:
+            why = (
+                f"上限はバックアップの記録 {self.backup_mark} 番です: 市役所の受領確認は "
+                f"{self.signed_ack} 番までですが、検証済みのバックアップにあるのは "
+                f"{self.backup_mark} 番までなので、それより後の個人情報はバックアップが取れるまで"
+                "車両に残します。"
+            )
+        else:
+            why = (
+                f"上限は市役所の受領確認 {self.signed_ack} 番です(受領から保存期間を過ぎたもの。"
+                f"バックアップは {self.backup_mark} 番まで)。"
+            )
+        return head + why
 
 
 def retention_days(db: sqlite_utils.Database) -> int:
@@ -118,7 +138,8 @@ def plan_purge(
     """
     keep = retention_days(db) if days is None else days
     cutoff = ((now or utc_now()) - timedelta(days=keep)).isoformat(timespec="milliseconds")
-    through = min(signed_through(db, cutoff), backup_through(db))
+    acked, backed_up = signed_through(db, cutoff), backup_through(db)
+    through = min(acked, backed_up)
     ids = [
         r[0]
         for r in db.execute(
@@ -127,7 +148,7 @@ def plan_purge(
         )
         if _holds_personal(r[1])
     ]
-    return PurgePlan(ids, through, cutoff, keep)
+    return PurgePlan(ids, through, cutoff, keep, acked, backed_up)
 
 
 def purge(

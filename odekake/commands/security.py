@@ -120,10 +120,7 @@ def purge_cmd(db_path: Path, dry_run: bool, days: int | None) -> None:
 
     db = connect(db_path, role="van")
     plan = retention.purge(db, actor="cli", days=days, dry_run=dry_run)
-    verb = "消去対象" if dry_run else "消去しました"
-    click.echo(
-        f"{verb}: {plan.count} 件(受領確認済み {plan.acked_through} 番まで、保存期間 {plan.days} 日)"
-    )
+    click.echo(plan.describe(dry_run=dry_run))
 
 
 @click.command("doctor")

@@ -3,21 +3,39 @@ the target folder, rename them into place only when every one was written.
 
 A report run writes a PDF and optionally a CSV and an XLSX. A bad ``--csv`` path must
 not leave a PDF behind (nor log an export): :func:`check_paths` refuses before
-anything is written, and :func:`write_all` removes its temporary files on any failure.
+anything is written, and :func:`write_all` removes its temporary files on any failure
+(and, before writing, those an earlier run left when it was killed mid-write).
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from odekake.errors import OdekakeError, os_reason
 
 Writer = Callable[[Path], object]
+# A report is written in seconds; a temporary file older than this was left by a run
+# that was killed or lost power before its clean-up, not by one still writing.
+STALE_AFTER_S = 15 * 60
+
+
+def remove_stale_temps(full: Path, *, now: float | None = None) -> list[Path]:
+    """Delete temporary files of ``full`` left behind by an interrupted earlier write."""
+    limit = (time.time() if now is None else now) - STALE_AFTER_S
+    removed = []
+    for tmp in full.parent.glob(f".{glob.escape(full.stem)}.*.tmp{glob.escape(full.suffix)}"):
+        with contextlib.suppress(OSError):
+            if tmp.is_file() and tmp.stat().st_mtime < limit:
+                tmp.unlink()
+                removed.append(tmp)
+    return removed
 
 
 def check_paths(paths: Sequence[Path]) -> None:
@@ -64,6 +82,7 @@ def write_all(jobs: Sequence[tuple[Path, Writer]]) -> list[Path]:
         for target, writer in jobs:
             current = target
             full = target.expanduser().resolve()
+            remove_stale_temps(full)
             fd, name = tempfile.mkstemp(
                 prefix=f".{full.stem}.", suffix=f".tmp{full.suffix}", dir=full.parent
             )

@@ -97,6 +97,20 @@ def test_purge_cli_dry_run(tmp_path: Path) -> None:
     assert db.execute("SELECT count(*) FROM records WHERE payload IS NULL").fetchone()[0] == 2
 
 
+def test_purge_says_the_backup_mark_is_the_limit_when_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "van.db"
+    db = connect(path, role="van", create=True, device_id="v")
+    give_van_sealing_key(db)
+    _fill(db)
+    _hub_acked(db, 4, datetime.now(UTC) - timedelta(days=60), backed_up=0)
+    db.close()
+    res = CliRunner().invoke(main, ["purge", "--db", str(path), "--dry-run"])
+    assert res.exit_code == 0
+    assert "消去対象: 0 件(0 番まで" in res.output
+    assert "上限はバックアップの記録 0 番です" in res.output
+    assert "受領確認は 4 番まで" in res.output and "受領確認済み 0 番" not in res.output
+
+
 def test_roles_are_enforced_in_the_core_and_audited(city_db) -> None:
     master.add_operator(city_db, "op1", "窓口", ["operator"], "111111", kdf=TEST_ONLY_CHEAP_KDF)
     master.add_operator(city_db, "sv1", "監督", ["supervisor"], "222222", kdf=TEST_ONLY_CHEAP_KDF)
@@ -148,4 +162,20 @@ def test_the_kiosk_refuses_to_start_on_a_corrupted_database(tmp_path: Path) -> N
     res = CliRunner().invoke(main, ["kiosk", "--db", str(path)])
     assert res.exit_code == 1
     assert "異常があります" in res.output and "復旧方法" in res.output
+    assert "Traceback" not in res.output
+
+
+def test_doctor_on_a_damaged_hub_file_gives_the_hub_s_recovery_steps(tmp_path: Path) -> None:
+    path = tmp_path / "hub.db"
+    db = connect(path, role="hub", create=True)
+    for i in range(3):
+        rec.append(db, "x", {"i": i})
+    with write(db):  # an edited record: the hub's chain no longer holds
+        db.execute("DROP TRIGGER records_no_update")
+        db.execute("UPDATE records SET payload = ? WHERE seq = 2", ['{"i":7}'])
+    db.close()
+    res = CliRunner().invoke(main, ["doctor", "--db", str(path)])
+    assert res.exit_code == 1
+    assert "復旧方法(ハブ)" in res.output and "odekake hub restore" in res.output
+    assert "van.db" not in res.output and "odekake init" not in res.output
     assert "Traceback" not in res.output

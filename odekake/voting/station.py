@@ -51,6 +51,8 @@ from odekake.voting.client import (
 )
 from odekake.voting.elections import JST, REASONS, Election, Station
 
+PENDING_CAUSE = "ハブに照会中(結果未着)"
+
 
 class Phase(StrEnum):
     """Where the clerk is with the current voter."""
@@ -302,7 +304,12 @@ class StationFlow:
             device_id=self.device_id,
             reason=reason,
         )
-        self._retrying = False
+        # Written ahead, before the hub is asked: should the kiosk die after the hub
+        # confirmed but before 交付可 is recorded, the next attempt for this voter
+        # resends this very request and the hub answers it as it did (not 投票不可).
+        ck.record_pending(self.van_db, self.request, cause=PENDING_CAUSE, stop_id=self.stop_id)
+        self._retrying = True
+        self.cause = PENDING_CAUSE
         self.phase = Phase.WAITING
         self._say(MESSAGES["waiting"])
         return self.request
@@ -369,7 +376,8 @@ class StationFlow:
             self.phase = Phase.REFUSED
             self._say(MESSAGES["refused"].format(message=result.message, code=result.code), "ng")
         else:
-            if not self._retrying or self.cause != result.reason:
+            written_ahead = self.cause == PENDING_CAUSE
+            if not written_ahead and (not self._retrying or self.cause != result.reason):
                 ck.record_pending(self.van_db, req, cause=result.reason, stop_id=self.stop_id)
             self._retrying = True
             self.cause = result.reason

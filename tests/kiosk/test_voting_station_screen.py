@@ -126,7 +126,10 @@ async def test_a_checked_in_voter_is_kept_and_blocked_when_he_comes_back(
     async with app.run_test(size=(80, 24)) as pilot:
         await _check_in(pilot, app, screen, "000101")
         assert "交付可" in str(screen.query_one("#result", Static).content)
-        assert _types(van) == ["vote.checked_in"]  # recorded the moment the hub confirmed
+        assert _types(van) == [
+            "vote.pending",
+            "vote.checked_in",
+        ]  # recorded the moment the hub confirmed
         await pilot.press("f2")
         await pilot.pause()
         assert screen.voter is not None and screen.voter.voter_no == "000101"
@@ -162,7 +165,7 @@ async def test_withdrawing_takes_a_reason_and_tells_the_hub(van: sqlite_utils.Da
         await pilot.pause()
         assert app.screen is screen and screen.voter is None
         assert "ハブの名簿対照を取り消しました" in str(screen.query_one("#result", Static).content)
-    assert _types(van) == ["vote.checked_in", "vote.withdrawn"]
+    assert _types(van) == ["vote.pending", "vote.checked_in", "vote.withdrawn"]
     [withdrawn] = [r.payload for r in rec.iter_records(van) if r.type == "vote.withdrawn"]
     assert withdrawn is not None and withdrawn["reason"] == "本人が辞退"
     [release] = client.released

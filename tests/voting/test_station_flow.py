@@ -111,6 +111,33 @@ def _hub_checkins(hub_path: Path) -> list[tuple[str, str]]:
         db.close()
 
 
+def test_a_kiosk_killed_between_the_hub_s_yes_and_its_record_gets_the_same_yes_again(
+    van: sqlite_utils.Database, hub_path: Path, start_hub: Callable[..., HubProcess]
+) -> None:
+    """The check-in is written ahead (vote.pending) before the hub is asked: a kiosk
+    that dies after the hub confirmed, before 交付可 was recorded, resends the very
+    request after the restart and gets 交付可 — not 投票不可 for a voter with no ballot."""
+    v = Van(hub_path)
+    hub = start_hub(hub_path)
+    v.url = hub.url
+    flow = _flow(van, v)
+    assert flow.find_ticket("000101") is not None
+    req = flow.start("illness")
+    assert req is not None
+    assert _types(van) == ["vote.pending"]  # written before the hub is asked
+    answer = flow.send(req)
+    assert isinstance(answer, Confirmed)
+    # ... the kiosk is killed here: answered() never runs, nothing more is recorded.
+    restarted = _flow(van, v)
+    assert restarted.find_ticket("000101") is not None
+    again = restarted.start("illness")
+    assert again is not None and again.request_id == req.request_id
+    assert restarted.answered(again.request_id, restarted.send(again))
+    assert restarted.phase is Phase.ISSUABLE, restarted.message
+    assert _hub_checkins(hub_path) == [("000101", req.request_id)]
+    assert _types(van) == ["vote.pending", "vote.checked_in"]
+
+
 def test_confirmed_is_recorded_at_once_and_the_voter_is_blocked_here_after(
     van: sqlite_utils.Database, hub_path: Path, start_hub: Callable[..., HubProcess]
 ) -> None:
@@ -122,7 +149,7 @@ def test_confirmed_is_recorded_at_once_and_the_voter_is_blocked_here_after(
     flow = _flow(van, v)
     _ask(flow)
     assert flow.phase is Phase.ISSUABLE and flow.message.startswith("交付可")
-    assert _types(van) == ["vote.checked_in"]  # before the clerk does anything
+    assert _types(van) == ["vote.pending", "vote.checked_in"]  # before the clerk does anything
     # 次の選挙人, another voter, Escape: refused while a 交付可 voter is unsettled
     for move_on in (flow.next_voter, lambda: flow.find_ticket("000102")):
         with pytest.raises(StationBusy, match="交付取りやめ"):
@@ -135,7 +162,7 @@ def test_confirmed_is_recorded_at_once_and_the_voter_is_blocked_here_after(
     assert flow.start("illness") is None
     assert flow.phase is Phase.BLOCKED and flow.blocked is not None
     assert flow.blocked.local and flow.blocked.kind == "checkin"
-    assert _types(van) == ["vote.checked_in", "vote.cast"]
+    assert _types(van) == ["vote.pending", "vote.checked_in", "vote.cast"]
 
 
 def test_checked_in_without_ballot_blocks_even_after_a_crash(
@@ -163,7 +190,7 @@ def test_withdrawal_is_recorded_and_released_at_the_hub(
     assert flow.phase is Phase.ISSUABLE
     release = flow.withdraw("本人が体調不良で帰宅")
     assert flow.phase is Phase.SEARCHING
-    assert _types(van) == ["vote.checked_in", "vote.withdrawn"]
+    assert _types(van) == ["vote.pending", "vote.checked_in", "vote.withdrawn"]
     flow.released(flow.send_release(release))
     assert "ハブの名簿対照を取り消しました" in flow.message
     assert _hub_checkins(hub_path) == []

@@ -256,8 +256,11 @@ async def test_already_voted_blocks_until_a_second_clerk_releases(
         assert app.screen is screen
         assert "交付可" not in _text(app)
         assert screen.voter is None
-    assert _types(van) == ["vote.blocked"]
-    (blocked,) = list(rec.iter_records(van))
+    # the check-in written ahead, then settled by the closed 投票不可
+    assert _types(van) == ["vote.pending", "vote.blocked"]
+    (pending, blocked) = list(rec.iter_records(van))
+    assert pending.payload is not None and blocked.payload is not None
+    assert blocked.payload["request_id"] == pending.payload["request_id"]
     assert blocked.payload is not None
     assert blocked.payload["second_clerk_id"] == "cl002"
     assert blocked.payload["first"]["station_id"] == "taira"

@@ -16,7 +16,7 @@ from textual.pilot import Pilot
 from textual.widgets import Button, Input, Select, Static
 
 from kiosk.screens.voting import VoteBlockedModal, VotingScreen
-from odekake import master
+from odekake import clerk_keys, master
 from odekake import records as rec
 from odekake.auth import TEST_ONLY_CHEAP_KDF
 from odekake.db import connect, memory_db
@@ -28,6 +28,7 @@ from odekake.voting.elections import JST
 from tests.voting.conftest import (
     ELECTION_ID,
     HubProcess,
+    copy_operators,
     free_port,
     make_hub,
     signed_client,
@@ -57,12 +58,11 @@ def van(hub_path: Path) -> Iterator[sqlite_utils.Database]:
     hub = connect(hub_path)
     db = memory_db("van", device_id="van-1")
     el.import_election(db, el.export_election(hub, ELECTION_ID))
+    copy_operators(hub, db)  # the clerks and their sealed keys, as a pull brings them
+    # the roll arrives sealed; the logged-in clerk's key opens it
     rl.load_roll(db, ELECTION_ID, rl.roll_snapshot(hub, ELECTION_ID))
     hub.close()
-    master.add_operator(db, "cl001", "高橋 美咲", ["clerk"], "345678", kdf=TEST_ONLY_CHEAP_KDF)
-    master.add_operator(
-        db, "cl002", "佐藤 次郎", ["operator", "clerk"], "234567", kdf=TEST_ONLY_CHEAP_KDF
-    )
+    clerk_keys.unlock(db, "cl001", "345678")
     yield db
     db.close()
 

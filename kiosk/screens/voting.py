@@ -90,6 +90,11 @@ class VoteBlockedModal(ModalScreen[str]):
                 ),
                 id="blocked-body",
             )
+            if a.clerk:
+                yield Static(
+                    LABELS["blocked_by"].format(clerk=a.clerk, device=a.device_id or "—"),
+                    id="blocked-by",
+                )
             if self.local:
                 yield Static(LABELS["blocked_local"], id="blocked-local")
             yield Input(placeholder=LABELS["second_clerk"], id="second-clerk")

@@ -307,12 +307,14 @@ def _exposure_table() -> list[list[str]]:
     text = (ROOT / "docs" / "sync.md").read_text(encoding="utf-8")
     assert SECTION in text
     body = text.split(SECTION, 1)[1].split("\n## ", 1)[0]
-    rows = [
-        [c.strip() for c in line.strip().strip("|").split("|")]
-        for line in body.splitlines()
-        if line.startswith("|")
-    ]
-    return [r for r in rows[2:] if r]  # no header, no ---|--- line
+    lines = body.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    table = []
+    for line in lines[first:]:
+        if not line.startswith("|"):
+            break  # the first table only (the timing table follows)
+        table.append([c.strip() for c in line.strip().strip("|").split("|")])
+    return table[2:]  # no header, no ---|--- line
 
 
 def test_the_stolen_van_table_in_docs_holds_for_real_van_files(
@@ -335,6 +337,8 @@ def test_the_stolen_van_table_in_docs_holds_for_real_van_files(
         request_id=ck.new_request_id(),
         cause="ハブに接続できません",
     )
+    resident = {"name": "磐城 澄子", "address": "いわき市遠野町滝字沢目9-9"}
+    rec.append(van, "consultation.hold", {"stop_id": "s", "people": 1, **resident})
     secret = clerk_keys.secret_of(van, "cl001")
     assert secret is not None
     clerk_keys.lock(van)
@@ -351,6 +355,7 @@ def test_the_stolen_van_table_in_docs_holds_for_real_van_files(
         "roll-address": [v.encode() for v in values["address"]],
         "roll-key": [roll_key.encode()],
         "clerk-key": [secret, secret.hex().encode(), clerk_keys._b64(secret).encode()],
+        "residents": [v.encode() for v in resident.values()],
     }
     readable: dict[str, Callable[[], bool]] = {
         "operator-names": lambda: "高橋 美咲".encode() in b"".join(files.values()),

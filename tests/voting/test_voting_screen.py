@@ -228,6 +228,7 @@ async def test_already_voted_blocks_until_a_second_clerk_releases(
         assert "投票不可" in text and "平支所" in text
         t = datetime.fromisoformat(first.checked_at).astimezone(JST)
         assert f"平支所 で {t.month}月{t.day}日 {t:%H:%M} に名簿対照済み" in text
+        assert "担当した事務従事者: 佐藤 次郎 cl002(端末 counter-1)" in text  # by whom
         assert "交付可" not in text
         await pilot.press("escape")
         await pilot.pause()

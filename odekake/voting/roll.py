@@ -220,6 +220,10 @@ def import_roll(db: sqlite_utils.Database, election_id: str, path: str | Path) -
     """
     get_election(db, election_id)
     voters = read_roll_csv(path, election_id)
+    if role_of(db) == "van":  # never in the clear on a van
+        return load_roll(
+            db, election_id, [{k: getattr(v, k) for k in SNAPSHOT_FIELDS} for v in voters]
+        )
     n = _store(db, election_id, voters)
     if role_of(db) == "hub":
         refresh_sealed_rolls(db)

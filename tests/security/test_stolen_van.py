@@ -378,3 +378,58 @@ def test_the_stolen_van_table_in_docs_holds_for_real_van_files(
             assert row[1].lower().startswith("yes") and readable[name](), name
         checked.add(name)
     assert set(secrets) <= checked
+
+
+def test_a_clerks_own_pin_change_keeps_the_key_across_pulls(tmp_path: Path) -> None:
+    """The van re-seals the same key under the new PIN; a pull does not undo it."""
+    from odekake.master import reapply_local_pins
+    from odekake.voting.elections import jst_now
+    from tests.voting.conftest import clerk_van, copy_operators
+
+    hub_db = connect(make_hub(tmp_path / "hub.db"))
+    van = clerk_van(hub_db, "van-1")
+    public = str(van.execute("SELECT sign_public FROM operators WHERE id = 'cl001'").fetchone()[0])
+    login.change_pin(van, "cl001", PIN, "481516", now=jst_now())
+    clerk_keys.lock(van)
+    copy_operators(hub_db, van)  # a pull brings the hub's row (old PIN) back ...
+    reapply_local_pins(van)  # ... and the van's own change is put back
+    assert not clerk_keys.unlock(van, "cl001", PIN)
+    assert clerk_keys.unlock(van, "cl001", "481516")
+    secret = clerk_keys.secret_of(van, "cl001")
+    assert secret is not None and clerk_keys.public_keys(secret)[0] == public
+    assert len(rl.voters_of(van, ELECTION_ID)) == len(ROLL_ROWS)  # the roll still opens
+    hub_db.close()
+
+
+def test_a_clerk_who_does_not_work_on_the_van_is_refused_live_and_after_sync(
+    tmp_path: Path,
+) -> None:
+    from odekake import master
+    from tests.voting.conftest import clerk_van
+
+    hub_db = connect(make_hub(tmp_path / "hub.db"))
+    master.add_van(hub_db, "van-1", "1号車")
+    master.add_van(hub_db, "van-2", "2号車")
+    van = clerk_van(hub_db, "van-1")  # cl001 logged in on van-1 ...
+    master.set_operator_vans(hub_db, "cl001", ["van-2"])  # ... but works on van-2 only
+    req = ck.CheckinRequest(
+        ck.new_request_id(), ELECTION_ID, "000101", "ogawa-van", "cl001", "van-1", "work"
+    )
+    answer = ck.checkin(hub_db, req)
+    assert (answer.status_code, answer.body["code"]) == (422, "clerk_not_assigned")
+    made = ck.record_provisional(
+        van,
+        election=el.get_election(van, ELECTION_ID),
+        station_id="ogawa-van",
+        voter=rl.find_by_voter_no(van, ELECTION_ID, "000102"),  # type: ignore[arg-type]
+        reason="illness",
+        clerk_id="cl001",
+        request_id=ck.new_request_id(),
+        cause="ハブに接続できません",
+    )
+    rec.insert_record(hub_db, made)
+    (incident,) = ck.reconcile(hub_db)
+    assert incident.kind == "provisional_invalid"
+    assert ck.incidents(hub_db, ELECTION_ID)[0]["detail"]["code"] == "clerk_not_assigned"
+    assert ck.voter_status(hub_db, ELECTION_ID, "000102")["voted"] is False
+    hub_db.close()

@@ -326,7 +326,11 @@ class VotingScreen(Screen[None]):
         if self._busy():
             return
         self._clear_selection()
-        voter = rl.find_by_voter_no(self.van_db, self.election.id, event.value)
+        try:
+            voter = rl.find_by_voter_no(self.van_db, self.election.id, event.value)
+        except OdekakeError as exc:  # the roll is sealed until a clerk logs in
+            self._result(str(exc), "ng")
+            return
         if voter is None:
             self._reset()
             self._result(LABELS["not_found"], "ng")

@@ -270,3 +270,22 @@ def test_screen_factory_picks_todays_van_stop_for_clerks_only(van: sqlite_utils.
     rl.close_election(van, ELECTION_ID)
     with pytest.raises(OdekakeError, match="本日開設の期日前投票所がありません"):
         make_voting_screen(van, "http://127.0.0.1:9", "cl001")
+
+
+async def test_a_sealed_roll_says_so_and_finds_no_one(van: sqlite_utils.Database) -> None:
+    """Without a clerk's login the roll stays sealed: the screen names why, no traceback."""
+    clerk_keys.lock(van)
+    screen = _screen(van, "http://127.0.0.1:9")
+    app = Host(screen)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen.query_one("#ticket", Input).focus()
+        await pilot.press(*"000101", "enter")
+        await pilot.pause()
+        assert "選挙人名簿は封印されています" in _text(app)
+        assert screen.voter is None
+        screen.query_one("#kana", Input).value = "やまだたろう"
+        screen.query_one("#birth", Input).value = "1950-03-02"
+        screen.query_one("#search", Button).press()
+        await pilot.pause()
+        assert "選挙人名簿は封印されています" in _text(app)
+        assert screen.voter is None

@@ -324,11 +324,12 @@ class KioskApp(App[None]):
 
     def logout(self) -> None:
         """Back to the login screen (an open stop stays open for the next operator)."""
-        from odekake import audit
+        from odekake import audit, clerk_keys
 
         if self.operator is not None:
             audit.log(self.db, self.operator.id, "logout", self.operator.id, now=self.now())
             log.info("logout %s", self.operator.id)
+        clerk_keys.lock(self.db)  # the clerk's key and the opened roll leave memory
         self.operator = None
         self.stop = None
         while len(self.screen_stack) > 2:

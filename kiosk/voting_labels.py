@@ -40,6 +40,7 @@ LABELS: dict[str, str] = {
     "blocked_body": "この選挙人は {where} で {when} に{what}です。投票用紙を交付しないでください。",
     "blocked_what_checkin": "名簿対照済み",
     "blocked_what_provisional": "仮投票済み",
+    "blocked_by": "担当した事務従事者: {clerk}(端末 {device})",
     "blocked_local": "(この車両の記録による判定です。ハブに照会していません)",
     "blocked_release": "2人目の事務従事者が確認して閉じる",
     "blocked_how": "この画面は、ログイン中とは別の事務従事者のIDとPINで閉じます(投票用紙は交付しません)",

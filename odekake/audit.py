@@ -41,6 +41,7 @@ ACTIONS: dict[str, str] = {
     "pin.change": "PINの変更",
     "operator.unlock": "ロック解除",
     "operator.set": "職員の登録・変更",
+    "operator.reset": "職員のPINの再設定",
     "device.enrol": "端末の登録",
     "device.revoke": "端末の失効",
     "election.add": "選挙の登録",

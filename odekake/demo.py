@@ -593,11 +593,10 @@ def _seed_master(
         for oid, name, roles, pin in OPERATORS:
             master.add_operator(db, oid, name, roles, pin)
     else:  # the van gets the hub's verifiers, as a pull would (each PIN hashed once)
-        rows = operators_from.execute("SELECT id, name, roles, pin_hash FROM operators").fetchall()
+        cols = "id, name, roles, pin_hash, sign_public, box_public, key_sealed"
+        rows = operators_from.execute(f"SELECT {cols} FROM operators").fetchall()
         with write(db):
-            db.conn.executemany(
-                "INSERT INTO operators(id, name, roles, pin_hash) VALUES (?,?,?,?)", rows
-            )
+            db.conn.executemany(f"INSERT INTO operators({cols}) VALUES (?,?,?,?,?,?,?)", rows)
     master.add_disaster(db, "r5-typhoon13", "令和5年台風第13号", date(2023, 9, 8), "浸水")
     master.add_disaster(db, flood["id"], flood["name"], date.fromisoformat(flood["date"]), "浸水")
 

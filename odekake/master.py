@@ -12,7 +12,7 @@ import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -531,13 +531,36 @@ def add_operator(
     problem = pin_problem(pin)
     if problem:
         raise OdekakeError(problem)
+    from odekake.clerk_keys import KEY_ROLES, new_operator_keys
+
+    # A clerk's key pair is made with the PIN (odekake.clerk_keys): the secret leaves
+    # this function only sealed under the PIN; the public halves stay at the hub.
+    sign_public, box_public, sealed = (
+        new_operator_keys(pin, kdf) if KEY_ROLES & set(role_list) else ("", "", "")
+    )
     with write(db):
         db.execute(
-            "INSERT INTO operators(id, name, roles, pin_hash) VALUES (?,?,?,?) "
+            "INSERT INTO operators(id, name, roles, pin_hash, sign_public, box_public, "
+            "key_sealed) VALUES (?,?,?,?,?,?,?) "
             "ON CONFLICT(id) DO UPDATE SET name=excluded.name, roles=excluded.roles, "
-            "pin_hash=excluded.pin_hash",
-            [operator_id, name, ",".join(role_list), hash_pin(pin, kdf=kdf)],
+            "pin_hash=excluded.pin_hash, sign_public=excluded.sign_public, "
+            "box_public=excluded.box_public, key_sealed=excluded.key_sealed",
+            [
+                operator_id,
+                name,
+                ",".join(role_list),
+                hash_pin(pin, kdf=kdf),
+                sign_public,
+                box_public,
+                sealed,
+            ],
         )
+        if sign_public:
+            db.execute(
+                "INSERT OR IGNORE INTO operator_keys(sign_public, operator_id, created_at) "
+                "VALUES (?,?,?)",
+                [sign_public, operator_id, datetime.now(UTC).isoformat(timespec="seconds")],
+            )
         if vans is not None:
             set_operator_vans(db, operator_id, vans)
 
@@ -559,12 +582,15 @@ def set_operator_vans(db: sqlite_utils.Database, operator_id: str, vans: Iterabl
             )
 
 
-def set_local_pin(db: sqlite_utils.Database, operator_id: str, verifier: str) -> None:
+def set_local_pin(
+    db: sqlite_utils.Database, operator_id: str, verifier: str, key_sealed: str | None = None
+) -> None:
     """Set an operator's verifier on this van and keep it across pulls.
 
     The hub's verifier it replaces is remembered: while a pull brings that same
     verifier back, the local one is put back (:func:`reapply_local_pins`); a new one
-    from the hub (city hall reset the PIN) wins.
+    from the hub (city hall reset the PIN) wins. ``key_sealed`` is the clerk's key
+    re-sealed under the new PIN (kept and put back the same way).
     """
     with write(db):
         row = db.execute("SELECT pin_hash FROM operators WHERE id = ?", [operator_id]).fetchone()
@@ -575,22 +601,30 @@ def set_local_pin(db: sqlite_utils.Database, operator_id: str, verifier: str) ->
         ).fetchone()
         replaced = str(kept[0]) if kept is not None else str(row[0])
         db.execute("UPDATE operators SET pin_hash = ? WHERE id = ?", [verifier, operator_id])
+        if key_sealed:
+            db.execute(
+                "UPDATE operators SET key_sealed = ? WHERE id = ?", [key_sealed, operator_id]
+            )
         db.execute(
-            "INSERT INTO local_pin_changes(operator_id, pin_hash, replaced_hash) VALUES (?,?,?) "
-            "ON CONFLICT(operator_id) DO UPDATE SET pin_hash = excluded.pin_hash",
-            [operator_id, verifier, replaced],
+            "INSERT INTO local_pin_changes(operator_id, pin_hash, replaced_hash, key_sealed) "
+            "VALUES (?,?,?,?) ON CONFLICT(operator_id) DO UPDATE SET pin_hash = "
+            "excluded.pin_hash, key_sealed = CASE WHEN excluded.key_sealed != '' "
+            "THEN excluded.key_sealed ELSE local_pin_changes.key_sealed END",
+            [operator_id, verifier, replaced, key_sealed or ""],
         )
 
 
 def reapply_local_pins(db: sqlite_utils.Database) -> None:
     """After a pull: keep this van's own PIN changes unless city hall reset the PIN."""
     with write(db):
-        for oid, local, replaced in db.execute(
-            "SELECT operator_id, pin_hash, replaced_hash FROM local_pin_changes"
+        for oid, local, replaced, sealed in db.execute(
+            "SELECT operator_id, pin_hash, replaced_hash, key_sealed FROM local_pin_changes"
         ).fetchall():
             row = db.execute("SELECT pin_hash FROM operators WHERE id = ?", [oid]).fetchone()
             if row is not None and str(row[0]) == replaced:
                 db.execute("UPDATE operators SET pin_hash = ? WHERE id = ?", [local, oid])
+                if sealed:
+                    db.execute("UPDATE operators SET key_sealed = ? WHERE id = ?", [sealed, oid])
             else:
                 db.execute("DELETE FROM local_pin_changes WHERE operator_id = ?", [oid])
 

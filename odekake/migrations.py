@@ -740,3 +740,50 @@ def m1501_console2_quarantine_resolutions(db: sqlite_utils.Database) -> None:
         END;
         """,
     )
+
+
+@migrations(name="2251_clerk_keys_sealed_roll")
+def m2251_clerk_keys_sealed_roll(db: sqlite_utils.Database) -> None:
+    # A clerk's key pair (odekake.clerk_keys): the public halves travel with the
+    # operator, the secret only sealed under the operator's PIN. The hub keeps every
+    # public key it ever issued (a van may sign with one until it pulls the next).
+    # The roll reaches a van only sealed (roll_sealed) with its key wrapped to each
+    # election clerk's box key (roll_wraps); the hub keeps each roll's key in
+    # roll_keys, which is never synced.
+    run_script(
+        db,
+        """
+        ALTER TABLE operators ADD COLUMN sign_public TEXT NOT NULL DEFAULT '';
+        ALTER TABLE operators ADD COLUMN box_public TEXT NOT NULL DEFAULT '';
+        ALTER TABLE operators ADD COLUMN key_sealed TEXT NOT NULL DEFAULT '';
+        ALTER TABLE local_pin_changes ADD COLUMN key_sealed TEXT NOT NULL DEFAULT '';
+        CREATE TABLE operator_keys (
+            sign_public TEXT PRIMARY KEY,
+            operator_id TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE roll_keys (
+            election_id TEXT PRIMARY KEY,
+            key TEXT NOT NULL,
+            roll_sha TEXT NOT NULL DEFAULT ''
+        );
+        CREATE TABLE roll_sealed (
+            election_id TEXT PRIMARY KEY,
+            roll_sha TEXT NOT NULL,
+            blob TEXT NOT NULL
+        );
+        CREATE TABLE roll_wraps (
+            election_id TEXT NOT NULL,
+            operator_id TEXT NOT NULL,
+            box_public TEXT NOT NULL,
+            wrapped TEXT NOT NULL,
+            PRIMARY KEY (election_id, operator_id)
+        );
+        INSERT OR IGNORE INTO settings(key, value) VALUES ('vote_clock_skew_minutes', '10');
+        """,
+    )
+    # A van keeps no roll in the clear any more: the next pull brings it sealed.
+    role = db.execute("SELECT value FROM meta WHERE key = 'role'").fetchone()
+    if role is not None and role[0] == "van":
+        db.execute("PRAGMA secure_delete = ON")
+        db.execute("DELETE FROM roll")

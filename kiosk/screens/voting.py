@@ -78,6 +78,11 @@ class VoteBlockedModal(ModalScreen[str]):
                 ),
                 id="blocked-body",
             )
+            if b.clerk:
+                yield Static(
+                    LABELS["blocked_by"].format(clerk=b.clerk, device=b.device_id or "—"),
+                    id="blocked-by",
+                )
             if b.local:
                 yield Static(LABELS["blocked_local"], id="blocked-local")
             yield Input(placeholder=LABELS["second_clerk"], id="second-clerk")
@@ -387,7 +392,7 @@ class VotingScreen(Screen[None]):
         """A scanner types the ticket's content and Enter."""
         if self._held():
             return
-        self._attempt(lambda: self.flow.find_ticket(event.value))
+        self._attempt(lambda: self.flow.find_ticket(event.value))  # RollLocked said too
         self._show_state()
         if self.flow.voter is not None:
             self.query_one("#reason", Select).focus()

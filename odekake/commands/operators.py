@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from odekake import audit, master
+from odekake.auth import pin_problem, weak_pin_reason
 from odekake.db import connect, device_id_of
 from odekake.errors import OdekakeError
 
@@ -47,6 +48,7 @@ def operators_add(
     db_path: Path, operator_id: str, name: str, roles: str, vans: str | None, pin: str
 ) -> None:
     """職員を登録する(同じIDなら氏名・役割・PINを置き換える)。"""
+    _refuse_weak(pin)
     db = connect(db_path)
     role_list = [r.strip() for r in roles.split(",") if r.strip()]
     master.add_operator(db, operator_id, name, role_list, pin, vans=_vans(vans))
@@ -63,6 +65,35 @@ def operators_add(
     )
     shown = ", ".join(master.operator_vans(db, operator_id)) or "すべて"
     click.echo(f"職員 {operator_id} を登録しました(担当車両: {shown})。")
+
+
+def _refuse_weak(pin: str) -> None:
+    """A PIN a thief would guess first is refused, with the reason (in Japanese)."""
+    problem = pin_problem(pin) or weak_pin_reason(pin)
+    if problem:
+        raise OdekakeError(problem)
+
+
+@operators_group.command("reset")
+@_DB
+@click.option("--id", "operator_id", required=True, help="職員ID")
+@click.option(
+    "--pin",
+    prompt="新しいPIN(6〜8桁)",
+    hide_input=True,
+    confirmation_prompt="新しいPIN(確認)",
+    help="新しいPIN(6〜8桁)。省略時は入力を求めます",
+)
+def operators_reset(db_path: Path, operator_id: str, pin: str) -> None:
+    """職員のPINを設定し直す(役割と担当車両はそのまま。投票事務従事者の鍵も作り直します)。"""
+    _refuse_weak(pin)
+    db = connect(db_path)
+    row = db.execute("SELECT name, roles FROM operators WHERE id = ?", [operator_id]).fetchone()
+    if row is None:
+        raise OdekakeError(f"職員 {operator_id} は登録されていません")
+    master.add_operator(db, operator_id, str(row[0]), str(row[1]).split(","), pin)
+    audit.log(db, audit.cli_actor(), "operator.reset", operator_id, {"device": device_id_of(db)})
+    click.echo(f"職員 {operator_id} のPINを設定し直しました(次の同期で車両に届きます)。")
 
 
 @operators_group.command("set")

@@ -12,9 +12,17 @@ from datetime import datetime, timedelta
 
 import sqlite_utils
 
-from odekake import audit
+from odekake import audit, clerk_keys
 from odekake import records as rec
-from odekake.auth import burn_check, check_pin, hash_pin, needs_rehash, pin_problem
+from odekake.auth import (
+    DEFAULT_KDF,
+    burn_check,
+    check_pin,
+    hash_pin,
+    needs_rehash,
+    pin_problem,
+    weak_pin_reason,
+)
 from odekake.authz import PermissionDenied
 from odekake.db import device_id_of, write
 from odekake.errors import NotFound, OdekakeError, ValidationError
@@ -129,6 +137,8 @@ def login(db: sqlite_utils.Database, operator_id: str, pin: str, *, now: datetim
     """
     oid = operator_id.strip()
     name, roles, stored = _check(db, oid, pin, now=now, action="login")
+    # A clerk's key (vote records' proof, the sealed roll) opens with the same PIN.
+    clerk_keys.unlock(db, oid, pin)
     with write(db):
         if needs_rehash(stored):
             set_local_pin(db, oid, hash_pin(pin))
@@ -167,7 +177,7 @@ def change_pin(
     stolen van cannot set PINs on other vans. The change itself is recorded
     (``operator.pin_change``) and audited.
     """
-    problem = pin_problem(new_pin)
+    problem = pin_problem(new_pin) or weak_pin_reason(new_pin)
     if problem:
         raise ValidationError(problem, "new_pin")
     if new_pin == old_pin:
@@ -175,8 +185,18 @@ def change_pin(
     if not verify_pin(db, operator_id, old_pin):
         raise LoginFailed("今のPINが違います")
     verifier = hash_pin(new_pin)
+    # The clerk's key is sealed anew under the new PIN (same key: the hub's public
+    # halves stay valid).
+    row = db.execute("SELECT key_sealed FROM operators WHERE id = ?", [operator_id]).fetchone()
+    sealed = str(row[0]) if row is not None and row[0] else ""
+    secret = clerk_keys.open_secret(sealed, old_pin) if sealed else None
+    resealed = (
+        clerk_keys.seal_secret(secret, new_pin, clerk_keys.kdf_of(sealed) or DEFAULT_KDF)
+        if secret is not None
+        else None
+    )
     with write(db):
-        set_local_pin(db, operator_id, verifier)
+        set_local_pin(db, operator_id, verifier, resealed)
         rec.append(db, "operator.pin_change", {"operator_id": operator_id}, now=now)
         audit.log(db, operator_id, "pin.change", operator_id, now=now)
 

@@ -88,9 +88,17 @@ SNAPSHOT_TABLES: list[SnapshotTable] = [
     SnapshotTable("election_ballots", ("election_id", "kind")),
     SnapshotTable("election_stations", ("election_id", "id")),
     SnapshotTable("election_station_vans", ("election_id", "station_id", "van_id")),
-    # The roll travels only to the vans serving a station of an open election:
-    # rows no longer present are deleted from the van at the next pull.
-    SnapshotTable("roll", ("election_id", "voter_no"), where=roll_filter()),
+    # The roll travels only to the vans serving a station of an open election, and
+    # only sealed (odekake.voting.roll.refresh_sealed_rolls): its key wrapped to each
+    # clerk of this van. Rows no longer present are deleted from the van at the next
+    # pull. The clear ``roll`` table and the roll keys never leave the hub.
+    SnapshotTable("roll_sealed", ("election_id",), where=roll_filter()),
+    SnapshotTable(
+        "roll_wraps",
+        ("election_id", "operator_id"),
+        where=f"{roll_filter()} AND operator_id IN (SELECT id FROM operators WHERE "
+        f"{OPERATORS_OF_VAN})",
+    ),
     # This device's own key for the receipts' 確認コード (odekake.receipt_mac).
     SnapshotTable("receipt_keys", ("device_id",), where="device_id = :device_id"),
 ]
@@ -148,6 +156,9 @@ def snapshot_for(db: sqlite_utils.Database, device_id: str) -> dict[str, Any]:
         HubNotReady: The hub has no sealing key (``odekake keys init``).
     """
     require_hub_sealing(db)
+    from odekake.voting.roll import refresh_sealed_rolls
+
+    refresh_sealed_rolls(db)
     van_id = device_van_id(db, device_id)
     ensure_device_key(db, device_id)
     tables = build_tables(db, van_id=van_id, device_id=device_id)
@@ -205,7 +216,7 @@ def audit_delivery(db: sqlite_utils.Database, snap: dict[str, Any]) -> None:
         return [r[i] for r in t["rows"]]
 
     operators = column("operators", "id")
-    roll_elections = column("roll", "election_id")
+    roll_elections = column("roll_sealed", "election_id")
     if not operators and not roll_elections:
         return
     roll = roll_elections

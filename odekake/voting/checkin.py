@@ -25,10 +25,10 @@ from typing import Any
 
 import sqlite_utils
 
-from odekake import authz
+from odekake import authz, clerk_keys
 from odekake import records as rec
 from odekake.auth import check_pin
-from odekake.db import write
+from odekake.db import device_id_of, write
 from odekake.errors import NotFound, OdekakeError, ValidationError
 from odekake.records import Record, canonical_json, sha256_hex, uuid7
 from odekake.voting.elections import REASONS, Election, Station, get_election, jst_now
@@ -76,7 +76,11 @@ REFUSAL_MESSAGES = {
     "wrong_station": "この端末(車両)はこの投票所の担当ではありません",
     "outside_hours": "投票所の開設時間外です",
     "not_clerk": "投票事務従事者として登録された有効な職員ではありません",
+    "clerk_not_assigned": "この投票事務従事者はこの車両(端末)の担当ではありません",
     "bad_time": "記録の時刻が読めません",
+    "future_time": "記録の時刻が未来です(端末の時計か記録を確認してください)",
+    "no_clerk_proof": "投票事務従事者がPINで開いた鍵の署名がありません",
+    "bad_clerk_proof": "投票事務従事者の署名を確認できません(改ざんか、別の鍵)",
 }
 
 RELEASE_MESSAGES = {
@@ -143,13 +147,22 @@ class Answer:
     body: dict[str, Any]
 
 
-def _station_answer(row: Any) -> dict[str, str]:
-    return {
+def _station_answer(row: Any, db: sqlite_utils.Database | None = None) -> dict[str, str]:
+    """Where, when and by whom a voter voted (what the next station's clerk is shown)."""
+    answer = {
         "kind": row["kind"],
         "station_id": row["station_id"],
         "station_name": row["station_name"],
         "checked_at": row["checked_at"],
+        "clerk_id": str(row.get("clerk_id") or ""),
+        "device_id": str(row.get("device_id") or ""),
     }
+    if db is not None and answer["clerk_id"]:
+        name = db.execute(
+            "SELECT name FROM operators WHERE id = ?", [answer["clerk_id"]]
+        ).fetchone()
+        answer["clerk_name"] = str(name[0]) if name is not None else ""
+    return answer
 
 
 def _existing(db: sqlite_utils.Database, election_id: str, voter_no: str) -> dict[str, Any] | None:
@@ -239,6 +252,8 @@ def rule_code(
         return "outside_hours"
     if not is_election_clerk(db, clerk_id):
         return "not_clerk"
+    if not clerk_serves(db, clerk_id, device_id, van):
+        return "clerk_not_assigned"
     if live and not election.ballots_on(day):
         return "no_ballot_yet"
     if reason not in REASONS:
@@ -246,6 +261,18 @@ def rule_code(
     if sex_of(db, election_id, voter_no) is None:
         return "not_on_roll"
     return None
+
+
+def clerk_serves(
+    db: sqlite_utils.Database, clerk_id: str, device_id: str, van_id: str | None
+) -> bool:
+    """True when the clerk works on this van (or device): their van list names it, or
+    they have none (every van)."""
+    vans = {
+        str(r[0])
+        for r in db.execute("SELECT van_id FROM operator_vans WHERE operator_id = ?", [clerk_id])
+    }
+    return not vans or device_id in vans or (van_id is not None and van_id in vans)
 
 
 def _refusal_code(db: sqlite_utils.Database, req: CheckinRequest, now: datetime) -> str | None:
@@ -352,7 +379,7 @@ def checkin(
                 },
             )
         elif existing is not None:
-            first = _station_answer(existing)
+            first = _station_answer(existing, db)
             r = rec.append(
                 db,
                 REFUSED,
@@ -438,7 +465,7 @@ def voter_status(db: sqlite_utils.Database, election_id: str, voter_no: str) -> 
         "election_id": election_id,
         "voter_no": voter_no,
         "voted": True,
-        "first": _station_answer(row),
+        "first": _station_answer(row, db),
     }
 
 
@@ -631,23 +658,26 @@ def record_cast(
         PermissionDenied: The clerk is not an election clerk (or supervisor).
     """
     authz.require(van_db, clerk_id, "vote")
-    return rec.append(
-        van_db,
-        CAST,
-        {
-            "stop_id": stop_id or station_id,
-            "people": 1,
-            "election_id": election.id,
-            "station_id": station_id,
-            "voter_no": voter.voter_no,
-            "sex": voter.sex,
-            "request_id": request_id,
-            "ballots": ballots,
-            "clerk_id": clerk_id,
-            "checked_at": checked_at,
-        },
-        now=now,
-    )
+    payload = {
+        "stop_id": stop_id or station_id,
+        "people": 1,
+        "election_id": election.id,
+        "station_id": station_id,
+        "voter_no": voter.voter_no,
+        "sex": voter.sex,
+        "request_id": request_id,
+        "ballots": ballots,
+        "clerk_id": clerk_id,
+        "checked_at": checked_at,
+    }
+    return rec.append(van_db, CAST, _signed(van_db, CAST, payload, clerk_id), now=now)
+
+
+def _signed(
+    van_db: sqlite_utils.Database, record_type: str, payload: dict[str, Any], clerk_id: str
+) -> dict[str, Any]:
+    """The payload signed with the clerk's key unlocked at login (odekake.clerk_keys)."""
+    return clerk_keys.with_proof(van_db, record_type, device_id_of(van_db), payload, clerk_id)
 
 
 def record_provisional(
@@ -672,23 +702,21 @@ def record_provisional(
         raise ValidationError("宣誓書の事由を選んでください", "reason")
     authz.require(van_db, clerk_id, "vote")
     when = jst_now(now)
+    payload = {
+        "stop_id": stop_id or station_id,
+        "election_id": election.id,
+        "station_id": station_id,
+        "station_name": election.station(station_id).name,
+        "voter_no": voter.voter_no,
+        "sex": voter.sex,
+        "reason": reason,
+        "clerk_id": clerk_id,
+        "request_id": request_id,
+        "cause": cause,
+        "at": when.isoformat(timespec="seconds"),
+    }
     return rec.append(
-        van_db,
-        PROVISIONAL,
-        {
-            "stop_id": stop_id or station_id,
-            "election_id": election.id,
-            "station_id": station_id,
-            "station_name": election.station(station_id).name,
-            "voter_no": voter.voter_no,
-            "sex": voter.sex,
-            "reason": reason,
-            "clerk_id": clerk_id,
-            "request_id": request_id,
-            "cause": cause,
-            "at": when.isoformat(timespec="seconds"),
-        },
-        now=when,
+        van_db, PROVISIONAL, _signed(van_db, PROVISIONAL, payload, clerk_id), now=when
     )
 
 
@@ -795,21 +823,17 @@ def record_withdrawn(
     if len(reason) > 200:
         raise ValidationError("交付取りやめの理由は200文字以内にしてください", "reason")
     when = jst_now(now)
-    return rec.append(
-        van_db,
-        WITHDRAWN,
-        {
-            "stop_id": stop_id or station_id,
-            "election_id": election.id,
-            "station_id": station_id,
-            "voter_no": voter.voter_no,
-            "request_id": request_id,
-            "clerk_id": clerk_id,
-            "reason": reason,
-            "at": when.isoformat(timespec="seconds"),
-        },
-        now=when,
-    )
+    payload = {
+        "stop_id": stop_id or station_id,
+        "election_id": election.id,
+        "station_id": station_id,
+        "voter_no": voter.voter_no,
+        "request_id": request_id,
+        "clerk_id": clerk_id,
+        "reason": reason,
+        "at": when.isoformat(timespec="seconds"),
+    }
+    return rec.append(van_db, WITHDRAWN, _signed(van_db, WITHDRAWN, payload, clerk_id), now=when)
 
 
 def record_pending(
@@ -895,7 +919,7 @@ def record_blocked(
     }
     if request_id:
         payload["request_id"] = request_id
-    return rec.append(van_db, BLOCKED, payload)
+    return rec.append(van_db, BLOCKED, _signed(van_db, BLOCKED, payload, clerk_id))
 
 
 def is_clerk(db: sqlite_utils.Database, operator_id: str) -> bool:
@@ -1029,12 +1053,18 @@ def _mark(db: sqlite_utils.Database, r: Record, outcome: str) -> None:
     )
 
 
-def synced_vote_code(db: sqlite_utils.Database, r: Record) -> str | None:
+def synced_vote_code(
+    db: sqlite_utils.Database, r: Record, now: datetime | None = None
+) -> str | None:
     """The rule a synced ``vote.provisional`` or ``vote.cast`` breaks (None: it holds).
 
     The same rules as a live check-in (:func:`rule_code`), applied to what the record
-    claims: its election, station, voter, clerk and 宣誓書 reason, the device that
-    signed the batch it came in, and the time the van says it happened.
+    claims: its election, station, voter, clerk (active, election clerk, working on
+    this van) and 宣誓書 reason, the device that signed the batch it came in, and the
+    time the van says it happened. That time may not be later than the hub's clock
+    plus the ``vote_clock_skew_minutes`` setting (default 10). Last the clerk's proof:
+    a signature by a key the hub issued to the clerk the record names, which only
+    that clerk's PIN opens on the van (:mod:`odekake.clerk_keys`).
     """
     p = r.payload or {}
     when_text = str(p.get("at") or p.get("checked_at") or r.wall_time)
@@ -1044,32 +1074,27 @@ def synced_vote_code(db: sqlite_utils.Database, r: Record) -> str | None:
             raise ValueError(when_text)
     except ValueError:
         return "bad_time"
-    if r.type == CAST:
-        # A ballot handed out is bound to the check-in it names; only the device and
-        # the clerk are checked here (the hub decided the rest at the check-in).
-        code = rule_code(
-            db,
-            election_id=str(p.get("election_id", "")),
-            station_id=str(p.get("station_id", "")),
-            device_id=r.device_id,
-            clerk_id=str(p.get("clerk_id", "")),
-            reason="work",
-            voter_no=str(p.get("voter_no", "")),
-            when=when,
-            live=False,
-        )
-        return None if code in ("station_closed", "outside_hours") else code
-    return rule_code(
+    code = rule_code(
         db,
         election_id=str(p.get("election_id", "")),
         station_id=str(p.get("station_id", "")),
         device_id=r.device_id,
         clerk_id=str(p.get("clerk_id", "")),
-        reason=str(p.get("reason", "")),
+        # A ballot handed out is bound to the check-in it names: its reason, date and
+        # hours were decided there (only device, clerk and voter are checked here).
+        reason="work" if r.type == CAST else str(p.get("reason", "")),
         voter_no=str(p.get("voter_no", "")),
         when=when,
         live=False,
     )
+    if r.type == CAST and code in ("station_closed", "outside_hours"):
+        code = None
+    if code is not None:
+        return code
+    skew = timedelta(minutes=max(0, setting_int(db, "vote_clock_skew_minutes", 10)))
+    if when > jst_now(now) + skew:
+        return "future_time"
+    return clerk_keys.proof_problem(db, r.type, r.device_id, p, str(p.get("clerk_id", "")))
 
 
 def _release_synced(db: sqlite_utils.Database, r: Record, now: datetime) -> None:
@@ -1078,6 +1103,11 @@ def _release_synced(db: sqlite_utils.Database, r: Record, now: datetime) -> None
     try:
         req = ReleaseRequest.from_json({**p, "device_id": r.device_id})
     except ValidationError:
+        _mark(db, r, "release_refused")
+        return
+    # Releasing lets the voter be checked in again: only a withdrawal a clerk signed
+    # with their PIN-opened key counts (a stolen van's forged one releases nothing).
+    if clerk_keys.proof_problem(db, r.type, r.device_id, p, str(p.get("clerk_id", ""))):
         _mark(db, r, "release_refused")
         return
     answer = release(db, req, now=now, actor=f"sync:{r.device_id}")
@@ -1091,7 +1121,7 @@ def _reconcile_one(db: sqlite_utils.Database, r: Record, now: datetime) -> Incid
     if r.type == WITHDRAWN:
         _release_synced(db, r, now)
         return None
-    code = synced_vote_code(db, r)
+    code = synced_vote_code(db, r, now)
     if code is not None:
         # Never a vote: a record that breaks a rule is evidence for election staff and
         # must not block the real voter (issue 11 §4).

@@ -38,6 +38,9 @@ class AlreadyVoted:
     station_name: str
     checked_at: str
     kind: str = "checkin"
+    # Who recorded the first vote: the clerk (name and id) and the device.
+    clerk: str = ""
+    device_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,12 @@ def interpret(request_id: str, status_code: int, body: Any) -> CheckinResult:
                 str(first["station_name"]),
                 str(first["checked_at"]),
                 str(first.get("kind", "checkin")),
+                " ".join(
+                    x
+                    for x in (str(first.get("clerk_name") or ""), str(first.get("clerk_id") or ""))
+                    if x
+                ),
+                str(first.get("device_id") or ""),
             )
         if status_code == 422 and status == "refused":
             return Refused(request_id, str(body["code"]), str(body["message"]))

@@ -1,14 +1,21 @@
 """The voter roll (選挙人名簿) of one election: import, lookup, snapshot, deletion.
 
-The roll lives in its own ``roll`` table and is never written as a record, so it can
-never leave the van in an up-sync bundle. The hub imports it from the election board's
-CSV; down-sync carries :func:`roll_snapshot` (lookup fields only) to the van, which
-stores it with :func:`load_roll`; :func:`delete_roll` removes the van's copy when the
-election closes.
+The roll lives in its own ``roll`` table at the hub and is never written as a record,
+so it can never leave the van in an up-sync bundle. The hub imports it from the
+election board's CSV. A van never stores it in the clear: down-sync carries it sealed
+(:func:`refresh_sealed_rolls`: ``roll_sealed`` holds the lookup fields encrypted with
+the election's roll key, ``roll_wraps`` that key wrapped to each election clerk's box
+key, :mod:`odekake.clerk_keys`), and only a clerk's PIN opens it. On the van every
+lookup goes through :func:`voters_of`, which decrypts the rows into memory once a
+clerk has logged in; :func:`delete_roll` removes the van's copy when the election
+closes.
 """
 
 from __future__ import annotations
 
+import base64
+import json
+import os
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -17,8 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import sqlite_utils
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from odekake.db import write
+from odekake import clerk_keys
+from odekake.db import role_of, write
 from odekake.errors import ImportRejected, OdekakeError, ValidationError
 from odekake.master import _read_csv as read_csv
 from odekake.voting.elections import get_election
@@ -210,7 +220,14 @@ def import_roll(db: sqlite_utils.Database, election_id: str, path: str | Path) -
     """
     get_election(db, election_id)
     voters = read_roll_csv(path, election_id)
-    return _store(db, election_id, voters)
+    if role_of(db) == "van":  # never in the clear on a van
+        return load_roll(
+            db, election_id, [{k: getattr(v, k) for k in SNAPSHOT_FIELDS} for v in voters]
+        )
+    n = _store(db, election_id, voters)
+    if role_of(db) == "hub":
+        refresh_sealed_rolls(db)
+    return n
 
 
 def _voter(row: Any) -> Voter:
@@ -230,9 +247,16 @@ _SELECT = "SELECT election_id, voter_no, name, kana, birth_date, sex, address, p
 
 
 def find_by_voter_no(db: sqlite_utils.Database, election_id: str, code: str) -> Voter | None:
-    """The voter whose number a scanned entry ticket carries, or None."""
+    """The voter whose number a scanned entry ticket carries, or None.
+
+    Raises:
+        RollLocked: On a van where no election clerk has logged in.
+    """
+    voter_no = parse_ticket(code)
+    if role_of(db) == "van":
+        return next((v for v in voters_of(db, election_id) if v.voter_no == voter_no), None)
     row = db.execute(
-        f"{_SELECT} WHERE election_id = ? AND voter_no = ?", [election_id, parse_ticket(code)]
+        f"{_SELECT} WHERE election_id = ? AND voter_no = ?", [election_id, voter_no]
     ).fetchone()
     return None if row is None else _voter(row)
 
@@ -263,10 +287,15 @@ def find_by_kana(
 
     Raises:
         ValidationError: The birth date cannot be read, or the フリガナ is empty.
+        RollLocked: On a van where no election clerk has logged in.
     """
     if not normalise_kana(kana):
         return match_voters([], kana, birth_date)  # says what is missing
     birth = parse_birth_date(birth_date)
+    if role_of(db) == "van":
+        # the sealed roll, opened in memory by a clerk's login
+        candidates = [v for v in voters_of(db, election_id) if v.birth_date == birth]
+        return match_voters(candidates, kana, birth)
     rows = db.execute(
         f"{_SELECT} WHERE election_id = ? AND birth_date = ?", [election_id, birth]
     )  # the birth date narrows the rows; match_voters decides
@@ -276,6 +305,8 @@ def find_by_kana(
 def roll_size(db: sqlite_utils.Database, election_id: str, precincts: Iterable[str] = ()) -> int:
     """How many electors the roll holds (optionally only in some 投票区)."""
     plist = list(precincts)
+    if role_of(db) == "van":
+        return sum(1 for v in voters_of(db, election_id) if not plist or v.precinct in plist)
     if not plist:
         return int(
             db.execute("SELECT COUNT(*) FROM roll WHERE election_id = ?", [election_id]).fetchone()[
@@ -314,25 +345,197 @@ def roll_snapshot(db: sqlite_utils.Database, election_id: str) -> list[dict[str,
     ]
 
 
+class RollLocked(OdekakeError):
+    """The van's roll is sealed and no election clerk's PIN has opened it."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "選挙人名簿は封印されています。投票事務従事者がこの車両でログインすると読めます"
+        )
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _seal_rows(rows: list[dict[str, str]], key: bytes, election_id: str) -> str:
+    from odekake.records import canonical_json
+
+    nonce = os.urandom(12)
+    ct = AESGCM(key).encrypt(nonce, canonical_json(rows).encode("utf-8"), election_id.encode())
+    return json.dumps({"v": 1, "alg": "AES256GCM", "nonce": _b64(nonce), "ct": _b64(ct)})
+
+
+def _open_rows(blob: str, key: bytes, election_id: str) -> list[dict[str, str]]:
+    d = json.loads(blob)
+    plain = AESGCM(key).decrypt(
+        base64.b64decode(d["nonce"]), base64.b64decode(d["ct"]), election_id.encode()
+    )
+    rows = json.loads(plain.decode("utf-8"))
+    return rows if isinstance(rows, list) else []
+
+
+def _key_holders(db: sqlite_utils.Database) -> dict[str, str]:
+    """Active operators whose PIN opens a roll: {operator id: box public key}."""
+    return {
+        str(oid): str(box)
+        for oid, roles, box in db.execute(
+            "SELECT id, roles, box_public FROM operators WHERE active = 1 AND box_public != ''"
+        ).fetchall()
+        if clerk_keys.KEY_ROLES & set(str(roles).split(","))
+    }
+
+
+def _store_sealed(
+    db: sqlite_utils.Database, election_id: str, key: bytes, blob: str | None
+) -> None:
+    """Write (or keep) an election's sealed roll and wrap its key to every clerk."""
+    from odekake.records import sha256_hex
+    from odekake.sealing import seal
+
+    if blob is not None:
+        db.execute(
+            "INSERT INTO roll_sealed(election_id, roll_sha, blob) VALUES (?,?,?) "
+            "ON CONFLICT(election_id) DO UPDATE SET roll_sha = excluded.roll_sha, "
+            "blob = excluded.blob",
+            [election_id, sha256_hex(blob), blob],
+        )
+    holders = _key_holders(db)
+    have = {
+        str(r[0]): str(r[1])
+        for r in db.execute(
+            "SELECT operator_id, box_public FROM roll_wraps WHERE election_id = ?", [election_id]
+        ).fetchall()
+    }
+    for oid, box in have.items():
+        if holders.get(oid) != box:
+            db.execute(
+                "DELETE FROM roll_wraps WHERE election_id = ? AND operator_id = ?",
+                [election_id, oid],
+            )
+    for oid, box in holders.items():
+        if have.get(oid) != box:
+            wrapped = json.dumps(seal({"key": _b64(key)}, box), sort_keys=True)
+            db.execute(
+                "INSERT OR REPLACE INTO roll_wraps(election_id, operator_id, box_public, wrapped) "
+                "VALUES (?,?,?,?)",
+                [election_id, oid, box, wrapped],
+            )
+
+
+def refresh_sealed_rolls(db: sqlite_utils.Database) -> None:
+    """At the hub: the sealed form of every roll, as down-sync carries it to vans.
+
+    Re-encrypted only when the roll changed (so a snapshot's content, and its
+    version, stay the same between pulls); the key is wrapped anew for a clerk whose
+    PIN was set or reset. The roll's key itself stays in ``roll_keys`` (never synced).
+    """
+    from odekake.records import canonical_json, sha256_hex
+
+    with write(db):
+        elections = [str(r[0]) for r in db.execute("SELECT DISTINCT election_id FROM roll")]
+        for table in ("roll_sealed", "roll_wraps", "roll_keys"):
+            marks = ", ".join("?" * len(elections))
+            db.execute(f"DELETE FROM {table} WHERE election_id NOT IN ({marks})", elections)
+        for eid in elections:
+            rows = roll_snapshot(db, eid)
+            plain_sha = sha256_hex(canonical_json(rows))
+            kept = db.execute(
+                "SELECT key, roll_sha FROM roll_keys WHERE election_id = ?", [eid]
+            ).fetchone()
+            key = base64.b64decode(kept[0]) if kept is not None else os.urandom(32)
+            fresh = kept is None or kept[1] != plain_sha
+            if fresh:
+                db.execute(
+                    "INSERT OR REPLACE INTO roll_keys(election_id, key, roll_sha) VALUES (?,?,?)",
+                    [eid, _b64(key), plain_sha],
+                )
+            _store_sealed(db, eid, key, _seal_rows(rows, key, eid) if fresh else None)
+
+
 def load_roll(van_db: sqlite_utils.Database, election_id: str, rows: list[dict[str, str]]) -> int:
     """Replace the van's copy of a roll with a down-synced snapshot (one transaction).
 
     The election itself must already be on the van (down-synced before the roll).
+    On a van the rows are sealed at once (a new key, wrapped to the van's clerks), as
+    a pull would bring them; only :func:`voters_of` after a clerk's login reads them.
     """
     get_election(van_db, election_id)
     voters = [Voter(election_id=election_id, **{k: r[k] for k in SNAPSHOT_FIELDS}) for r in rows]
-    return _store(van_db, election_id, voters)
+    if role_of(van_db) != "van":
+        return _store(van_db, election_id, voters)
+    key = os.urandom(32)
+    clean = [{k: r[k] for k in SNAPSHOT_FIELDS} for r in rows]
+    with write(van_db):
+        van_db.execute("DELETE FROM roll_wraps WHERE election_id = ?", [election_id])
+        _store_sealed(van_db, election_id, key, _seal_rows(clean, key, election_id))
+    return len(voters)
+
+
+def voters_of(db: sqlite_utils.Database, election_id: str) -> list[Voter]:
+    """Every voter of an election's roll: THE lookup of the roll on a van.
+
+    At the hub: the ``roll`` table. On a van: the sealed roll decrypted in memory
+    with the key of an election clerk logged in on this van (kept until they log
+    out); an empty list when the van holds no roll for the election.
+
+    Raises:
+        RollLocked: The van holds the roll sealed and no clerk's key is unlocked.
+    """
+    if role_of(db) != "van":
+        return [_voter(r) for r in db.execute(f"{_SELECT} WHERE election_id = ?", [election_id])]
+    row = db.execute(
+        "SELECT roll_sha, blob FROM roll_sealed WHERE election_id = ?", [election_id]
+    ).fetchone()
+    if row is None:
+        return []
+    cache_key = f"roll:{election_id}:{row[0]}"
+    cached = clerk_keys.recall(db, cache_key)
+    if cached is not None:
+        return list(cached)
+    from odekake.sealing import unseal
+
+    for oid in clerk_keys.unlocked_operators(db):
+        wrap = db.execute(
+            "SELECT wrapped FROM roll_wraps WHERE election_id = ? AND operator_id = ?",
+            [election_id, oid],
+        ).fetchone()
+        secret = clerk_keys.secret_of(db, oid)
+        if wrap is None or secret is None:
+            continue
+        try:
+            key = base64.b64decode(unseal(json.loads(wrap[0]), clerk_keys.box_key(secret))["key"])
+            rows = _open_rows(str(row[1]), key, election_id)
+        except (OdekakeError, InvalidTag, ValueError, KeyError, TypeError):
+            continue
+        voters = [
+            Voter(election_id=election_id, **{k: str(r.get(k, "")) for k in SNAPSHOT_FIELDS})
+            for r in rows
+        ]
+        clerk_keys.remember(db, cache_key, voters)
+        return list(voters)
+    raise RollLocked()
 
 
 def delete_roll(van_db: sqlite_utils.Database, election_id: str) -> int:
     """Delete every roll row of an election (the van's copy, when the election closes).
 
+    On a van the sealed copy and its wrapped keys go too, overwritten on disk
+    (``secure_delete``) and checkpointed out of the WAL.
+
     Returns:
-        The number of rows deleted.
+        The number of rows deleted (sealed rolls count as one).
     """
     with write(van_db):
+        van_db.execute("PRAGMA secure_delete = ON")
         cur = van_db.execute("DELETE FROM roll WHERE election_id = ?", [election_id])
-        return int(cur.rowcount)
+        n = int(cur.rowcount)
+        n += int(
+            van_db.execute("DELETE FROM roll_sealed WHERE election_id = ?", [election_id]).rowcount
+        )
+        van_db.execute("DELETE FROM roll_wraps WHERE election_id = ?", [election_id])
+    clerk_keys.forget(van_db, f"roll:{election_id}:")
+    return n
 
 
 def close_election(db: sqlite_utils.Database, election_id: str) -> int:

@@ -112,6 +112,9 @@ class Blocked:
     kind: str  # checkin | provisional
     local: bool
     request_id: str | None = None
+    # Who recorded the first vote (as the hub tells it): the clerk and the device.
+    clerk: str = ""
+    device_id: str = ""
 
     def first(self) -> dict[str, str]:
         """The first vote as the ``vote.blocked`` record keeps it."""
@@ -367,6 +370,8 @@ class StationFlow:
                     result.kind,
                     local=False,
                     request_id=req.request_id,
+                    clerk=result.clerk,
+                    device_id=result.device_id,
                 )
             )
         elif isinstance(result, Refused):

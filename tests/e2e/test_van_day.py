@@ -104,10 +104,14 @@ def test_a_van_day_end_to_end(demo: Path, hub: str) -> None:
     # Down: settings (with the sealing key), referrals, the election and its roll.
     pull(van_path, hub)
     assert hub_url_of(van) == hub  # remembered for the voting screen
+    # the roll arrives sealed (only a clerk's PIN opens it), never in the clear
     assert (
-        van.execute("SELECT count(*) FROM roll WHERE election_id = ?", [ELECTION_ID]).fetchone()[0]
-        == 4
+        van.execute(
+            "SELECT count(*) FROM roll_sealed WHERE election_id = ?", [ELECTION_ID]
+        ).fetchone()[0]
+        == 1
     )
+    assert van.execute("SELECT count(*) FROM roll").fetchone()[0] == 0
     assert rec.seal_key_of(van) == rec.seal_key_of(hub_db)
     assert van.execute("SELECT count(*) FROM referrals").fetchone()[0] > 0
 
@@ -136,7 +140,9 @@ def test_a_van_day_end_to_end(demo: Path, hub: str) -> None:
     rl.close_election(hub_db, ELECTION_ID)
     pull(van_path, hub)
     assert (
-        van.execute("SELECT count(*) FROM roll WHERE election_id = ?", [ELECTION_ID]).fetchone()[0]
+        van.execute(
+            "SELECT count(*) FROM roll_sealed WHERE election_id = ?", [ELECTION_ID]
+        ).fetchone()[0]
         == 0
     )
     # The roll never travelled up in a record.

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlite_utils
 
-from odekake import master
+from odekake import clerk_keys, master
 from odekake.auth import TEST_ONLY_CHEAP_KDF
 from odekake.db import write
 from odekake.reports.costs import set_cost
@@ -99,7 +99,8 @@ def _day_of_services(kdb: sqlite_utils.Database, tmp_path: Path) -> dict[str, An
     el.save_election(kdb, election)
     roll_csv = tmp_path / "roll.csv"
     roll_csv.write_text(ROLL, encoding="utf-8")
-    rl.import_roll(kdb, election.id, roll_csv)
+    rl.import_roll(kdb, election.id, roll_csv)  # sealed on the van
+    assert clerk_keys.unlock(kdb, "cl001", "345678")  # the clerk's login opens it
     later = NOW + timedelta(hours=6)
     pm = stops.open_planned(kdb, "pv-3", operator_id="op001", now=later)
     stop_id = str(pm.payload["stop_id"])  # type: ignore[index]

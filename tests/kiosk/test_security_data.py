@@ -161,14 +161,18 @@ async def test_kiosk_asks_for_a_new_pin_after_a_short_one(
         await pilot.pause()
         assert isinstance(app.screen, ChangePinScreen)
         assert "6〜8桁" in str(app.screen.query_one("#pin-message", Static).render())
-        await pilot.press(*"271828", "enter", *"271829", "enter")
+        await pilot.press(*"493817", "enter", *"493818", "enter")
         await pilot.pause()
         assert "一致しません" in str(app.screen.query_one("#pin-message", Static).render())
-        await pilot.press(*"271828", "enter", *"271828", "enter")
+        await pilot.press(*"123456", "enter", *"123456", "enter")  # a thief's first guess
+        await pilot.pause()
+        assert isinstance(app.screen, ChangePinScreen)
+        assert "推測されやすい" in str(app.screen.query_one("#pin-message", Static).render())
+        await pilot.press(*"493817", "enter", *"493817", "enter")
         await pilot.pause()
         assert isinstance(app.screen, TodayScreen)
     db = connect(kiosk_path)
-    assert login.verify_pin(db, "op001", "271828") and not login.verify_pin(db, "op001", "1234")
+    assert login.verify_pin(db, "op001", "493817") and not login.verify_pin(db, "op001", "1234")
     db.close()
 
 

@@ -23,7 +23,7 @@ from kiosk.app import KioskSettings, make_app
 from kiosk.screens.menu import MenuScreen
 from kiosk.screens.voting import VoteBlockedModal, VotingScreen, make_voting_screen
 from kiosk.voting_labels import REASON_SHORT
-from odekake import master
+from odekake import clerk_keys, master
 from odekake import records as rec
 from odekake.auth import TEST_ONLY_CHEAP_KDF
 from odekake.db import connect, memory_db, write
@@ -151,12 +151,14 @@ def van(tmp_path: Path) -> Iterator[sqlite_utils.Database]:
     _add_election(hub, tmp_path)
     db = memory_db("van", device_id=VAN)
     el.import_election(db, el.export_election(hub, EID))
-    rl.load_roll(db, EID, rl.roll_snapshot(hub, EID))
-    hub.close()
     master.add_operator(db, "cl001", "高橋 美咲", ["clerk"], "345678", kdf=TEST_ONLY_CHEAP_KDF)
     master.add_operator(
         db, "cl002", "佐藤 次郎", ["operator", "clerk"], "234567", kdf=TEST_ONLY_CHEAP_KDF
     )
+    # the roll arrives sealed; the logged-in clerk's key opens it
+    rl.load_roll(db, EID, rl.roll_snapshot(hub, EID))
+    hub.close()
+    clerk_keys.unlock(db, "cl001", "345678")
     yield db
     db.close()
 

@@ -17,9 +17,9 @@ import pytest
 import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from odekake import master
+from odekake import clerk_keys, master
 from odekake.auth import TEST_ONLY_CHEAP_KDF
-from odekake.db import connect
+from odekake.db import connect, memory_db, write
 from odekake.sync.auth import DeviceAuth
 from odekake.sync.keys import generate_key, public_key_text, register_device
 from odekake.sync.wire import ensure_hub_key
@@ -109,6 +109,33 @@ def add_clerks(db: sqlite_utils.Database) -> sqlite_utils.Database:
     )
     master.add_operator(db, "op001", "山田 花子", ["operator"], "123456", kdf=TEST_ONLY_CHEAP_KDF)
     return db
+
+
+OPERATOR_COLUMNS = "id, name, roles, pin_hash, active, sign_public, box_public, key_sealed"
+CLERK_PINS = {"cl001": "345678", "cl002": "234567", "op001": "123456"}
+
+
+def copy_operators(hub: sqlite_utils.Database, van: sqlite_utils.Database) -> sqlite_utils.Database:
+    """Give a van the hub's operators with their sealed keys, as a pull does."""
+    rows = hub.execute(f"SELECT {OPERATOR_COLUMNS} FROM operators").fetchall()
+    with write(van):
+        van.conn.executemany(
+            f"INSERT OR REPLACE INTO operators({OPERATOR_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)",
+            rows,
+        )
+    return van
+
+
+def clerk_van(
+    hub: sqlite_utils.Database, device_id: str, clerk_id: str = "cl001"
+) -> sqlite_utils.Database:
+    """A van as its pull leaves it (the hub's operators, the election, the sealed roll),
+    with ``clerk_id`` logged in (their key unlocked by their PIN)."""
+    van = copy_operators(hub, memory_db("van", device_id=device_id))
+    el.import_election(van, el.export_election(hub, ELECTION_ID))
+    rl.load_roll(van, ELECTION_ID, rl.roll_snapshot(hub, ELECTION_ID))
+    assert clerk_keys.unlock(van, clerk_id, CLERK_PINS[clerk_id])
+    return van
 
 
 def write_roll(path: Path, rows: list[str] = ROLL_ROWS, encoding: str = "utf-8-sig") -> Path:

@@ -6,7 +6,10 @@ import json
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from kiosk.screens.voting import make_voting_screen
+from odekake import clerk_keys
 from odekake.db import connect
 from odekake.demo import DEMO_ELECTION_ID, DEMO_HUB_URL, build_demo
 from odekake.sync.auth import hub_url_of
@@ -34,7 +37,11 @@ def test_the_demo_van_serves_todays_first_stop_as_a_mobile_station(demo_dir: Pat
         [DAY.isoformat()],
     ).fetchone()
     assert station.site_id == visit[0] and "voting" in json.loads(visit[1])
-    # the van has the election and a synthetic roll with デモ addresses
+    # the van has the election and a synthetic roll with デモ addresses, sealed until the
+    # clerk's PIN opens it
+    with pytest.raises(rl.RollLocked):
+        rl.find_by_voter_no(van, DEMO_ELECTION_ID, "D0001")
+    assert clerk_keys.unlock(van, "cl001", "345678")
     voters = [rl.find_by_voter_no(van, DEMO_ELECTION_ID, f"D{i:04d}") for i in range(1, 9)]
     assert all(v is not None and "デモ" in v.address for v in voters)
     assert {v.sex for v in voters if v is not None} == {"M", "F"}
@@ -46,6 +53,7 @@ def test_the_demo_van_serves_todays_first_stop_as_a_mobile_station(demo_dir: Pat
     assert screen.station.id == "demo-van"
     # key 8 knows the hub of the README's tour without a sync first
     assert hub_url_of(van) == DEMO_HUB_URL
+    clerk_keys.lock(van)
     hub.close()
     van.close()
 

@@ -12,19 +12,16 @@ from click.testing import CliRunner
 from odekake import records as rec
 from odekake.auth import TEST_ONLY_CHEAP_KDF
 from odekake.cli import main
-from odekake.db import connect, memory_db
+from odekake.db import connect
 from odekake.voting import checkin as ck
 from odekake.voting import elections as el
 from odekake.voting import roll as rl
 from odekake.voting.client import AlreadyVoted, Confirmed
-from tests.voting.conftest import ELECTION_ID, HubProcess, add_clerks, make_hub, signed_client
+from tests.voting.conftest import ELECTION_ID, HubProcess, clerk_van, make_hub, signed_client
 
 
 def _van(hub: sqlite_utils.Database, device: str) -> sqlite_utils.Database:
-    van = add_clerks(memory_db("van", device_id=device))
-    el.import_election(van, el.export_election(hub, ELECTION_ID))
-    rl.load_roll(van, ELECTION_ID, rl.roll_snapshot(hub, ELECTION_ID))
-    return van
+    return clerk_van(hub, device)
 
 
 def _provisional(

@@ -17,7 +17,7 @@ from odekake.voting import roll as rl
 from tests.voting.conftest import (
     ELECTION_ID,
     ROLL_ROWS,
-    add_clerks,
+    clerk_van,
     election_data,
     make_hub,
     write_roll,
@@ -114,11 +114,10 @@ def test_cli_roll_import_reports_lines(tmp_path: Path) -> None:
 def test_roll_reaches_the_van_for_lookup_only_and_is_gone_after_close(
     hub_db: sqlite_utils.Database,
 ) -> None:
-    van = add_clerks(memory_db("van", device_id="van-1"))
-    el.import_election(van, el.export_election(hub_db, ELECTION_ID))
+    van = clerk_van(hub_db, "van-1")
     snapshot = rl.roll_snapshot(hub_db, ELECTION_ID)
     assert set(snapshot[0]) == set(rl.SNAPSHOT_FIELDS)
-    assert rl.load_roll(van, ELECTION_ID, snapshot) == 4
+    assert rl.roll_size(van, ELECTION_ID) == 4
 
     election = el.get_election(van, ELECTION_ID)
     voter = rl.find_by_kana(van, ELECTION_ID, "やまだたろう", "1950-03-02")[0]
@@ -150,8 +149,9 @@ def test_roll_reaches_the_van_for_lookup_only_and_is_gone_after_close(
             assert row[field] not in payloads
     assert van.execute("SELECT COUNT(*) FROM records WHERE type LIKE 'roll%'").fetchone()[0] == 0
 
-    assert rl.close_election(van, ELECTION_ID) == 4
+    assert rl.close_election(van, ELECTION_ID) == 1  # the one sealed copy
     assert van.execute("SELECT COUNT(*) FROM roll").fetchone()[0] == 0
+    assert van.execute("SELECT COUNT(*) FROM roll_sealed").fetchone()[0] == 0
     assert el.get_election(van, ELECTION_ID).closed
     assert rl.delete_roll(van, ELECTION_ID) == 0
     # the hub keeps its roll (the election board's copy)
@@ -235,11 +235,12 @@ def test_every_voting_command_has_help() -> None:
 
 
 def test_down_synced_close_deletes_the_van_roll(hub_db: sqlite_utils.Database) -> None:
-    van = add_clerks(memory_db("van", device_id="van-1"))
-    el.import_election(van, el.export_election(hub_db, ELECTION_ID))
-    rl.load_roll(van, ELECTION_ID, rl.roll_snapshot(hub_db, ELECTION_ID))
+    van = clerk_van(hub_db, "van-1")
     assert rl.roll_size(van, ELECTION_ID) == 4
     assert rl.close_election(hub_db, ELECTION_ID) == 0  # the hub keeps its roll
     el.import_election(van, el.export_election(hub_db, ELECTION_ID))
     assert van.execute("SELECT COUNT(*) FROM roll").fetchone()[0] == 0
+    assert van.execute("SELECT COUNT(*) FROM roll_sealed").fetchone()[0] == 0
+    assert van.execute("SELECT COUNT(*) FROM roll_wraps").fetchone()[0] == 0
+    assert rl.voters_of(van, ELECTION_ID) == []
     assert rl.roll_size(hub_db, ELECTION_ID) == 4

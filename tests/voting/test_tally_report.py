@@ -31,6 +31,7 @@ import sqlite_utils
 from click.testing import CliRunner
 from pypdf import PdfReader
 
+from odekake import clerk_keys
 from odekake import records as rec
 from odekake.cli import main
 from odekake.db import connect, memory_db
@@ -40,7 +41,7 @@ from odekake.voting import roll as rl
 from odekake.voting.elections import JST
 from odekake.voting.tally import tally
 from tests.voting.conftest import ELECTION_ID as TEST_EID
-from tests.voting.conftest import add_clerks
+from tests.voting.conftest import add_clerks, copy_operators
 
 EID = "fukushima-2023"
 PER_HOUR = {10: (3, 2), 11: (3, 4), 12: (1, 1), 13: (2, 4), 14: (3, 3), 15: (2, 3), 16: (1, 2)}
@@ -96,9 +97,10 @@ def hub_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     men = iter(range(1, 191, 2))
     women = iter(range(2, 191, 2))
-    van = add_clerks(memory_db("van", device_id="van-1"))
+    van = copy_operators(hub, memory_db("van", device_id="van-1"))
     el.save_election(van, _election())
     rl.load_roll(van, EID, rl.roll_snapshot(hub, EID))
+    clerk_keys.unlock(van, "cl001", "345678")
     election = el.get_election(van, EID)
 
     def check(voter: int, station: str, at: datetime) -> ck.Answer:
@@ -131,9 +133,10 @@ def hub_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
             )
     check(next(men), "taira", datetime(2023, 11, 6, 9, 10, tzinfo=JST))
     check(next(women), "taira", datetime(2023, 11, 6, 9, 40, tzinfo=JST))
-    van2 = add_clerks(memory_db("van", device_id="van-2"))
+    van2 = copy_operators(hub, memory_db("van", device_id="van-2"))
     el.save_election(van2, _election())
     rl.load_roll(van2, EID, rl.roll_snapshot(hub, EID))
+    clerk_keys.unlock(van2, "cl002", "234567")
     ck.record_provisional(
         van2,
         election=el.get_election(van2, EID),

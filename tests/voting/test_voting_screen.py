@@ -16,7 +16,7 @@ from textual.pilot import Pilot
 from textual.widgets import Button, Input, Select, Static
 
 from kiosk.screens.voting import VoteBlockedModal, VotingScreen
-from odekake import master
+from odekake import clerk_keys, master
 from odekake import records as rec
 from odekake.auth import TEST_ONLY_CHEAP_KDF
 from odekake.db import connect, memory_db
@@ -29,6 +29,7 @@ from odekake.voting.elections import JST
 from tests.voting.conftest import (
     ELECTION_ID,
     HubProcess,
+    copy_operators,
     free_port,
     hub_public_key,
     make_hub,
@@ -59,12 +60,11 @@ def van(hub_path: Path) -> Iterator[sqlite_utils.Database]:
     hub = connect(hub_path)
     db = memory_db("van", device_id="van-1")
     el.import_election(db, el.export_election(hub, ELECTION_ID))
+    copy_operators(hub, db)  # the clerks and their sealed keys, as a pull brings them
+    # the roll arrives sealed; the logged-in clerk's key opens it
     rl.load_roll(db, ELECTION_ID, rl.roll_snapshot(hub, ELECTION_ID))
     hub.close()
-    master.add_operator(db, "cl001", "高橋 美咲", ["clerk"], "345678", kdf=TEST_ONLY_CHEAP_KDF)
-    master.add_operator(
-        db, "cl002", "佐藤 次郎", ["operator", "clerk"], "234567", kdf=TEST_ONLY_CHEAP_KDF
-    )
+    clerk_keys.unlock(db, "cl001", "345678")
     yield db
     db.close()
 
@@ -234,6 +234,7 @@ async def test_already_voted_blocks_until_a_second_clerk_releases(
         assert "投票不可" in text and "平支所" in text
         t = datetime.fromisoformat(first.checked_at).astimezone(JST)
         assert f"平支所 で {t.month}月{t.day}日 {t:%H:%M} に名簿対照済み" in text
+        assert "担当した事務従事者: 佐藤 次郎 cl002(端末 counter-1)" in text  # by whom
         assert "交付可" not in text
         await pilot.press("escape")
         await pilot.pause()
@@ -309,3 +310,22 @@ async def test_an_unverifiable_answer_is_an_unknown_outcome_then_the_retry_gets_
     rows = hub_db.execute("SELECT voter_no, request_id FROM vote_checkins").fetchall()
     hub_db.close()
     assert rows == [("000101", first)]
+
+
+async def test_a_sealed_roll_says_so_and_finds_no_one(van: sqlite_utils.Database) -> None:
+    """Without a clerk's login the roll stays sealed: the screen names why, no traceback."""
+    clerk_keys.lock(van)
+    screen = _screen(van, "http://127.0.0.1:9")
+    app = Host(screen)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen.query_one("#ticket", Input).focus()
+        await pilot.press(*"000101", "enter")
+        await pilot.pause()
+        assert "選挙人名簿は封印されています" in _text(app)
+        assert screen.voter is None
+        screen.query_one("#kana", Input).value = "やまだたろう"
+        screen.query_one("#birth", Input).value = "1950-03-02"
+        screen.query_one("#search", Button).press()
+        await pilot.pause()
+        assert "選挙人名簿は封印されています" in _text(app)
+        assert screen.voter is None

@@ -740,3 +740,18 @@ def m1501_console2_quarantine_resolutions(db: sqlite_utils.Database) -> None:
         END;
         """,
     )
+
+
+@migrations(name="2201_console_key_hub_only")
+def m2201_console_key_hub_only(db: sqlite_utils.Database) -> None:
+    # The console's cookie-signing key used to sit in `settings`, which every snapshot
+    # carried to every van. It moves to hub-only `meta` as a NEW key (vans in the field
+    # hold the old one): every console session signed with the old key ends. On a van
+    # the old copy is simply deleted.
+    run_script(
+        db,
+        """
+        DELETE FROM settings WHERE key = 'console_session_secret';
+        DELETE FROM meta WHERE key = 'console_session_key';
+        """,
+    )

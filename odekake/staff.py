@@ -17,7 +17,7 @@ import sqlite_utils
 
 from odekake import audit
 from odekake.auth import DEFAULT_KDF, KdfParams, burn_check, check_pin, hash_pin
-from odekake.db import write
+from odekake.db import get_meta, write
 from odekake.errors import NotFound, OdekakeError, ValidationError
 
 STAFF_ROLES: dict[str, str] = {
@@ -30,7 +30,10 @@ MIN_PASSWORD = 10
 MAX_FAILURES = 5
 LOCK_MINUTES = 15
 _LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
-SECRET_KEY = "console_session_secret"
+SECRET_KEY = "console_session_key"
+"""``meta`` key (hub-only) of the console's cookie-signing key."""
+OLD_SECRET_SETTING = "console_session_secret"
+"""Where the key used to be: ``settings``, which travels to every van."""
 
 
 class LoginRefused(OdekakeError):
@@ -221,13 +224,17 @@ def authenticate(
 
 
 def session_secret(db: sqlite_utils.Database) -> str:
-    """The hub's key for signing console sessions (made once, kept in ``settings``)."""
-    row = db.execute("SELECT value FROM settings WHERE key = ?", [SECRET_KEY]).fetchone()
-    if row is not None:
-        return str(row[0])
+    """The hub's key for signing console sessions (made once, kept in ``meta``).
+
+    ``meta`` is hub-only storage: no snapshot carries it (``settings`` travels to the
+    vans, so the key must never be there; a migration moved it out and made a new one).
+    """
+    value = get_meta(db, SECRET_KEY)
+    if value:
+        return value
     with write(db):
         db.execute(
-            "INSERT OR IGNORE INTO settings(key, value) VALUES (?, ?)",
+            "INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)",
             [SECRET_KEY, secrets.token_hex(32)],
         )
-    return str(db.execute("SELECT value FROM settings WHERE key = ?", [SECRET_KEY]).fetchone()[0])
+    return str(get_meta(db, SECRET_KEY))

@@ -128,11 +128,20 @@ def purge_cmd(db_path: Path, dry_run: bool, days: int | None) -> None:
 
 @click.command("doctor")
 @_DB
-def doctor_cmd(db_path: Path) -> None:
-    """データベースの整合性・記録の連鎖・監査ログを検査し、異常時は復旧方法を示す。"""
+@click.option(
+    "--hub-db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="バックアップを検査するとき: そのハブの hub.db(署名鍵 hub.db.sign.key で目録を確かめる)",
+)
+def doctor_cmd(db_path: Path, hub_db: Path | None) -> None:
+    """データベースの整合性・記録の連鎖・監査ログを検査し、異常時は復旧方法を示す。
+
+    バックアップ(hub-….db)は読み取り専用で開き、署名付きの目録と一致するかも確かめます。
+    """
     from odekake import health
 
-    result = health.check(db_path)
+    result = health.check(db_path, hub_db=hub_db)
     click.echo(result.message(), err=not result.ok)
     if not result.ok:
         raise SystemExit(1)

@@ -241,17 +241,23 @@ def test_a_hub_moved_without_its_signing_key_refuses_to_make_a_new_one(site: Sit
     moved = site.root / "new" / "hub.db"
     moved.parent.mkdir()
     (backup,) = backups.glob("hub-*.db")
-    restored = cli("hub", "restore", "--from", str(backup), "--db", str(moved))
-    assert restored.returncode == 0, restored.stderr
-    assert "hub.db.sign.key を" in restored.stderr and "コピーしてください" in restored.stderr
-    served = cli("hub", "serve", "--db", str(moved), "--port", "0")
-    assert served.returncode == 1 and "ハブの署名鍵" in served.stderr
-    assert "Traceback" not in served.stderr
-    assert not (moved.parent / "hub.db.sign.key").exists()
-    # with the key copied beside it, the hub signs as before and the van needs nothing
+    # without the key the backup's signed manifest cannot be checked: nothing restored
+    refused = cli("hub", "restore", "--from", str(backup), "--db", str(moved))
+    assert refused.returncode == 1 and "hub.db.sign.key" in refused.stderr
+    assert not moved.exists()
     copied = moved.parent / "hub.db.sign.key"
     copied.write_bytes((site.root / "hub.db.sign.key").read_bytes())
     copied.chmod(0o600)
+    restored = cli("hub", "restore", "--from", str(backup), "--db", str(moved))
+    assert restored.returncode == 0, restored.stderr
+    # a hub started without its key refuses to make a new one the vans would refuse
+    copied.rename(site.root / "kept.sign.key")
+    served = cli("hub", "serve", "--db", str(moved), "--port", "0")
+    assert served.returncode == 1 and "ハブの署名鍵" in served.stderr
+    assert "Traceback" not in served.stderr
+    assert not copied.exists()
+    # with the key copied beside it, the hub signs as before and the van needs nothing
+    (site.root / "kept.sign.key").rename(copied)
     assert public_key_text(ensure_hub_key(moved)) == pinned
     # a deliberate new key is still possible (rotate-key), and a fresh hub makes its own
     assert cli("hub", "rotate-key", "--db", str(moved), "--yes").returncode == 0

@@ -755,3 +755,21 @@ def m2201_console_key_hub_only(db: sqlite_utils.Database) -> None:
         DELETE FROM meta WHERE key = 'console_session_key';
         """,
     )
+
+
+@migrations(name="2202_sync_seen_nonces")
+def m2202_sync_seen_nonces(db: sqlite_utils.Database) -> None:
+    # Hub: the (device, nonce) of every signed request within the clock-skew window,
+    # so a captured request cannot be replayed after a restart either.
+    run_script(
+        db,
+        """
+        CREATE TABLE sync_nonces (
+            device_id TEXT NOT NULL,
+            nonce TEXT NOT NULL,
+            expires REAL NOT NULL,
+            PRIMARY KEY (device_id, nonce)
+        ) WITHOUT ROWID;
+        CREATE INDEX sync_nonces_expires ON sync_nonces(expires);
+        """,
+    )

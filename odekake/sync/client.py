@@ -24,6 +24,7 @@ import httpx
 import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from odekake import strictjson
 from odekake.db import connect, device_id_of, write
 from odekake.errors import OdekakeError
 from odekake.sync.bundle import export_range
@@ -32,6 +33,7 @@ from odekake.sync.snapshot import apply_snapshot
 from odekake.sync.wire import (
     HEADER_HUB_SIGNATURE,
     HEADER_SIGNATURE,
+    UNVERIFIED_MESSAGE,
     SignedAnswer,
     UnverifiedAnswer,
     pinned_hub_key,
@@ -172,9 +174,15 @@ class HubClient:
                 resp.content,
                 hub_sig,
             ):
-                raise UnverifiedAnswer()
+                # The hub signs only requests it authenticated: an unknown device's
+                # refusal comes unsigned. Nothing is acted on; its words are shown as
+                # the unconfirmed claim they are.
+                claim = _hub_says(resp) if 400 <= resp.status_code < 500 and not hub_sig else ""
+                raise UnverifiedAnswer(
+                    UNVERIFIED_MESSAGE + (f"(ハブを名乗る応答、未確認:{claim})" if claim else "")
+                )
             try:
-                data = resp.json()
+                data = strictjson.loads(resp.content)  # a repeated key is refused
             except ValueError:
                 last = f"HTTP {resp.status_code} (JSONではない応答)"
                 continue

@@ -253,6 +253,7 @@ HUB_ONLY_TABLES: frozenset[str] = frozenset(
         "sync_acks",
         "sync_held",
         "sync_log",
+        "sync_nonces",
         "sync_quarantine",
         "sync_quarantine_resolutions",
         "sync_snapshots",

@@ -20,7 +20,6 @@ the hub between request and answer).
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import threading
 from collections.abc import Awaitable, Callable
@@ -33,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from odekake import strictjson
 from odekake.db import connect
 from odekake.errors import OdekakeError
 from odekake.voting import checkin as ck
@@ -87,7 +87,7 @@ def routes(db_path: str | Path, *, guard: Guard | None = None) -> list[Route]:
 
     async def checkin_endpoint(request: Request) -> Response:
         try:
-            data = json.loads(await request.body())
+            data = strictjson.loads(await request.body())  # repeated keys refused
             req = ck.CheckinRequest.from_json(data)
         except (ValueError, OdekakeError) as exc:
             return _json({"status": "error", "code": "bad_request", "message": str(exc)}, 400)

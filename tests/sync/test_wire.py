@@ -414,8 +414,11 @@ def test_a_voting_only_hub_has_the_same_guard_and_signed_answers(site: Site) -> 
             assert (await client.post("/vote/checkin", json={})).status_code == 401
             signed = _signed(key, "van-a", "GET", "/v1/ack")
             assert (await client.get("/v1/ack", headers=signed)).status_code == 404
-            resp = await client.get("/vote/health")
-            assert resp.status_code == 200 and HEADER_HUB_SIGNATURE.lower() in resp.headers
+            resp = await client.get("/vote/health")  # unauthenticated: never signed
+            assert resp.status_code == 200 and HEADER_HUB_SIGNATURE.lower() not in resp.headers
+            signed = _signed(key, "van-a", "GET", "/vote/status?election_id=none")
+            resp = await client.get("/vote/status?election_id=none", headers=signed)
+            assert HEADER_HUB_SIGNATURE.lower() in resp.headers
 
     asyncio.run(run())
 

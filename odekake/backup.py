@@ -44,6 +44,7 @@ from odekake import audit
 from odekake import records as rec
 from odekake.db import connect, write
 from odekake.errors import OdekakeError
+from odekake.private_files import write_private
 
 BACKUP_PREFIX = "hub-"
 BACKUP_SUFFIX = ".db"
@@ -154,20 +155,6 @@ def write_manifest(
     path = manifest_path(backup)
     write_private(path, json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8"))
     return path
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Write a file that is 0600 from its first byte (replacing it atomically)."""
-    tmp = path.with_name(path.name + ".partial")
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
 
 
 class ManifestRefused(OdekakeError):

@@ -49,6 +49,12 @@ def keys_init(db_path: Path, key_file: Path, force: bool) -> None:
     if key_file.exists() and not force:
         raise click.UsageError(f"{key_file} はすでにあります(置き換えるときは --force)")
     db = connect(db_path, role="hub")
+    if not force and get_meta(db, SEAL_KEY_META):
+        # A new key-file path must not silently replace city hall's sealing key: what
+        # the vans seal from then on would open only with the new private key.
+        raise click.UsageError(
+            f"{db_path} には封印用の鍵がすでに登録されています(置き換えるときは --force)"
+        )
     private, public = generate_keypair()
     save_private_key(private, key_file, os.environ.get("ODEKAKE_HUB_PASSPHRASE"))
     with write(db):

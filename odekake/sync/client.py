@@ -10,6 +10,7 @@ gets one clear Japanese line, and the records stay safely on the van.
 from __future__ import annotations
 
 import io
+import os
 import ssl
 import time
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from odekake import strictjson
 from odekake.db import connect, device_id_of, write
 from odekake.errors import OdekakeError
+from odekake.private_files import open_private
 from odekake.sync.bundle import export_range
 from odekake.sync.keys import key_path_for, load_private_key, now_iso, public_key_text
 from odekake.sync.snapshot import apply_snapshot
@@ -432,7 +434,7 @@ def export_bundle(db_path: Path, out: Path, *, from_seq: int | None = None) -> t
             ).fetchone()[0]
         )
         tmp = out.with_name(out.name + ".part")
-        with tmp.open("wb") as fh:
+        with os.fdopen(open_private(tmp), "wb") as fh:  # residents' records: 0600
             info = export_range(db, fh, device_id=device, from_seq=from_seq, to_seq=top, key=key)
         tmp.replace(out)
         log_sync(db, "export", str(out), "ok", from_seq=from_seq, to_seq=top)

@@ -424,7 +424,9 @@ def test_a_voting_only_hub_has_the_same_guard_and_signed_answers(site: Site) -> 
 
 
 def test_keys_init_makes_the_hub_signing_key_once_and_owner_only(site: Site) -> None:
-    out = cli("keys", "init", "--db", str(site.hub), "--key-file", str(site.root / "seal.key"))
+    # (the site already has a test sealing key: replacing it needs --force)
+    out = cli("keys", "init", "--db", str(site.hub), "--key-file", str(site.root / "seal.key"),
+              "--force")  # fmt: skip
     assert out.returncode == 0, out.stderr
     path = site.root / "hub.db.sign.key"
     assert path.stat().st_mode & 0o777 == 0o600 and "ハブの署名鍵" in out.stdout

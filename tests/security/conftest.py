@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from itsdangerous import TimestampSigner
 
 from odekake.auth import TEST_ONLY_CHEAP_KDF
+from odekake.cli import main
 from odekake.db import connect
 from odekake.staff import add_staff
 from odekake.sync.keys import enroll
@@ -80,3 +83,9 @@ def console_cookie(secret: str, login: str) -> str:
     """A console session cookie as Starlette's signed-cookie sessions make it."""
     data = base64.b64encode(json.dumps({"login": login, "seen": time.time()}).encode())
     return TimestampSigner(secret).sign(data).decode("utf-8")
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """The real ``odekake`` command line, run in this process (no interpreter start-up)."""
+    result = CliRunner().invoke(main, list(args))
+    return subprocess.CompletedProcess(list(args), result.exit_code, result.stdout, result.stderr)

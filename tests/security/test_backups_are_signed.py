@@ -22,13 +22,13 @@ from odekake import backup as backup_module
 from odekake.backup import backup_mark
 from odekake.db import connect
 from odekake.records import SEAL_KEY_META
-from tests.security.conftest import ADMIN, ADMIN_PASSWORD, HubAndVan
-from tests.sync.conftest import HubProcess, cli
+from tests.security.conftest import ADMIN, ADMIN_PASSWORD, HubAndVan, run_cli
+from tests.sync.conftest import HubProcess
 
 
 def _backup(hub: HubAndVan) -> Path:
     out = hub.hub.parent / "backups"
-    made = cli("hub", "backup", "--db", str(hub.hub), "--out", str(out))
+    made = run_cli("hub", "backup", "--db", str(hub.hub), "--out", str(out))
     assert made.returncode == 0, made.stderr
     return sorted(out.glob("hub-*.db"))[-1]
 
@@ -64,16 +64,16 @@ def test_a_tampered_copy_named_to_sort_last_is_refused_by_restore_and_doctor(
     assert newest == forged  # what the guide's `ls … | tail -n 1` picks
     before_hub = hub_and_van.hub.read_bytes()
     before_backups = _folder_state(folders / "backups")
-    refused = cli("hub", "restore", "--from", str(newest), "--db", str(hub_and_van.hub))
+    refused = run_cli("hub", "restore", "--from", str(newest), "--db", str(hub_and_van.hub))
     assert refused.returncode == 1
     lines = [line for line in refused.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "目録" in lines[0] and "Traceback" not in refused.stderr
-    doctor = cli("doctor", "--db", str(forged), "--hub-db", str(hub_and_van.hub))
+    doctor = run_cli("doctor", "--db", str(forged), "--hub-db", str(hub_and_van.hub))
     assert doctor.returncode == 1 and "目録" in doctor.stderr
     assert len([x for x in doctor.stderr.splitlines() if x.strip()]) == 1
     # the genuine manifest put beside the forged copy does not help
     shutil.copyfile(backup_module.manifest_path(genuine), backup_module.manifest_path(forged))
-    again = cli("hub", "restore", "--from", str(forged), "--db", str(hub_and_van.hub))
+    again = run_cli("hub", "restore", "--from", str(forged), "--db", str(hub_and_van.hub))
     assert again.returncode == 1 and "目録は別のファイル" in again.stderr
     backup_module.manifest_path(forged).unlink()
     assert hub_and_van.hub.read_bytes() == before_hub
@@ -82,7 +82,7 @@ def test_a_tampered_copy_named_to_sort_last_is_refused_by_restore_and_doctor(
     assert db.execute("SELECT COUNT(*) FROM staff WHERE login = 'zzz-thief'").fetchone()[0] == 0
     db.close()
     # the genuine backup still restores (the hub is stopped: nothing serves the file)
-    ok = cli("hub", "restore", "--from", str(genuine), "--db", str(hub_and_van.hub))
+    ok = run_cli("hub", "restore", "--from", str(genuine), "--db", str(hub_and_van.hub))
     assert ok.returncode == 0, ok.stderr
 
 
@@ -90,12 +90,12 @@ def test_doctor_and_records_verify_never_change_a_backup(hub_and_van: HubAndVan)
     genuine = _backup(hub_and_van)
     folder = genuine.parent
     before = _folder_state(folder)
-    doctor = cli("doctor", "--db", str(genuine), "--hub-db", str(hub_and_van.hub))
+    doctor = run_cli("doctor", "--db", str(genuine), "--hub-db", str(hub_and_van.hub))
     assert doctor.returncode == 0 and "正常" in doctor.stdout, doctor.stderr
-    verify = cli("records", "verify", "--db", str(genuine))
+    verify = run_cli("records", "verify", "--db", str(genuine))
     assert verify.returncode == 0 and "OK" in verify.stdout, verify.stderr
     assert _folder_state(folder) == before  # same files, same bytes: no -wal, no -shm
-    no_key = cli("doctor", "--db", str(genuine))
+    no_key = run_cli("doctor", "--db", str(genuine))
     assert no_key.returncode == 1 and "--hub-db" in no_key.stderr
 
 
@@ -103,7 +103,7 @@ def test_a_truncated_backup_lowers_the_mark_and_health_and_home_say_so(
     hub_and_van: HubAndVan, serve_hub: Callable[[Path], HubProcess]
 ) -> None:
     hub = serve_hub(hub_and_van.hub)
-    pushed = cli("sync", "push", "--db", str(hub_and_van.van), "--hub", hub.url)
+    pushed = run_cli("sync", "push", "--db", str(hub_and_van.van), "--hub", hub.url)
     assert pushed.returncode == 0, pushed.stderr
     genuine = _backup(hub_and_van)
     db = connect(hub_and_van.hub, role="hub")

@@ -21,8 +21,8 @@ from odekake.staff import session_secret
 from odekake.sync.keys import generate_key, public_key_text, register_device
 from odekake.sync.snapshot import apply_snapshot, snapshot_for
 from odekake.sync.wire import hub_key_path_for
-from tests.security.conftest import ADMIN, HubAndVan, console_cookie
-from tests.sync.conftest import HubProcess, cli
+from tests.security.conftest import ADMIN, HubAndVan, console_cookie, run_cli
+from tests.sync.conftest import HubProcess
 
 OLD_SECRET_SETTING = "console_session_secret"  # where the key was before the upgrade
 
@@ -98,7 +98,7 @@ def test_after_a_real_pull_no_hub_secret_is_in_the_van_files(
     console_key = session_secret(db)
     receipt_secret = hub_secret(db)
     db.close()
-    pulled = cli("sync", "pull", "--db", str(hub_and_van.van), "--hub", hub.url)
+    pulled = run_cli("sync", "pull", "--db", str(hub_and_van.van), "--hub", hub.url)
     assert pulled.returncode == 0, pulled.stdout + pulled.stderr
     sign_key = hub_key_path_for(hub_and_van.hub).read_bytes()
     files = hub_and_van.van_bytes()

@@ -25,6 +25,7 @@ from kiosk.labels import t
 from kiosk.prefill import ScanBuffer
 from odekake.db import connect
 from odekake.errors import OdekakeError
+from odekake.private_files import touch_private
 from odekake.services.common import JST, Actor, Clock, system_clock
 from odekake.services.login import Operator
 from odekake.services.stops import Stop, get_stop, van_id_of
@@ -39,6 +40,7 @@ def start_log(path: Path) -> logging.Handler:
     Never to the terminal: Textual draws there.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
+    touch_private(path)  # it names operators and may quote what was typed: 0600
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logger = logging.getLogger("kiosk")

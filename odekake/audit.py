@@ -61,6 +61,7 @@ ACTIONS: dict[str, str] = {
     "plan.solve": "巡回計画の計算の開始",
     "plan.cancel": "巡回計画の作成の中止",
     "plan.edit": "巡回計画の手直し",
+    "reauth.failed": "管理者のパスワード再確認の失敗",
 }
 
 

@@ -23,6 +23,7 @@ from odekake import audit, master
 from odekake.catalog import ACTIVITIES, STOP_CLOSE, STOP_OPEN
 from odekake.db import connect, role_of, set_meta, write
 from odekake.errors import OdekakeError
+from odekake.private_files import write_private
 from odekake.receipts import fiscal_year, format_receipt_no
 from odekake.records import GENESIS, SEAL_KEY_META, Record, build_record, insert_record
 from odekake.sealing import generate_keypair, save_private_key, seal_payload
@@ -753,7 +754,7 @@ def _demo_election(
             f"{address},{district.name}第1"
         )
     roll_csv = directory / "demo-roll.csv"
-    roll_csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_private(roll_csv, ("\n".join(lines) + "\n").encode("utf-8"))  # the roll: 0600
     el.save_election(hub, election)
     n = rl.import_roll(hub, DEMO_ELECTION_ID, roll_csv)
     # today's first stop offers early voting (on the hub and on the van alike)

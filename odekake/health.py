@@ -39,6 +39,7 @@ class Health:
     # taken (a van without city hall's sealing key): reported, not a reason to
     # rebuild the database.
     setup: list[str] = field(default_factory=list)
+    backup: bool = False
 
     @property
     def intact(self) -> bool:
@@ -54,6 +55,8 @@ class Health:
         """One paragraph for the operator (Japanese)."""
         if self.ok:
             return f"{self.path}: 正常です。"
+        if self.backup:  # one line; the file is left as it was
+            return f"{self.path}: " + " / ".join(self.problems)
         parts = []
         if self.problems:
             hint = {"hub": HUB_RECOVERY_HINT, "van": RECOVERY_HINT}.get(
@@ -65,9 +68,18 @@ class Health:
         return " ".join(parts)
 
 
-def check(path: Path) -> Health:
-    """SQLite integrity, the record chains and the audit chain."""
+def check(path: Path, *, hub_db: Path | None = None) -> Health:
+    """SQLite integrity, the record chains and the audit chain.
+
+    A hub backup (named ``hub-….db``, or with a manifest beside it) is opened
+    read-only and never changed; it passes only when its manifest is signed with the
+    signing key of ``hub_db`` (its ``.sign.key``) and matches the file.
+    """
+    from odekake import backup
+
     health = Health(path)
+    if backup.is_backup_name(path):
+        return _check_backup(health, hub_db)
     try:
         db = connect(path)
     except OdekakeError as exc:
@@ -93,4 +105,23 @@ def check(path: Path) -> Health:
         health.problems.append(f"読み込み中にエラー: {exc}")
     finally:
         db.close()
+    return health
+
+
+def _check_backup(health: Health, hub_db: Path | None) -> Health:
+    from odekake import backup
+
+    health.backup = True
+    if hub_db is None:
+        health.problems.append(
+            "バックアップを検査するときは --hub-db でハブのデータベースを指定してください"
+            "(その署名鍵で目録を確かめます)"
+        )
+        return health
+    try:
+        backup.check_manifest(health.path, backup.hub_public_key_for(hub_db))
+    except backup.ManifestRefused as exc:
+        health.problems.append(str(exc))
+        return health
+    health.problems.extend(backup.verify_file(health.path).problems)
     return health

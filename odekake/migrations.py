@@ -742,6 +742,39 @@ def m1501_console2_quarantine_resolutions(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="2201_console_key_hub_only")
+def m2201_console_key_hub_only(db: sqlite_utils.Database) -> None:
+    # The console's cookie-signing key used to sit in `settings`, which every snapshot
+    # carried to every van. It moves to hub-only `meta` as a NEW key (vans in the field
+    # hold the old one): every console session signed with the old key ends. On a van
+    # the old copy is simply deleted.
+    run_script(
+        db,
+        """
+        DELETE FROM settings WHERE key = 'console_session_secret';
+        DELETE FROM meta WHERE key = 'console_session_key';
+        """,
+    )
+
+
+@migrations(name="2202_sync_seen_nonces")
+def m2202_sync_seen_nonces(db: sqlite_utils.Database) -> None:
+    # Hub: the (device, nonce) of every signed request within the clock-skew window,
+    # so a captured request cannot be replayed after a restart either.
+    run_script(
+        db,
+        """
+        CREATE TABLE sync_nonces (
+            device_id TEXT NOT NULL,
+            nonce TEXT NOT NULL,
+            expires REAL NOT NULL,
+            PRIMARY KEY (device_id, nonce)
+        ) WITHOUT ROWID;
+        CREATE INDEX sync_nonces_expires ON sync_nonces(expires);
+        """,
+    )
+
+
 @migrations(name="2251_clerk_keys_sealed_roll")
 def m2251_clerk_keys_sealed_roll(db: sqlite_utils.Database) -> None:
     # A clerk's key pair (odekake.clerk_keys): the public halves travel with the

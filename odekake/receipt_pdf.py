@@ -21,6 +21,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
 from odekake.pdf import register_fonts
+from odekake.private_files import private_dir, touch_private
 from odekake.records import Record
 
 _JST = timezone(timedelta(hours=9), "JST")
@@ -170,10 +171,10 @@ def write_receipt(
     amount = int(p.get("amount", 0))
     check = check_value(record)
     text = qr_text(number, amount, check)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    png = out_dir / f"{number}.png"
+    private_dir(out_dir)
+    png = touch_private(out_dir / f"{number}.png")
     qrcode.make(text, box_size=8, border=4).save(str(png))
-    pdf = out_dir / pdf_name(number, reprint)
+    pdf = touch_private(out_dir / pdf_name(number, reprint))  # it prints the 宛名: 0600
     width, height = A6
     c = Canvas(str(pdf), pagesize=A6)
     title = KIND_TITLES.get(record.type, "控え") + ("(再発行)" if reprint else "")
@@ -235,8 +236,8 @@ def write_day_close(record: Record, out_dir: Path, labels: dict[str, str]) -> Pa
     """
     font = register_fonts()
     p: dict[str, Any] = record.payload or {}
-    out_dir.mkdir(parents=True, exist_ok=True)
-    pdf = out_dir / f"日計表-{p['date']}.pdf"
+    private_dir(out_dir)
+    pdf = touch_private(out_dir / f"日計表-{p['date']}.pdf")
     c = Canvas(str(pdf), pagesize=A4)
     height = A4[1]
     day = date.fromisoformat(p["date"])

@@ -59,11 +59,18 @@ PERSONAL_KEYS: frozenset[str] = frozenset(
     }
 )
 
-# Keys that are personal only in some record types: the reason typed when an
-# unplanned stop is opened (often a resident's request in their own words). The
-# day-close difference reason, corrections and voids stay clear: they are the
-# operator's words about money or a form, and the van prints them.
-PERSONAL_BY_TYPE: dict[str, frozenset[str]] = {"stop.open": frozenset({"reason"})}
+# Keys that are personal only in some record types: free text typed on the van
+# that can name a resident — the reason an unplanned stop is opened (often a
+# resident's request in their own words), the day-close difference reason and the
+# re-open reason (e.g. "〇〇さんの返金"). Sealed to city hall like a name: the van
+# prints the day-close reason once, at closing, from what was typed.
+PERSONAL_BY_TYPE: dict[str, frozenset[str]] = {
+    "stop.open": frozenset({"reason"}),
+    "day.close": frozenset({"reason"}),
+    "day.reopen": frozenset({"reason"}),
+}
+SEALED_TEXT = "(封印済み)"
+"""What a van shows where sealed free text was (only city hall can open it)."""
 
 
 class SealingKeyMissing(OdekakeError):

@@ -17,7 +17,7 @@ import sqlite_utils
 
 from odekake import audit
 from odekake.auth import DEFAULT_KDF, KdfParams, burn_check, check_pin, hash_pin
-from odekake.db import write
+from odekake.db import get_meta, write
 from odekake.errors import NotFound, OdekakeError, ValidationError
 
 STAFF_ROLES: dict[str, str] = {
@@ -30,7 +30,10 @@ MIN_PASSWORD = 10
 MAX_FAILURES = 5
 LOCK_MINUTES = 15
 _LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
-SECRET_KEY = "console_session_secret"
+SECRET_KEY = "console_session_key"
+"""``meta`` key (hub-only) of the console's cookie-signing key."""
+OLD_SECRET_SETTING = "console_session_secret"
+"""Where the key used to be: ``settings``, which travels to every van."""
 
 
 class LoginRefused(OdekakeError):
@@ -220,14 +223,77 @@ def authenticate(
     return get_staff(db, login, now=t)
 
 
+class ReauthRefused(LoginRefused):
+    """The acting administrator did not prove it is them (password re-entry failed)."""
+
+
+def confirm_admin_password(
+    db: sqlite_utils.Database,
+    login: str,
+    password: str,
+    *,
+    purpose: str,
+    now: datetime | None = None,
+) -> StaffMember:
+    """The acting administrator re-enters their password before a key change or admin grant.
+
+    The one check every such change goes through (the console's van enrolment and
+    key replacement, adding or promoting an administrator, resetting an
+    administrator's password): a stolen session alone changes no key. A wrong
+    password counts toward the same lock-out as a sign-in and is audited
+    (``reauth.failed`` with ``purpose``).
+
+    Raises:
+        ReauthRefused: No password, not an active administrator, locked, or wrong.
+    """
+    t = now or _now()
+    if not password:
+        raise ReauthRefused("この操作には、あなたのパスワードの再入力が必要です")
+    row = db.execute(
+        "SELECT password_hash, active, failed, locked_until, role FROM staff WHERE login = ?",
+        [login],
+    ).fetchone()
+    if row is None or not row[1] or row[4] != "admin":
+        burn_check(password)
+        audit.log(db, f"staff:{login[:32]}", "reauth.failed", purpose, {"not_admin": True}, now=t)
+        raise ReauthRefused("この操作はシステム管理者だけが、パスワードを再入力して行えます")
+    stored, _active, failed, locked_until, _role = row
+    if locked_until and datetime.fromisoformat(locked_until) > t:
+        audit.log(db, f"staff:{login}", "reauth.failed", purpose, {"locked": True}, now=t)
+        raise ReauthRefused(
+            f"パスワードを{MAX_FAILURES}回続けて間違えたためロックされています。"
+            f"{LOCK_MINUTES}分後に試してください"
+        )
+    if not check_pin(password, stored):
+        failed = int(failed) + 1
+        with write(db):
+            if failed >= MAX_FAILURES:
+                db.execute(
+                    "UPDATE staff SET failed = 0, locked_until = ? WHERE login = ?",
+                    [_iso(t + timedelta(minutes=LOCK_MINUTES)), login],
+                )
+                audit.log(db, f"staff:{login}", "login.locked", purpose, now=t)
+            else:
+                db.execute("UPDATE staff SET failed = ? WHERE login = ?", [failed, login])
+            audit.log(db, f"staff:{login}", "reauth.failed", purpose, now=t)
+        raise ReauthRefused("パスワードが違います。この操作は行っていません")
+    with write(db):
+        db.execute("UPDATE staff SET failed = 0 WHERE login = ?", [login])
+    return get_staff(db, login, now=t)
+
+
 def session_secret(db: sqlite_utils.Database) -> str:
-    """The hub's key for signing console sessions (made once, kept in ``settings``)."""
-    row = db.execute("SELECT value FROM settings WHERE key = ?", [SECRET_KEY]).fetchone()
-    if row is not None:
-        return str(row[0])
+    """The hub's key for signing console sessions (made once, kept in ``meta``).
+
+    ``meta`` is hub-only storage: no snapshot carries it (``settings`` travels to the
+    vans, so the key must never be there; a migration moved it out and made a new one).
+    """
+    value = get_meta(db, SECRET_KEY)
+    if value:
+        return value
     with write(db):
         db.execute(
-            "INSERT OR IGNORE INTO settings(key, value) VALUES (?, ?)",
+            "INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)",
             [SECRET_KEY, secrets.token_hex(32)],
         )
-    return str(db.execute("SELECT value FROM settings WHERE key = ?", [SECRET_KEY]).fetchone()[0])
+    return str(get_meta(db, SECRET_KEY))

@@ -14,8 +14,9 @@ from starlette.routing import BaseRoute, Route
 from console.web import action, actor, console_of, href, page, render
 from odekake import audit
 from odekake.errors import NotFound, OdekakeError
+from odekake.staff import confirm_admin_password
 from odekake.sync import fleet
-from odekake.sync.keys import enroll, fingerprint
+from odekake.sync.keys import device_key_text, enroll, fingerprint
 
 ENROL_LABELS = {
     "registered": "ハブに登録しました",
@@ -74,11 +75,18 @@ async def enrol(request: Request, form: FormData) -> Response:
     public_key = _field(form, "public_key")
     van_id = _field(form, "van_id") or None
     replace = _field(form, "replace") == "1"
+    password = form.get("confirm_password", "")
     who = actor(request)
+    login = str(request.state.staff)
 
     def run(db: Any) -> tuple[str, str, str, str]:
         if not device_id or not public_key:
             raise OdekakeError("端末IDと公開鍵を入力してください")
+        # A van's key is what the hub trusts: only an admin who proves it is them.
+        confirm_admin_password(
+            db, login, password if isinstance(password, str) else "", purpose="device.enrol"
+        )
+        old = device_key_text(db, device_id)
         dev, pub, outcome, hub_pub = enroll(
             None,
             con.db_path,
@@ -88,7 +96,18 @@ async def enrol(request: Request, form: FormData) -> Response:
             replace=replace,
         )
         if outcome != "unchanged":
-            audit.log(db, who, "device.enrol", dev, {"outcome": outcome, "van": van_id or dev})
+            audit.log(
+                db,
+                who,
+                "device.enrol",
+                dev,
+                {
+                    "outcome": outcome,
+                    "van": van_id or dev,
+                    "old_key": fingerprint(old) if old else "",
+                    "new_key": fingerprint(pub),
+                },
+            )
         return dev, pub, outcome, hub_pub or ""
 
     try:

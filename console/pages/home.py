@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from console.web import console_of, page, render
+from odekake.backup import backup_warnings
 from odekake.overview import vans_today
 from planner.output import date_ja
 
@@ -16,4 +17,7 @@ async def home(request: Request) -> Response:
     con = console_of(request)
     today = con.today()
     vans = await con.call(lambda db: vans_today(db, today))
-    return render(request, "home.html", {"vans": vans, "today": date_ja(today)})
+    backups = await con.call(backup_warnings)
+    return render(
+        request, "home.html", {"vans": vans, "today": date_ja(today), "backup_warnings": backups}
+    )

@@ -14,7 +14,9 @@ from odekake.errors import OdekakeError
 from odekake.staff import (
     STAFF_ROLES,
     add_staff,
+    confirm_admin_password,
     disable_staff,
+    get_staff,
     list_staff,
     reset_password,
     set_role,
@@ -57,7 +59,25 @@ async def staff_change(request: Request, form: FormData) -> Response:
     login = _field(form, "login").strip()
     who = actor(request)
 
+    def grants_admin(db: Any) -> bool:
+        """Adding or promoting an admin, or resetting an admin's password."""
+        if op in ("add", "role"):
+            return _field(form, "role") == "admin"
+        if op == "reset":
+            try:
+                return get_staff(db, login).role == "admin"
+            except OdekakeError:
+                return False
+        return False
+
     def run(db: Any) -> None:
+        if grants_admin(db):
+            confirm_admin_password(
+                db,
+                str(request.state.staff),
+                _field(form, "confirm_password"),
+                purpose=f"staff.{op}",
+            )
         if op == "add":
             add_staff(
                 db,

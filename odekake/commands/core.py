@@ -51,8 +51,10 @@ def records_group() -> None:
 @DB_OPTION
 @click.option("--device", default=None, help="この端末の記録だけを検査する")
 def records_verify(db_path: Path, device: str | None) -> None:
-    """ハッシュの連鎖と連番を検査し、最初の破損箇所を示す。"""
-    db = connect(db_path)
+    """ハッシュの連鎖と連番を検査し、最初の破損箇所を示す(バックアップは読み取り専用で開く)。"""
+    from odekake import backup
+
+    db = backup.open_readonly(db_path) if backup.is_backup_name(db_path) else connect(db_path)
     report = rec.verify(db, device_id=device)
     for dev, n in sorted(report.devices.items()):
         click.echo(f"端末 {dev}: {n} 件")

@@ -8,6 +8,19 @@ import click
 
 from odekake.errors import NotFound, OdekakeError
 
+MAX_IDLE_MINUTES = 120
+"""Longest ``--idle-minutes`` (two hours): past that an unattended kiosk stays open."""
+
+
+def _idle_minutes(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    """A positive whole number of minutes up to :data:`MAX_IDLE_MINUTES`."""
+    text = str(value).strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_IDLE_MINUTES:
+        raise OdekakeError(
+            f"--idle-minutes は1から{MAX_IDLE_MINUTES}までの整数(分)で指定してください({text[:20]})"
+        )
+    return int(text)
+
 
 @click.command("kiosk")
 @click.option(
@@ -17,7 +30,13 @@ from odekake.errors import NotFound, OdekakeError
     type=click.Path(dir_okay=False, path_type=Path),
     help="車両のデータベース(van.db)",
 )
-@click.option("--idle-minutes", default=5.0, show_default=True, help="無操作でロックするまでの分数")
+@click.option(
+    "--idle-minutes",
+    default="5",
+    show_default=True,
+    callback=_idle_minutes,
+    help=f"無操作でロックするまでの分数(1〜{MAX_IDLE_MINUTES} の整数)",
+)
 @click.option(
     "--printer",
     default=None,
@@ -31,9 +50,7 @@ from odekake.errors import NotFound, OdekakeError
     type=click.Path(dir_okay=False, path_type=Path),
     help="端末のログファイル(エラーと詳細)。既定はデータベースと同じフォルダの kiosk.log",
 )
-def kiosk_cmd(
-    db_path: Path, idle_minutes: float, printer: str | None, log_path: Path | None
-) -> None:
+def kiosk_cmd(db_path: Path, idle_minutes: int, printer: str | None, log_path: Path | None) -> None:
     """車両の窓口端末(キーボード操作)を起動する。"""
     if not db_path.exists():
         raise NotFound(f"データベースファイルがありません: {db_path}")

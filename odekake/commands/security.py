@@ -49,6 +49,12 @@ def keys_init(db_path: Path, key_file: Path, force: bool) -> None:
     if key_file.exists() and not force:
         raise click.UsageError(f"{key_file} はすでにあります(置き換えるときは --force)")
     db = connect(db_path, role="hub")
+    if not force and get_meta(db, SEAL_KEY_META):
+        # A new key-file path must not silently replace city hall's sealing key: what
+        # the vans seal from then on would open only with the new private key.
+        raise click.UsageError(
+            f"{db_path} には封印用の鍵がすでに登録されています(置き換えるときは --force)"
+        )
     private, public = generate_keypair()
     save_private_key(private, key_file, os.environ.get("ODEKAKE_HUB_PASSPHRASE"))
     with write(db):
@@ -125,11 +131,20 @@ def purge_cmd(db_path: Path, dry_run: bool, days: int | None) -> None:
 
 @click.command("doctor")
 @_DB
-def doctor_cmd(db_path: Path) -> None:
-    """データベースの整合性・記録の連鎖・監査ログを検査し、異常時は復旧方法を示す。"""
+@click.option(
+    "--hub-db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="バックアップを検査するとき: そのハブの hub.db(署名鍵 hub.db.sign.key で目録を確かめる)",
+)
+def doctor_cmd(db_path: Path, hub_db: Path | None) -> None:
+    """データベースの整合性・記録の連鎖・監査ログを検査し、異常時は復旧方法を示す。
+
+    バックアップ(hub-….db)は読み取り専用で開き、署名付きの目録と一致するかも確かめます。
+    """
     from odekake import health
 
-    result = health.check(db_path)
+    result = health.check(db_path, hub_db=hub_db)
     click.echo(result.message(), err=not result.ok)
     if not result.ok:
         raise SystemExit(1)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from odekake.db import connect
+from odekake.db import connect, device_id_of
 from odekake.errors import OdekakeError
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
@@ -183,8 +183,18 @@ def device_enroll(
     accept_new_hub_key: bool,
 ) -> None:
     """端末の鍵を作り(初回のみ)、ハブに公開鍵を登録し、車両にハブの鍵を登録する。"""
-    from odekake.sync.keys import enroll, fingerprint, key_path_for
+    from odekake.sync.keys import device_key_text, enroll, fingerprint, key_path_for
 
+    old = None
+    if hub_path is not None and (device_id or van_path is not None):
+        hub = connect(hub_path, role="hub")
+        own = device_id
+        if own is None and van_path is not None:
+            van = connect(van_path, role="van")
+            own = device_id_of(van)
+            van.close()
+        old = device_key_text(hub, own or "")
+        hub.close()
     dev, pub, outcome, hub_pub = enroll(
         van_path,
         hub_path,
@@ -204,7 +214,13 @@ def device_enroll(
             audit.cli_actor(),
             "device.enrol",
             dev,
-            {"device": dev, "van": van_id or dev, "outcome": outcome, "key": fingerprint(pub)},
+            {
+                "device": dev,
+                "van": van_id or dev,
+                "outcome": outcome,
+                "old_key": fingerprint(old) if old else "",
+                "new_key": fingerprint(pub),
+            },
         )
         hub.close()
     if van_path is not None:

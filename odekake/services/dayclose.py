@@ -7,7 +7,7 @@ the payment terminal's total. Any difference needs a reason.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -18,6 +18,7 @@ from odekake import records as rec
 from odekake.catalog import CATEGORIES, SERVICE_RECORD_TYPES
 from odekake.db import device_id_of, write
 from odekake.errors import OdekakeError
+from odekake.sealing import SEALED_TEXT
 from odekake.services.common import Form, local_date, local_hhmm
 from odekake.services.stops import stops_on
 
@@ -144,7 +145,10 @@ def summarise(db: sqlite_utils.Database, day: date) -> DaySummary:
             "at": str(e.payload.get("at", "")),
             "supervisor_id": str(e.payload.get("supervisor_id", "")),
             "operator_id": str(e.payload.get("operator_id", "")),
-            "reason": str(e.payload.get("reason", "")),
+            # sealed to city hall: the van no longer reads it
+            "reason": str(
+                e.payload.get("reason") or (SEALED_TEXT if "sealed" in e.payload else "")
+            ),
         }
         for e in events
         if e.type == REOPEN_TYPE and e.payload
@@ -229,7 +233,9 @@ def close_day(
         "van_id": device_id_of(db),
     }
     with write(db):
-        return rec.append(db, RECORD_TYPE, payload, now=now)
+        stored = rec.append(db, RECORD_TYPE, payload, now=now)
+    # The reason is sealed in the stored record; the 日計表 printed now shows what was typed.
+    return replace(stored, payload={**(stored.payload or {}), "reason": reason or None})
 
 
 def category_label(category: str) -> str:

@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from odekake import strictjson
 from odekake.errors import OdekakeError
 from odekake.records import GENESIS
 from odekake.sync.keys import now_iso, sign, verify
@@ -218,7 +219,7 @@ class BundleRecord:
 
 def parse_record_line(line: str) -> BundleRecord:
     """A record from a stored line (held / quarantined records); no chain check."""
-    return _from_obj(json.loads(line), line)
+    return _from_obj(strictjson.loads(line), line)
 
 
 def _from_obj(obj: dict[str, Any], line: str) -> BundleRecord:
@@ -285,8 +286,8 @@ class BundleReader:
 
     def _parse(self, line: bytes) -> dict[str, Any]:
         try:
-            obj = json.loads(line)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            obj = strictjson.loads(line)
+        except (UnicodeDecodeError, ValueError) as exc:
             raise BundleRefused(f"{self._lineno} 行目が壊れています(JSONとして読めません)") from exc
         if not isinstance(obj, dict):
             raise BundleRefused(f"{self._lineno} 行目が壊れています")
@@ -298,7 +299,7 @@ class BundleReader:
         want_seq = self.header.from_seq
         prev: str | None = None
         sha256 = hashlib.sha256
-        loads = json.loads
+        loads = strictjson.loads  # a repeated key is refused, never "last wins"
         update = self._digest.update
         readline = self._stream.readline
         while True:

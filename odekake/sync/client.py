@@ -10,6 +10,7 @@ gets one clear Japanese line, and the records stay safely on the van.
 from __future__ import annotations
 
 import io
+import os
 import ssl
 import time
 from collections.abc import Callable
@@ -24,14 +25,17 @@ import httpx
 import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from odekake import strictjson
 from odekake.db import connect, device_id_of, write
 from odekake.errors import OdekakeError
+from odekake.private_files import open_private
 from odekake.sync.bundle import export_range
 from odekake.sync.keys import key_path_for, load_private_key, now_iso, public_key_text
 from odekake.sync.snapshot import apply_snapshot
 from odekake.sync.wire import (
     HEADER_HUB_SIGNATURE,
     HEADER_SIGNATURE,
+    UNVERIFIED_MESSAGE,
     SignedAnswer,
     UnverifiedAnswer,
     pinned_hub_key,
@@ -172,9 +176,15 @@ class HubClient:
                 resp.content,
                 hub_sig,
             ):
-                raise UnverifiedAnswer()
+                # The hub signs only requests it authenticated: an unknown device's
+                # refusal comes unsigned. Nothing is acted on; its words are shown as
+                # the unconfirmed claim they are.
+                claim = _hub_says(resp) if 400 <= resp.status_code < 500 and not hub_sig else ""
+                raise UnverifiedAnswer(
+                    UNVERIFIED_MESSAGE + (f"(ハブを名乗る応答、未確認:{claim})" if claim else "")
+                )
             try:
-                data = resp.json()
+                data = strictjson.loads(resp.content)  # a repeated key is refused
             except ValueError:
                 last = f"HTTP {resp.status_code} (JSONではない応答)"
                 continue
@@ -424,7 +434,7 @@ def export_bundle(db_path: Path, out: Path, *, from_seq: int | None = None) -> t
             ).fetchone()[0]
         )
         tmp = out.with_name(out.name + ".part")
-        with tmp.open("wb") as fh:
+        with os.fdopen(open_private(tmp), "wb") as fh:  # residents' records: 0600
             info = export_range(db, fh, device_id=device, from_seq=from_seq, to_seq=top, key=key)
         tmp.replace(out)
         log_sync(db, "export", str(out), "ok", from_seq=from_seq, to_seq=top)

@@ -24,7 +24,6 @@ import hashlib
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -46,10 +45,9 @@ from odekake.hubapps import mounted_apps
 from odekake.sync.bundle import BundleRefused
 from odekake.sync.ingest import HubBusy, hub_mark, ingest_bytes, with_retry
 from odekake.sync.keys import (
-    RevokedDevice,
-    UnknownDevice,
-    device_public_key,
+    device_key_status,
     now_iso,
+    parse_public_key,
     verify,
 )
 from odekake.sync.snapshot import HubNotReady, deliver_snapshot
@@ -85,6 +83,9 @@ MAX_BODY_BYTES = ROUTE_CAPS["/v1/push"]
 MAX_PUSHES_IN_FLIGHT = 2
 """Signed push bodies read at the same time; more are answered 503 (the van retries)."""
 MAX_JSON_DEPTH = 32
+ANSWER_TO = "odekake_answer_to"
+"""Request-state key set once a request's signature verified: ``(device, signature)``.
+Only such a request's answer is signed (:class:`SignAnswers`)."""
 T = TypeVar("T")
 log = logging.getLogger("odekake.hub")
 
@@ -321,18 +322,22 @@ def make_app(
                 [device, mark, mark_hash, at],
             )
 
-    seen: OrderedDict[tuple[str, str], float] = OrderedDict()
     pushes = asyncio.Semaphore(MAX_PUSHES_IN_FLIGHT)
 
-    def replayed(device: str, nonce: str, stamp: int) -> bool:
-        """True when this (device, nonce) was used within the skew window."""
+    def fresh_nonce(conn: sqlite_utils.Database, device: str, nonce: str, stamp: int) -> bool:
+        """Remember (device, nonce) for the skew window; False when it was seen before.
+
+        Kept in the hub database (``sync_nonces``), so a request captured before a
+        restart is still refused after it.
+        """
         now = time.time()
-        while seen and next(iter(seen.values())) < now:
-            seen.popitem(last=False)
-        if (device, nonce) in seen:
-            return True
-        seen[(device, nonce)] = max(now, stamp) + max_skew
-        return False
+        with write(conn):
+            conn.execute("DELETE FROM sync_nonces WHERE expires < ?", [now])
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO sync_nonces(device_id, nonce, expires) VALUES (?, ?, ?)",
+                [device, nonce, max(now, stamp) + max_skew],
+            )
+            return cur.rowcount == 1
 
     async def authenticate(request: Request) -> str:
         """Check the signed headers; nothing of the body has been read yet."""
@@ -358,18 +363,21 @@ def make_app(
             raise _Refused(
                 401, f"端末の時計がハブと {int(skew)} 秒ずれています。時計を合わせてください"
             )
-        try:
-            public = await call(lambda conn: device_public_key(conn, device))
-        except UnknownDevice as exc:
-            raise _Refused(401, str(exc)) from exc
-        except RevokedDevice as exc:
-            raise _Refused(403, str(exc)) from exc
+        known = await call(lambda conn: device_key_status(conn, device))
+        if known is None:
+            raise _Refused(
+                401, f"未登録の端末です: {device}。ハブで odekake device enroll を実行してください"
+            )
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         message = request_message(request.method, target, stamp, nonce, device, digest)
-        if not verify(public, message, signature):
+        if not verify(parse_public_key(known[0]), message, signature):
             raise _Refused(401, f"端末 {device} の署名が正しくありません")
-        if replayed(device, nonce, int(stamp)):
+        if not await call(lambda conn: fresh_nonce(conn, device, nonce, int(stamp))):
             raise _Refused(401, "同じ要求がもう一度届きました(再送された古い要求は受け付けません)")
+        # Authenticated: from here on the answer is signed, bound to this request.
+        request.scope.setdefault("state", {})[ANSWER_TO] = (device, signature)
+        if known[1] != "active":
+            raise _Refused(403, f"端末 {device} は失効しています。ハブの管理者に連絡してください")
         return device
 
     async def read_body(request: Request) -> bytes:
@@ -534,11 +542,14 @@ def make_app(
 
 
 class SignAnswers:
-    """ASGI middleware: sign every answer with the hub's key, bound to its request.
+    """ASGI middleware: sign the answer to an authenticated request, bound to it.
 
-    The signature (header ``X-Odekake-Hub-Signature``) covers the device header,
-    the request's signature, the status and the SHA-256 of the answer body (see
-    :func:`odekake.sync.wire.answer_message`).
+    Only a request whose device signature verified (the route put ``ANSWER_TO`` in
+    the request state) gets ``X-Odekake-Hub-Signature``, over that device, that
+    request's signature, the status and the SHA-256 of the answer body (see
+    :func:`odekake.sync.wire.answer_message`). Anything else (``/health``, the
+    console, an unknown device, a bad signature) is answered unsigned: the hub's key
+    signs nothing a caller merely claims.
     """
 
     def __init__(self, app: ASGIApp, key: Ed25519PrivateKey) -> None:
@@ -550,8 +561,8 @@ class SignAnswers:
             await self.app(scope, receive, send)
             return
         found = {k.lower(): v for k, v in scope["headers"]}
-        device = found.get(HEADER_DEVICE.lower().encode(), b"").decode("latin-1")
-        req_sig = found.get(HEADER_SIGNATURE.lower().encode(), b"").decode("latin-1")
+        state = scope.setdefault("state", {})
+        state.pop(ANSWER_TO, None)
         # A body the app did not read to its end (a refusal, or a route that takes
         # none) is not drained: the connection closes after the answer.
         unread = b"transfer-encoding" in found or found.get(b"content-length", b"0") not in (
@@ -580,11 +591,12 @@ class SignAnswers:
             if message.get("more_body", False):
                 return
             body = b"".join(chunks)
-            sig = sign_answer(self.key, device, req_sig, int(start["status"]), body)
-            headers = [
-                *start.get("headers", []),
-                (HEADER_HUB_SIGNATURE.lower().encode(), sig.encode()),
-            ]
+            headers = list(start.get("headers", []))
+            bound = state.get(ANSWER_TO)
+            if bound is not None:
+                device, req_sig = bound
+                sig = sign_answer(self.key, device, req_sig, int(start["status"]), body)
+                headers.append((HEADER_HUB_SIGNATURE.lower().encode(), sig.encode()))
             if unread:
                 headers.append((b"connection", b"close"))
             await send({**start, "headers": headers})

@@ -193,6 +193,20 @@ def register_device(
         return "replaced"
 
 
+def device_key_status(hub: sqlite_utils.Database, device_id: str) -> tuple[str, str] | None:
+    """``(public key, status)`` of a device at the hub, or None when unknown."""
+    row = hub.execute(
+        "SELECT public_key, status FROM devices WHERE device_id = ?", [device_id]
+    ).fetchone()
+    return None if row is None else (str(row[0]), str(row[1]))
+
+
+def device_key_text(hub: sqlite_utils.Database, device_id: str) -> str | None:
+    """The public key the hub holds for a device (any status), or None."""
+    row = hub.execute("SELECT public_key FROM devices WHERE device_id = ?", [device_id]).fetchone()
+    return None if row is None else str(row[0])
+
+
 def revoke_device(hub: sqlite_utils.Database, device_id: str) -> None:
     """Mark a device revoked: the hub refuses its requests and bundles from now on."""
     with write(hub):

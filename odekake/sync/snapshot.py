@@ -1,11 +1,15 @@
 """Down-sync: versioned snapshots of master data and this van's plan.
 
-:data:`SNAPSHOT_TABLES` is the registry of what goes down. Each entry names a
-table, its key columns and, for per-van data, a ``where`` clause using the named
-parameters ``:van_id`` and ``:device_id``. Adding a table (e.g. the election roll
-while an election is open) is one entry::
+:data:`SNAPSHOT_TABLES` is the allow-list of what goes down: each entry names a
+table, its key columns, the columns a van uses (nothing else of the table is sent)
+and, for per-van data, a ``where`` clause using the named parameters ``:van_id`` and
+``:device_id``. Of ``settings`` only the keys in :data:`SYNCED_SETTINGS` travel.
+Every other hub table is listed in :data:`HUB_ONLY_TABLES` and every withheld
+column in :attr:`SnapshotTable.withheld`; a test fails when a hub table, column or
+setting is in neither list, so nothing new reaches a van without a decision.
+Adding a table is one entry::
 
-    SnapshotTable("election_roll", ("election_id", "elector_id"),
+    SnapshotTable("election_roll", ("election_id", "elector_id"), ("election_id", ...),
                   where="election_id IN (SELECT id FROM elections WHERE status = 'open')")
 
 The hub builds a snapshot per device and numbers it: the version goes up only when
@@ -39,7 +43,10 @@ class SnapshotTable:
 
     name: str
     key: tuple[str, ...]
+    columns: tuple[str, ...]
     where: str | None = None
+    withheld: tuple[str, ...] = ()
+    """Columns of the hub's table that deliberately stay at the hub."""
 
 
 OPERATORS_OF_VAN = (
@@ -64,44 +71,216 @@ def roll_filter() -> str:
     )
 
 
+SYNCED_SETTINGS: tuple[str, ...] = (
+    SEAL_KEY_META,  # city hall's sealing public key: a van seals personal data with it
+    "retention_days",
+    "report_department",
+    "hub_url",
+    "vote_minutes_early",
+    "vote_minutes_late",
+    "vote_burst_limit",
+    "vote_burst_minutes",
+)
+"""The ``settings`` keys a van receives; every other key stays at the hub."""
+
+HUB_ONLY_SETTINGS: tuple[str, ...] = (
+    "vote_clock_skew_minutes",  # how far in the future a synced vote may be (hub's check)
+)
+"""``settings`` keys known to stay at the hub (hub secrets live in ``meta``, never here)."""
+
+
+def _settings_filter() -> str:
+    return "key IN (" + ", ".join("'" + k.replace("'", "''") + "'" for k in SYNCED_SETTINGS) + ")"
+
+
 SNAPSHOT_TABLES: list[SnapshotTable] = [
-    SnapshotTable("districts", ("id",)),
-    SnapshotTable("sites", ("id",)),
-    SnapshotTable("services", ("code",)),
-    SnapshotTable("fees", ("id",)),
-    SnapshotTable("holidays", ("date",)),
-    SnapshotTable("disasters", ("id",)),
+    SnapshotTable(
+        "districts",
+        ("id",),
+        ("id", "name", "kana", "kind", "lat", "lon", "population", "notes"),
+    ),
+    SnapshotTable(
+        "sites",
+        ("id",),
+        (
+            "id",
+            "district_id",
+            "name",
+            "kind",
+            "lat",
+            "lon",
+            "open_weekdays",
+            "open_from",
+            "open_to",
+            "notes",
+        ),
+    ),
+    SnapshotTable("services", ("code",), ("code", "category", "name", "chargeable", "sort")),
+    SnapshotTable(
+        "fees", ("id",), ("id", "service_code", "amount", "valid_from", "valid_to", "note")
+    ),
+    SnapshotTable("holidays", ("date",), ("date", "name", "kind")),
+    SnapshotTable("disasters", ("id",), ("id", "name", "date", "causes", "active")),
     # Only the PIN verifiers of the operators who work on this van (no van list: all).
-    SnapshotTable("operators", ("id",), where=OPERATORS_OF_VAN),
-    SnapshotTable("vans", ("id",)),
+    SnapshotTable(
+        "operators",
+        ("id",),
+        # The clerk's key travels only sealed under their PIN (odekake.clerk_keys).
+        ("id", "name", "roles", "pin_hash", "active", "sign_public", "box_public", "key_sealed"),
+        where=OPERATORS_OF_VAN,
+    ),
+    SnapshotTable(
+        "vans",
+        ("id",),
+        ("id", "name", "depot_name", "depot_lat", "depot_lon", "shift_start", "shift_end"),
+    ),
     # Only the published visits in force for this van (odekake.plans.IN_FORCE): drafts,
-    # discarded plans and superseded visits never reach a van.
+    # discarded plans and superseded visits never reach a van. Who made or published
+    # a plan (staff logins) stays at the hub.
     SnapshotTable(
         "plans",
         ("id",),
+        (
+            "id",
+            "created_at",
+            "horizon_start",
+            "horizon_end",
+            "status",
+            "policy",
+            "solver",
+            "notes",
+            "label",
+            "parent_id",
+            "van_ids",
+            "replan_from",
+            "published_at",
+            "closed_at",
+        ),
         where=f"id IN (SELECT plan_id FROM plan_visits WHERE van_id = :van_id AND {IN_FORCE})",
+        withheld=("created_by", "published_by"),
     ),
-    SnapshotTable("plan_visits", ("id",), where=f"van_id = :van_id AND {IN_FORCE}"),
-    SnapshotTable("settings", ("key",)),
-    SnapshotTable("referrals", ("id",)),
-    SnapshotTable("elections", ("id",)),
-    SnapshotTable("election_ballots", ("election_id", "kind")),
-    SnapshotTable("election_stations", ("election_id", "id")),
-    SnapshotTable("election_station_vans", ("election_id", "station_id", "van_id")),
+    SnapshotTable(
+        "plan_visits",
+        ("id",),
+        (
+            "id",
+            "plan_id",
+            "date",
+            "van_id",
+            "service_window",
+            "start",
+            "end",
+            "site_id",
+            "district_id",
+            "activity",
+            "services",
+            "arrive",
+            "depart",
+            "order_in_day",
+            "opened_day",
+            "superseded_by",
+            "same_as",
+        ),
+        where=f"van_id = :van_id AND {IN_FORCE}",
+    ),
+    # Only the keys a van uses (SYNCED_SETTINGS); hub secrets are in ``meta``.
+    SnapshotTable("settings", ("key",), ("key", "value"), where=_settings_filter()),
+    SnapshotTable("referrals", ("id",), ("id", "name", "kind", "sort", "active")),
+    SnapshotTable(
+        "elections",
+        ("id",),
+        ("id", "name", "election_day", "early_from", "early_to", "closed", "notes"),
+    ),
+    SnapshotTable(
+        "election_ballots",
+        ("election_id", "kind"),
+        ("election_id", "kind", "label", "opens_on", "sort"),
+    ),
+    SnapshotTable(
+        "election_stations",
+        ("election_id", "id"),
+        (
+            "election_id",
+            "id",
+            "name",
+            "kind",
+            "date_from",
+            "date_to",
+            "opens",
+            "closes",
+            "district_id",
+            "site_id",
+            "precincts",
+            "electors",
+        ),
+    ),
+    SnapshotTable(
+        "election_station_vans",
+        ("election_id", "station_id", "van_id"),
+        ("election_id", "station_id", "van_id"),
+    ),
     # The roll travels only to the vans serving a station of an open election, and
     # only sealed (odekake.voting.roll.refresh_sealed_rolls): its key wrapped to each
     # clerk of this van. Rows no longer present are deleted from the van at the next
     # pull. The clear ``roll`` table and the roll keys never leave the hub.
-    SnapshotTable("roll_sealed", ("election_id",), where=roll_filter()),
+    SnapshotTable(
+        "roll_sealed",
+        ("election_id",),
+        ("election_id", "roll_sha", "blob"),
+        where=roll_filter(),
+    ),
     SnapshotTable(
         "roll_wraps",
         ("election_id", "operator_id"),
+        ("election_id", "operator_id", "box_public", "wrapped"),
         where=f"{roll_filter()} AND operator_id IN (SELECT id FROM operators WHERE "
         f"{OPERATORS_OF_VAN})",
     ),
     # This device's own key for the receipts' 確認コード (odekake.receipt_mac).
-    SnapshotTable("receipt_keys", ("device_id",), where="device_id = :device_id"),
+    SnapshotTable(
+        "receipt_keys", ("device_id",), ("device_id", "key"), where="device_id = :device_id"
+    ),
 ]
+
+HUB_ONLY_TABLES: frozenset[str] = frozenset(
+    {
+        # the hub's own state, secrets and history: never sent to a van
+        "meta",
+        "records",
+        "audit_log",
+        "counters",
+        "hub_acks",
+        "hub_backups",
+        "devices",
+        "sync_acks",
+        "sync_held",
+        "sync_log",
+        "sync_nonces",
+        "sync_quarantine",
+        "sync_quarantine_resolutions",
+        "sync_snapshots",
+        "sync_state",
+        "staff",
+        "plan_documents",
+        "plan_jobs",
+        "plan_policies",
+        "operator_lockouts",
+        "operator_vans",
+        "local_pin_changes",
+        "report_costs",
+        "report_tallies",
+        "report_tally_sheets",
+        "vote_checkins",
+        "vote_incidents",
+        "vote_reconciled",
+        "vote_requests",
+        # the clear roll and the keys of the sealed rolls; every clerk key ever issued
+        "roll",
+        "roll_keys",
+        "operator_keys",
+    }
+)
+"""Every hub table that is not in :data:`SNAPSHOT_TABLES` (checked by a test)."""
 
 
 class HubNotReady(OdekakeError):
@@ -137,9 +316,10 @@ def build_tables(
     out: dict[str, dict[str, Any]] = {}
     params = {"van_id": van_id, "device_id": device_id}
     for t in SNAPSHOT_TABLES:
-        cols = _columns(db, t.name)
-        if not cols:
+        have = set(_columns(db, t.name))
+        if not have:
             raise OdekakeError(f"ハブに表 {t.name} がありません(データベースの版が古い可能性)")
+        cols = [c for c in t.columns if c in have]
         sql = f"SELECT {', '.join(_q(c) for c in cols)} FROM {_q(t.name)}"
         if t.where:
             sql += f" WHERE {t.where}"
@@ -261,7 +441,7 @@ def apply_snapshot(db: sqlite_utils.Database, snap: dict[str, Any]) -> dict[str,
         for t in SNAPSHOT_TABLES:
             if t.name not in tables:
                 continue
-            have = set(_columns(db, t.name))
+            have = set(_columns(db, t.name)) & set(t.columns)  # the van's list too
             cols = tables[t.name]["columns"]
             idx = [i for i, c in enumerate(cols) if c in have]
             use = [cols[i] for i in idx]
@@ -278,6 +458,8 @@ def apply_snapshot(db: sqlite_utils.Database, snap: dict[str, Any]) -> dict[str,
                 f"ON CONFLICT({', '.join(_q(k) for k in t.key)}) {set_clause}"
             )
             rows = [[r[i] for i in idx] for r in tables[t.name]["rows"]]
+            if t.name == "settings":  # a van keeps only the keys it uses, whatever comes
+                rows = [r for r in rows if r[keyidx[0]] in SYNCED_SETTINGS]
             db.conn.executemany(sql, rows)
             keep = {tuple(r[i] for i in keyidx) for r in rows}
             keycols = ", ".join(_q(k) for k in t.key)

@@ -171,6 +171,9 @@ def hub_health(db: sqlite_utils.Database, *, now: datetime | None = None) -> dic
         age_hours = round((at - datetime.fromisoformat(last_backup)).total_seconds() / 3600, 1)
         if age_hours > BACKUP_WARN_HOURS:
             warnings.append(f"最後のバックアップは {age_hours} 時間前です")
+    from odekake.backup import backup_warnings
+
+    warnings.extend(backup_warnings(db))
     if quarantined:
         warnings.append(f"隔離した記録が {quarantined} 件あります")
     if held:

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from odekake import strictjson
 from odekake.sync.auth import UnverifiedAnswer
 from odekake.voting.checkin import CheckinRequest, ReleaseRequest, new_request_id
 
@@ -255,7 +256,7 @@ class VotingClient:
                 timeout=self.timeout, auth=self.auth, transport=self.transport
             ) as http:
                 response = http.post(f"{self.base_url}/vote/checkin", json=req.to_json())
-            body = response.json()
+            body = strictjson.loads(response.content)  # repeated keys refused
         except UnverifiedAnswer:
             return Unknown(req.request_id, UNVERIFIED_VOTE)
         except httpx.TimeoutException:

@@ -22,7 +22,6 @@ the hub between request and answer).
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import threading
 from collections.abc import Awaitable, Callable
@@ -35,6 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from odekake import strictjson
 from odekake.db import connect
 from odekake.errors import OdekakeError
 from odekake.voting import checkin as ck
@@ -89,7 +89,7 @@ def routes(db_path: str | Path, *, guard: Guard | None = None) -> list[Route]:
 
     async def checkin_endpoint(request: Request) -> Response:
         try:
-            data = json.loads(await request.body())
+            data = strictjson.loads(await request.body())  # repeated keys refused
             req = ck.CheckinRequest.from_json(data)
         except (ValueError, OdekakeError) as exc:
             return _json({"status": "error", "code": "bad_request", "message": str(exc)}, 400)
@@ -111,7 +111,7 @@ def routes(db_path: str | Path, *, guard: Guard | None = None) -> list[Route]:
 
     async def release_endpoint(request: Request) -> Response:
         try:
-            req = ck.ReleaseRequest.from_json(json.loads(await request.body()))
+            req = ck.ReleaseRequest.from_json(strictjson.loads(await request.body()))
         except (ValueError, OdekakeError) as exc:
             return _json({"status": "error", "code": "bad_request", "message": str(exc)}, 400)
         verified = getattr(request.state, "device_id", None)

@@ -13,7 +13,7 @@ from odekake.db import connect
 from odekake.sync.keys import generate_key, key_path_for, load_private_key, public_key_text
 from odekake.sync.status import hub_status
 from odekake.sync.wire import ensure_hub_key
-from tests.console.conftest import Browser
+from tests.console.conftest import PASSWORDS, Browser
 
 
 def quarantine_one(hub_path: Path, van_path: Path, seq: int = 3) -> str:
@@ -73,7 +73,12 @@ def test_enrol_then_revoke(admin: Browser, hub_path: Path) -> None:
     pub = public_key_text(generate_key())
     got = admin.post(
         "/console/devices/enroll",
-        {"device_id": "van-new-01", "public_key": pub, "van_id": ""},
+        {
+            "device_id": "van-new-01",
+            "public_key": pub,
+            "van_id": "",
+            "confirm_password": PASSWORDS["admin"],
+        },
         page="/console/devices",
     )
     assert got.status_code == 200 and "ハブに登録しました" in got.text
@@ -100,7 +105,7 @@ def test_enrol_then_revoke(admin: Browser, hub_path: Path) -> None:
     assert acts == ["device.enrol", "device.revoke"]
     again = admin.post(
         "/console/devices/enroll",
-        {"device_id": "van-new-01", "public_key": pub},
+        {"device_id": "van-new-01", "public_key": pub, "confirm_password": PASSWORDS["admin"]},
         page="/console/devices",
     )
     assert again.status_code == 400 and "失効済み" in again.text
@@ -109,7 +114,11 @@ def test_enrol_then_revoke(admin: Browser, hub_path: Path) -> None:
 def test_bad_enrol_changes_nothing(admin: Browser, hub_path: Path) -> None:
     bad = admin.post(
         "/console/devices/enroll",
-        {"device_id": "van-new-02", "public_key": "not-a-key"},
+        {
+            "device_id": "van-new-02",
+            "public_key": "not-a-key",
+            "confirm_password": PASSWORDS["admin"],
+        },
         page="/console/devices",
     )
     assert bad.status_code == 400 and 'id="devices-error"' in bad.text

@@ -112,6 +112,7 @@ def test_admin_enrols_revokes_and_resolves(chromium, demo_hub) -> None:  # type:
     page.fill("#enrol-form input[name=device_id]", "van-2-tablet")
     page.select_option("#enrol-form select[name=van_id]", "van-1")
     page.fill("#enrol-form input[name=public_key]", pub)
+    page.fill("#enrol-form input[name=confirm_password]", ADMIN[1])  # the admin proves it
     page.click("#enrol-form button[type=submit]")
     page.wait_for_selector("#enrolled")
     hub_key = public_key_text(ensure_hub_key(demo / "hub.db"))

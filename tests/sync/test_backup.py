@@ -88,17 +88,17 @@ def test_a_damaged_backup_is_never_restored(site: Site, tmp_path: Path) -> None:
     conn.execute("UPDATE records SET payload = '{\"people\": 9}' WHERE seq = 2")
     conn.commit()
     conn.close()
-    with pytest.raises(OdekakeError, match="検証に失敗"):
+    with pytest.raises(OdekakeError, match="目録"):
         restore(tampered, site.hub)
     # a cut-off copy
     cut = tmp_path / "cut.db"
     cut.write_bytes(made.path.read_bytes()[: made.path.stat().st_size // 2])
-    with pytest.raises(OdekakeError, match="検証に失敗"):
+    with pytest.raises(OdekakeError, match="目録"):
         restore(cut, site.hub)
     assert site.hub.read_bytes() == before
     not_hub = tmp_path / "van.db"
     connect(not_hub, role="van", create=True, device_id="v").close()
-    with pytest.raises(OdekakeError, match="ハブのデータベースではありません"):
+    with pytest.raises(OdekakeError, match="目録"):
         restore(not_hub, site.hub)
 
 

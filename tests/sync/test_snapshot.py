@@ -40,7 +40,9 @@ def test_one_registry_entry_adds_a_table_such_as_the_election_roll(
         hub.execute(
             "INSERT INTO election_roll VALUES ('e1', '001', '佐藤 ヨシ子'), ('e1', '002', '鈴木 清')"
         )
-    entry = SnapshotTable("election_roll", ("election_id", "elector_id"))
+    entry = SnapshotTable(
+        "election_roll", ("election_id", "elector_id"), ("election_id", "elector_id", "name")
+    )
     monkeypatch.setattr(snapshot, "SNAPSHOT_TABLES", [*snapshot.SNAPSHOT_TABLES, entry])
     counts = apply_snapshot(van, snapshot_for(hub, "van-t"))
     assert counts["election_roll"] == 2

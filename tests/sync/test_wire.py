@@ -241,17 +241,23 @@ def test_a_hub_moved_without_its_signing_key_refuses_to_make_a_new_one(site: Sit
     moved = site.root / "new" / "hub.db"
     moved.parent.mkdir()
     (backup,) = backups.glob("hub-*.db")
-    restored = cli("hub", "restore", "--from", str(backup), "--db", str(moved))
-    assert restored.returncode == 0, restored.stderr
-    assert "hub.db.sign.key を" in restored.stderr and "コピーしてください" in restored.stderr
-    served = cli("hub", "serve", "--db", str(moved), "--port", "0")
-    assert served.returncode == 1 and "ハブの署名鍵" in served.stderr
-    assert "Traceback" not in served.stderr
-    assert not (moved.parent / "hub.db.sign.key").exists()
-    # with the key copied beside it, the hub signs as before and the van needs nothing
+    # without the key the backup's signed manifest cannot be checked: nothing restored
+    refused = cli("hub", "restore", "--from", str(backup), "--db", str(moved))
+    assert refused.returncode == 1 and "hub.db.sign.key" in refused.stderr
+    assert not moved.exists()
     copied = moved.parent / "hub.db.sign.key"
     copied.write_bytes((site.root / "hub.db.sign.key").read_bytes())
     copied.chmod(0o600)
+    restored = cli("hub", "restore", "--from", str(backup), "--db", str(moved))
+    assert restored.returncode == 0, restored.stderr
+    # a hub started without its key refuses to make a new one the vans would refuse
+    copied.rename(site.root / "kept.sign.key")
+    served = cli("hub", "serve", "--db", str(moved), "--port", "0")
+    assert served.returncode == 1 and "ハブの署名鍵" in served.stderr
+    assert "Traceback" not in served.stderr
+    assert not copied.exists()
+    # with the key copied beside it, the hub signs as before and the van needs nothing
+    (site.root / "kept.sign.key").rename(copied)
     assert public_key_text(ensure_hub_key(moved)) == pinned
     # a deliberate new key is still possible (rotate-key), and a fresh hub makes its own
     assert cli("hub", "rotate-key", "--db", str(moved), "--yes").returncode == 0
@@ -409,14 +415,19 @@ def test_a_voting_only_hub_has_the_same_guard_and_signed_answers(site: Site) -> 
             assert (await client.post("/vote/checkin", json={})).status_code == 401
             signed = _signed(key, "van-a", "GET", "/v1/ack")
             assert (await client.get("/v1/ack", headers=signed)).status_code == 404
-            resp = await client.get("/vote/health")
-            assert resp.status_code == 200 and HEADER_HUB_SIGNATURE.lower() in resp.headers
+            resp = await client.get("/vote/health")  # unauthenticated: never signed
+            assert resp.status_code == 200 and HEADER_HUB_SIGNATURE.lower() not in resp.headers
+            signed = _signed(key, "van-a", "GET", "/vote/status?election_id=none")
+            resp = await client.get("/vote/status?election_id=none", headers=signed)
+            assert HEADER_HUB_SIGNATURE.lower() in resp.headers
 
     asyncio.run(run())
 
 
 def test_keys_init_makes_the_hub_signing_key_once_and_owner_only(site: Site) -> None:
-    out = cli("keys", "init", "--db", str(site.hub), "--key-file", str(site.root / "seal.key"))
+    # (the site already has a test sealing key: replacing it needs --force)
+    out = cli("keys", "init", "--db", str(site.hub), "--key-file", str(site.root / "seal.key"),
+              "--force")  # fmt: skip
     assert out.returncode == 0, out.stderr
     path = site.root / "hub.db.sign.key"
     assert path.stat().st_mode & 0o777 == 0o600 and "ハブの署名鍵" in out.stdout

@@ -8,8 +8,10 @@ in the same process over the same database without importing this package.
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import Callable
 from datetime import datetime
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from console.guard import BodyLimit, with_security_headers
 from console.pages import drafts, home, plans
 from console.pages.part2 import routes as part2_routes
 from console.web import (
@@ -36,12 +39,14 @@ from console.web import (
     csrf_token,
     forbidden,
     href,
+    html_error,
     render,
 )
 from odekake import audit
 from odekake.db import connect
 from odekake.staff import LoginRefused, authenticate, session_secret
 
+log = logging.getLogger("odekake.console")
 COOKIE = "odekake_console"
 SESSION_MAX_AGE = 12 * 3600
 
@@ -127,18 +132,55 @@ async def logout(request: Request, form: Any) -> Response:
     return RedirectResponse(href(request, "/login"), status_code=303)
 
 
+ERROR_MESSAGES: dict[int, str] = {
+    400: "送られた値が正しくありません。画面を開き直して、もう一度操作してください。",
+    403: "この操作はできません。",
+    404: "ページが見つかりません。アドレスを確認してください。",
+    405: "この画面はその方法では使えません。リンクやボタンから開き直してください。",
+    413: "送信データが大きすぎます。",
+    429: "混み合っています。少し待ってからもう一度操作してください。",
+    500: "管理画面で想定外のエラーが起きました。システム管理者に連絡してください。",
+}
+
+
 async def not_found(request: Request, exc: Exception) -> Response:
     """404 in Japanese."""
     return render(request, "404.html", {}, status=404)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
-    """Other HTTP errors in Japanese."""
-    status = getattr(exc, "status_code", 500)
+    """Other HTTP errors in Japanese (Starlette's English phrases replaced)."""
+    status = int(getattr(exc, "status_code", 500))
     if status == 404:
         return await not_found(request, exc)
-    detail = getattr(exc, "detail", "")
-    return render(request, "error.html", {"message": detail}, status=status)
+    detail = str(getattr(exc, "detail", "") or "")
+    try:
+        english = HTTPStatus(status).phrase
+    except ValueError:
+        english = ""
+    if not detail or detail == english:
+        detail = ERROR_MESSAGES.get(status, ERROR_MESSAGES[400 if status < 500 else 500])
+    response = render(request, "error.html", {"message": detail, "status": status}, status=status)
+    if isinstance(exc, HTTPException) and exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    """An unexpected error: a Japanese page (the traceback goes to the hub's log only)."""
+    log.error("console: unexpected error on %s %s", request.method, request.url.path)
+    try:
+        return render(request, "error.html", {"message": ERROR_MESSAGES[500]}, status=500)
+    except Exception:
+        return html_error(ERROR_MESSAGES[500], 500)
+
+
+class ConsoleApp(Starlette):
+    """The console's Starlette app: every answer, errors and 500s included, carries
+    the security headers (:mod:`console.guard`)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await super().__call__(scope, receive, with_security_headers(send))
 
 
 def make_console(
@@ -166,10 +208,13 @@ def make_console(
         *part2_routes(),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
-    app = Starlette(
+    app = ConsoleApp(
         routes=routes,
-        middleware=[Middleware(_Sessions, secret=secret, path=cookie_path)],
-        exception_handlers={HTTPException: http_error},
+        middleware=[
+            Middleware(_Sessions, secret=secret, path=cookie_path),
+            Middleware(BodyLimit, error_page=http_error),
+        ],
+        exception_handlers={HTTPException: http_error, Exception: server_error},
     )
     app.state.console = state
     return app

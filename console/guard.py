@@ -84,10 +84,13 @@ class BodyTooLarge(HTTPException):
     """A request body over its route's cap (answered 413 with the console's page)."""
 
     def __init__(self, cap: int) -> None:
+        limit = (
+            "この画面はデータを受け付けません"
+            if cap == 0
+            else f"この画面で送れるのは {_size(cap)} までです"
+        )
         super().__init__(
-            413,
-            f"送信データが大きすぎます(この画面で送れるのは {_size(cap)} までです)。"
-            "ファイルを分けるか、内容を減らしてください。",
+            413, f"送信データが大きすぎます({limit})。ファイルを分けるか、内容を減らしてください。"
         )
 
 
@@ -112,12 +115,16 @@ class BodyLimit:
         cap = body_cap(str(scope["method"]), path)
         headers = dict(scope.get("headers", []))
         length = headers.get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > cap):
+        chunked = b"transfer-encoding" in headers
+        if (length is not None and (not length.isdigit() or int(length) > cap)) or (
+            chunked and cap == 0
+        ):
             response = await self.error_page(Request(scope, receive), BodyTooLarge(cap))
             response.headers["connection"] = "close"
             await response(scope, receive, send)
             return
         seen = 0
+        answering = False
 
         async def counted() -> Message:
             nonlocal seen
@@ -125,10 +132,18 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > cap:
+                    if answering:  # a streaming answer listening for a disconnect
+                        return {"type": "http.disconnect"}
                     raise BodyTooLarge(cap)
             return message
 
-        await self.app(scope, counted, send)
+        async def sending(message: Message) -> None:
+            nonlocal answering
+            if message["type"] == "http.response.start":
+                answering = True
+            await send(message)
+
+        await self.app(scope, counted, sending)
 
 
 def with_security_headers(send: Send) -> Send:

@@ -667,5 +667,6 @@ def run_bounded(app: ASGIApp, host: str, port: int, **options: Any) -> None:
         http=GuardedH11Protocol,
         timeout_keep_alive=30,
         limit_concurrency=None,
+        proxy_headers=False,  # no proxy assumed: the peer's own address counts
         **options,
     )

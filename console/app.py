@@ -35,6 +35,7 @@ from console.web import (
     JST,
     Console,
     action,
+    client_address,
     console_of,
     csrf_token,
     forbidden,
@@ -44,7 +45,14 @@ from console.web import (
 )
 from odekake import audit
 from odekake.db import connect
-from odekake.staff import LoginRefused, authenticate, session_secret
+from odekake.staff import (
+    LoginRefused,
+    LoginThrottled,
+    authenticate,
+    refuse_if_throttled,
+    session_secret,
+)
+from odekake.staff_sessions import end_session, start_session
 
 log = logging.getLogger("odekake.console")
 COOKIE = "odekake_console"
@@ -54,8 +62,9 @@ SESSION_MAX_AGE = 12 * 3600
 class _Sessions:
     """Starlette's signed-cookie sessions, with ``Secure`` set when served over TLS.
 
-    The cookie is HttpOnly and SameSite=Strict; it carries only the login name, the
-    last-seen time (idle timeout) and the CSRF token, signed with the hub's secret.
+    The cookie is HttpOnly and SameSite=Strict; it carries only a random session
+    token (the session itself is kept at the hub, :mod:`odekake.staff_sessions`), the
+    last-seen time (for the idle notice) and the CSRF token, signed with the hub's secret.
     """
 
     def __init__(self, app: ASGIApp, secret: str, path: str) -> None:
@@ -97,27 +106,40 @@ async def login_page(request: Request) -> Response:
 
 
 async def login_submit(request: Request) -> Response:
-    """Check the password in the core (lock-out, audit) and start a fresh session."""
+    """Check the password in the core (throttle per login and address, audit) and
+    start a fresh session, kept at the hub."""
     form = await request.form()
     sent = str(form.get(CSRF_FIELD, ""))
     if not sent or not hmac.compare_digest(sent, csrf_token(request)):
         return forbidden(
             request, "フォームの確認用の値がありません。ログイン画面を開き直してください。"
         )
-    login = str(form.get("login", "")).strip()
-    password = str(form.get("password", ""))
+    login = str(form.get("login", "")).strip()[:64]
+    password = str(form.get("password", ""))[:1024]
     target = str(form.get("next", ""))
+    address = client_address(request)
+    con = console_of(request)
     try:
-        member = await console_of(request).call(lambda db: authenticate(db, login, password))
+        # a throttled attempt is answered without taking a password-check slot
+        await con.call(lambda db: refuse_if_throttled(db, login, address))
+        member = await con.call_kdf(lambda db: authenticate(db, login, password, address=address))
     except LoginRefused as exc:
-        return render(
+        status = 429 if isinstance(exc, LoginThrottled) else 401
+        response = render(
             request,
             "login.html",
             {"next": target, "error": str(exc), "message": "", "login": login},
-            status=401,
+            status=status,
         )
-    request.session.clear()  # a new session id's worth: nothing carries over from before
-    request.session["login"] = member.login
+        if isinstance(exc, LoginThrottled):
+            response.headers["Retry-After"] = str(exc.seconds)
+        return response
+    old = request.session.get("sid")
+    if old:
+        await con.call(lambda db: end_session(db, str(old)))
+    request.session.clear()  # a new session: nothing carries over from before
+    token = await con.call(lambda db: start_session(db, member.login, address))
+    request.session["sid"] = token
     request.session["seen"] = datetime.now().timestamp()
     csrf_token(request)
     return RedirectResponse(_safe_next(request, target), status_code=303)
@@ -125,9 +147,15 @@ async def login_submit(request: Request) -> Response:
 
 @action("console.home")
 async def logout(request: Request, form: Any) -> Response:
-    """End the session (audited)."""
+    """End the session, at the hub too: the cookie is worthless afterwards (audited)."""
     who = f"staff:{request.state.staff}"
-    await console_of(request).call(lambda db: audit.log(db, who, "logout", "console"))
+    token = str(request.session.get("sid", ""))
+
+    def run(db: Any) -> None:
+        end_session(db, token)
+        audit.log(db, who, "logout", "console")
+
+    await console_of(request).call(run)
     request.session.clear()
     return RedirectResponse(href(request, "/login"), status_code=303)
 

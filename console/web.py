@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import hmac
+import os
 import secrets
 import threading
 import time
@@ -47,8 +48,9 @@ HERE = Path(__file__).parent
 JST = timezone(timedelta(hours=9), "JST")
 IDLE_MINUTES = 30
 CSRF_FIELD = "csrftoken"
-KDF_SLOTS = 2
-"""Password checks (scrypt, 128 MiB each) running at once in the console."""
+KDF_SLOTS = max(1, min(2, (os.cpu_count() or 2) - 1))
+"""Password checks (scrypt, 128 MiB and ~0.8 s of a core each) running at once: one
+core is always left for sync and check-ins (1 on the hub's 2-core machine)."""
 KDF_WAIT_SECONDS = 3.0
 """How long a sign-in waits for a free slot before it is answered 429."""
 

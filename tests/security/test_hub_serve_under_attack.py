@@ -329,3 +329,69 @@ def test_security_headers_on_every_kind_of_answer(hub: Hub) -> None:
         assert "Method Not Allowed" not in wrong_method.text
         assert_security_headers(httpx.get(f"{hub.url}/console/login"))
         assert_security_headers(httpx.get(f"{hub.url}/console/static/console.js"))
+
+
+def wrong_login(hub: Hub, n: int) -> int:
+    """One sign-in with a wrong password for the admin (the real KDF), from its own
+    loopback address (so that no throttle stops it first); the answer's status."""
+    transport = httpx.HTTPTransport(local_address=f"127.0.1.{1 + n}")
+    with httpx.Client(base_url=hub.url, timeout=30, transport=transport) as client:
+        page = client.get("/console/login")
+        token = re.search(r'name="csrftoken" value="([^"]+)"', page.text)
+        assert token
+        answer = client.post(
+            "/console/login",
+            data={"login": "admin", "password": f"wrong-{n}", "csrftoken": token.group(1)},
+        )
+        assert "Traceback" not in answer.text
+        return answer.status_code
+
+
+def test_a_login_flood_bounds_memory_and_does_not_slow_check_ins(
+    hub: Hub, checkin: Callable[[], float]
+) -> None:
+    statuses: list[int] = []
+    took: list[float] = []
+    with PeakRss(hub.proc.pid) as rss:
+        threads = [
+            threading.Thread(target=lambda n=n: statuses.append(wrong_login(hub, n)))
+            for n in range(40)
+        ]
+        for t in threads:
+            t.start()
+        while any(t.is_alive() for t in threads):
+            took.append(checkin())
+            time.sleep(0.1)
+        for t in threads:
+            t.join(timeout=60)
+    print(
+        f"\n40 concurrent wrong-password logins: hub VmRSS peak {rss.peak:.0f} MB; answers "
+        f"{sorted(set(statuses))} ({statuses.count(401)}x 401, {statuses.count(429)}x 429); "
+        f"{len(took)} check-ins meanwhile, slowest {max(took):.2f} s"
+    )
+    assert len(statuses) == 40
+    assert set(statuses) <= {401, 429} and 401 in statuses
+    assert rss.peak < 600
+    assert max(took) < 1.0
+
+
+def test_a_cookie_replayed_after_logout_gets_the_login_page(hub: Hub) -> None:
+    with closing(signed_in(hub)) as coord:
+        cookie = coord.cookies.get("odekake_console")
+        assert cookie
+        page = coord.get("/console/")
+        token = re.search(r'name="csrftoken" value="([^"]+)"', page.text)
+        assert token
+        assert coord.post("/console/logout", data={"csrftoken": token.group(1)}).status_code in (
+            200,
+            303,
+        )
+    with httpx.Client(base_url=hub.url, timeout=10) as thief:
+        thief.cookies.set("odekake_console", cookie, path="/console")
+        r = thief.get("/console/plans", follow_redirects=False)
+        assert r.status_code == 303 and "/console/login" in r.headers["location"]
+        posted = thief.post(
+            "/console/sites/edit", data={"csrftoken": token.group(1)}, follow_redirects=False
+        )
+        assert posted.status_code == 303 and "/console/login" in posted.headers["location"]
+        assert "<h1>ログイン</h1>" in thief.get("/console/plans", follow_redirects=True).text

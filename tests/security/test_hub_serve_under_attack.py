@@ -395,3 +395,31 @@ def test_a_cookie_replayed_after_logout_gets_the_login_page(hub: Hub) -> None:
         )
         assert posted.status_code == 303 and "/console/login" in posted.headers["location"]
         assert "<h1>ログイン</h1>" in thief.get("/console/plans", follow_redirects=True).text
+
+
+def test_a_formula_typed_as_a_site_name_leaves_neutralised(hub: Hub) -> None:
+    evil = '=HYPERLINK("http://evil.example","開く")'
+    with closing(signed_in(hub)) as coord:
+        form = coord.get("/console/sites/edit")
+        token = re.search(r'name="csrftoken" value="([^"]+)"', form.text)
+        assert token
+        saved = coord.post(
+            "/console/sites/edit",
+            data={
+                "csrftoken": token.group(1),
+                "id": "evil-site",
+                "district": "ogawa",
+                "name": evil,
+                "kind": "集会所",
+                "lat": "37.2",
+                "lon": "140.8",
+                "notes": "@SUM(1+1)",
+            },
+        )
+        assert saved.status_code == 303, saved.text
+        exported = coord.get("/console/sites.csv")
+        assert exported.status_code == 200
+        assert_security_headers(exported)
+    text = exported.content.decode("utf-8-sig")
+    assert "'=HYPERLINK(" in text and "'@SUM(1+1)" in text
+    assert ',"=HYPERLINK' not in text and ",=HYPERLINK" not in text

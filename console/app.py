@@ -45,6 +45,7 @@ from console.web import (
 )
 from odekake import audit
 from odekake.db import connect
+from odekake.errors import NotFound, OdekakeError
 from odekake.staff import (
     LoginRefused,
     LoginThrottled,
@@ -194,6 +195,13 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
+async def refused(request: Request, exc: Exception) -> Response:
+    """A refusal of the core that a page did not catch: its Japanese line, 404 for
+    something that does not exist, 400 otherwise."""
+    status = 404 if isinstance(exc, NotFound) else 400
+    return await http_error(request, HTTPException(status, str(exc)))
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
     """An unexpected error: a Japanese page (the traceback goes to the hub's log only)."""
     log.error("console: unexpected error on %s %s", request.method, request.url.path)
@@ -242,7 +250,11 @@ def make_console(
             Middleware(_Sessions, secret=secret, path=cookie_path),
             Middleware(BodyLimit, error_page=http_error),
         ],
-        exception_handlers={HTTPException: http_error, Exception: server_error},
+        exception_handlers={
+            HTTPException: http_error,
+            OdekakeError: refused,
+            Exception: server_error,
+        },
     )
     app.state.console = state
     return app

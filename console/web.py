@@ -18,6 +18,7 @@ import asyncio
 import functools
 import hmac
 import os
+import re
 import secrets
 import threading
 import time
@@ -48,6 +49,8 @@ HERE = Path(__file__).parent
 JST = timezone(timedelta(hours=9), "JST")
 IDLE_MINUTES = 30
 CSRF_FIELD = "csrftoken"
+PATH_ID = re.compile(r"[\w.-]{1,128}")
+"""What an id in a console path may look like (anything else: 404, before any lookup)."""
 KDF_SLOTS = max(1, min(2, (os.cpu_count() or 2) - 1))
 """Password checks (scrypt, 128 MiB and ~0.8 s of a core each) running at once: one
 core is always left for sync and check-ins (1 on the hub's 2-core machine)."""
@@ -239,6 +242,9 @@ def _guarded(
     def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         @functools.wraps(handler)
         async def endpoint(request: Request) -> Response:
+            for value in request.path_params.values():
+                if not PATH_ID.fullmatch(str(value)):
+                    raise HTTPException(404)
             login = await current_staff(request)
             if login is None:
                 idle = getattr(request.state, "idle", False)
@@ -291,6 +297,17 @@ async def audit_change(
     """Write one audit entry for a change made in the console (by the signed-in staff)."""
     who = actor(request)
     await console_of(request).call(lambda db: audit.log(db, who, action_name, target, detail))
+
+
+def is_iso_date(text: str) -> bool:
+    """True for a real calendar date written ``YYYY-MM-DD``."""
+    if len(text) != 10:
+        return False
+    try:
+        datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        return False
+    return True
 
 
 def html_error(message: str, status: int = 400) -> HTMLResponse:

@@ -8,8 +8,10 @@ in the same process over the same database without importing this package.
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import Callable
 from datetime import datetime
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from console.guard import BodyLimit, with_security_headers
 from console.pages import drafts, home, plans
 from console.pages.part2 import routes as part2_routes
 from console.web import (
@@ -32,16 +35,27 @@ from console.web import (
     JST,
     Console,
     action,
+    client_address,
     console_of,
     csrf_token,
     forbidden,
     href,
+    html_error,
     render,
 )
 from odekake import audit
 from odekake.db import connect
-from odekake.staff import LoginRefused, authenticate, session_secret
+from odekake.errors import NotFound, OdekakeError
+from odekake.staff import (
+    LoginRefused,
+    LoginThrottled,
+    authenticate,
+    refuse_if_throttled,
+    session_secret,
+)
+from odekake.staff_sessions import end_session, start_session
 
+log = logging.getLogger("odekake.console")
 COOKIE = "odekake_console"
 SESSION_MAX_AGE = 12 * 3600
 
@@ -49,8 +63,9 @@ SESSION_MAX_AGE = 12 * 3600
 class _Sessions:
     """Starlette's signed-cookie sessions, with ``Secure`` set when served over TLS.
 
-    The cookie is HttpOnly and SameSite=Strict; it carries only the login name, the
-    last-seen time (idle timeout) and the CSRF token, signed with the hub's secret.
+    The cookie is HttpOnly and SameSite=Strict; it carries only a random session
+    token (the session itself is kept at the hub, :mod:`odekake.staff_sessions`), the
+    last-seen time (for the idle notice) and the CSRF token, signed with the hub's secret.
     """
 
     def __init__(self, app: ASGIApp, secret: str, path: str) -> None:
@@ -92,27 +107,40 @@ async def login_page(request: Request) -> Response:
 
 
 async def login_submit(request: Request) -> Response:
-    """Check the password in the core (lock-out, audit) and start a fresh session."""
+    """Check the password in the core (throttle per login and address, audit) and
+    start a fresh session, kept at the hub."""
     form = await request.form()
     sent = str(form.get(CSRF_FIELD, ""))
     if not sent or not hmac.compare_digest(sent, csrf_token(request)):
         return forbidden(
             request, "フォームの確認用の値がありません。ログイン画面を開き直してください。"
         )
-    login = str(form.get("login", "")).strip()
-    password = str(form.get("password", ""))
+    login = str(form.get("login", "")).strip()[:64]
+    password = str(form.get("password", ""))[:1024]
     target = str(form.get("next", ""))
+    address = client_address(request)
+    con = console_of(request)
     try:
-        member = await console_of(request).call(lambda db: authenticate(db, login, password))
+        # a throttled attempt is answered without taking a password-check slot
+        await con.call(lambda db: refuse_if_throttled(db, login, address))
+        member = await con.call_kdf(lambda db: authenticate(db, login, password, address=address))
     except LoginRefused as exc:
-        return render(
+        status = 429 if isinstance(exc, LoginThrottled) else 401
+        response = render(
             request,
             "login.html",
             {"next": target, "error": str(exc), "message": "", "login": login},
-            status=401,
+            status=status,
         )
-    request.session.clear()  # a new session id's worth: nothing carries over from before
-    request.session["login"] = member.login
+        if isinstance(exc, LoginThrottled):
+            response.headers["Retry-After"] = str(exc.seconds)
+        return response
+    old = request.session.get("sid")
+    if old:
+        await con.call(lambda db: end_session(db, str(old)))
+    request.session.clear()  # a new session: nothing carries over from before
+    token = await con.call(lambda db: start_session(db, member.login, address))
+    request.session["sid"] = token
     request.session["seen"] = datetime.now().timestamp()
     csrf_token(request)
     return RedirectResponse(_safe_next(request, target), status_code=303)
@@ -120,11 +148,28 @@ async def login_submit(request: Request) -> Response:
 
 @action("console.home")
 async def logout(request: Request, form: Any) -> Response:
-    """End the session (audited)."""
+    """End the session, at the hub too: the cookie is worthless afterwards (audited)."""
     who = f"staff:{request.state.staff}"
-    await console_of(request).call(lambda db: audit.log(db, who, "logout", "console"))
+    token = str(request.session.get("sid", ""))
+
+    def run(db: Any) -> None:
+        end_session(db, token)
+        audit.log(db, who, "logout", "console")
+
+    await console_of(request).call(run)
     request.session.clear()
     return RedirectResponse(href(request, "/login"), status_code=303)
+
+
+ERROR_MESSAGES: dict[int, str] = {
+    400: "送られた値が正しくありません。画面を開き直して、もう一度操作してください。",
+    403: "この操作はできません。",
+    404: "ページが見つかりません。アドレスを確認してください。",
+    405: "この画面はその方法では使えません。リンクやボタンから開き直してください。",
+    413: "送信データが大きすぎます。",
+    429: "混み合っています。少し待ってからもう一度操作してください。",
+    500: "管理画面で想定外のエラーが起きました。システム管理者に連絡してください。",
+}
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
@@ -133,12 +178,45 @@ async def not_found(request: Request, exc: Exception) -> Response:
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
-    """Other HTTP errors in Japanese."""
-    status = getattr(exc, "status_code", 500)
+    """Other HTTP errors in Japanese (Starlette's English phrases replaced)."""
+    status = int(getattr(exc, "status_code", 500))
     if status == 404:
         return await not_found(request, exc)
-    detail = getattr(exc, "detail", "")
-    return render(request, "error.html", {"message": detail}, status=status)
+    detail = str(getattr(exc, "detail", "") or "")
+    try:
+        english = HTTPStatus(status).phrase
+    except ValueError:
+        english = ""
+    if not detail or detail == english:
+        detail = ERROR_MESSAGES.get(status, ERROR_MESSAGES[400 if status < 500 else 500])
+    response = render(request, "error.html", {"message": detail, "status": status}, status=status)
+    if isinstance(exc, HTTPException) and exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def refused(request: Request, exc: Exception) -> Response:
+    """A refusal of the core that a page did not catch: its Japanese line, 404 for
+    something that does not exist, 400 otherwise."""
+    status = 404 if isinstance(exc, NotFound) else 400
+    return await http_error(request, HTTPException(status, str(exc)))
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    """An unexpected error: a Japanese page (the traceback goes to the hub's log only)."""
+    log.error("console: unexpected error on %s %s", request.method, request.url.path)
+    try:
+        return render(request, "error.html", {"message": ERROR_MESSAGES[500]}, status=500)
+    except Exception:
+        return html_error(ERROR_MESSAGES[500], 500)
+
+
+class ConsoleApp(Starlette):
+    """The console's Starlette app: every answer, errors and 500s included, carries
+    the security headers (:mod:`console.guard`)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await super().__call__(scope, receive, with_security_headers(send))
 
 
 def make_console(
@@ -166,10 +244,17 @@ def make_console(
         *part2_routes(),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
-    app = Starlette(
+    app = ConsoleApp(
         routes=routes,
-        middleware=[Middleware(_Sessions, secret=secret, path=cookie_path)],
-        exception_handlers={HTTPException: http_error},
+        middleware=[
+            Middleware(_Sessions, secret=secret, path=cookie_path),
+            Middleware(BodyLimit, error_page=http_error),
+        ],
+        exception_handlers={
+            HTTPException: http_error,
+            OdekakeError: refused,
+            Exception: server_error,
+        },
     )
     app.state.console = state
     return app

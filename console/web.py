@@ -14,14 +14,17 @@ The handler then calls one function of ``odekake``/``planner`` through
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hmac
+import os
+import re
 import secrets
 import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -29,6 +32,7 @@ from urllib.parse import quote
 import sqlite_utils
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
@@ -37,6 +41,7 @@ from odekake import audit
 from odekake.authz import PermissionDenied, require_staff, staff_may
 from odekake.db import connect
 from odekake.staff import STAFF_ROLES
+from odekake.staff_sessions import session_login
 from odekake.sync.ingest import with_retry
 
 T = TypeVar("T")
@@ -44,6 +49,25 @@ HERE = Path(__file__).parent
 JST = timezone(timedelta(hours=9), "JST")
 IDLE_MINUTES = 30
 CSRF_FIELD = "csrftoken"
+PATH_ID = re.compile(r"[\w.-]{1,128}")
+"""What an id in a console path may look like (anything else: 404, before any lookup)."""
+KDF_SLOTS = max(1, min(2, (os.cpu_count() or 2) - 1))
+"""Password checks (scrypt, 128 MiB and ~0.8 s of a core each) running at once: one
+core is always left for sync and check-ins (1 on the hub's 2-core machine)."""
+KDF_WAIT_SECONDS = 3.0
+"""How long a sign-in waits for a free slot before it is answered 429."""
+
+
+class KdfBusy(HTTPException):
+    """Every password-check slot is taken (answered 429 with a Japanese page)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            429,
+            "ログインが混み合っています。少し待ってからもう一度試してください。",
+            headers={"Retry-After": "5"},
+        )
+
 
 NAV: list[tuple[str, str, str]] = [
     ("/", "ホーム", "console.home"),
@@ -53,6 +77,7 @@ NAV: list[tuple[str, str, str]] = [
     ("/sites", "地点・地区", "site.edit"),
     ("/elections", "選挙", "election.manage"),
     ("/staff", "職員", "staff.manage"),
+    ("/sessions", "セッション", "staff.manage"),
     ("/audit", "監査ログ", "audit.view"),
 ]
 
@@ -65,6 +90,8 @@ class Console:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(JST))
     idle_minutes: int = IDLE_MINUTES
     local: threading.local = field(default_factory=threading.local)
+    kdf_loop: asyncio.AbstractEventLoop | None = None
+    kdf_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(KDF_SLOTS))
 
     def db(self) -> sqlite_utils.Database:
         """This thread's connection to the hub database."""
@@ -77,6 +104,23 @@ class Console:
     async def call(self, fn: Callable[[sqlite_utils.Database], T]) -> T:
         """Run ``fn(db)`` in a worker thread (never on the event loop), retrying a busy lock."""
         return await run_in_threadpool(lambda: with_retry(lambda: fn(self.db())))
+
+    async def call_kdf(self, fn: Callable[[sqlite_utils.Database], T]) -> T:
+        """:meth:`call` for work that runs the password KDF (scrypt, 128 MiB): at most
+        :data:`KDF_SLOTS` at once; a caller waiting longer than
+        :data:`KDF_WAIT_SECONDS` for a slot gets :class:`KdfBusy` (answered 429)."""
+        loop = asyncio.get_running_loop()
+        if self.kdf_loop is not loop:  # a semaphore belongs to one event loop
+            self.kdf_loop, self.kdf_slots = loop, asyncio.Semaphore(KDF_SLOTS)
+        slots = self.kdf_slots
+        try:
+            await asyncio.wait_for(slots.acquire(), KDF_WAIT_SECONDS)
+        except TimeoutError as exc:
+            raise KdfBusy() from exc
+        try:
+            return await self.call(fn)
+        finally:
+            slots.release()
 
     def today(self) -> Any:
         """Today's date in Japan."""
@@ -163,20 +207,30 @@ def _login_redirect(request: Request, note: str = "") -> Response:
     return RedirectResponse(dest, status_code=303)
 
 
-def current_staff(request: Request) -> str | None:
-    """The signed-in login, or None (also when the session has been idle too long)."""
-    login = request.session.get("login")
-    if not login:
+async def current_staff(request: Request) -> str | None:
+    """The signed-in login, or None: no session, one ended at the hub (logout, password
+    or role change, account disabled, ended by an administrator) or an idle one."""
+    token = request.session.get("sid")
+    if not token:
         return None
     con = console_of(request)
     now = time.time()
-    seen = float(request.session.get("seen", 0))
-    if now - seen > con.idle_minutes * 60:
-        request.session.pop("login", None)
-        request.state.idle = True
+    at = datetime.fromtimestamp(now, UTC)
+    login = await con.call(
+        lambda db: session_login(db, str(token), idle_minutes=con.idle_minutes, now=at)
+    )
+    if login is None:
+        if now - float(request.session.get("seen", 0)) > con.idle_minutes * 60:
+            request.state.idle = True
+        request.session.pop("sid", None)
         return None
     request.session["seen"] = now
-    return str(login)
+    return login
+
+
+def client_address(request: Request) -> str:
+    """The address the request came from (the TCP peer: no proxy header is trusted)."""
+    return request.client.host if request.client else ""
 
 
 Handler = Callable[..., Awaitable[Response]]
@@ -188,7 +242,10 @@ def _guarded(
     def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         @functools.wraps(handler)
         async def endpoint(request: Request) -> Response:
-            login = current_staff(request)
+            for value in request.path_params.values():
+                if not PATH_ID.fullmatch(str(value)):
+                    raise HTTPException(404)
+            login = await current_staff(request)
             if login is None:
                 idle = getattr(request.state, "idle", False)
                 return _login_redirect(request, "idle" if idle else "")
@@ -240,6 +297,17 @@ async def audit_change(
     """Write one audit entry for a change made in the console (by the signed-in staff)."""
     who = actor(request)
     await console_of(request).call(lambda db: audit.log(db, who, action_name, target, detail))
+
+
+def is_iso_date(text: str) -> bool:
+    """True for a real calendar date written ``YYYY-MM-DD``."""
+    if len(text) != 10:
+        return False
+    try:
+        datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        return False
+    return True
 
 
 def html_error(message: str, status: int = 400) -> HTMLResponse:

@@ -22,6 +22,7 @@ import sqlite_utils
 from odekake.auth import DEFAULT_KDF, KdfParams, hash_pin, pin_problem
 from odekake.db import write
 from odekake.errors import ImportRejected, NotFound, OdekakeError, ValidationError
+from odekake.spreadsheet import csv_writer
 
 CITY_HALL = ("いわき市役所(平)", 37.0505, 140.8877)
 WEEKDAYS = "月火水木金土日"
@@ -389,7 +390,7 @@ def export_sites(db: sqlite_utils.Database) -> str:
     """All sites as CSV text (Japanese headers, district by name); add a BOM when saving."""
     names = {d.id: d.name for d in districts(db)}
     out = io.StringIO(newline="")
-    w = csv.writer(out, lineterminator="\r\n")
+    w = csv_writer(out)
     w.writerow([SITE_HEADERS_JA[f] for f in SITE_FIELDS])
     for s in sites(db):
         w.writerow(
@@ -424,7 +425,7 @@ DISTRICT_HEADERS_JA = {
 def export_districts(db: sqlite_utils.Database) -> str:
     """All districts as CSV text (Japanese headers)."""
     out = io.StringIO(newline="")
-    w = csv.writer(out, lineterminator="\r\n")
+    w = csv_writer(out)
     w.writerow([DISTRICT_HEADERS_JA[f] for f in DISTRICT_FIELDS])
     for d in districts(db):
         w.writerow(

@@ -820,3 +820,33 @@ def m2251_clerk_keys_sealed_roll(db: sqlite_utils.Database) -> None:
     if role is not None and role[0] == "van":
         db.execute("PRAGMA secure_delete = ON")
         db.execute("DELETE FROM roll")
+
+
+@migrations(name="1402_console_sessions_and_login_throttles")
+def m1402_console_sessions_and_login_throttles(db: sqlite_utils.Database) -> None:
+    # Hub only in use (never in the sync snapshot's registry): the console's sessions,
+    # kept on the server so that logout, a password change, disabling an account or
+    # changing its role ends them at once (the cookie holds only a random token; the
+    # table holds its SHA-256); and failed logins counted per (login, client address)
+    # for growing delays, in place of locking the account for everyone.
+    run_script(
+        db,
+        """
+        CREATE TABLE console_sessions (
+            id TEXT PRIMARY KEY,
+            login TEXT NOT NULL,
+            address TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            last_seen TEXT NOT NULL
+        );
+        CREATE INDEX console_sessions_login ON console_sessions(login);
+        CREATE TABLE login_throttles (
+            login TEXT NOT NULL,
+            address TEXT NOT NULL,
+            failures INTEGER NOT NULL,
+            last_failed_at TEXT NOT NULL,
+            blocked_until TEXT NOT NULL,
+            PRIMARY KEY (login, address)
+        );
+        """,
+    )

@@ -1,9 +1,14 @@
 """City-hall staff accounts for the console (the browser face of the hub).
 
 Staff are not van operators: they sign in with a login name and a password of at
-least :data:`MIN_PASSWORD` characters (scrypt, like the operators' PINs), hold one
-role (:data:`STAFF_ROLES`), and are locked for :data:`LOCK_MINUTES` after
-:data:`MAX_FAILURES` wrong passwords in a row. Every change is audited.
+least :data:`MIN_PASSWORD` characters (scrypt, like the operators' PINs) and hold
+one role (:data:`STAFF_ROLES`). Failed sign-ins slow down per (login, client
+address), never for the account as a whole: after :data:`FREE_FAILURES` failures
+each further one doubles a wait (from :data:`FIRST_DELAY_SECONDS` up to
+:data:`MAX_DELAY_SECONDS`), so someone guessing from one address cannot lock the
+real user out from another. An unknown, a disabled and an existing login get the
+same answer after the same work (the KDF runs for every one). Every change is
+audited; a change of password, role or state ends the account's console sessions.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from odekake import audit
 from odekake.auth import DEFAULT_KDF, KdfParams, burn_check, check_pin, hash_pin
 from odekake.db import get_meta, write
 from odekake.errors import NotFound, OdekakeError, ValidationError
+from odekake.staff_sessions import end_sessions_of
 
 STAFF_ROLES: dict[str, str] = {
     "coordinator": "企画担当(巡回計画)",
@@ -27,8 +33,12 @@ STAFF_ROLES: dict[str, str] = {
     "admin": "システム管理者",
 }
 MIN_PASSWORD = 10
-MAX_FAILURES = 5
-LOCK_MINUTES = 15
+FREE_FAILURES = 3
+"""Failed sign-ins per (login, address) before the waits start."""
+FIRST_DELAY_SECONDS = 15
+MAX_DELAY_SECONDS = 15 * 60
+THROTTLE_FORGET_HOURS = 24
+"""A throttle row whose last failure is older than this is forgotten."""
 _LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
 SECRET_KEY = "console_session_key"
 """``meta`` key (hub-only) of the console's cookie-signing key."""
@@ -37,7 +47,31 @@ OLD_SECRET_SETTING = "console_session_secret"
 
 
 class LoginRefused(OdekakeError):
-    """Wrong login or password, a disabled account, or a locked one."""
+    """Wrong login or password, or a disabled account (one answer for all)."""
+
+
+class LoginThrottled(LoginRefused):
+    """Too many failed sign-ins for this login from this address: wait ``seconds``."""
+
+    def __init__(self, seconds: int) -> None:
+        minutes = (seconds + 59) // 60
+        wait = f"{seconds}秒" if seconds < 60 else f"{minutes}分"
+        super().__init__(
+            f"ログインの失敗が続いたため、この端末からのログインを一時的に止めています。"
+            f"{wait}ほど待ってからもう一度試してください"
+        )
+        self.seconds = seconds
+
+
+@dataclass(frozen=True)
+class LoginThrottle:
+    """Failed sign-ins counted for one (login, address)."""
+
+    login: str
+    address: str
+    failures: int
+    last_failed_at: str
+    blocked_until: str
 
 
 @dataclass(frozen=True)
@@ -146,6 +180,7 @@ def disable_staff(db: sqlite_utils.Database, login: str, *, actor: str) -> None:
     get_staff(db, login)
     with write(db):
         db.execute("UPDATE staff SET active = 0 WHERE login = ?", [login])
+        end_sessions_of(db, login)
         audit.log(db, actor, "staff.disable", login)
 
 
@@ -159,6 +194,7 @@ def reset_password(db: sqlite_utils.Database, login: str, password: str, *, acto
             "password_changed_at = ? WHERE login = ?",
             [hash_pin(password), _iso(_now()), login],
         )
+        end_sessions_of(db, login)
         audit.log(db, actor, "staff.reset", login)
 
 
@@ -171,60 +207,104 @@ def set_role(db: sqlite_utils.Database, login: str, role: str, *, actor: str) ->
         return old
     with write(db):
         db.execute("UPDATE staff SET role = ? WHERE login = ?", [role, login])
+        end_sessions_of(db, login)
         audit.log(db, actor, "staff.role", login, {"old": old.role, "new": role})
     return get_staff(db, login)
 
 
-def authenticate(
-    db: sqlite_utils.Database, login: str, password: str, *, now: datetime | None = None
-) -> StaffMember:
-    """Check a sign-in; count failures and lock the account after too many.
+def _delay(failures: int) -> int:
+    """Seconds to wait after ``failures`` failed sign-ins (0 while still free)."""
+    if failures < FREE_FAILURES:
+        return 0
+    return int(min(MAX_DELAY_SECONDS, FIRST_DELAY_SECONDS * 2 ** (failures - FREE_FAILURES)))
 
-    Raises:
-        LoginRefused: With one Japanese line that does not tell which of login or
-            password was wrong.
-    """
-    t = now or _now()
-    wrong = LoginRefused("ログイン名またはパスワードが違います")
+
+def login_wait(
+    db: sqlite_utils.Database, login: str, address: str, *, now: datetime | None = None
+) -> int:
+    """Seconds this (login, address) must still wait before a sign-in is checked."""
     row = db.execute(
-        "SELECT password_hash, active, failed, locked_until FROM staff WHERE login = ?", [login]
+        "SELECT blocked_until FROM login_throttles WHERE login = ? AND address = ?",
+        [login[:64], address[:64]],
     ).fetchone()
     if row is None:
-        # Spend a real check's time so an unknown login is not told apart.
-        burn_check(password)
-        audit.log(db, f"staff:{login[:32]}", "login.failed", "console", now=t)
-        raise wrong
-    stored, active, failed, locked_until = row
-    if not active:
-        audit.log(db, f"staff:{login}", "login.failed", "console", {"disabled": True}, now=t)
-        raise LoginRefused("このアカウントは無効です。システム管理者に連絡してください")
-    if locked_until and datetime.fromisoformat(locked_until) > t:
-        audit.log(db, f"staff:{login}", "login.locked", "console", now=t)
-        raise LoginRefused(
-            f"パスワードを{MAX_FAILURES}回続けて間違えたためロックされています。"
-            f"{LOCK_MINUTES}分後に試すか、システム管理者に連絡してください"
-        )
-    if not check_pin(password, stored):
-        failed = int(failed) + 1
+        return 0
+    left = (datetime.fromisoformat(row[0]) - (now or _now())).total_seconds()
+    return max(0, int(left + 0.999))
+
+
+def refuse_if_throttled(
+    db: sqlite_utils.Database, login: str, address: str, *, now: datetime | None = None
+) -> None:
+    """Raise :class:`LoginThrottled` (audited) when this (login, address) must wait."""
+    t = now or _now()
+    wait = login_wait(db, login[:64], address[:64], now=t)
+    if wait:
+        detail = {"address": address[:64]}
+        audit.log(db, f"staff:{login[:32]}", "login.throttled", "console", detail, now=t)
+        raise LoginThrottled(wait)
+
+
+def _count_failure(db: sqlite_utils.Database, login: str, address: str, t: datetime) -> None:
+    row = db.execute(
+        "SELECT failures FROM login_throttles WHERE login = ? AND address = ?", [login, address]
+    ).fetchone()
+    failures = (int(row[0]) if row else 0) + 1
+    db.execute(
+        "INSERT INTO login_throttles(login, address, failures, last_failed_at, blocked_until) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT(login, address) DO UPDATE SET "
+        "failures = excluded.failures, last_failed_at = excluded.last_failed_at, "
+        "blocked_until = excluded.blocked_until",
+        [login, address, failures, _iso(t), _iso(t + timedelta(seconds=_delay(failures)))],
+    )
+    db.execute(
+        "DELETE FROM login_throttles WHERE last_failed_at < ?",
+        [_iso(t - timedelta(hours=THROTTLE_FORGET_HOURS))],
+    )
+
+
+def authenticate(
+    db: sqlite_utils.Database,
+    login: str,
+    password: str,
+    *,
+    address: str = "",
+    now: datetime | None = None,
+) -> StaffMember:
+    """Check a sign-in from ``address``; count a failure against (login, address).
+
+    Raises:
+        LoginThrottled: This (login, address) must wait (nothing is checked).
+        LoginRefused: With one Japanese line, the same for an unknown login, a
+            disabled account and a wrong password (after the same KDF run).
+    """
+    t = now or _now()
+    name, where = login[:64], address[:64]
+    refuse_if_throttled(db, name, where, now=t)
+    row = db.execute("SELECT password_hash, active FROM staff WHERE login = ?", [login]).fetchone()
+    if row is None:
+        burn_check(password)  # a real check's work, so an unknown login is not told apart
+        good, detail = False, {"address": where, "unknown": True}
+    else:
+        good = check_pin(password, row[0]) and bool(row[1])
+        detail = {"address": where} if row[1] else {"address": where, "disabled": True}
+    if not good:
         with write(db):
-            if failed >= MAX_FAILURES:
-                db.execute(
-                    "UPDATE staff SET failed = 0, locked_until = ? WHERE login = ?",
-                    [_iso(t + timedelta(minutes=LOCK_MINUTES)), login],
-                )
-                audit.log(db, f"staff:{login}", "login.locked", "console", now=t)
-            else:
-                db.execute("UPDATE staff SET failed = ? WHERE login = ?", [failed, login])
-                audit.log(db, f"staff:{login}", "login.failed", "console", now=t)
-        raise wrong
+            _count_failure(db, name, where, t)
+            audit.log(db, f"staff:{name[:32]}", "login.failed", "console", detail, now=t)
+        raise LoginRefused("ログイン名またはパスワードが違います")
     with write(db):
-        db.execute("UPDATE staff SET failed = 0, locked_until = NULL WHERE login = ?", [login])
-        audit.log(db, f"staff:{login}", "login", "console", now=t)
+        db.execute("DELETE FROM login_throttles WHERE login = ? AND address = ?", [name, where])
+        audit.log(db, f"staff:{login}", "login", "console", {"address": where}, now=t)
     return get_staff(db, login, now=t)
 
 
 class ReauthRefused(LoginRefused):
     """The acting administrator did not prove it is them (password re-entry failed)."""
+
+
+REAUTH_MAX_FAILURES = 3
+"""Wrong re-entries in a row after which every session of that administrator ends."""
 
 
 def confirm_admin_password(
@@ -240,46 +320,93 @@ def confirm_admin_password(
     The one check every such change goes through (the console's van enrolment and
     key replacement, adding or promoting an administrator, resetting an
     administrator's password): a stolen session alone changes no key. A wrong
-    password counts toward the same lock-out as a sign-in and is audited
-    (``reauth.failed`` with ``purpose``).
+    password is audited (``reauth.failed`` with ``purpose``); after
+    :data:`REAUTH_MAX_FAILURES` in a row every session of the account ends, so a
+    session thief cannot keep guessing (the account itself is never locked: a
+    lock-out would be a weapon against the real administrator).
 
     Raises:
-        ReauthRefused: No password, not an active administrator, locked, or wrong.
+        ReauthRefused: No password, not an active administrator, or wrong.
     """
     t = now or _now()
     if not password:
         raise ReauthRefused("この操作には、あなたのパスワードの再入力が必要です")
     row = db.execute(
-        "SELECT password_hash, active, failed, locked_until, role FROM staff WHERE login = ?",
-        [login],
+        "SELECT password_hash, active, failed, role FROM staff WHERE login = ?", [login]
     ).fetchone()
-    if row is None or not row[1] or row[4] != "admin":
+    if row is None or not row[1] or row[3] != "admin":
         burn_check(password)
         audit.log(db, f"staff:{login[:32]}", "reauth.failed", purpose, {"not_admin": True}, now=t)
         raise ReauthRefused("この操作はシステム管理者だけが、パスワードを再入力して行えます")
-    stored, _active, failed, locked_until, _role = row
-    if locked_until and datetime.fromisoformat(locked_until) > t:
-        audit.log(db, f"staff:{login}", "reauth.failed", purpose, {"locked": True}, now=t)
-        raise ReauthRefused(
-            f"パスワードを{MAX_FAILURES}回続けて間違えたためロックされています。"
-            f"{LOCK_MINUTES}分後に試してください"
-        )
+    stored, _active, failed, _role = row
     if not check_pin(password, stored):
-        failed = int(failed) + 1
+        failed = int(failed or 0) + 1
         with write(db):
-            if failed >= MAX_FAILURES:
-                db.execute(
-                    "UPDATE staff SET failed = 0, locked_until = ? WHERE login = ?",
-                    [_iso(t + timedelta(minutes=LOCK_MINUTES)), login],
-                )
-                audit.log(db, f"staff:{login}", "login.locked", purpose, now=t)
+            audit.log(db, f"staff:{login}", "reauth.failed", purpose, now=t)
+            if failed >= REAUTH_MAX_FAILURES:
+                db.execute("UPDATE staff SET failed = 0 WHERE login = ?", [login])
+                end_sessions_of(db, login)
+                audit.log(db, f"staff:{login}", "reauth.sessions_ended", purpose, now=t)
             else:
                 db.execute("UPDATE staff SET failed = ? WHERE login = ?", [failed, login])
-            audit.log(db, f"staff:{login}", "reauth.failed", purpose, now=t)
+        if failed >= REAUTH_MAX_FAILURES:
+            raise ReauthRefused(
+                f"パスワードを{REAUTH_MAX_FAILURES}回続けて間違えたため、このアカウントの"
+                "ログインを終了しました。もう一度ログインしてください"
+            )
         raise ReauthRefused("パスワードが違います。この操作は行っていません")
     with write(db):
         db.execute("UPDATE staff SET failed = 0 WHERE login = ?", [login])
     return get_staff(db, login, now=t)
+
+
+def list_throttles(
+    db: sqlite_utils.Database, *, now: datetime | None = None
+) -> list[LoginThrottle]:
+    """Every (login, address) with failed sign-ins counted, the latest first."""
+    cutoff = _iso((now or _now()) - timedelta(hours=THROTTLE_FORGET_HOURS))
+    return [
+        LoginThrottle(*r)
+        for r in db.execute(
+            "SELECT login, address, failures, last_failed_at, blocked_until FROM login_throttles "
+            "WHERE last_failed_at >= ? ORDER BY last_failed_at DESC",
+            [cutoff],
+        )
+    ]
+
+
+def clear_throttle(db: sqlite_utils.Database, login: str, address: str, *, actor: str) -> None:
+    """Forget the failed sign-ins of one (login, address) (an administrator; audited)."""
+    with write(db):
+        cur = db.execute(
+            "DELETE FROM login_throttles WHERE login = ? AND address = ?", [login, address]
+        )
+        if not cur.rowcount:
+            raise NotFound("その制限はもうありません")
+        audit.log(db, actor, "login.throttle.clear", login, {"address": address})
+
+
+def change_own_password(
+    db: sqlite_utils.Database, login: str, current: str, new: str, *, address: str = ""
+) -> None:
+    """A staff member changes their own password, giving the current one (audited);
+    every session of the account ends (the caller starts a fresh one)."""
+    row = db.execute(
+        "SELECT password_hash FROM staff WHERE login = ? AND active = 1", [login]
+    ).fetchone()
+    if row is None or not check_pin(current, row[0]):
+        audit.log(db, f"staff:{login}", "password.change.refused", login, {"address": address})
+        raise ValidationError("いまのパスワードが違います", "current")
+    check_password(new)
+    if new == current:
+        raise ValidationError("新しいパスワードがいまのパスワードと同じです", "password")
+    with write(db):
+        db.execute(
+            "UPDATE staff SET password_hash = ?, password_changed_at = ? WHERE login = ?",
+            [hash_pin(new), _iso(_now()), login],
+        )
+        end_sessions_of(db, login)
+        audit.log(db, f"staff:{login}", "password.change", login, {"address": address})
 
 
 def session_secret(db: sqlite_utils.Database) -> str:

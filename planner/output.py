@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import calendar as pycal
-import csv
 import io
 import json
 from collections import defaultdict
@@ -19,6 +18,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas
 
 from odekake.pdf import register_fonts
+from odekake.spreadsheet import csv_writer
 from planner.plan import Plan, PlanVisit
 
 WEEKDAYS_JA = "月火水木金土日"
@@ -87,7 +87,7 @@ def store(
 def csv_text(plan: Plan) -> str:
     """The visits as CSV text (Japanese headers); save with a BOM for Excel."""
     out = io.StringIO(newline="")
-    w = csv.writer(out, lineterminator="\r\n")
+    w = csv_writer(out)
     w.writerow(CSV_HEADERS)
     for v in plan.visits:
         d = date.fromisoformat(v.date)

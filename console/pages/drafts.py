@@ -6,12 +6,13 @@ from datetime import date
 from typing import Any
 
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from console import svg
-from console.web import action, actor, console_of, href, page, render
+from console.web import action, actor, console_of, href, is_iso_date, page, render
 from odekake.errors import OdekakeError
 from planner import compare as cmp
 from planner import lifecycle, workbench
@@ -43,6 +44,8 @@ async def plan_page(request: Request) -> Response:
     plan = view.plan
     days = sorted({v.date for v in plan.visits})
     day = request.query_params.get("day") or (days[0] if days else plan.horizon_start)
+    if not plan.horizon_start <= day <= plan.horizon_end or not is_iso_date(day):
+        raise HTTPException(400, f"日付 {day[:20]} はこの計画の期間にありません")
     places = await con.call(map_data)
     month = date.fromisoformat(plan.horizon_start).replace(day=1)
     context = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from console.pages import auditlog, devices, elections, sites, staff, usage
+from console.pages import account, auditlog, devices, elections, sites, staff, usage
 
 
 def routes() -> list[BaseRoute]:
@@ -16,4 +16,5 @@ def routes() -> list[BaseRoute]:
         *elections.routes(),
         *staff.routes(),
         *auditlog.routes(),
+        *account.routes(),
     ]

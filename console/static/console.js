@@ -1,3 +1,12 @@
+// Forms that ask before they change something (data-confirm="…"): the page's CSP
+// allows no inline script, so no onsubmit attributes.
+(function () {
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+    });
+  });
+})();
 // A little help on top of forms that work without JavaScript.
 // The solve progress page refreshes itself while the solver runs (see plan_job.html).
 (function () {

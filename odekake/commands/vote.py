@@ -168,14 +168,12 @@ def vote_serve(db_path: Path, host: str, port: int) -> None:
 
     ハブ(odekake hub serve)と同じ端末署名の確認を通った要求だけを受け付ける。
     """
-    import uvicorn
-
-    from odekake.sync.hub import make_app
+    from odekake.sync.hub import make_app, run_bounded
 
     # The hub's own app: /vote/* behind exactly the hub's device-signature guard.
     app = make_app(db_path)
     click.echo(f"名簿対照サービス: http://{host}:{port}/vote/ (Ctrl+C で終了)", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    run_bounded(app, host, port)
 
 
 @vote_group.command("reconcile")

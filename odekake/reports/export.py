@@ -7,7 +7,6 @@ one item per row, then the flags (printed totals that do not add up) and notes.
 
 from __future__ import annotations
 
-import csv
 import io
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from odekake.reports.council import Cell, council_tables
 from odekake.reports.table import PARTS, PARTS_LABEL, Report
+from odekake.spreadsheet import csv_writer, neutralise
 from odekake.wareki import both_date
 
 SUMMARY_HEADER = ["項目", "内訳", "値", "単位"]
@@ -97,7 +97,7 @@ def to_csv(report: Report) -> str:
     """The report as CSV text (without BOM; :func:`write_csv` adds it); flagged values ``▲N``."""
     rows, flagged = sheet_layout(report)
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
+    w = csv_writer(buf)
     for i, row in enumerate(rows):
         w.writerow([f"{FLAG_MARK}{v}" if (i, j) in flagged else v for j, v in enumerate(row)])
     return buf.getvalue()
@@ -168,7 +168,7 @@ def _fill_sheet(ws: Worksheet, rows: list[list[Cell]], flagged: set[tuple[int, i
     """Cells, number formats, flags (shaded, ``▲`` format, a comment) and bold headings."""
     for i, row in enumerate(rows, start=1):
         for j, value in enumerate(row, start=1):
-            c = ws.cell(row=i, column=j, value=value)
+            c = ws.cell(row=i, column=j, value=neutralise(value))
             if isinstance(value, int):
                 c.number_format = NUMBER_FORMAT
             elif isinstance(value, float):

@@ -43,6 +43,12 @@ from odekake.db import connect, write
 from odekake.errors import OdekakeError
 from odekake.hubapps import mounted_apps
 from odekake.sync.bundle import BundleRefused
+from odekake.sync.connections import (
+    GuardedH11Protocol,
+    RequestsInFlight,
+    max_connections,
+    raise_open_file_limit,
+)
 from odekake.sync.ingest import HubBusy, hub_mark, ingest_bytes, with_retry
 from odekake.sync.keys import (
     device_key_status,
@@ -72,7 +78,8 @@ from odekake.voting.http import routes as voting_routes
 
 MAX_SKEW_SECONDS = 900
 MAX_CONCURRENCY = 64
-"""Connections uvicorn serves at once; more are answered 503 at once."""
+"""Requests the hub serves at once; more are answered 503 at once (idle connections
+are bounded apart, see :mod:`odekake.sync.connections`)."""
 ROUTE_CAPS: dict[str, int] = {
     "/v1/push": 64 * 1024 * 1024,
     "/vote/checkin": 16 * 1024,
@@ -538,7 +545,13 @@ def make_app(
     ]
     if only_voting:
         routes = [*voting_routes(path, guard=voting_guard), Route("/health", health)]
-    return Starlette(routes=routes, middleware=[Middleware(SignAnswers, key=hub_key)])
+    return Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(RequestsInFlight, limit=MAX_CONCURRENCY),
+            Middleware(SignAnswers, key=hub_key),
+        ],
+    )
 
 
 class SignAnswers:
@@ -644,8 +657,6 @@ def serve(
     """
     import logging.handlers
 
-    import uvicorn
-
     fmt = "%(asctime)s %(levelname)s %(message)s"
     if log_file is not None:
         handler: logging.Handler = logging.handlers.WatchedFileHandler(log_file, encoding="utf-8")
@@ -653,14 +664,31 @@ def serve(
         logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
     else:
         logging.basicConfig(level=logging.INFO, format=fmt)
-    app = make_app(db_path)
+    run_bounded(
+        make_app(db_path),
+        host,
+        port,
+        ssl_certfile=str(tls_cert) if tls_cert else None,
+        ssl_keyfile=str(tls_key) if tls_key else None,
+    )
+
+
+def run_bounded(app: ASGIApp, host: str, port: int, **options: Any) -> None:
+    """Serve ``app`` with uvicorn under the hub's connection limits
+    (:class:`~odekake.sync.connections.GuardedH11Protocol`), the open-file limit
+    raised first so that the connection cap fits in it."""
+    import uvicorn
+
+    raise_open_file_limit()
+    GuardedH11Protocol.cap = max_connections()
     uvicorn.run(
         app,
         host=host,
         port=port,
         log_level="warning",
+        http=GuardedH11Protocol,
         timeout_keep_alive=30,
-        limit_concurrency=MAX_CONCURRENCY,
-        ssl_certfile=str(tls_cert) if tls_cert else None,
-        ssl_keyfile=str(tls_key) if tls_key else None,
+        limit_concurrency=None,
+        proxy_headers=False,  # no proxy assumed: the peer's own address counts
+        **options,
     )

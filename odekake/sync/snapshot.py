@@ -278,6 +278,9 @@ HUB_ONLY_TABLES: frozenset[str] = frozenset(
         "roll",
         "roll_keys",
         "operator_keys",
+        # the console's sessions and sign-in throttles
+        "console_sessions",
+        "login_throttles",
     }
 )
 """Every hub table that is not in :data:`SNAPSHOT_TABLES` (checked by a test)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from odekake.pdf import register_fonts
+from odekake.spreadsheet import csv_writer
 from odekake.voting.checkin import incidents
 from odekake.voting.elections import STATION_KINDS
 from odekake.voting.tally import ElectionTally, StationTally, tally
@@ -61,7 +61,7 @@ def _signed(n: int) -> str:
 def csv_text(t: ElectionTally) -> str:
     """The tally as CSV text (add a BOM when saving, for Excel)."""
     out = io.StringIO(newline="")
-    w = csv.writer(out, lineterminator="\r\n")
+    w = csv_writer(out)
     w.writerow(CSV_HEADER)
     for st in t.stations:
         s = st.station

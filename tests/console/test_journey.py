@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from odekake.db import connect
 from planner import lifecycle
@@ -77,10 +78,8 @@ def test_coordinator_month_in_the_browser(chromium, demo_hub) -> None:  # type: 
     page.click("#create-plan")
     page.wait_for_selector("#p-status")
     assert page.inner_text("#p-status") in ("計算中", "完了")
-    page.wait_for_function(
-        "document.getElementById('p-elapsed') && /[1-9]/.test(document.getElementById('p-elapsed').textContent)",
-        timeout=TIMEOUT,
-    )
+    # (a locator, not wait_for_function: the console's CSP allows no eval)
+    expect(page.locator("#p-elapsed")).to_have_text(re.compile("[1-9]"), timeout=TIMEOUT)
     shot(page, "04-progress")
     first_id = wait_for_plan(page)
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from odekake.db import connect
 from odekake.demo import DEMO_ELECTION_ID
@@ -213,10 +214,9 @@ def test_election_staff_roll_and_live_count(chromium, demo_hub, tmp_path: Path) 
         )  # fmt: skip
         assert isinstance(result, Confirmed), result
         # the page refreshes itself: no reload here
-        page.wait_for_function(
-            f"document.querySelector('#live-summary tr[data-station=\"demo-van\"] .total')"
-            f".textContent === '{n}'",
-            timeout=30_000,
+        # (a locator, not wait_for_function: the console's CSP allows no eval)
+        expect(page.locator('#live-summary tr[data-station="demo-van"] .total')).to_have_text(
+            str(n), timeout=30_000
         )
     row = page.locator('#live-summary tr[data-station="demo-van"]').inner_text()
     assert "66.7%" in row  # 2 of the 3 electors of the station's precinct

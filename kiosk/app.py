@@ -22,7 +22,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Input
 
 from kiosk.labels import t
-from kiosk.prefill import ScanBuffer
+from kiosk.scanner import GAP, HeldKey, KeyBurst, Verdict, handle_scan
 from odekake.db import connect
 from odekake.errors import OdekakeError
 from odekake.services.common import JST, Actor, Clock, system_clock
@@ -120,7 +120,11 @@ class KioskApp(App[None]):
                 max_backoff=self.settings.sync_max_backoff,
                 ca_file=self.settings.ca_file,
             )
-        self.scan = ScanBuffer()
+        self.burst = KeyBurst(in_text_field=lambda: isinstance(self.focused, Input))
+        # In a real terminal every key waits GAP seconds for the next (see kiosk.scanner);
+        # under Pilot keys are posted one at a time, or all together for a scan.
+        self.hold_keys: bool | None = None
+        self._burst_timer: Any = None
         self._sync_cache: tuple[int, float, Any] | None = None
 
     # -- state ------------------------------------------------------------------
@@ -244,26 +248,89 @@ class KioskApp(App[None]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key | events.MouseDown):
             self.last_activity = time.monotonic()
-        if isinstance(event, events.Key) and not isinstance(self.focused, Input):
-            # A scanner typing a request code where no text field has focus: keep
-            # its keys from the menu's one-key bindings (kiosk.prefill).
-            swallow, scanned = self.scan.feed(event.key, event.character)
-            if scanned is not None:
-                from kiosk.prefill import open_prefill
+        if isinstance(event, events.Key) and not getattr(event, "_odekake_passed", False):
+            # Scanner keys never reach the screens as keys (kiosk.scanner).
+            await self._burst_key(event)
+            return
+        await self._pass_key(event)
 
-                open_prefill(self, scanned)
-            if swallow:
-                event.stop()
-                return
+    async def _pass_key(self, event: events.Event) -> None:
         if isinstance(event, events.Key) and (event.is_printable or event.key in EDITING_KEYS):
             # Marked as the key arrives, before any widget has handled it: a fast
             # Escape or Ctrl+Q right after typing still sees that something was typed.
             from kiosk.screens.base import FormScreen
 
-            for screen in self.screen_stack:
-                if isinstance(screen, FormScreen) and screen is self.screen:
-                    screen.touched = True
+            screen = self.screen
+            if isinstance(screen, FormScreen):
+                screen.touched = True
         await super().on_event(event)
+
+    def _waiting_keys(self) -> list[HeldKey]:
+        """Keys already queued behind the current one, in order (Textual's internals:
+        the message the loop peeked at, then the queue)."""
+        waiting = [getattr(self, "_pending_message", None)]
+        waiting += list(getattr(self._message_queue, "values", ()))
+        return [
+            HeldKey(m.key, m.character, m.time, m) for m in waiting if isinstance(m, events.Key)
+        ]
+
+    async def _burst_key(self, event: events.Key) -> None:
+        if self.hold_keys is None:
+            self.hold_keys = not self.is_headless
+        key = HeldKey(event.key, event.character, event.time, event)
+        if not self.burst.active and not self.burst.starts(
+            key, self._waiting_keys(), hold_all=self.hold_keys
+        ):
+            await self._pass_key(event)
+            return
+        verdict = self.burst.feed(key)
+        if verdict is None and not self.hold_keys and not self._waiting_keys():
+            verdict = Verdict(release=self.burst.take())  # the burst ended without Enter
+        if verdict is None:
+            self._arm_burst_timer()
+            return
+        await self._settle(verdict)
+
+    def _arm_burst_timer(self) -> None:
+        if self._burst_timer is not None:
+            self._burst_timer.stop()
+        self._burst_timer = self.set_timer(GAP * 1.5, lambda: self.call_later(self._burst_paused))
+
+    async def _burst_paused(self) -> None:
+        """No key for a while: what is held was typed by a person."""
+        if self.burst.active and not self._waiting_keys():
+            await self._release(self.burst.take())
+
+    async def _settle(self, verdict: Verdict) -> None:
+        if self._burst_timer is not None:
+            self._burst_timer.stop()
+            self._burst_timer = None
+        await self._release(verdict.release)
+        if verdict.scan is not None:
+            log.info("scan read (%d characters)", len(verdict.scan))
+            handle_scan(self, verdict.scan)
+
+    async def _release(self, keys: list[HeldKey]) -> None:
+        """Pass held keys on, in order, as if they had never been held: back at the
+        head of the app's queue, so each is handled in its own turn (a menu key's
+        screen opens before the next key arrives). Textual's queue keeps its
+        messages in ``values``; without it the keys are handled here and now."""
+        for held in keys:
+            held.event._odekake_passed = True  # type: ignore[attr-defined]
+        queue: Any = self._message_queue
+        values = getattr(queue, "values", None)
+        if values is None or not hasattr(queue, "ready_event"):
+            for held in keys:
+                assert isinstance(held.event, events.Key)
+                await self._pass_key(held.event)
+            return
+        pending = self._pending_message
+        if pending is not None:
+            values.appendleft(pending)
+            self._pending_message = None
+        for held in reversed(keys):
+            values.appendleft(held.event)
+        queue.ready_event.set()
 
     def action_help_quit(self) -> None:
         """Ctrl+C: say in Japanese how to quit (Textual's own toast is in English)."""

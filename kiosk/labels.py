@@ -184,6 +184,8 @@ L: Final[dict[str, str]] = {
     "kind_receipt": "領収書",
     "kind_slip": "受付控",
     "reprinted": "再発行",
+    "receipt_detail_title": "領収書の確認(QRコード)",
+    "receipt_valid": "有効(書損ではありません)",
     "printing": "印刷中…(プリンタ {printer})",
     "printed": "印刷しました(プリンタ {printer})",
     "print_failed": "印刷できませんでした。PDFは保存済みです: {error}",

@@ -52,9 +52,13 @@ def check_value(record: Record) -> str:
     return str((record.payload or {}).get("check_code") or NO_CODE)
 
 
+#: How the text of a receipt's QR code starts.
+QR_PREFIX = "ODEKAKE|"
+
+
 def qr_text(number: str, amount: int, check: str) -> str:
     """What the QR code holds."""
-    return f"ODEKAKE|{number}|{amount}|{check if check != NO_CODE else ''}"
+    return f"{QR_PREFIX}{number}|{amount}|{check if check != NO_CODE else ''}"
 
 
 def receipt_number(record: Record) -> str:

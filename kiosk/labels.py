@@ -13,6 +13,11 @@ L: Final[dict[str, str]] = {
     "saved": "保存しました",
     "not_saved": "保存していません",
     "fix_errors": "入力に誤りがあります。赤字の項目を直してください",
+    "prefill_kept": "QRコードの内容を入力しました。入力済みの {n} 欄は変えていません(QRの値を下に表示)。"
+    "使う欄では Ctrl+R",
+    "scanned_differs": "QRコードでは: {value}(Ctrl+R でこちらを使う)",
+    "scanned_pick_field": "QRの値を使う欄に移ってから Ctrl+R を押してください",
+    "take_scanned": "QRの値を使う",
     "prefill_filled": "QRコードの内容を入力しました。本人確認をして Ctrl+S で保存",
     "yes": "はい",
     "no": "いいえ",

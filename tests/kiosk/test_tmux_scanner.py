@@ -27,7 +27,7 @@ CITY_URL = "https://www.city.iwaki.lg.jp/"
 def scan(term: Terminal, text: str) -> str:
     """The scanner: the code and Enter in one burst; the refusal it must get."""
     term.tmux("send-keys", "-t", "kiosk", "-l", text + "\r")
-    shown = term.wait_for(UNREADABLE)
+    term.wait_for(UNREADABLE)
     time.sleep(0.5)  # anything the letters could have set off has had time to show
     return term.screen()
 

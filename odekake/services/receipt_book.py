@@ -118,14 +118,17 @@ class VoidInfo:
     operator_name: str
     approved_by: str | None = None
 
-    def describe(self) -> str:
-        """「書損(無効) 12/06 10:31 山田 一郎(sv001)」 in JST."""
+    def when_who(self) -> str:
+        """「2026-12-06 10:31 山田 一郎(op001)、承認 sv001」 in JST."""
         when = self.at.astimezone(JST).strftime("%Y-%m-%d %H:%M")
-        who = (
-            f"{self.operator_name}({self.operator_id})" if self.operator_name else self.operator_id
-        )
+        name = self.operator_name
+        who = f"{name}({self.operator_id})" if name else self.operator_id
         approved = f"、承認 {self.approved_by}" if self.approved_by else ""
-        return f"{VOID_MARK} {when} {who}{approved}"
+        return f"{when} {who}{approved}"
+
+    def describe(self) -> str:
+        """「書損(無効) 2026-12-06 10:31 山田 一郎(op001)」."""
+        return f"{VOID_MARK} {self.when_who()}"
 
 
 @dataclass(frozen=True)

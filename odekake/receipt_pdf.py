@@ -271,25 +271,36 @@ def write_receipt(
     return ReceiptFiles(number=number, pdf=pdf, qr_png=png, qr_text=text)
 
 
-def write_day_close(record: Record, out_dir: Path, labels: dict[str, str]) -> Path:
+def day_close_pdf_name(day: str, close_no: int = 1) -> str:
+    """``日計表-<date>.pdf`` for a day's first close, ``日計表-<date>-<n>.pdf`` after a
+    re-opening (each close keeps its own PDF)."""
+    return f"日計表-{day}.pdf" if close_no <= 1 else f"日計表-{day}-{close_no}.pdf"
+
+
+def write_day_close(
+    record: Record, out_dir: Path, labels: dict[str, str], *, close_no: int = 1
+) -> Path:
     """Write the 日計表 PDF (A4) for a ``day.close`` record.
 
     Args:
         record: The ``day.close`` record.
         out_dir: The ``receipts/`` folder.
         labels: Category key → Japanese column name.
+        close_no: Which close of its day this is (1 for the first; a later one
+            follows a re-opening and is written beside the earlier ones).
     """
     font = register_fonts()
     p: dict[str, Any] = record.payload or {}
     out_dir.mkdir(parents=True, exist_ok=True)
-    pdf = out_dir / f"日計表-{p['date']}.pdf"
+    pdf = out_dir / day_close_pdf_name(str(p["date"]), close_no)
     c = Canvas(str(pdf), pagesize=A4)
     height = A4[1]
     day = date.fromisoformat(p["date"])
     c.setTitle(f"日計表 {p['date']}")
     y = height - 25 * mm
     c.setFont(font, 16)
-    c.drawString(20 * mm, y, f"日計表 {wareki(day)}({p['date']})")
+    again = f"(第{close_no}回の締め)" if close_no > 1 else ""
+    c.drawString(20 * mm, y, f"日計表 {wareki(day)}({p['date']}){again}")
     y -= 8 * mm
     c.setFont(font, 10)
     c.drawString(20 * mm, y, f"{CITY}  担当 {p['operator_id']}  会場数 {p['stops']}")

@@ -122,7 +122,8 @@ class DayCloseScreen(FormScreen):
     @work(thread=True, exclusive=True, group="pdf")
     def make_pdf(self, record: Record) -> None:
         """Write the 日計表 PDF off the UI thread."""
-        path = write_day_close(record, self.kiosk.receipts_dir, CATEGORIES)
+        close_no = dayclose.close_number(self.kiosk.db, record)
+        path = write_day_close(record, self.kiosk.receipts_dir, CATEGORIES, close_no=close_no)
         self.app.call_from_thread(self.pdf_done, path)
 
     def pdf_done(self, path: Path) -> None:

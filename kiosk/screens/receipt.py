@@ -96,7 +96,8 @@ class ReceiptScreen(KioskScreen):
         try:
             job = print_pdf(files.pdf, printer)
         except OdekakeError as exc:
-            log.error("printing %s on %s failed: %s", files.pdf.name, printer, exc)
+            cause = getattr(exc, "detail", "") or str(exc)
+            log.error("printing %s on %s failed: %s (%s)", files.pdf.name, printer, exc, cause)
             app.call_from_thread(self.print_result, str(exc), None)
             return
         log.info("printed %s on %s (job %s)", files.pdf.name, printer, job)

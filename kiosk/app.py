@@ -28,7 +28,7 @@ from odekake.errors import OdekakeError
 from odekake.services.common import JST, Actor, Clock, system_clock
 from odekake.services.login import Operator
 from odekake.services.stops import Stop, get_stop, van_id_of
-from odekake.sync.auto import OFFLINE, SENDING, AutoSync
+from odekake.sync.auto import CERT_UNTRUSTED, KEY_MISMATCH, OFFLINE, SENDING, AutoSync
 
 log = logging.getLogger("kiosk")
 
@@ -197,8 +197,13 @@ class KioskApp(App[None]):
         # As short as the plain state, so the narrow top bar keeps the operator's name.
         if phase == SENDING:
             return f"{t('sync_sending')} {t('sync_unsent').format(unsynced=st.unsynced)}"
-        if phase == OFFLINE:
-            return f"{t('sync_unsent').format(unsynced=st.unsynced)} {t('sync_offline')}"
+        problem = {
+            OFFLINE: "sync_offline",
+            KEY_MISMATCH: "sync_key_mismatch",
+            CERT_UNTRUSTED: "sync_cert_untrusted",
+        }.get(phase)
+        if problem is not None:
+            return f"{t('sync_unsent').format(unsynced=st.unsynced)} {t(problem)}"
         return t("sync_status").format(unsynced=st.unsynced, last=last)
 
     def kick_sync(self) -> None:
@@ -211,10 +216,16 @@ class KioskApp(App[None]):
     def _sync_tick(self) -> None:
         if self.autosync is None:
             return
+        before = self.autosync.state
         try:
-            self.autosync.tick(on_change=lambda _s: self._from_thread(self.show_sync))
+            after = self.autosync.tick(on_change=lambda _s: self._from_thread(self.show_sync))
         except Exception:  # a bug here must never take the counter down
             log.exception("自動同期で想定外のエラー")
+        else:
+            failed = after.phase in (OFFLINE, KEY_MISMATCH, CERT_UNTRUSTED)
+            if failed and (after.phase, after.message) != (before.phase, before.message):
+                # Once per new cause (a van offline for hours does not fill the log).
+                log.warning("sync failed (%s): %s", after.phase, after.message)
         self._from_thread(self.show_sync)
 
     def _from_thread(self, fn: Any) -> None:
@@ -428,8 +439,11 @@ class KioskApp(App[None]):
                     approval=answer.approval,
                 )
             except OdekakeError as exc:
+                log.warning("day re-open by %s refused: %s", operator.id, exc)
                 self.notify(str(exc), severity="error", timeout=8)
                 return
+            approver = answer.approval.supervisor_id if answer.approval else operator.id
+            log.info("day re-open by %s (supervisor %s): %s", operator.id, approver, answer.reason)
             self.notify(t("day_reopened"))
             screen = self.screen
             if hasattr(screen, "reload"):

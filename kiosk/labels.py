@@ -107,6 +107,8 @@ L: Final[dict[str, str]] = {
     "usb_no_folder": "書き出し先のフォルダを入力してください(USBメモリを挿してください)",
     "usb_done": "{count} 件を書き出しました: {path}",
     "sync_offline": "接続なし",
+    "sync_key_mismatch": "ハブ鍵不一致",
+    "sync_cert_untrusted": "証明書未確認",
     # certificate form
     "name": "氏名",
     "kana": "ふりがな",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -12,7 +13,9 @@ from textual.widgets import Input, Label, Static
 from kiosk.labels import t
 from kiosk.screens.base import KioskScreen
 from odekake.errors import OdekakeError
-from odekake.services.login import login
+from odekake.services.login import LockedOut, login
+
+log = logging.getLogger("kiosk")
 
 
 class LoginScreen(KioskScreen):
@@ -59,6 +62,9 @@ class LoginScreen(KioskScreen):
         try:
             operator = login(self.kiosk.db, operator_id, pin, now=self.kiosk.now())
         except OdekakeError as exc:
+            # The cause (wrong PIN, unknown id, locked out) for support; never the PIN.
+            kind = "locked out" if isinstance(exc, LockedOut) else "login failed"
+            log.warning("%s %r: %s", kind, operator_id, exc)
             message.update(str(exc))
             message.set_class(True, "-error")
             self.query_one("#pin", Input).value = ""

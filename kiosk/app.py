@@ -68,7 +68,8 @@ class KioskSettings:
             (:mod:`odekake.sync.auto`); every ``sync_every`` seconds a tick checks what
             is due, backing off from ``sync_first_backoff`` up to ``sync_max_backoff``
             seconds after a failure.
-        ca_file: The city's CA certificate for an ``https://`` hub.
+        ca_file: The city's CA certificate for an ``https://`` hub (``--ca-file``);
+            kept in the van's settings, so later starts need not repeat it.
     """
 
     idle_minutes: float = 5.0
@@ -113,12 +114,16 @@ class KioskApp(App[None]):
         self.locked = False
         self.autosync: AutoSync | None = None
         if self.settings.auto_sync:
+            from odekake.sync.client import ca_file_for
+
+            # Given (``--ca-file``) and kept in the van's settings, or kept from before.
+            ca_file = ca_file_for(self.db_path, self.settings.ca_file)
             self.autosync = AutoSync(
                 self.db_path,
                 hub_url=self.settings.hub_url,
                 first_backoff=self.settings.sync_first_backoff,
                 max_backoff=self.settings.sync_max_backoff,
-                ca_file=self.settings.ca_file,
+                ca_file=ca_file,
             )
         self.burst = KeyBurst(in_text_field=lambda: isinstance(self.focused, Input))
         # In a real terminal every key waits GAP seconds for the next (see kiosk.scanner);

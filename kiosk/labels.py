@@ -14,6 +14,7 @@ L: Final[dict[str, str]] = {
     "not_saved": "保存していません",
     "fix_errors": "入力に誤りがあります。赤字の項目を直してください",
     "needs_counter_role": "窓口の受付・手数料の収納は窓口担当(または監督者)の職員が行います",
+    "window_hint": "例 13:00-15:00(必須)",
     "prefill_kept": "QRコードの内容を入力しました。入力済みの {n} 欄は変えていません(QRの値を下に表示)。"
     "使う欄では Ctrl+R",
     "scanned_differs": "QRコードでは: {value}(Ctrl+R でこちらを使う)",

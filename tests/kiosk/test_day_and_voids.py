@@ -108,6 +108,7 @@ async def test_day_close_ends_fee_intake_until_a_supervisor_reopens(
         await pilot.press("u")
         await pilot.pause()
         await choose(pilot, "site_id", "tabito-01")
+        await type_into(pilot, "#f-window", "10:30-11:30")
         await type_into(pilot, "#f-reason", "追加の依頼")
         await pilot.press("ctrl+s")
         await pilot.pause()

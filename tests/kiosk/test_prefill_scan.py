@@ -20,7 +20,7 @@ from kiosk.screens.receipt import ReceiptScreen
 from odekake.prefill import encode
 
 from .conftest import DAY, FixedClock
-from .helpers import login, records
+from .helpers import login, open_afternoon_visit, records
 from .test_app_flows import SIZE, app_for, open_first_stop
 
 JUMINHYO = {
@@ -162,8 +162,7 @@ async def test_a_scan_never_overwrites_what_the_operator_typed(
     app = app_for(kiosk_path, clock)
     async with app.run_test(size=SIZE) as pilot:
         await login(pilot)
-        await pilot.press("down", "enter")  # the afternoon り災 visit
-        await pilot.pause()
+        await open_afternoon_visit(pilot)  # the afternoon り災 visit
         await pilot.press("3")
         await pilot.pause()
         screen = app.screen

@@ -18,7 +18,7 @@ import pytest
 
 from kiosk.scanner import UNREADABLE
 
-from .test_tmux_day import build_demo, login_as, quit_kiosk, unreachable_hub
+from .test_tmux_day import build_demo, login_as, open_first_planned, quit_kiosk, unreachable_hub
 from .test_tmux_smoke import TMUX, Terminal
 
 CITY_URL = "https://www.city.iwaki.lg.jp/"
@@ -47,8 +47,7 @@ def test_a_stray_scan_is_refused_everywhere_and_never_read_as_keys(tmp_path: Pat
             assert "iwaki.lg" not in shown  # nothing landed in the 職員ID field
             login_as(term, "op001", "123456")  # (would fail with the address in the id)
             term.wait_for("本日の運行")
-            term.keys("Enter")
-            term.wait_for("サービスを選ぶ")
+            open_first_planned(term)
             shown = scan(term, CITY_URL)
             assert "サービスを選ぶ" in shown and "閉じますか" not in shown
             assert "職員IDとPIN" not in shown  # not logged out

@@ -125,6 +125,12 @@ class KioskApp(App[None]):
                 max_backoff=self.settings.sync_max_backoff,
                 ca_file=ca_file,
             )
+        from odekake.services import last_run
+
+        #: Set when the last run ended without a clean stop (shown at the login screen).
+        self.crash_notice = last_run.begin(self.db, self.clock())
+        if self.crash_notice:
+            log.warning("unclean stop before this start: %s", self.crash_notice)
         self.burst = KeyBurst(in_text_field=lambda: isinstance(self.focused, Input))
         # In a real terminal every key waits GAP seconds for the next (see kiosk.scanner);
         # under Pilot keys are posted one at a time, or all together for a scan.
@@ -467,7 +473,13 @@ class KioskApp(App[None]):
         super()._handle_exception(error)
 
     def on_unmount(self) -> None:
+        from odekake.services import last_run
+
         log.info("kiosk stopped")
+        try:
+            last_run.end(self.db)
+        except OdekakeError:
+            log.exception("could not mark the clean stop")
         self.db.close()
         gc.unfreeze()
         logging.getLogger("kiosk").removeHandler(self._log_handler)

@@ -37,6 +37,9 @@ class LoginScreen(KioskScreen):
             yield Label(t("pin"))
             yield Input(id="pin", password=True, compact=True, max_length=8, restrict=r"[0-9]*")
             yield Static(t("login_hint"), id="login-message")
+            notice = self.kiosk.crash_notice
+            if notice:
+                yield Static(notice, id="crash-notice", classes="-error")
 
     def on_mount(self) -> None:
         self.set_focus(self.query_one("#operator", Input))

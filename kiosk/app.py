@@ -22,14 +22,14 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Input
 
 from kiosk.labels import t
-from kiosk.prefill import ScanBuffer
+from kiosk.scanner import GAP, HeldKey, KeyBurst, Verdict, handle_scan
 from odekake.db import connect
 from odekake.errors import OdekakeError
 from odekake.private_files import touch_private
 from odekake.services.common import JST, Actor, Clock, system_clock
 from odekake.services.login import Operator
 from odekake.services.stops import Stop, get_stop, van_id_of
-from odekake.sync.auto import OFFLINE, SENDING, AutoSync
+from odekake.sync.auto import CERT_UNTRUSTED, KEY_MISMATCH, OFFLINE, SENDING, AutoSync
 
 log = logging.getLogger("kiosk")
 
@@ -70,7 +70,8 @@ class KioskSettings:
             (:mod:`odekake.sync.auto`); every ``sync_every`` seconds a tick checks what
             is due, backing off from ``sync_first_backoff`` up to ``sync_max_backoff``
             seconds after a failure.
-        ca_file: The city's CA certificate for an ``https://`` hub.
+        ca_file: The city's CA certificate for an ``https://`` hub (``--ca-file``);
+            kept in the van's settings, so later starts need not repeat it.
     """
 
     idle_minutes: float = 5.0
@@ -115,14 +116,28 @@ class KioskApp(App[None]):
         self.locked = False
         self.autosync: AutoSync | None = None
         if self.settings.auto_sync:
+            from odekake.sync.client import ca_file_for
+
+            # Given (``--ca-file``) and kept in the van's settings, or kept from before.
+            ca_file = ca_file_for(self.db_path, self.settings.ca_file)
             self.autosync = AutoSync(
                 self.db_path,
                 hub_url=self.settings.hub_url,
                 first_backoff=self.settings.sync_first_backoff,
                 max_backoff=self.settings.sync_max_backoff,
-                ca_file=self.settings.ca_file,
+                ca_file=ca_file,
             )
-        self.scan = ScanBuffer()
+        from odekake.services import last_run
+
+        #: Set when the last run ended without a clean stop (shown at the login screen).
+        self.crash_notice = last_run.begin(self.db, self.clock())
+        if self.crash_notice:
+            log.warning("unclean stop before this start: %s", self.crash_notice)
+        self.burst = KeyBurst(in_text_field=lambda: isinstance(self.focused, Input))
+        # In a real terminal every key waits GAP seconds for the next (see kiosk.scanner);
+        # under Pilot keys are posted one at a time, or all together for a scan.
+        self.hold_keys: bool | None = None
+        self._burst_timer: Any = None
         self._sync_cache: tuple[int, float, Any] | None = None
 
     # -- state ------------------------------------------------------------------
@@ -195,8 +210,13 @@ class KioskApp(App[None]):
         # As short as the plain state, so the narrow top bar keeps the operator's name.
         if phase == SENDING:
             return f"{t('sync_sending')} {t('sync_unsent').format(unsynced=st.unsynced)}"
-        if phase == OFFLINE:
-            return f"{t('sync_unsent').format(unsynced=st.unsynced)} {t('sync_offline')}"
+        problem = {
+            OFFLINE: "sync_offline",
+            KEY_MISMATCH: "sync_key_mismatch",
+            CERT_UNTRUSTED: "sync_cert_untrusted",
+        }.get(phase)
+        if problem is not None:
+            return f"{t('sync_unsent').format(unsynced=st.unsynced)} {t(problem)}"
         return t("sync_status").format(unsynced=st.unsynced, last=last)
 
     def kick_sync(self) -> None:
@@ -209,10 +229,16 @@ class KioskApp(App[None]):
     def _sync_tick(self) -> None:
         if self.autosync is None:
             return
+        before = self.autosync.state
         try:
-            self.autosync.tick(on_change=lambda _s: self._from_thread(self.show_sync))
+            after = self.autosync.tick(on_change=lambda _s: self._from_thread(self.show_sync))
         except Exception:  # a bug here must never take the counter down
             log.exception("自動同期で想定外のエラー")
+        else:
+            failed = after.phase in (OFFLINE, KEY_MISMATCH, CERT_UNTRUSTED)
+            if failed and (after.phase, after.message) != (before.phase, before.message):
+                # Once per new cause (a van offline for hours does not fill the log).
+                log.warning("sync failed (%s): %s", after.phase, after.message)
         self._from_thread(self.show_sync)
 
     def _from_thread(self, fn: Any) -> None:
@@ -246,26 +272,89 @@ class KioskApp(App[None]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key | events.MouseDown):
             self.last_activity = time.monotonic()
-        if isinstance(event, events.Key) and not isinstance(self.focused, Input):
-            # A scanner typing a request code where no text field has focus: keep
-            # its keys from the menu's one-key bindings (kiosk.prefill).
-            swallow, scanned = self.scan.feed(event.key, event.character)
-            if scanned is not None:
-                from kiosk.prefill import open_prefill
+        if isinstance(event, events.Key) and not getattr(event, "_odekake_passed", False):
+            # Scanner keys never reach the screens as keys (kiosk.scanner).
+            await self._burst_key(event)
+            return
+        await self._pass_key(event)
 
-                open_prefill(self, scanned)
-            if swallow:
-                event.stop()
-                return
+    async def _pass_key(self, event: events.Event) -> None:
         if isinstance(event, events.Key) and (event.is_printable or event.key in EDITING_KEYS):
             # Marked as the key arrives, before any widget has handled it: a fast
             # Escape or Ctrl+Q right after typing still sees that something was typed.
             from kiosk.screens.base import FormScreen
 
-            for screen in self.screen_stack:
-                if isinstance(screen, FormScreen) and screen is self.screen:
-                    screen.touched = True
+            screen = self.screen
+            if isinstance(screen, FormScreen):
+                screen.touched = True
         await super().on_event(event)
+
+    def _waiting_keys(self) -> list[HeldKey]:
+        """Keys already queued behind the current one, in order (Textual's internals:
+        the message the loop peeked at, then the queue)."""
+        waiting = [getattr(self, "_pending_message", None)]
+        waiting += list(getattr(self._message_queue, "values", ()))
+        return [
+            HeldKey(m.key, m.character, m.time, m) for m in waiting if isinstance(m, events.Key)
+        ]
+
+    async def _burst_key(self, event: events.Key) -> None:
+        if self.hold_keys is None:
+            self.hold_keys = not self.is_headless
+        key = HeldKey(event.key, event.character, event.time, event)
+        if not self.burst.active and not self.burst.starts(
+            key, self._waiting_keys(), hold_all=self.hold_keys
+        ):
+            await self._pass_key(event)
+            return
+        verdict = self.burst.feed(key)
+        if verdict is None and not self.hold_keys and not self._waiting_keys():
+            verdict = Verdict(release=self.burst.take())  # the burst ended without Enter
+        if verdict is None:
+            self._arm_burst_timer()
+            return
+        await self._settle(verdict)
+
+    def _arm_burst_timer(self) -> None:
+        if self._burst_timer is not None:
+            self._burst_timer.stop()
+        self._burst_timer = self.set_timer(GAP * 1.5, lambda: self.call_later(self._burst_paused))
+
+    async def _burst_paused(self) -> None:
+        """No key for a while: what is held was typed by a person."""
+        if self.burst.active and not self._waiting_keys():
+            await self._release(self.burst.take())
+
+    async def _settle(self, verdict: Verdict) -> None:
+        if self._burst_timer is not None:
+            self._burst_timer.stop()
+            self._burst_timer = None
+        await self._release(verdict.release)
+        if verdict.scan is not None:
+            log.info("scan read (%d characters)", len(verdict.scan))
+            handle_scan(self, verdict.scan)
+
+    async def _release(self, keys: list[HeldKey]) -> None:
+        """Pass held keys on, in order, as if they had never been held: back at the
+        head of the app's queue, so each is handled in its own turn (a menu key's
+        screen opens before the next key arrives). Textual's queue keeps its
+        messages in ``values``; without it the keys are handled here and now."""
+        for held in keys:
+            held.event._odekake_passed = True  # type: ignore[attr-defined]
+        queue: Any = self._message_queue
+        values = getattr(queue, "values", None)
+        if values is None or not hasattr(queue, "ready_event"):
+            for held in keys:
+                assert isinstance(held.event, events.Key)
+                await self._pass_key(held.event)
+            return
+        pending = self._pending_message
+        if pending is not None:
+            values.appendleft(pending)
+            self._pending_message = None
+        for held in reversed(keys):
+            values.appendleft(held.event)
+        queue.ready_event.set()
 
     def action_help_quit(self) -> None:
         """Ctrl+C: say in Japanese how to quit (Textual's own toast is in English)."""
@@ -367,8 +456,11 @@ class KioskApp(App[None]):
                     approval=answer.approval,
                 )
             except OdekakeError as exc:
+                log.warning("day re-open by %s refused: %s", operator.id, exc)
                 self.notify(str(exc), severity="error", timeout=8)
                 return
+            approver = answer.approval.supervisor_id if answer.approval else operator.id
+            log.info("day re-open by %s (supervisor %s): %s", operator.id, approver, answer.reason)
             self.notify(t("day_reopened"))
             screen = self.screen
             if hasattr(screen, "reload"):
@@ -387,7 +479,13 @@ class KioskApp(App[None]):
         super()._handle_exception(error)
 
     def on_unmount(self) -> None:
+        from odekake.services import last_run
+
         log.info("kiosk stopped")
+        try:
+            last_run.end(self.db)
+        except OdekakeError:
+            log.exception("could not mark the clean stop")
         self.db.close()
         gc.unfreeze()
         logging.getLogger("kiosk").removeHandler(self._log_handler)

@@ -1,73 +1,22 @@
 """何度も書かない at the counter: a scanned request code opens its form, filled in.
 
-A barcode scanner acting as a keyboard types the payload and Enter. In a text
-field the form sees it on Enter (:meth:`FormScreen.on_input_submitted`); anywhere
-else (the menu, a choice, a check box) :class:`ScanBuffer` collects the keys before
-the menu's single-key bindings can act on them. Reading and checking the payload
-is :func:`odekake.prefill.decode`; this module only shows the result.
+A barcode scanner acting as a keyboard types the payload and Enter; the app tells
+its burst of keys from typing (:mod:`kiosk.scanner`) and hands the code here. A
+code that reached a text field all the same (a scanner slower than the burst
+rule) is taken out of it on Enter (:meth:`FormScreen.on_input_submitted`).
+Reading and checking the payload is :func:`odekake.prefill.decode`; this module
+only shows the result.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from odekake.prefill import PREFIX, VERSION, PrefillError, decode
+from odekake.prefill import PrefillError, decode
 from odekake.services.common import local_date
 
 if TYPE_CHECKING:
     from kiosk.app import KioskApp
-
-_HEAD = f"{PREFIX}{VERSION}:"
-
-
-class ScanBuffer:
-    """Collects a scanner's keys typed while no text field has focus.
-
-    A scan starts with an upper-case ``O`` (of ``ODK1:``; ``o`` stays a screen's
-    key, e.g. 日計の再開); the keys that follow are kept until
-    Enter. Keys that stop matching the prefix, or a pause longer than ``gap``
-    seconds (a person, not a scanner), end the capture and go through as usual.
-    """
-
-    def __init__(
-        self, *, gap: float = 1.5, monotonic: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.gap = gap
-        self.monotonic = monotonic
-        self.text = ""
-        self._last = 0.0
-
-    @property
-    def active(self) -> bool:
-        """True while a scan is being collected."""
-        return bool(self.text)
-
-    def feed(self, key: str, character: str | None) -> tuple[bool, str | None]:
-        """One key: ``(swallow it, the finished scan or None)``."""
-        now = self.monotonic()
-        if self.text and now - self._last > self.gap:
-            self.text = ""
-        self._last = now
-        if not self.text:
-            if character == "O":  # the scanner types "ODK1:"; a lowercase o is a menu key
-                self.text = "O"
-                return True, None
-            return False, None
-        if key == "enter":
-            done, self.text = self.text, ""
-            return True, done
-        if character and character.isprintable():
-            candidate = self.text + character
-            head = candidate[: len(_HEAD)].upper()
-            if not _HEAD.startswith(head) and not head.startswith(PREFIX):
-                self.text = ""
-                return False, None
-            self.text = candidate
-            return True, None
-        self.text = ""
-        return False, None
 
 
 def open_prefill(app: KioskApp, text: str) -> None:

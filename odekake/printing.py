@@ -16,16 +16,59 @@ from odekake.errors import OdekakeError
 
 _JOB = re.compile(r"request id is (\S+)")
 
+# What CUPS says (in English, whatever the locale) → what the operator reads.
+_CAUSES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (
+        ("does not exist", "unknown printer", "not found"),
+        "プリンタ {printer} が見つかりません。端末の設定のプリンタ名を確認してください",
+    ),
+    (
+        ("not accepting", "disabled", "stopped", "paused"),
+        "プリンタ {printer} が停止中で、印刷を受け付けていません",
+    ),
+    (
+        ("scheduler not responding", "unable to connect", "connection refused", "no such file"),
+        "印刷サービス(CUPS)が動いていないため、プリンタ {printer} に送れませんでした",
+    ),
+    (
+        ("forbidden", "not authorized", "permission"),
+        "プリンタ {printer} に印刷する権限がありません",
+    ),
+)
+
+
+class PrintError(OdekakeError):
+    """Printing failed: ``str()`` is the operator's Japanese message naming the printer;
+    ``detail`` is what CUPS said, for the log."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
+def explain(printer: str, detail: str) -> str:
+    """The operator's message for what ``lp`` said (never lp's own English)."""
+    low = detail.lower()
+    for needles, message in _CAUSES:
+        if any(n in low for n in needles):
+            return message.format(printer=printer)
+    return f"プリンタ {printer} に送れませんでした(詳しい原因は端末のログにあります)"
+
 
 def print_pdf(path: Path, printer: str, *, copies: int = 1, timeout: float = 20.0) -> str:
     """Send ``path`` to CUPS printer ``printer`` with ``lp -d``; return the job id.
 
     Raises:
-        OdekakeError: ``lp`` is not installed, or CUPS refused the job.
+        PrintError: ``lp`` is not installed, or CUPS refused the job (in Japanese,
+            naming the printer; CUPS's own words in ``detail``).
     """
     lp = shutil.which("lp")
     if lp is None:
-        raise OdekakeError("印刷コマンド lp がありません(CUPS をインストールしてください)")
+        raise PrintError(
+            f"印刷コマンド lp がないため、プリンタ {printer} に送れません"
+            "(CUPS をインストールしてください)",
+            "lp not found",
+        )
     if not path.exists():
         raise OdekakeError(f"印刷するファイルがありません: {path.name}")
     try:
@@ -37,11 +80,10 @@ def print_pdf(path: Path, printer: str, *, copies: int = 1, timeout: float = 20.
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
-        raise OdekakeError(f"プリンタ {printer} が応答しません") from exc
+        raise PrintError(f"プリンタ {printer} が応答しません", "lp timed out") from exc
     if done.returncode != 0:
-        detail = (done.stderr or done.stdout).strip().splitlines()
-        raise OdekakeError(
-            f"プリンタ {printer} に送れませんでした({detail[-1] if detail else done.returncode})"
-        )
+        lines = (done.stderr or done.stdout).strip().splitlines()
+        detail = lines[-1] if lines else f"lp exit {done.returncode}"
+        raise PrintError(explain(printer, detail), detail)
     m = _JOB.search(done.stdout)
     return m.group(1) if m else ""

@@ -53,9 +53,13 @@ def check_value(record: Record) -> str:
     return str((record.payload or {}).get("check_code") or NO_CODE)
 
 
+#: How the text of a receipt's QR code starts.
+QR_PREFIX = "ODEKAKE|"
+
+
 def qr_text(number: str, amount: int, check: str) -> str:
     """What the QR code holds."""
-    return f"ODEKAKE|{number}|{amount}|{check if check != NO_CODE else ''}"
+    return f"{QR_PREFIX}{number}|{amount}|{check if check != NO_CODE else ''}"
 
 
 def receipt_number(record: Record) -> str:
@@ -138,9 +142,30 @@ def proviso(record: Record) -> str:
     return ""
 
 
-def pdf_name(number: str, reprint: bool = False) -> str:
-    """``<number>.pdf``, or ``<number>-再発行.pdf`` for a reprint (the original stays)."""
+def pdf_name(number: str, reprint: bool = False, voided: bool = False) -> str:
+    """``<number>.pdf``, ``<number>-再発行.pdf`` for a reprint (the original stays), or
+    ``<number>-書損.pdf`` for the copy of a voided one."""
+    if voided:
+        return f"{number}-書損.pdf"
     return f"{number}-再発行.pdf" if reprint else f"{number}.pdf"
+
+
+#: What a voided receipt says wherever it is printed.
+VOID_STAMP = "書損(無効)"
+
+
+def _stamp(c: Canvas, font: str, text: str, width: float, height: float) -> None:
+    """A large red stamp across the slip (a voided receipt)."""
+    c.saveState()
+    c.setFillColorRGB(0.8, 0, 0)
+    c.setStrokeColorRGB(0.8, 0, 0)
+    c.translate(width / 2, height / 2)
+    c.rotate(30)
+    c.setFont(font, 30)
+    c.drawCentredString(0, -10, text)
+    c.setLineWidth(2)
+    c.rect(-62 * mm / 2 - 6, -18, 62 * mm + 12, 44, stroke=1, fill=0)
+    c.restoreState()
 
 
 def write_receipt(
@@ -151,6 +176,8 @@ def write_receipt(
     issuer: str = "",
     addressee: str = "",
     reprint: bool = False,
+    reprinted_at: datetime | None = None,
+    void: str | None = None,
 ) -> ReceiptFiles:
     """Write ``<number>.pdf`` (A6) and the QR image ``<number>.png``.
 
@@ -163,7 +190,10 @@ def write_receipt(
         addressee: The 宛名, only when the operator entered one. The record holds
             it sealed, so it is passed in from the form; a reprint leaves a blank
             line to write it by hand.
-        reprint: A reprint: marked 再発行 and written beside the original.
+        reprint: A reprint: marked 再発行 (with ``reprinted_at``, its date) and
+            written beside the original.
+        void: The receipt was voided: this line (when and by whom) is printed
+            with a large 書損(無効) stamp across the slip, and no 「領収しました」.
     """
     font = register_fonts()
     p = record.payload or {}
@@ -174,10 +204,14 @@ def write_receipt(
     private_dir(out_dir)
     png = touch_private(out_dir / f"{number}.png")
     qrcode.make(text, box_size=8, border=4).save(str(png))
-    pdf = touch_private(out_dir / pdf_name(number, reprint))  # it prints the 宛名: 0600
+    pdf = touch_private(
+        out_dir / pdf_name(number, reprint, voided=void is not None)
+    )  # it prints the 宛名: 0600
     width, height = A6
     c = Canvas(str(pdf), pagesize=A6)
     title = KIND_TITLES.get(record.type, "控え") + ("(再発行)" if reprint else "")
+    if void is not None:
+        title = f"{KIND_TITLES.get(record.type, '控え')} {VOID_STAMP}"
     c.setTitle(f"{title} {number}")
     when = datetime.fromisoformat(record.wall_time).astimezone(_JST)
     day = when.date()
@@ -196,7 +230,16 @@ def write_receipt(
     c.drawString(8 * mm, y, f"番号: {number}")
     y -= 5 * mm
     c.drawString(8 * mm, y, f"日時: {wareki(day)}({day.isoformat()}) {when:%H:%M}")
-    y -= 6 * mm
+    y -= 5 * mm
+    if reprint and reprinted_at is not None:
+        again = reprinted_at.astimezone(_JST)
+        c.drawString(8 * mm, y, f"再発行: {wareki(again.date())}({again:%Y-%m-%d %H:%M})")
+        y -= 5 * mm
+    if void is not None:
+        c.setFont(font, 8)
+        c.drawString(8 * mm, y, void[:40])
+        y -= 5 * mm
+    y -= 1 * mm
     if record.type in FEE_TYPES:
         c.setFont(font, 13)
         c.drawString(8 * mm, y, f"金額  ¥{amount:,}-")
@@ -204,7 +247,10 @@ def write_receipt(
         c.setFont(font, 8)
         c.drawString(8 * mm, y, f"但し {proviso(record)}"[:40])
         y -= 5 * mm
-        c.drawString(8 * mm, y, "上記の金額を領収しました")
+        if void is None:
+            c.drawString(8 * mm, y, "上記の金額を領収しました")
+        else:
+            c.drawString(8 * mm, y, "この領収書は書損のため無効です")
         y -= 6 * mm
     c.setFont(font, 9)
     for label, value in _lines(record):
@@ -221,30 +267,43 @@ def write_receipt(
     c.setFont(font, 8)
     c.drawString(8 * mm, 14 * mm, CITY)  # the issuing office
     c.drawString(8 * mm, 9 * mm, f"確認コード {check}")
+    if void is not None:
+        _stamp(c, font, VOID_STAMP, width, height)
     c.showPage()
     c.save()
     return ReceiptFiles(number=number, pdf=pdf, qr_png=png, qr_text=text)
 
 
-def write_day_close(record: Record, out_dir: Path, labels: dict[str, str]) -> Path:
+def day_close_pdf_name(day: str, close_no: int = 1) -> str:
+    """``日計表-<date>.pdf`` for a day's first close, ``日計表-<date>-<n>.pdf`` after a
+    re-opening (each close keeps its own PDF)."""
+    return f"日計表-{day}.pdf" if close_no <= 1 else f"日計表-{day}-{close_no}.pdf"
+
+
+def write_day_close(
+    record: Record, out_dir: Path, labels: dict[str, str], *, close_no: int = 1
+) -> Path:
     """Write the 日計表 PDF (A4) for a ``day.close`` record.
 
     Args:
         record: The ``day.close`` record.
         out_dir: The ``receipts/`` folder.
         labels: Category key → Japanese column name.
+        close_no: Which close of its day this is (1 for the first; a later one
+            follows a re-opening and is written beside the earlier ones).
     """
     font = register_fonts()
     p: dict[str, Any] = record.payload or {}
     private_dir(out_dir)
-    pdf = touch_private(out_dir / f"日計表-{p['date']}.pdf")
+    pdf = touch_private(out_dir / day_close_pdf_name(str(p["date"]), close_no))
     c = Canvas(str(pdf), pagesize=A4)
     height = A4[1]
     day = date.fromisoformat(p["date"])
     c.setTitle(f"日計表 {p['date']}")
     y = height - 25 * mm
     c.setFont(font, 16)
-    c.drawString(20 * mm, y, f"日計表 {wareki(day)}({p['date']})")
+    again = f"(第{close_no}回の締め)" if close_no > 1 else ""
+    c.drawString(20 * mm, y, f"日計表 {wareki(day)}({p['date']}){again}")
     y -= 8 * mm
     c.setFont(font, 10)
     c.drawString(20 * mm, y, f"{CITY}  担当 {p['operator_id']}  会場数 {p['stops']}")

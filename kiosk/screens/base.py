@@ -98,6 +98,7 @@ class FormScreen(KioskScreen):
         Binding("ctrl+u", "clear_field", t("clear_field"), priority=True),
         # Shown only on forms that take a resident's identity (TAKES_CARD).
         Binding("f4", "read_card", t("read_card")),
+        Binding("ctrl+r", "take_scanned", t("take_scanned"), show=False, priority=True),
     ]
     # No automatic focus: ``on_mount`` focuses the first field itself. (Textual's
     # default would first focus the scrolling form container, restyling every row
@@ -121,6 +122,8 @@ class FormScreen(KioskScreen):
         self._layout_echo_seen = False
         #: Values from a scanned request code, filled in when the form opens.
         self.prefill: dict[str, str] | None = None
+        #: Scanned values that differ from what the operator had typed (kept).
+        self.scanned_alternatives: dict[str, Any] = {}
         # Set by the app for every editing key that reaches this screen, however
         # fast: Escape and Ctrl+Q ask whenever anything was typed (see ``dirty``).
         self.touched = False
@@ -189,32 +192,77 @@ class FormScreen(KioskScreen):
     def fill(self, values: dict[str, str]) -> None:
         """Fill fields from a scanned request; the operator checks and saves (Ctrl+S).
 
-        Only fields the form has are filled; the focus goes to the first field the
-        code did not fill (the identity document on a certificate), and nothing is
-        saved until the operator says so.
+        Only fields the form has are filled. A field the operator has already
+        changed is never overwritten: when the code says something else, that value
+        is shown under the field (Ctrl+R takes it). The focus goes to the first
+        field the code did not fill (the identity document on a certificate), with
+        the name and address still in view; nothing is saved until the operator
+        says so.
         """
         filled: set[str] = set()
+        initial = self._initial or {}
+        kept = 0
         for field, value in values.items():
             found = self.query(f"#f-{field}")
             if not found:
                 continue
             control = found.first()
-            if isinstance(control, Input):
-                control.value = str(value)
-            elif isinstance(control, Choice):
-                try:
-                    control.value = value
-                except ValueError:
-                    continue  # not an option on this form: the operator chooses
-            elif isinstance(control, Checkbox):
-                control.value = str(value).lower() in ("1", "true", "yes", "はい")
+            current = self.value(field)
+            typed = field in initial and current != initial[field]
+            if typed and not _same(current, value):
+                self.scanned_alternatives[field] = value
+                self._show_alternative(field, value)
+                kept += 1
+                filled.add(field)
+                continue
+            self._set_value(control, value)
             filled.add(field)
         rest = [row.control for row in self.query(FormRow) if row.field not in filled]
+        shown = [row for row in self.query(FormRow) if row.field in filled]
+        form = self.query_one("#form", VerticalScroll)
+        # The first filled row (the name) at the top, so name and address are read
+        # before saving; the focused field then only scrolled into view if it is not.
+        # (Focusing as usual would centre the focused field, scrolling the name away.)
         if rest:
-            self.set_focus(rest[0])
+            self.set_focus(rest[0], scroll_visible=False)
+        if shown:
+            form.scroll_to_widget(shown[0], top=True, animate=False, immediate=True)
+        if rest:
+            focus = rest[0]
+            form.call_after_refresh(form.scroll_to_widget, focus, animate=False)
         message = self.query_one("#form-message", Static)
-        message.update(t("prefill_filled"))
-        message.set_class(False, "-error")
+        text = t("prefill_filled")
+        if kept:
+            text = t("prefill_kept").format(n=kept)
+        message.update(text)
+        message.set_class(bool(kept), "-error")
+
+    def _set_value(self, control: Widget, value: Any) -> bool:
+        if isinstance(control, Input):
+            control.value = str(value)
+        elif isinstance(control, Choice):
+            try:
+                control.value = value
+            except ValueError:
+                return False  # not an option on this form: the operator chooses
+        elif isinstance(control, Checkbox):
+            control.value = str(value).lower() in ("1", "true", "yes", "はい")
+        return True
+
+    def _show_alternative(self, field: str, value: Any) -> None:
+        row = self.query_one(f"#row-{field}", FormRow)
+        row.set_note(t("scanned_differs").format(value=value))
+
+    def action_take_scanned(self) -> None:
+        """Ctrl+R: the focused field takes the value the scanned code gave it."""
+        for row in self.query(FormRow):
+            if row.control is self.focused and row.field in self.scanned_alternatives:
+                value = self.scanned_alternatives.pop(row.field)
+                self._set_value(row.control, value)
+                row.set_note(None)
+                return
+        if self.scanned_alternatives:
+            self.notify(t("scanned_pick_field"), severity="warning")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         # A scanner typed a request code into a text field: take it out of the field
@@ -486,3 +534,10 @@ class FormScreen(KioskScreen):
     def dismiss_form(self) -> None:
         """Leave the form without saving."""
         self.app.pop_screen()
+
+
+def _same(current: Any, scanned: Any) -> bool:
+    """True when a field already holds what the code says (text compared as text)."""
+    if isinstance(current, bool):
+        return current == (str(scanned).lower() in ("1", "true", "yes", "はい"))
+    return str(current).strip() == str(scanned).strip()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -20,6 +21,9 @@ from odekake.records import Record
 from odekake.services import dayclose
 
 DIGITS = r"[0-9]*"
+
+
+log = logging.getLogger("kiosk")
 
 
 class DayCloseScreen(FormScreen):
@@ -113,6 +117,8 @@ class DayCloseScreen(FormScreen):
         return dayclose.close_day(app.db, values, operator_id=app.operator.id, now=app.now())
 
     def after_save(self, record: Record) -> None:
+        p = record.payload or {}
+        log.info("day close %s by %s", p.get("date"), p.get("operator_id"))
         self.closed_record = record
         msg = self.query_one("#form-message", Static)
         msg.set_class(False, "-error")
@@ -122,7 +128,8 @@ class DayCloseScreen(FormScreen):
     @work(thread=True, exclusive=True, group="pdf")
     def make_pdf(self, record: Record) -> None:
         """Write the 日計表 PDF off the UI thread."""
-        path = write_day_close(record, self.kiosk.receipts_dir, CATEGORIES)
+        close_no = dayclose.close_number(self.kiosk.db, record)
+        path = write_day_close(record, self.kiosk.receipts_dir, CATEGORIES, close_no=close_no)
         self.app.call_from_thread(self.pdf_done, path)
 
     def pdf_done(self, path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -12,7 +13,9 @@ from textual.widgets import Input, Label, Static
 from kiosk.labels import t
 from kiosk.screens.base import KioskScreen
 from odekake.errors import OdekakeError
-from odekake.services.login import login
+from odekake.services.login import LockedOut, login
+
+log = logging.getLogger("kiosk")
 
 
 class LoginScreen(KioskScreen):
@@ -34,6 +37,9 @@ class LoginScreen(KioskScreen):
             yield Label(t("pin"))
             yield Input(id="pin", password=True, compact=True, max_length=8, restrict=r"[0-9]*")
             yield Static(t("login_hint"), id="login-message")
+            notice = self.kiosk.crash_notice
+            if notice:
+                yield Static(notice, id="crash-notice", classes="-error")
 
     def on_mount(self) -> None:
         self.set_focus(self.query_one("#operator", Input))
@@ -59,6 +65,9 @@ class LoginScreen(KioskScreen):
         try:
             operator = login(self.kiosk.db, operator_id, pin, now=self.kiosk.now())
         except OdekakeError as exc:
+            # The cause (wrong PIN, unknown id, locked out) for support; never the PIN.
+            kind = "locked out" if isinstance(exc, LockedOut) else "login failed"
+            log.warning("%s %r: %s", kind, operator_id, exc)
             message.update(str(exc))
             message.set_class(True, "-error")
             self.query_one("#pin", Input).value = ""

@@ -12,6 +12,7 @@ from textual.widgets import Static
 from kiosk.labels import t
 from kiosk.menu import SERVICES, ServiceEntry
 from kiosk.widgets.confirm import Confirm
+from odekake.authz import PERMISSIONS, roles_of
 from odekake.catalog import CATEGORIES
 from odekake.errors import OdekakeError
 from odekake.services.dayclose import FEE_CATEGORIES
@@ -80,6 +81,14 @@ class MenuScreen(KioskScreen):
             return
         if not self.offered(entry):
             self.notify(f"{entry.label} はこの会場では扱いません", severity="warning")
+            return
+        operator = self.kiosk.operator
+        if (
+            entry.category != "voting"
+            and operator is not None
+            and not roles_of(self.kiosk.db, operator.id) & PERMISSIONS["serve"]
+        ):
+            self.notify(t("needs_counter_role"), severity="error", timeout=8)
             return
         if entry.category in FEE_CATEGORIES and self.kiosk.day_closed():
             self.notify(t("day_is_closed"), severity="error", timeout=8)

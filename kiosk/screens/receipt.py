@@ -22,7 +22,7 @@ from odekake.errors import OdekakeError
 from odekake.printing import print_pdf
 from odekake.receipt_pdf import FEE_TYPES, ReceiptFiles, receipt_number, write_receipt
 from odekake.records import Record
-from odekake.services.receipt_book import issued_at
+from odekake.services.receipt_book import issued_at, void_of
 
 log = logging.getLogger("kiosk")
 
@@ -74,6 +74,7 @@ class ReceiptScreen(KioskScreen):
         app = self.kiosk
         try:
             where = issued_at(app.db, self.record)
+            voided = void_of(app.db, self.record)
             files = write_receipt(
                 self.record,
                 app.receipts_dir,
@@ -81,6 +82,8 @@ class ReceiptScreen(KioskScreen):
                 issuer=where.issuer,
                 addressee=self.addressee,
                 reprint=self.reprint,
+                reprinted_at=app.now() if self.reprint else None,
+                void=voided.describe() if voided is not None else None,
             )
         except Exception as exc:  # any failure is shown and logged; the record is saved
             log.exception("receipt PDF failed for %s", self.number)
@@ -93,7 +96,8 @@ class ReceiptScreen(KioskScreen):
         try:
             job = print_pdf(files.pdf, printer)
         except OdekakeError as exc:
-            log.error("printing %s on %s failed: %s", files.pdf.name, printer, exc)
+            cause = getattr(exc, "detail", "") or str(exc)
+            log.error("printing %s on %s failed: %s (%s)", files.pdf.name, printer, exc, cause)
             app.call_from_thread(self.print_result, str(exc), None)
             return
         log.info("printed %s on %s (job %s)", files.pdf.name, printer, job)
@@ -131,7 +135,10 @@ class ReceiptScreen(KioskScreen):
         self.status(f"{t('pdf_failed')}: {message}")
 
     def action_print(self) -> None:
+        """P: print again: always a 再発行 (dated), never the original a second time."""
         if self.number:
+            self.reprint = True
+            self.query_one("#saved", Static).update(f"{self.kind} {t('reprinted')}")
             self.status(t("pdf_writing").format(kind=self.kind))
             self.make_pdf()
 

@@ -12,7 +12,7 @@ from kiosk.labels import ACTIVITY_LABELS, t
 from kiosk.screens.base import KioskScreen
 from odekake.errors import OdekakeError
 from odekake.services.common import local_date
-from odekake.services.stops import open_planned, planned_visits, stops_on
+from odekake.services.stops import OutsideHours, open_planned, planned_visits, stops_on
 
 
 class TodayScreen(KioskScreen):
@@ -85,10 +85,31 @@ class TodayScreen(KioskScreen):
             return
         table = self.query_one("#plan", DataTable)
         visit = self.visits[table.cursor_row]
+        self.open_visit(visit.id)
+
+    def open_visit(self, visit_id: str, hours_reason: str = "") -> None:
+        """Open a planned visit; outside its hours, ask why first (kept with the stop)."""
         app = self.kiosk
         assert app.operator is not None
         try:
-            record = open_planned(app.db, visit.id, operator_id=app.operator.id, now=app.now())
+            record = open_planned(
+                app.db,
+                visit_id,
+                operator_id=app.operator.id,
+                now=app.now(),
+                hours_reason=hours_reason,
+            )
+        except OutsideHours as exc:
+            from kiosk.widgets.approval import ApprovalAnswer, SupervisorApproval
+
+            def answered(answer: ApprovalAnswer | None) -> None:
+                if answer is not None:
+                    self.open_visit(visit_id, answer.reason)
+
+            self.app.push_screen(
+                SupervisorApproval(str(exc), need_pin=False, ask_reason=True), answered
+            )
+            return
         except OdekakeError as exc:
             # Said twice: under the list, and as a toast that shows even at 80×24.
             self.query_one("#today-message", Static).update(str(exc))

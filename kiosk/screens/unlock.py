@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual.app import ComposeResult
@@ -16,6 +17,9 @@ from odekake.services.login import unlock_operator
 
 if TYPE_CHECKING:
     from kiosk.app import KioskApp
+
+
+log = logging.getLogger("kiosk")
 
 
 class SupervisorUnlock(ModalScreen[bool]):
@@ -60,19 +64,23 @@ class SupervisorUnlock(ModalScreen[bool]):
         """Ask the core to unlock; show its answer."""
         app = cast("KioskApp", self.app)
         message = self.query_one("#unlock-message", Static)
+        target = self.query_one("#unlock-target", Input).value
+        supervisor = self.query_one("#supervisor-id", Input).value.strip()
         try:
             unlock_operator(
                 app.db,
-                self.query_one("#unlock-target", Input).value,
-                actor=self.query_one("#supervisor-id", Input).value.strip(),
+                target,
+                actor=supervisor,
                 supervisor_pin=self.query_one("#supervisor-pin", Input).value,
                 now=app.now(),
             )
         except OdekakeError as exc:
+            log.warning("unlock of %r refused: %s", target, exc)
             self.query_one("#supervisor-pin", Input).value = ""
             message.update(str(exc))
             message.set_class(True, "-error")
             return
+        log.info("unlock %s by %s", target, supervisor)
         self.dismiss(True)
 
     def action_cancel(self) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from textual.app import ComposeResult
 
-from kiosk.labels import ACTIVITY_LABELS
+from kiosk.labels import ACTIVITY_LABELS, t
 from kiosk.screens.base import FormScreen, inp, sel
 from odekake import master
 from odekake.records import Record
@@ -26,7 +26,8 @@ class UnplannedScreen(FormScreen):
         yield self.row(
             "activity", "activity", sel([(v, k) for k, v in ACTIVITY_LABELS.items()], "regular")
         )
-        yield self.row("window", "window", inp("10:00-12:00"))
+        # No default: the operator types the hours this stop really keeps.
+        yield self.row("window", "window", inp(placeholder=t("window_hint")))
         yield self.row("reason", "reason", inp())
 
     def submit(self, values: dict[str, Any]) -> Record:

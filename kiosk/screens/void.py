@@ -9,6 +9,7 @@ at city hall (the core refuses it too).
 
 from __future__ import annotations
 
+import logging
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -25,6 +26,8 @@ from odekake.errors import OdekakeError
 from odekake.services import certificates
 from odekake.services.common import local_date
 from odekake.services.receipt_book import ReceiptEntry, receipts_on, search
+
+log = logging.getLogger("kiosk")
 
 
 class VoidScreen(KioskScreen):
@@ -154,8 +157,11 @@ class VoidScreen(KioskScreen):
                 app.db, entry.number, operator_id=app.operator.id, now=app.now(), approval=approval
             )
         except OdekakeError as exc:
+            log.warning("void of %s by %s refused: %s", entry.number, app.operator.id, exc)
             self.message(str(exc), error=True)
             return
+        approved = f" approved by {approval.supervisor_id}" if approval is not None else ""
+        log.info("void %s by %s%s", entry.number, app.operator.id, approved)
         self.reload()
         self.message(f"{entry.number}: {t('voided')}")
         self.notify(t("voided"))

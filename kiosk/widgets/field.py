@@ -32,6 +32,7 @@ class FormRow(Widget):
     FormRow.-invalid > .form-row--label { color: $error; text-style: bold; }
     FormRow > .error { color: $error; height: auto; display: none; }
     FormRow.-invalid > .error { display: block; }
+    FormRow > .note { color: $warning; height: auto; }
     """
 
     def __init__(self, field: str, label: str, control: Widget) -> None:
@@ -58,6 +59,14 @@ class FormRow(Widget):
             self.mount(Static(message or "", classes="error", id=f"err-{self.field}"))
         self.set_class(bool(message), "-invalid")
         self.refresh()
+
+    def set_note(self, message: str | None) -> None:
+        """Show (or remove) a note under the field (a scanned value that differs)."""
+        found = self.query(f"#note-{self.field}")
+        if found:
+            found.first().remove()
+        if message:
+            self.mount(Static(message, classes="note", id=f"note-{self.field}"))
 
 
 class TopBar(Static):

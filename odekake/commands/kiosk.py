@@ -50,7 +50,19 @@ def _idle_minutes(ctx: click.Context, param: click.Parameter, value: str) -> int
     type=click.Path(dir_okay=False, path_type=Path),
     help="端末のログファイル(エラーと詳細)。既定はデータベースと同じフォルダの kiosk.log",
 )
-def kiosk_cmd(db_path: Path, idle_minutes: int, printer: str | None, log_path: Path | None) -> None:
+@click.option(
+    "--ca-file",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="https のハブの証明書を確かめる市のCA証明書(車両に保存され、自動同期で使う)",
+)
+def kiosk_cmd(
+    db_path: Path,
+    idle_minutes: int,
+    printer: str | None,
+    log_path: Path | None,
+    ca_file: Path | None,
+) -> None:
     """車両の窓口端末(キーボード操作)を起動する。"""
     if not db_path.exists():
         raise NotFound(f"データベースファイルがありません: {db_path}")
@@ -64,9 +76,16 @@ def kiosk_cmd(db_path: Path, idle_minutes: int, printer: str | None, log_path: P
         raise OdekakeError(result.message())
     from kiosk.app import KioskSettings, run_kiosk
 
+    if ca_file is not None:
+        from odekake.sync.client import remember_ca_file
+
+        remember_ca_file(db_path, ca_file)  # checked now, before the screen takes over
+
     run_kiosk(
         db_path,
-        settings=KioskSettings(idle_minutes=idle_minutes, printer=printer, log_path=log_path),
+        settings=KioskSettings(
+            idle_minutes=idle_minutes, printer=printer, log_path=log_path, ca_file=ca_file
+        ),
     )
 
 

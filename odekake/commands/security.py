@@ -162,6 +162,7 @@ def receipt_verify(db_path: Path, parts: tuple[str, ...]) -> None:
     """確認コードを検証する: QRの文字列 ODEKAKE|番号|金額|コード、または 番号 金額 コード。"""
     from odekake.errors import OdekakeError
     from odekake.receipt_mac import device_of_number, verify
+    from odekake.services.receipt_book import receipt_status
 
     fields = parts[0].split("|")[1:] if len(parts) == 1 else list(parts)
     if len(fields) != 3 or not fields[1].isdigit():
@@ -172,7 +173,17 @@ def receipt_verify(db_path: Path, parts: tuple[str, ...]) -> None:
     if not verify(db, device, number, amount, code):
         click.echo(f"NG: {number}(金額 {amount:,} 円)の確認コードが一致しません", err=True)
         raise SystemExit(1)
+    status = receipt_status(db, number)
+    if status is not None and status.void is not None:
+        # Genuine, but no longer a receipt: exit 2, so a script never takes it as valid.
+        click.echo(
+            f"NG: {number}(車両端末 {device}、金額 {amount:,} 円)は本物の確認コードですが、"
+            f"この領収書は書損(無効)です({status.void.when_who()})"
+        )
+        raise SystemExit(2)
     click.echo(f"OK: {number}(車両端末 {device}、金額 {amount:,} 円)は本物の確認コードです。")
+    if status is None:
+        click.echo("(この番号の記録はまだ同期されていないため、書損かどうかは確認できません)")
 
 
 COMMANDS: list[click.Command] = [keys_group, audit_group, purge_cmd, doctor_cmd, receipt_group]

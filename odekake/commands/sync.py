@@ -311,7 +311,12 @@ def sync_group() -> None:
 @click.option("--batch-size", default=2000, show_default=True, help="1回に送る件数")
 @click.option("--retries", default=5, show_default=True, help="接続失敗時の再試行回数")
 @click.option("--backoff", default=0.5, show_default=True, help="再試行の最初の待ち時間(秒)")
-@click.option("--ca-file", type=_FILE, default=None, help="https のハブの証明書を確かめるCA証明書")
+@click.option(
+    "--ca-file",
+    type=_FILE,
+    default=None,
+    help="https のハブの証明書を確かめる市のCA証明書(車両に保存され、以後の同期と端末の自動同期でも使う)",
+)
 def sync_push(
     db_path: Path,
     hub_url: str,
@@ -321,8 +326,9 @@ def sync_push(
     ca_file: Path | None,
 ) -> None:
     """ハブがまだ受け取っていない記録を送る(何度実行しても二重にならない)。"""
-    from odekake.sync.client import push
+    from odekake.sync.client import ca_file_for, push
 
+    ca_file = ca_file_for(db_path, ca_file)
     result = push(
         db_path,
         hub_url,
@@ -372,13 +378,19 @@ def sync_import(db_path: Path, bundle: Path) -> None:
 @click.option("--hub", "hub_url", required=True, help="ハブのURL")
 @click.option("--retries", default=5, show_default=True, help="接続失敗時の再試行回数")
 @click.option("--backoff", default=0.5, show_default=True, help="再試行の最初の待ち時間(秒)")
-@click.option("--ca-file", type=_FILE, default=None, help="https のハブの証明書を確かめるCA証明書")
+@click.option(
+    "--ca-file",
+    type=_FILE,
+    default=None,
+    help="https のハブの証明書を確かめる市のCA証明書(車両に保存され、以後の同期と端末の自動同期でも使う)",
+)
 def sync_pull(
     db_path: Path, hub_url: str, retries: int, backoff: float, ca_file: Path | None
 ) -> None:
     """マスタデータ(地区・会場・手数料・職員・災害など)とこの車両の計画を受け取る。"""
-    from odekake.sync.client import pull
+    from odekake.sync.client import ca_file_for, pull
 
+    ca_file = ca_file_for(db_path, ca_file)
     result = pull(db_path, hub_url, retries=retries, backoff=backoff, ca_file=ca_file)
     click.echo(result.describe())
 

@@ -19,7 +19,14 @@ from odekake import records as rec
 from odekake.db import write
 from odekake.errors import NotFound, OdekakeError
 from odekake.receipts import next_receipt_no
-from odekake.services.common import PAYMENTS, Actor, Form, addressee_fields, require_stop
+from odekake.services.common import (
+    PAYMENTS,
+    Actor,
+    Form,
+    addressee_fields,
+    require_counter_role,
+    require_stop,
+)
 from odekake.services.dayclose import require_day_open
 from odekake.services.identity import check_identity, chip_name
 
@@ -119,6 +126,7 @@ def issue(db: sqlite_utils.Database, values: dict[str, Any], actor: Actor) -> re
     so two issues never share a number and a failed write uses none.
     """
     payload = validate(db, values, actor)
+    require_counter_role(db, actor)
     with write(db):
         require_stop(db, actor.stop_id)
         if payload["amount"] > 0:

@@ -295,3 +295,15 @@ def require_stop(db: sqlite_utils.Database, stop_id: str) -> None:
 
     if not is_open(db, stop_id):
         raise OdekakeError("会場が開いていません。先に会場を開いてください")
+
+
+def require_counter_role(db: sqlite_utils.Database, actor: Actor) -> None:
+    """Refuse (and audit) a counter service or fee by an operator without the 窓口 role.
+
+    A supervisor covers every role; an election clerk alone (投票事務従事者) serves
+    only at the voting station. Called before the write transaction, so the
+    refusal's audit entry stays.
+    """
+    from odekake import authz
+
+    authz.require(db, actor.operator_id, "serve")

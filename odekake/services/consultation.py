@@ -12,7 +12,7 @@ import sqlite_utils
 
 from odekake import records as rec
 from odekake.db import write
-from odekake.services.common import Actor, Form, require_stop
+from odekake.services.common import Actor, Form, require_counter_role, require_stop
 
 RECORD_TYPE = "consultation.hold"
 TOPICS: tuple[str, ...] = (
@@ -69,6 +69,7 @@ def validate(db: sqlite_utils.Database, values: dict[str, Any], actor: Actor) ->
 def hold(db: sqlite_utils.Database, values: dict[str, Any], actor: Actor) -> rec.Record:
     """Validate and record one consultation."""
     payload = validate(db, values, actor)
+    require_counter_role(db, actor)
     with write(db):
         require_stop(db, actor.stop_id)
         return rec.append(db, RECORD_TYPE, payload, now=actor.now)

@@ -60,6 +60,13 @@ def day_events(db: sqlite_utils.Database, day: date) -> list[rec.Record]:
     ]
 
 
+def close_number(db: sqlite_utils.Database, record: rec.Record) -> int:
+    """Which close of its day a ``day.close`` record is (1 for the first)."""
+    day = date.fromisoformat(str((record.payload or {})["date"]))
+    closes = [r.id for r in day_events(db, day) if r.type == RECORD_TYPE]
+    return closes.index(record.id) + 1 if record.id in closes else len(closes) + 1
+
+
 def is_closed(db: sqlite_utils.Database, day: date) -> bool:
     """True when the day's last close on this van has not been re-opened since."""
     events = day_events(db, day)

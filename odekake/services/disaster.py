@@ -18,7 +18,13 @@ import sqlite_utils
 
 from odekake import records as rec
 from odekake.db import write
-from odekake.services.common import Actor, Form, next_application_no, require_stop
+from odekake.services.common import (
+    Actor,
+    Form,
+    next_application_no,
+    require_counter_role,
+    require_stop,
+)
 from odekake.services.identity import chip_name
 
 RECORD_TYPE = "disaster.apply"
@@ -156,6 +162,7 @@ def validate(db: sqlite_utils.Database, values: dict[str, Any], actor: Actor) ->
 def apply(db: sqlite_utils.Database, values: dict[str, Any], actor: Actor) -> rec.Record:
     """Validate and record one application with the next application number."""
     payload = validate(db, values, actor)
+    require_counter_role(db, actor)
     with write(db):
         require_stop(db, actor.stop_id)
         payload["application_no"] = next_application_no(db, "D", "application_no", actor.day)

@@ -7,7 +7,7 @@ import sqlite_utils
 from odekake import records as rec
 from odekake.db import write
 from odekake.errors import OdekakeError
-from odekake.services.common import Actor, require_stop
+from odekake.services.common import Actor, require_counter_role, require_stop
 
 RECORD_TYPE = "explanation.visit"
 
@@ -16,6 +16,7 @@ def add_visitors(db: sqlite_utils.Database, actor: Actor, people: int = 1) -> re
     """Record ``people`` visitors to whom the service was explained."""
     if not 1 <= people <= 1000:
         raise OdekakeError("人数は1〜1000人です")
+    require_counter_role(db, actor)
     with write(db):
         require_stop(db, actor.stop_id)
         return rec.append(

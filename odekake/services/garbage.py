@@ -10,7 +10,14 @@ from odekake import catalog
 from odekake import records as rec
 from odekake.db import write
 from odekake.receipts import next_receipt_no
-from odekake.services.common import PAYMENTS, Actor, Form, addressee_fields, require_stop
+from odekake.services.common import (
+    PAYMENTS,
+    Actor,
+    Form,
+    addressee_fields,
+    require_counter_role,
+    require_stop,
+)
 from odekake.services.dayclose import require_day_open
 
 RECORD_TYPE = "garbage.sell"
@@ -48,6 +55,7 @@ def validate(db: sqlite_utils.Database, values: dict[str, Any], actor: Actor) ->
 def sell(db: sqlite_utils.Database, values: dict[str, Any], actor: Actor) -> rec.Record:
     """Validate and record one sale with the next receipt number."""
     payload = validate(db, values, actor)
+    require_counter_role(db, actor)
     with write(db):
         require_stop(db, actor.stop_id)
         if payload["amount"] > 0:

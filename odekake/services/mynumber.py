@@ -20,6 +20,7 @@ from odekake.services.common import (
     looks_like_my_number,
     next_application_no,
     normalise,
+    require_counter_role,
     require_stop,
 )
 from odekake.services.identity import check_identity, chip_name
@@ -70,6 +71,7 @@ def validate(db: sqlite_utils.Database, values: dict[str, Any], actor: Actor) ->
 def apply(db: sqlite_utils.Database, values: dict[str, Any], actor: Actor) -> rec.Record:
     """Validate and record one application support, with an acceptance number."""
     payload = validate(db, values, actor)
+    require_counter_role(db, actor)
     with write(db):
         require_stop(db, actor.stop_id)
         payload["acceptance_no"] = next_application_no(db, "M", "acceptance_no", actor.day)

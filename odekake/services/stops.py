@@ -206,10 +206,45 @@ def _refuse_if_open(db: sqlite_utils.Database) -> None:
         raise OdekakeError(f"会場「{current.site_name}」が開いたままです。先に閉じてください")
 
 
+#: How early a planned stop may open without a reason (minutes before its window).
+EARLY_MINUTES = 30
+
+
+class OutsideHours(OdekakeError):
+    """Opening a planned stop well before its window, or after it: a reason is needed."""
+
+
+def hours_problem(window: str, now: datetime) -> str | None:
+    """Why opening now needs a reason (JST), or None within the window's allowance.
+
+    More than :data:`EARLY_MINUTES` before the window starts, or after it ends.
+    """
+
+    def minutes(hhmm: str) -> int:
+        return int(hhmm[:2]) * 60 + int(hhmm[3:5])
+
+    hhmm = local_hhmm(now)
+    if minutes(hhmm) < minutes(window[:5]) - EARLY_MINUTES:
+        return f"いま {hhmm} は、この会場の時間帯 {window} の{EARLY_MINUTES}分より前です"
+    if minutes(hhmm) > minutes(window[6:11]):
+        return f"いま {hhmm} は、この会場の時間帯 {window} を過ぎています"
+    return None
+
+
 def open_planned(
-    db: sqlite_utils.Database, plan_visit_id: str, *, operator_id: str, now: datetime
+    db: sqlite_utils.Database,
+    plan_visit_id: str,
+    *,
+    operator_id: str,
+    now: datetime,
+    hours_reason: str = "",
 ) -> rec.Record:
-    """Open a stop of today's plan (``stop.open`` with ``planned`` true)."""
+    """Open a stop of today's plan (``stop.open`` with ``planned`` true).
+
+    Raises:
+        OutsideHours: More than 30 minutes before the visit's window or after it,
+            and no ``hours_reason`` (kept with the stop when given).
+    """
     row = db.execute(
         "SELECT van_id, date FROM plan_visits WHERE id = ?", [plan_visit_id]
     ).fetchone()
@@ -230,6 +265,11 @@ def open_planned(
             )
             else f"「{visit.site_name} {visit.window}」はすでに開いています"
         )
+    _refuse_if_open(db)  # said first: another stop open is the first thing to fix
+    problem = hours_problem(visit.window, now)
+    reason = hours_reason.strip()
+    if problem is not None and not reason:
+        raise OutsideHours(f"{problem}。開く理由を入力してください")
     with write(db):
         _refuse_if_open(db)
         payload: dict[str, Any] = {
@@ -248,6 +288,9 @@ def open_planned(
             "plan_visit_id": plan_visit_id,
             "opened_at": local_hhmm(now),
         }
+        if problem is not None:
+            payload["outside_hours"] = problem
+            payload["hours_reason"] = reason
         return rec.append(db, STOP_OPEN, payload, now=now)
 
 
@@ -262,7 +305,9 @@ def open_unplanned(
     site_id = form.choice("site_id", "会場", [s["id"] for s in master.sites(db)])
     activity = form.choice("activity", "活動の種類", list(ACTIVITIES))
     window = str(values.get("window") or "").strip()
-    if not _WINDOW.match(window):
+    if not window:
+        form.fail("window", "この会場の時間帯を入力してください(例 13:00-15:00)")
+    elif not _WINDOW.match(window):
         form.fail("window", "時間帯は 10:00-12:00 の形で入力してください")
     elif window[:5] >= window[6:]:
         form.fail("window", "時間帯の開始が終了より後です")

@@ -36,6 +36,9 @@ log = logging.getLogger("odekake.sync.auto")
 
 #: Phases the kiosk shows.
 IDLE, SENDING, OFFLINE, NO_HUB = "idle", "sending", "offline", "no_hub"
+#: Failures that waiting will not mend: the hub's answer did not verify against the
+#: pinned hub key, or its https certificate is not trusted (``ca_file``).
+KEY_MISMATCH, CERT_UNTRUSTED = "key_mismatch", "cert_untrusted"
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,9 @@ class AutoState:
 
     Attributes:
         phase: ``idle`` (nothing to do or all sent), ``sending``, ``offline`` (the
-            last attempt failed), ``no_hub`` (no hub URL known yet).
+            last attempt failed: not reachable), ``key_mismatch`` (the hub answered
+            but its signature is not the pinned hub key's), ``cert_untrusted``
+            (the https certificate did not verify), ``no_hub`` (no hub URL yet).
         unsynced: Records the hub has not acknowledged.
         last_sync_at: ISO time of the last successful push or pull.
         message: The last error, in Japanese (for the log and the status screen).
@@ -181,7 +186,21 @@ class AutoSync:
         self._retry_at = self.monotonic() + delay
         log.info("自動同期に失敗しました(%s 秒後に再試行): %s", int(delay), exc)
         _, unsynced, last, _ = self._local()
-        return self._set(phase=OFFLINE, unsynced=unsynced, last_sync_at=last, message=str(exc))
+        return self._set(
+            phase=failure_phase(exc), unsynced=unsynced, last_sync_at=last, message=str(exc)
+        )
+
+
+def failure_phase(exc: OdekakeError) -> str:
+    """Which kind of failure the top bar shows for a failed sync."""
+    from odekake.sync.client import HubCertificateUntrusted
+    from odekake.sync.wire import UnverifiedAnswer
+
+    if isinstance(exc, HubCertificateUntrusted):
+        return CERT_UNTRUSTED
+    if isinstance(exc, UnverifiedAnswer):
+        return KEY_MISMATCH
+    return OFFLINE
 
 
 def describe(state: AutoState, now: datetime) -> str:
@@ -190,6 +209,10 @@ def describe(state: AutoState, now: datetime) -> str:
         head = "送信中"
     elif state.phase == OFFLINE:
         head = f"接続なし 未送信{state.unsynced}件"
+    elif state.phase == KEY_MISMATCH:
+        head = f"ハブ鍵不一致 未送信{state.unsynced}件"
+    elif state.phase == CERT_UNTRUSTED:
+        head = f"証明書未確認 未送信{state.unsynced}件"
     elif state.phase == NO_HUB:
         head = f"ハブ未設定 未送信{state.unsynced}件"
     else:

@@ -158,7 +158,8 @@ class HubClient:
                 if reason is not None:  # not transient: retrying cannot help
                     raise HubCertificateUntrusted(
                         f"ハブ {self.base_url} の証明書を確かめられません({reason})。"
-                        "市のCA証明書を --ca-file で指定してください(車両の端末では ca_file の設定)。"
+                        "市のCA証明書を odekake kiosk --ca-file <CA証明書> で指定してください"
+                        "(odekake sync push|pull --ca-file でも可。指定は車両に保存されます)。"
                         "記録は車両に安全に残っています"
                     ) from exc
                 last = f"{type(exc).__name__}"
@@ -534,3 +535,36 @@ def usb_export(
     finally:
         db.close()
     return out, count
+
+
+#: The van's own setting (``meta``, never synced): the city's CA certificate for an
+#: ``https://`` hub, kept by ``odekake kiosk --ca-file`` and ``sync push|pull --ca-file``.
+CA_FILE_META = "hub_ca_file"
+
+
+def remember_ca_file(db_path: Path, ca_file: Path) -> None:
+    """Keep the CA certificate's path in the van's settings (checked to exist first)."""
+    from odekake.db import set_meta
+
+    tls_verify(ca_file)  # a missing or unreadable file is refused here, in Japanese
+    db = connect(db_path, role="van")
+    try:
+        with write(db):
+            set_meta(db, CA_FILE_META, str(ca_file.resolve()))
+    finally:
+        db.close()
+
+
+def ca_file_for(db_path: Path, given: Path | None) -> Path | None:
+    """The CA file to use: the one given (and then kept), else the one kept before."""
+    from odekake.db import get_meta
+
+    if given is not None:
+        remember_ca_file(db_path, given)
+        return given
+    db = connect(db_path, role="van")
+    try:
+        kept = get_meta(db, CA_FILE_META)
+    finally:
+        db.close()
+    return Path(kept) if kept else None

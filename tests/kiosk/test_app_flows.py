@@ -21,7 +21,7 @@ from kiosk.screens.today import TodayScreen
 from kiosk.widgets.confirm import Confirm
 
 from .conftest import FixedClock
-from .helpers import assert_receipt, choose, login, records, type_into
+from .helpers import assert_receipt, choose, login, open_afternoon_visit, records, type_into
 
 SIZE = (80, 24)
 
@@ -240,8 +240,7 @@ async def test_disaster_end_to_end(kiosk_path: Path, clock: FixedClock) -> None:
     app = app_for(kiosk_path, clock)
     async with app.run_test(size=SIZE) as pilot:
         await login(pilot)
-        await pilot.press("down", "enter")  # the afternoon り災 visit (plan table)
-        await pilot.pause()
+        await open_afternoon_visit(pilot)  # the afternoon り災 visit
         assert isinstance(app.screen, MenuScreen)
         await pilot.press("1")  # certificates are not offered at a り災 stop
         await pilot.pause()
@@ -333,9 +332,11 @@ async def test_unplanned_stop_close_stop_and_day_close(kiosk_path: Path, clock: 
         await pilot.press("u")
         await pilot.pause()
         await choose(pilot, "site_id", "tabito-01")
-        await pilot.press("ctrl+s")  # no reason yet
+        await pilot.press("ctrl+s")  # no hours and no reason yet: nothing silently assumed
         await pilot.pause()
         assert "理由" in str(app.screen.query_one("#err-reason", Static).render())
+        assert "時間帯を入力" in str(app.screen.query_one("#err-window", Static).render())
+        await type_into(pilot, "#f-window", "10:00-11:30")
         await type_into(pilot, "#f-reason", "区長からの要望")
         await pilot.press("ctrl+s")
         await pilot.pause()

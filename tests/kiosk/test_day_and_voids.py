@@ -108,6 +108,7 @@ async def test_day_close_ends_fee_intake_until_a_supervisor_reopens(
         await pilot.press("u")
         await pilot.pause()
         await choose(pilot, "site_id", "tabito-01")
+        await type_into(pilot, "#f-window", "10:30-11:30")
         await type_into(pilot, "#f-reason", "追加の依頼")
         await pilot.press("ctrl+s")
         await pilot.pause()
@@ -140,8 +141,12 @@ async def test_day_close_ends_fee_intake_until_a_supervisor_reopens(
     assert ("sv001", "approval", {"operator_id": "op001"}) in actions
     assert ("op001", "day.reopen", {"supervisor_id": "sv001"}) in actions
     assert any(a == ("sv001", "login.failed") for a in [(x[0], x[1]) for x in actions])
-    pdf = kiosk_path.parent / "receipts" / "日計表-2026-11-24.pdf"
-    text = pypdf.PdfReader(pdf).pages[0].extract_text()
+    # each close keeps its own 日計表: the second does not overwrite the first
+    folder = kiosk_path.parent / "receipts"
+    text = pypdf.PdfReader(folder / "日計表-2026-11-24.pdf").pages[0].extract_text()
+    assert "日計の再開" not in text
+    text = pypdf.PdfReader(folder / "日計表-2026-11-24-2.pdf").pages[0].extract_text()
+    assert "第2回の締め" in text
     # the re-open reason is sealed to city hall: the van's sheet no longer reads it
     assert "日計の再開" in text and "sv001" in text and "(封印済み)" in text
     assert "釣銭の数え直し" not in text

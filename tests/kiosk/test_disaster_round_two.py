@@ -20,7 +20,7 @@ from odekake.receipt_pdf import write_receipt
 from odekake.services import disaster
 
 from .conftest import FixedClock
-from .helpers import choose, login, records, type_into
+from .helpers import choose, login, open_afternoon_visit, records, type_into
 
 SIZE = (80, 24)
 
@@ -116,8 +116,7 @@ async def test_the_kiosk_offers_hisai_and_the_flood_fields_follow_the_cause(
     app = make_app(kiosk_path, clock=clock, settings=KioskSettings())
     async with app.run_test(size=SIZE) as pilot:
         await login(pilot)
-        await pilot.press("down", "enter")  # the afternoon り災 visit
-        await pilot.pause()
+        await open_afternoon_visit(pilot)  # the afternoon り災 visit
         await pilot.press("3")
         await pilot.pause()
         screen = app.screen

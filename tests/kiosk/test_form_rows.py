@@ -21,7 +21,7 @@ from kiosk.widgets.field import FormRow
 from kiosk.widgets.tick import Tick
 
 from .conftest import FixedClock
-from .helpers import login
+from .helpers import login, open_afternoon_visit
 
 SIZE = (80, 24)
 
@@ -63,8 +63,7 @@ async def test_every_form_row_draws_its_whole_label_left_of_the_control(
         seen["d"] = check_rows(app.screen)
         app.pop_screen()
         await pilot.pause()
-        await pilot.press("down", "enter")  # the afternoon り災 visit
-        await pilot.pause()
+        await open_afternoon_visit(pilot)  # the afternoon り災 visit
         await pilot.press("3")
         await pilot.pause()
         assert isinstance(app.screen, DisasterScreen)

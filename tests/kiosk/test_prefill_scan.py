@@ -11,14 +11,16 @@ from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
+from kiosk.screens.base import FormScreen
 from kiosk.screens.certificate import CertificateScreen
+from kiosk.screens.disaster import DisasterScreen
 from kiosk.screens.garbage import GarbageScreen
 from kiosk.screens.menu import MenuScreen
 from kiosk.screens.receipt import ReceiptScreen
 from odekake.prefill import encode
 
 from .conftest import DAY, FixedClock
-from .helpers import records
+from .helpers import login, open_afternoon_visit, records
 from .test_app_flows import SIZE, app_for, open_first_stop
 
 JUMINHYO = {
@@ -144,3 +146,56 @@ async def test_a_clean_form_gives_way_to_the_form_the_code_asks_for(
         screen = app.screen
         assert isinstance(screen, GarbageScreen), screen
         assert screen.value("service_code") == "garbage.large_m" and screen.value("quantity") == "2"
+
+
+RISAI = {
+    "disaster_id": "r5-typhoon13",
+    "name": "いわき 太郎",
+    "address": "いわき市平字デモ9",
+    "phone": "0246-00-0000",
+}
+
+
+async def test_a_scan_never_overwrites_what_the_operator_typed(
+    kiosk_path: Path, clock: FixedClock
+) -> None:
+    app = app_for(kiosk_path, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot)
+        await open_afternoon_visit(pilot)  # the afternoon り災 visit
+        await pilot.press("3")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, DisasterScreen)
+        await pilot.press(*"遠藤", "tab")
+        await pilot.pause()
+        await scan(pilot, encode("disaster", RISAI, DAY), lambda: screen.value("phone") != "")
+        assert screen.value("name") == "遠藤"  # typed: kept
+        assert screen.value("address") == RISAI["address"]  # empty: filled
+        note = screen.query_one("#note-name", Static)
+        assert "いわき 太郎" in str(note.render())
+        message = str(screen.query_one("#form-message", Static).render())
+        assert "変えていません" in message
+        # the operator chooses the scanned value with Ctrl+R on the field
+        screen.set_focus(screen.control("name"))
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert screen.value("name") == "いわき 太郎"
+        assert not screen.query("#note-name")
+
+
+async def test_after_a_scan_the_name_and_address_are_in_view(
+    kiosk_path: Path, clock: FixedClock
+) -> None:
+    app = app_for(kiosk_path, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_first_stop(pilot)
+        await scan(pilot, encode("cert", JUMINHYO, DAY), lambda: isinstance(app.screen, FormScreen))
+        await pilot.pause(0.1)
+        screen = app.screen
+        assert isinstance(screen, CertificateScreen)
+        assert screen.focused is screen.control("id_doc1")
+        form = screen.query_one("#form").region
+        for field in ("name", "address", "id_doc1"):
+            row = screen.query_one(f"#row-{field}").region
+            assert form.contains_region(row), (field, row, form)

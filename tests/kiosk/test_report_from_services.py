@@ -54,7 +54,9 @@ def test_month_report_from_kiosk_services(kdb: sqlite_utils.Database, tmp_path: 
     explanation.add_visitors(kdb, actor, 2)
     stops.close_stop(kdb, actor.stop_id, now=NOW)
     # afternoon: the planned り災 session at 田人
-    pm = stops.open_planned(kdb, "pv-2", operator_id="op001", now=NOW)
+    pm = stops.open_planned(
+        kdb, "pv-2", operator_id="op001", now=NOW, hours_reason="午前から続けて開く"
+    )
     actor_pm = Actor(operator_id="op001", stop_id=str(pm.payload["stop_id"]), now=NOW)  # type: ignore[index]
     disaster.apply(kdb, dis_form(), actor_pm)
     disaster.apply(kdb, dis_form(), actor_pm)

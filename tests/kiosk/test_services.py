@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -80,6 +80,39 @@ def test_open_planned_writes_stop_open(kdb: sqlite_utils.Database) -> None:
     assert count(kdb, "stop.close") == 1
     with pytest.raises(OdekakeError):
         stops.close_stop(kdb, p["stop_id"], now=NOW)
+
+
+def test_a_planned_stop_opened_well_outside_its_hours_needs_a_reason(
+    kdb: sqlite_utils.Database,
+) -> None:
+    # pv-2 is 13:30-15:30; NOW is 10:05: three and a half hours early
+    with pytest.raises(stops.OutsideHours, match="13:30-15:30"):
+        stops.open_planned(kdb, "pv-2", operator_id="op001", now=NOW)
+    assert count(kdb, "stop.open") == 0
+    r = stops.open_planned(
+        kdb, "pv-2", operator_id="op001", now=NOW, hours_reason="午後の会場が使えないため"
+    )
+    assert r.payload["hours_reason"] == "午後の会場が使えないため"
+    assert "30分より前" in r.payload["outside_hours"]
+    stops.close_stop(kdb, r.payload["stop_id"], now=NOW)
+    # pv-1 (10:00-12:00): 09:31 is within the 30 minutes; 09:29 and 12:01 are not
+    jst = timezone(timedelta(hours=9))
+    assert stops.hours_problem("10:00-12:00", datetime(2026, 11, 24, 9, 31, tzinfo=jst)) is None
+    assert stops.hours_problem("10:00-12:00", datetime(2026, 11, 24, 9, 29, tzinfo=jst))
+    late = stops.hours_problem("10:00-12:00", datetime(2026, 11, 24, 12, 1, tzinfo=jst))
+    assert late is not None and "過ぎています" in late
+    # the 04:59 of a real day: refused without a reason
+    with pytest.raises(stops.OutsideHours):
+        stops.open_planned(
+            kdb, "pv-1", operator_id="op001", now=datetime(2026, 11, 24, 4, 59, tzinfo=jst)
+        )
+
+
+def test_an_unplanned_stop_asks_for_its_hours(kdb: sqlite_utils.Database) -> None:
+    values = {"site_id": "tabito-01", "activity": "other", "window": "", "reason": "要望"}
+    with pytest.raises(FormErrors) as err:
+        stops.open_unplanned(kdb, values, operator_id="op001", now=NOW)
+    assert set(err.value.errors) == {"window"}
 
 
 def test_unplanned_stop_needs_a_reason(kdb: sqlite_utils.Database) -> None:

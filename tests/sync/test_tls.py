@@ -113,14 +113,18 @@ def test_push_and_pull_over_https_with_a_ca_file(
     assert rows(site.hub, "van-a") == rows(van, "van-a")
     pulled = cli("sync", "pull", "--db", str(van), "--hub", hub.url, "--ca-file", str(ca))
     assert pulled.returncode == 0, pulled.stderr
-    # without the CA the van does not trust the certificate: one Japanese line
+    # the CA given once is kept in the van's settings: no option needed any more
+    kept = cli("sync", "push", "--db", str(van), "--hub", hub.url)
+    assert kept.returncode == 0, kept.stderr
+    # a van never given the CA does not trust the certificate: one Japanese line
     # (and says so at once, with the default retries: a certificate does not get better)
-    untrusted = cli("sync", "push", "--db", str(van), "--hub", hub.url, "--backoff", "30")
+    other = site.van("van-b", 1)
+    untrusted = cli("sync", "push", "--db", str(other), "--hub", hub.url, "--backoff", "30")
     assert untrusted.returncode == 1 and untrusted.stderr.startswith("エラー: ハブ")
     assert "の証明書を確かめられません" in untrusted.stderr and "--ca-file" in untrusted.stderr
     assert "回試行" not in untrusted.stderr
     assert "Traceback" not in untrusted.stderr
-    missing = cli("sync", "pull", "--db", str(van), "--hub", hub.url, "--ca-file", "nope.pem")
+    missing = cli("sync", "pull", "--db", str(other), "--hub", hub.url, "--ca-file", "nope.pem")
     assert missing.returncode == 1 and "CA証明書のファイルがありません" in missing.stderr
 
 

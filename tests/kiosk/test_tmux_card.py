@@ -46,7 +46,9 @@ def test_card_read_into_a_certificate_in_a_real_terminal(
         term.wait_for("本日の運行")
         term.keys("u")
         term.wait_for("計画外の会場を開く")
-        term.keys("Right", "Tab", "Tab", "Tab")
+        term.keys("Right", "Tab", "Tab")  # first site, default activity
+        term.type("10:00-12:00")  # the hours: asked, never assumed
+        term.keys("Tab")
         term.type("臨時開設")
         term.keys("C-s")
         term.wait_for("サービスを選ぶ")

@@ -143,6 +143,8 @@ def render(request: Request, name: str, context: dict[str, Any], status: int = 2
         "csrf": csrf_token(request),
         "csrf_field": CSRF_FIELD,
         "root": href(request, ""),
+        # Links, buttons and forms are drawn from the same table the routes check.
+        "may": lambda need: role is not None and staff_may(role, need),
         **context,
     }
     response = templates.TemplateResponse(request, name, ctx, status_code=status)

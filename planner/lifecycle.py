@@ -379,13 +379,19 @@ def _same(v: dict[str, Any], w: dict[str, Any]) -> bool:
 
 
 def publish(
-    db: sqlite_utils.Database, plan_id: str, *, actor: str, now: datetime | None = None
+    db: sqlite_utils.Database,
+    plan_id: str,
+    *,
+    actor: str,
+    now: datetime | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> PublishResult:
     """Publish a draft: its visits come into force for its vans and horizon.
 
     Every visit in force for the same van and day (from earlier published plans) is
     superseded, except an identical one, which stays in force under its first id.
-    An earlier plan with no visit left in force becomes ``superseded``.
+    An earlier plan with no visit left in force becomes ``superseded``. ``detail`` is
+    added to the audit entry (the rule check's findings, see :mod:`planner.publishing`).
 
     Raises:
         NotFound: No such plan.
@@ -477,6 +483,7 @@ def publish(
                 "unchanged": unchanged,
                 "superseded": dict(superseded),
                 "superseded_plans": closed,
+                **(detail or {}),
             },
         )
     return result

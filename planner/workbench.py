@@ -239,3 +239,67 @@ def replan_disaster(
         keep=jobs.keep_from_plan(plan),
         parent_id=plan_id,
     )
+
+
+@dataclass(frozen=True)
+class ReplanScope:
+    """What a disaster re-plan would touch, said before it starts."""
+
+    start: date
+    end: date
+    sites: tuple[str, ...]
+    site_names: tuple[str, ...]
+    visits_from: int
+    days_from: int
+    districts_from: int
+    horizon_end: str
+
+
+def replan_scope(
+    db: sqlite_utils.Database, plan_id: str, fields: dict[str, str]
+) -> tuple[dict[str, str], ReplanScope | None]:
+    """Check the re-plan form's fields, each message by its field (``from``, ``to``,
+    ``sites``); with none, how many of the plan's visits the re-plan may move."""
+    plan = lifecycle.load_plan(db, plan_id)
+    errors: dict[str, str] = {}
+    start = end = None
+    raw_from = fields.get("from", "").strip()
+    raw_to = fields.get("to", "").strip() or raw_from
+    try:
+        start = date.fromisoformat(raw_from)
+    except ValueError:
+        errors["from"] = "開始日は 2026-12-08 の形で入力してください"
+    try:
+        end = date.fromisoformat(raw_to)
+    except ValueError:
+        errors["to"] = "終了日は 2026-12-08 の形で入力してください"
+    if start and end:
+        if end < start:
+            errors["to"] = "終了日は開始日と同じか後の日にしてください"
+        elif not (plan.horizon_start <= start.isoformat() <= plan.horizon_end):
+            errors["from"] = (
+                f"開始日はこの計画の期間({plan.horizon_start}〜{plan.horizon_end})の中の日に"
+                "してください"
+            )
+    wanted = [s.strip() for s in fields.get("sites", "").replace("、", ",").split(",") if s.strip()]
+    names = {r[0]: r[1] for r in db.execute("SELECT id, name FROM sites")}
+    unknown = [s for s in wanted if s not in names]
+    if not wanted:
+        errors["sites"] = "災害対応の会場IDを1つ以上入力してください"
+    elif unknown:
+        errors["sites"] = (
+            f"会場IDが登録されていません: {'、'.join(unknown)}(「地点・地区」の一覧にあるIDです)"
+        )
+    if errors or start is None or end is None:
+        return errors, None
+    later = [v for v in plan.visits if v.date >= start.isoformat()]
+    return {}, ReplanScope(
+        start=start,
+        end=end,
+        sites=tuple(wanted),
+        site_names=tuple(names[s] for s in wanted),
+        visits_from=len(later),
+        days_from=len({v.date for v in later}),
+        districts_from=len({v.district_id for v in later}),
+        horizon_end=plan.horizon_end,
+    )

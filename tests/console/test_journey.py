@@ -150,6 +150,9 @@ def test_coordinator_month_in_the_browser(chromium, demo_hub) -> None:  # type: 
     # 8. Publish the re-solved draft.
     page.goto(f"{base}/plans/{second_id}")
     page.click("#publish")
+    page.wait_for_selector("h1 >> text=計画の公開")
+    assert "違反 0 件" in page.inner_text("main")
+    page.click("#confirm")
     page.wait_for_selector("text=公開しました")
     shot(page, "09-published")
     assert month_label

@@ -42,12 +42,14 @@ __all__ = [
     "STATUSES",
     "AddVisit",
     "Edit",
+    "ForceLine",
     "MoveVisit",
     "PlanSummary",
     "PublishResult",
     "RemoveVisit",
     "discard",
     "edit_draft",
+    "force_lines",
     "list_plans",
     "load_plan",
     "publish",
@@ -512,6 +514,41 @@ def discard(
         )
         audit.log(db, actor, "plan.discard", r["id"], {})
     return str(r["id"])
+
+
+@dataclass(frozen=True)
+class ForceLine:
+    """Where a published plan's visits that are not in force went (the plan list's line)."""
+
+    superseded_by: dict[str, int] = field(default_factory=dict)
+    same_as: dict[str, int] = field(default_factory=dict)
+
+
+def force_lines(db: sqlite_utils.Database, plan_ids: list[str]) -> dict[str, ForceLine]:
+    """For each plan, how many of its visits each later published plan replaced, and how
+    many stay in force under an earlier plan's identical visit (``same_as``)."""
+    if not plan_ids:
+        return {}
+    marks = ",".join("?" * len(plan_ids))
+    by: dict[str, dict[str, int]] = defaultdict(dict)
+    same: dict[str, dict[str, int]] = defaultdict(dict)
+    for pid, other, n in db.execute(
+        f"SELECT plan_id, superseded_by, COUNT(*) FROM plan_visits WHERE plan_id IN ({marks})"
+        " AND superseded_by IS NOT NULL GROUP BY plan_id, superseded_by",
+        plan_ids,
+    ):
+        by[str(pid)][str(other)] = int(n)
+    for pid, origin, n in db.execute(
+        "SELECT v.plan_id, o.plan_id, COUNT(*) FROM plan_visits v JOIN plan_visits o"
+        f" ON o.id = v.same_as WHERE v.plan_id IN ({marks}) GROUP BY v.plan_id, o.plan_id",
+        plan_ids,
+    ):
+        same[str(pid)][str(origin)] = int(n)
+    return {
+        pid: ForceLine(dict(by.get(pid, {})), dict(same.get(pid, {})))
+        for pid in plan_ids
+        if pid in by or pid in same
+    }
 
 
 def published_visits(

@@ -54,6 +54,7 @@ async def plans_index(request: Request) -> Response:
         ]
         return {
             "plans": plans,
+            "force": lifecycle.force_lines(db, [p.id for p in plans]),
             "job": jobs.running_job(db, month),
             "saved": policy_form.saved_policy(db, month) is not None,
         }

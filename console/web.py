@@ -34,7 +34,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from odekake import audit
-from odekake.authz import PermissionDenied, require_staff, staff_may
+from odekake.authz import PermissionDenied, require_staff, staff_may, staff_role
 from odekake.db import connect
 from odekake.staff import STAFF_ROLES
 from odekake.sync.ingest import with_retry
@@ -209,6 +209,7 @@ def _guarded(
                 role = await con.call(lambda db: require_staff(db, login, need))
             except PermissionDenied as exc:
                 request.state.staff = login
+                request.state.role = await con.call(lambda db: staff_role(db, login))
                 return forbidden(request, str(exc))
             request.state.staff = login
             request.state.role = role

@@ -904,6 +904,11 @@ def refuse_overlaps(visits: list[PlanVisit]) -> None:
                 )
 
 
+def policy_text_of(db: sqlite_utils.Database, plan_id: str) -> str:
+    """The policy (TOML) a stored plan was made with ("" when not stored)."""
+    return _policy_text(db, plan_id)
+
+
 def _policy_text(db: sqlite_utils.Database, plan_id: str) -> str:
     row = db.execute("SELECT policy FROM plans WHERE id = ?", [plan_id]).fetchone()
     return str(row[0]) if row else ""

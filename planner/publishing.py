@@ -170,9 +170,9 @@ def preview(
     plan = lifecycle.load_plan(db, s.id)
     try:
         if policy is None:
-            from planner.workbench import policy_input
+            from planner.workbench import check_input
 
-            policy = policy_input(db, s.horizon_start[:7], today)
+            policy = check_input(db, plan)
         violations = tuple(check_plan(db, policy, plan))
     except PolicyError as exc:
         violations = (Violation("policy", str(exc)),)

@@ -75,6 +75,24 @@ class Piece:
         return self.field
 
 
+_POP = object()  # _put's value meaning "remove the key"
+
+
+def _put(path: tuple[str | int, ...], value: Any) -> Callable[[dict[str, Any]], None]:
+    """Set (or with ``_POP`` remove) the value at ``path`` of a policy document."""
+
+    def run(doc: dict[str, Any]) -> None:
+        target: Any = doc
+        for key in path[:-1]:
+            target = target[key]
+        if value is _POP:
+            target.pop(path[-1], None)
+        else:
+            target[path[-1]] = copy.deepcopy(value)
+
+    return run
+
+
 def _drop(kind: str, position: int, events: bool = False) -> Callable[[dict[str, Any]], None]:
     def run(doc: dict[str, Any]) -> None:
         table = doc.get("events", {}) if events else doc
@@ -111,28 +129,16 @@ def pieces(doc: dict[str, Any], rows: Mapping[str, list[int]]) -> list[Piece]:
         if did == "default" or not isinstance(rule, dict):
             continue
         for k in list(rule):
-            out.append(
-                Piece(f"d.{did}.{k}", lambda d, did=did, k=k: d["districts"][did].pop(k, None))
-            )
-    out.append(
-        Piece("windows.default", lambda d: d["windows"].__setitem__("default", DEFAULT_WINDOWS))
-    )
+            out.append(Piece(f"d.{did}.{k}", _put(("districts", did, k), _POP)))
+    out.append(Piece("windows.default", _put(("windows", "default"), DEFAULT_WINDOWS)))
     for k in ("setup_minutes", "teardown_minutes"):
-        out.append(Piece(f"windows.{k}", lambda d, k=k: d["windows"].__setitem__(k, 15)))
+        out.append(Piece(f"windows.{k}", _put(("windows", k), 15)))
     for j, van in enumerate(doc.get("vans", [])):
         vid = van.get("id", "")
-        out.append(
-            Piece(
-                f"van.{vid}.shift", lambda d, j=j: d["vans"][j].__setitem__("shift", DEFAULT_SHIFT)
-            )
-        )
-        out.append(
-            Piece(
-                f"van.{vid}.maintenance", lambda d, j=j: d["vans"][j].__setitem__("maintenance", [])
-            )
-        )
+        out.append(Piece(f"van.{vid}.shift", _put(("vans", j, "shift"), DEFAULT_SHIFT)))
+        out.append(Piece(f"van.{vid}.maintenance", _put(("vans", j, "maintenance"), [])))
     for k in ("opened", "closed"):
-        out.append(Piece(f"calendar.{k}", lambda d, k=k: d["calendar"].__setitem__(k, [])))
+        out.append(Piece(f"calendar.{k}", _put(("calendar", k), [])))
     time_words = "時刻|時間帯|window|HH:MM"
     layout: tuple[tuple[str, str, bool, tuple[tuple[str, str], ...], str], ...] = (
         ("pins", "pin", False, ((time_words, "window"), ("日付|日が|date", "date")), "site"),

@@ -214,13 +214,11 @@ def save_draft(
                 ],
             )
         if actor:
-            audit.log(
-                db,
-                actor,
-                "plan.create",
-                plan.id,
-                {"visits": len(stored), "parent_id": parent_id, "vans": vans},
-            )
+            detail: dict[str, Any] = {"visits": len(stored), "parent_id": parent_id, "vans": vans}
+            edited = plan.solver.status == "edited"
+            if edited:  # a hand edit says what it changed (the draft's note)
+                detail["edit"] = [n for n in plan.notes if n.startswith("手で編集")]
+            audit.log(db, actor, "plan.edit" if edited else "plan.create", plan.id, detail)
     return plan.id
 
 

@@ -85,7 +85,11 @@ def test_remove_makes_a_new_draft_and_is_audited(
     new = lifecycle.load_plan(db, new_id)
     assert len(new.visits) == len(plan.visits) - 1
     assert lifecycle.summary(db, new_id).parent_id == plan.id
-    assert audit.entries(db)[-1].action == "plan.create"
+    last = audit.entries(db)[-1]
+    assert last.action == "plan.edit"  # a hand edit, not a plain plan.create
+    assert last.detail["edit"] == [
+        f"手で編集: 削除 {victim.date} {victim.start} {victim.site_name}"
+    ]
     page = planner_browser.client.get(r.headers["location"])
     assert "変更しました" in page.text
 

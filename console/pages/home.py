@@ -16,4 +16,8 @@ async def home(request: Request) -> Response:
     con = console_of(request)
     today = con.today()
     vans = await con.call(lambda db: vans_today(db, today))
-    return render(request, "home.html", {"vans": vans, "today": date_ja(today)})
+    return render(
+        request,
+        "home.html",
+        {"vans": vans, "today": date_ja(today), "today_iso": today.isoformat()},
+    )

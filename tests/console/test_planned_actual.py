@@ -50,3 +50,5 @@ def test_the_month_and_day_pages(coordinator: Browser) -> None:
     assert day.status_code == 200 and "未実施" in day.text
     home = coordinator.client.get("/console/")
     assert f'href="/console/plans/actual?day={DAY.isoformat()}"' in home.text
+    line = home.text.split('class="plan-vs-actual" data-van="van-1">', 1)[1].split("</p>", 1)[0]
+    assert line.count("未実施") == 2  # nothing synced yet for today

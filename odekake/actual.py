@@ -35,6 +35,7 @@ class StopActual:
     opened_at: str = ""
     closed_at: str = ""
     users: dict[str, int] = field(default_factory=dict)
+    upcoming: bool = False  # a day still to come (not served yet is not 未実施)
 
     @property
     def served(self) -> bool:
@@ -48,11 +49,11 @@ class StopActual:
 
     @property
     def state(self) -> str:
-        """In words: 実施, 実施中, 未実施 or 計画外."""
+        """In words: 実施, 実施中, 未実施, 予定 (a day still to come) or 計画外."""
         if not self.planned:
             return "計画外"
         if not self.served:
-            return "未実施"
+            return "予定" if self.upcoming else "未実施"
         return "実施" if self.closed_at else "実施中"
 
 
@@ -75,8 +76,8 @@ class DayActual:
 
     @property
     def not_served(self) -> int:
-        """Planned visits no van opened."""
-        return self.planned - self.served
+        """Planned visits no van opened (on a day still to come: none yet)."""
+        return sum(1 for s in self.stops if s.state == "未実施")
 
     @property
     def unplanned(self) -> int:
@@ -94,8 +95,11 @@ def _utc(day: date) -> str:
     return start.isoformat(timespec="milliseconds")
 
 
-def days_actual(db: sqlite_utils.Database, first: date, last: date) -> list[DayActual]:
-    """Each day from ``first`` to ``last``: its visits in force and the stops opened."""
+def days_actual(
+    db: sqlite_utils.Database, first: date, last: date, today: date | None = None
+) -> list[DayActual]:
+    """Each day from ``first`` to ``last``: its visits in force and the stops opened
+    (visits after ``today`` not yet served are 予定, not 未実施)."""
     sites = {r[0]: r[1] for r in db.execute("SELECT id, name FROM sites")}
     districts = {r[0]: r[1] for r in db.execute("SELECT id, name FROM districts")}
     planned = db.execute(
@@ -139,6 +143,7 @@ def days_actual(db: sqlite_utils.Database, first: date, last: date) -> list[DayA
                 opened_at=str(p.get("opened_at", "")) if sid else "",
                 closed_at=closed.get(sid, "") if sid else "",
                 users=dict(users.get(sid, {})) if sid else {},
+                upcoming=today is not None and day_s > today.isoformat(),
             )
         )
     for sid, p in opened.items():  # opened outside the plan (or for a visit no longer in force)
@@ -163,12 +168,14 @@ def days_actual(db: sqlite_utils.Database, first: date, last: date) -> list[DayA
     return days
 
 
-def day_actual(db: sqlite_utils.Database, day: date) -> DayActual:
+def day_actual(db: sqlite_utils.Database, day: date, today: date | None = None) -> DayActual:
     """One day's plan against its records."""
-    return days_actual(db, day, day)[0]
+    return days_actual(db, day, day, today)[0]
 
 
-def month_actual(db: sqlite_utils.Database, year: int, month: int) -> list[DayActual]:
+def month_actual(
+    db: sqlite_utils.Database, year: int, month: int, today: date | None = None
+) -> list[DayActual]:
     """Every day of a month, planned against actual."""
     last = calendar.monthrange(year, month)[1]
-    return days_actual(db, date(year, month, 1), date(year, month, last))
+    return days_actual(db, date(year, month, 1), date(year, month, last), today)

@@ -223,14 +223,16 @@ async def actual_page(request: Request) -> Response:
             return render(
                 request, "error.html", {"message": "日付は 2026-12-08 の形で指定してください"}, 400
             )
-        found = await con.call(lambda db: actual.day_actual(db, day))
+        today = con.today()
+        found = await con.call(lambda db: actual.day_actual(db, day, today))
         return render(request, "actual.html", {"day": found, "days": None, "month": raw_day[:7]})
     month = request.query_params.get("month", "") or con.today().strftime("%Y-%m")
     try:
         start, _end = policy_form.month_of(month)
     except PolicyError as exc:
         return render(request, "error.html", {"message": str(exc)}, status=400)
-    days = await con.call(lambda db: actual.month_actual(db, start.year, start.month))
+    today = con.today()
+    days = await con.call(lambda db: actual.month_actual(db, start.year, start.month, today))
     return render(
         request,
         "actual.html",

@@ -48,6 +48,8 @@ def test_the_month_and_day_pages(coordinator: Browser) -> None:
     assert '<td class="num">2</td>' in row  # the demo's two visits today
     day = coordinator.client.get(f"/console/plans/actual?day={DAY.isoformat()}")
     assert day.status_code == 200 and "未実施" in day.text
+    later = coordinator.client.get("/console/plans/actual?day=2026-11-24").text
+    assert "予定" in later and "未実施" not in later.split('id="actual-day"', 1)[1]
     home = coordinator.client.get("/console/")
     assert f'href="/console/plans/actual?day={DAY.isoformat()}"' in home.text
     line = home.text.split('class="plan-vs-actual" data-van="van-1">', 1)[1].split("</p>", 1)[0]

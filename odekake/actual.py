@@ -12,15 +12,16 @@ from __future__ import annotations
 import calendar
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import sqlite_utils
 
 from odekake import records as rec
 from odekake.catalog import CATEGORIES, SERVICE_RECORD_TYPES, STOP_CLOSE, STOP_OPEN
+from odekake.overview import JST
 from odekake.plans import IN_FORCE
 
-JST = timezone(timedelta(hours=9), "JST")
+__all__ = ["JST", "DayActual", "StopActual", "day_actual", "days_actual", "month_actual"]
 
 
 @dataclass(frozen=True)

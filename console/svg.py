@@ -58,7 +58,8 @@ def calendar_svg(plan: Plan, month: date, link: str = "?day=", selected: str = "
     """A month grid: each day, each van, its stops (window, site, expected users).
 
     Days the van works on a weekend or holiday (opened days) are outlined in orange
-    and labelled 休日稼働. Each day links to ``link + ISO date`` (the map of that day).
+    and labelled 休日稼働 (orange means only that); stops other than the regular round
+    (early voting, disaster, reservation) are written in purple with their kind. Each day links to ``link + ISO date`` (the map of that day).
     """
     by_day: dict[str, dict[str, list[PlanVisit]]] = defaultdict(lambda: defaultdict(list))
     for v in plan.visits:
@@ -70,7 +71,7 @@ def calendar_svg(plan: Plan, month: date, link: str = "?day=", selected: str = "
         lines = 1
         for d in week:
             vans = by_day.get(d.isoformat(), {})
-            lines = max(lines, 1 + sum(1 + len(vs) for vs in vans.values()))
+            lines = max(lines, 1 + sum(1 + 2 * len(vs) for vs in vans.values()))
         heights.append(18 + 15 * lines)
     width, height = col_w * 7, head + sum(heights)
     out = [
@@ -108,12 +109,18 @@ def calendar_svg(plan: Plan, month: date, link: str = "?day=", selected: str = "
                 out.append(_t(x + 6, line, van_id, 11, fill="#0b5d8c", font_weight="bold"))
                 line += 15
                 for v in sorted(vans[van_id], key=lambda v: v.start):
-                    users = f" {v.expected_users:.0f}人" if v.expected_users else ""
-                    name = v.site_name if len(v.site_name) <= 6 else v.site_name[:5] + "…"
-                    label = f"{v.start}-{v.end} {name}{users}"
-                    color = "#7a3e00" if v.activity != "regular" else "#222"
-                    out.append(_t(x + 8, line, label, 10, fill=color))
-                    line += 15
+                    # The window on one line, the site's name on its own line below (15
+                    # characters fit a day's width; the full name is the line's tooltip).
+                    users = f" 見込み{v.expected_users:.0f}人" if v.expected_users else ""
+                    name = v.site_name if len(v.site_name) <= 15 else v.site_name[:14] + "…"
+                    color = "#6b3fa0" if v.activity != "regular" else "#222"
+                    kind = "" if v.activity == "regular" else f" {v.activity_label}"
+                    out.append(_t(x + 8, line, f"{v.start}-{v.end}{users}{kind}", 10, fill=color))
+                    out.append(
+                        f'<text x="{x + 14}" y="{line + 13}" font-size="10" fill="{color}">'
+                        f"<title>{escape(v.site_name)}</title>{escape(name)}</text>"
+                    )
+                    line += 28
             out.append("</a>")
         y += h
     out.append("</svg>")

@@ -38,7 +38,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from odekake import audit
-from odekake.authz import PermissionDenied, require_staff, staff_may
+from odekake.authz import PermissionDenied, require_staff, staff_may, staff_role
 from odekake.db import connect
 from odekake.staff import STAFF_ROLES
 from odekake.staff_sessions import session_login
@@ -187,6 +187,8 @@ def render(request: Request, name: str, context: dict[str, Any], status: int = 2
         "csrf": csrf_token(request),
         "csrf_field": CSRF_FIELD,
         "root": href(request, ""),
+        # Links, buttons and forms are drawn from the same table the routes check.
+        "may": lambda need: role is not None and staff_may(role, need),
         **context,
     }
     response = templates.TemplateResponse(request, name, ctx, status_code=status)
@@ -264,6 +266,7 @@ def _guarded(
                 role = await con.call(lambda db: require_staff(db, login, need))
             except PermissionDenied as exc:
                 request.state.staff = login
+                request.state.role = await con.call(lambda db: staff_role(db, login))
                 return forbidden(request, str(exc))
             request.state.staff = login
             request.state.role = role

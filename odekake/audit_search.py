@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import Any
 
 import sqlite_utils
 
@@ -70,3 +71,63 @@ def known_actions(db: sqlite_utils.Database) -> list[tuple[str, str]]:
     """(action, Japanese label) of every action in the log or in the list, by action."""
     seen = {str(r[0]) for r in db.execute("SELECT DISTINCT action FROM audit_log")}
     return [(a, ACTIONS.get(a, a)) for a in sorted(seen | set(ACTIONS))]
+
+
+# Words for the detail keys the console shows (unknown keys are shown as they are).
+DETAIL_LABELS: dict[str, str] = {
+    "reason": "理由",
+    "override_reason": "違反を承知で公開した理由",
+    "violations": "ルール違反",
+    "notices": "回覧板を配り直す地区",
+    "checked": "ルールの確認",
+    "visits": "訪問",
+    "unchanged": "変更なし",
+    "superseded": "差し替えた訪問(計画ごと)",
+    "superseded_plans": "差し替え済みになった計画",
+    "parent_id": "もとの計画",
+    "vans": "車両",
+    "edit": "手直しの内容",
+    "changes": "変更(前 → 後)",
+    "changed": "変更した項目",
+    "new": "新規",
+    "district": "地区",
+    "files": "ファイル",
+    "rows": "行数",
+    "kind": "種類",
+    "role": "役割",
+    "old": "変更前",
+    "bytes": "大きさ(バイト)",
+    "record": "記録",
+    "device": "端末",
+    "seq": "番号",
+    "kept": "正とした版",
+    "outcome": "結果",
+    "van": "車両",
+    "month": "月",
+    "from": "から",
+    "to": "まで",
+}
+
+
+def _value(v: Any) -> str:
+    if v is None:
+        return "なし"
+    if isinstance(v, bool):
+        return "はい" if v else "いいえ"
+    if isinstance(v, list | tuple):
+        return "、".join(_value(x) for x in v) if v else "なし"
+    if isinstance(v, dict):
+        parts = []
+        for k, x in v.items():
+            if isinstance(x, list | tuple) and len(x) == 2:
+                parts.append(f"{DETAIL_LABELS.get(k, k)}: {_value(x[0])} → {_value(x[1])}")
+            else:
+                parts.append(f"{DETAIL_LABELS.get(k, k)}: {_value(x)}")
+        return "、".join(parts) if parts else "なし"
+    return str(v)
+
+
+def describe(detail: dict[str, Any]) -> list[tuple[str, str]]:
+    """An entry's detail as (words, value) lines a person reads: lists joined, before and
+    after values as ``前 → 後``, no Python notation."""
+    return [(DETAIL_LABELS.get(k, k), _value(v)) for k, v in detail.items()]

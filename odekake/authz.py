@@ -110,6 +110,12 @@ def staff_may(role: str, action: str) -> bool:
     return role in STAFF_PERMISSIONS[action]
 
 
+def staff_role(db: sqlite_utils.Database, login: str) -> str | None:
+    """The active staff member's role, or None (unknown or disabled login)."""
+    row = db.execute("SELECT role, active FROM staff WHERE login = ?", [login]).fetchone()
+    return str(row[0]) if row is not None and row[1] else None
+
+
 def require_staff(db: sqlite_utils.Database, login: str, action: str) -> str:
     """The staff member's role; :class:`PermissionDenied` (audited) unless it allows ``action``.
 
@@ -118,8 +124,7 @@ def require_staff(db: sqlite_utils.Database, login: str, action: str) -> str:
     """
     from odekake.staff import STAFF_ROLES
 
-    row = db.execute("SELECT role, active FROM staff WHERE login = ?", [login]).fetchone()
-    role = str(row[0]) if row is not None and row[1] else ""
+    role = staff_role(db, login)
     if role and staff_may(role, action):
         return role
     audit.log(db, f"staff:{login}", "role.denied", action)

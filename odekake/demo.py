@@ -19,9 +19,9 @@ from typing import Any
 
 import sqlite_utils
 
-from odekake import audit, master
+from odekake import master
 from odekake.catalog import ACTIVITIES, STOP_CLOSE, STOP_OPEN
-from odekake.db import connect, role_of, set_meta, write
+from odekake.db import connect, set_meta, write
 from odekake.errors import OdekakeError
 from odekake.private_files import write_private
 from odekake.receipts import fiscal_year, format_receipt_no
@@ -602,76 +602,24 @@ def _seed_master(
     master.add_disaster(db, flood["id"], flood["name"], date.fromisoformat(flood["date"]), "浸水")
 
 
-def _demo_plan(
-    db: sqlite_utils.Database,
+def _publish_demo_plan(
+    hub: sqlite_utils.Database,
+    van: sqlite_utils.Database,
     sites: list[dict[str, Any]],
     rng: random.Random,
     today: date,
-    days: list[date],
 ) -> None:
-    """A simple hand-made plan from today on, so the kiosk has stops to open.
-
-    The coordinator's real plans come from the planner (``odekake plan``); this one
-    only rotates through the districts, two windows a day at two sites.
+    """The planner's plan for four weeks from today, checked and published on the hub and
+    copied to the van (as its first pull would bring it); today's stop is pinned at the
+    first site of a district drawn by ``rng``.
     """
-    by_district: dict[str, list[dict[str, Any]]] = {}
-    for s in sites:
-        by_district.setdefault(s["district_id"], []).append(s)
+    from planner.demo_plan import copy_published, publish_demo_plan
+
     order = [d.id for d in master.IWAKI_DISTRICTS]
     rng.shuffle(order)
-    plan_id = f"demo-{today.isoformat()}"
-    # Published at once (on a fresh hub nothing is in force to supersede), as a
-    # coordinator would publish a plan: only published visits reach and show on a van.
-    created = datetime.combine(today, time(8, 0), tzinfo=JST).isoformat()
-    with write(db):
-        db.execute(
-            "INSERT INTO plans(id, created_at, horizon_start, horizon_end, status, notes,"
-            " label, van_ids, created_by, published_at, published_by)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            [
-                plan_id,
-                created,
-                today.isoformat(),
-                (today + timedelta(days=27)).isoformat(),
-                "published",
-                "デモ用の仮の計画(地区を順に回るだけ)",
-                "デモ",
-                json.dumps([VAN_ID]),
-                "demo",
-                created,
-                "demo",
-            ],
-        )
-        for i, day in enumerate(days):
-            did = order[i % len(order)]
-            choices = by_district[did]
-            for k, (start, end) in enumerate((("10:00", "12:00"), ("13:30", "15:30")), start=1):
-                site = choices[(k - 1) % len(choices)]
-                services = ["certificate", "mynumber", "consultation", "frailty", "explanation"]
-                if did not in ("hisanohama", "chuodai"):
-                    services.insert(2, "garbage")
-                db.execute(
-                    'INSERT INTO plan_visits(id, plan_id, date, van_id, service_window, start, "end", '
-                    "site_id, district_id, activity, services, order_in_day, opened_day) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    [
-                        f"{plan_id}-{day.isoformat()}-{k}",
-                        plan_id,
-                        day.isoformat(),
-                        VAN_ID,
-                        "am" if k == 1 else "pm",
-                        start,
-                        end,
-                        site["id"],
-                        did,
-                        "regular",
-                        json.dumps(services),
-                        k,
-                        int(master.is_closed(db, day)),
-                    ],
-                )
-        if role_of(db) == "hub":
-            audit.log(db, "demo", "plan.publish", plan_id, {"visits": 2 * len(days)})
+    site_id = next(s["id"] for s in sites if s["district_id"] == order[0])
+    plan_id = publish_demo_plan(hub, today, site_id)
+    copy_published(hub, van, plan_id)
 
 
 DEMO_ELECTION_ID = "demo-election"
@@ -841,10 +789,8 @@ def build_demo(
     with write(van):
         set_meta(van, "demo_synced_through_seq", str(len(synced)))
     # Today is always planned, even on a holiday, so the demo kiosk has stops to open
-    # (marked as an opened day, as a coordinator would open a weekend for an event).
-    plan_days = sorted({today, *_working_days(hub, today, today + timedelta(days=27))})
-    for db in (hub, van):
-        _demo_plan(db, sites, random.Random(seed + 1), today, plan_days)
+    # (an opened day, as a coordinator would open a weekend for an event).
+    _publish_demo_plan(hub, van, sites, random.Random(seed + 1), today)
     voters = _demo_election(hub, van, directory, today)
     from odekake.sync.keys import enroll_synced
 

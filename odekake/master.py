@@ -353,14 +353,17 @@ def save_site(db: sqlite_utils.Database, fields: dict[str, str], *, actor: str) 
     from odekake import audit
 
     with write(db):
-        existed = db.execute("SELECT 1 FROM sites WHERE id = ?", [row["id"]]).fetchone()
+        before = list(db["sites"].rows_where("id = ?", [row["id"]]))
         upsert_site(db, row)
+        after = next(iter(db["sites"].rows_where("id = ?", [row["id"]])))
+        old = before[0] if before else {}
+        changes = {k: [old.get(k), v] for k, v in after.items() if k != "id" and old.get(k) != v}
         audit.log(
             db,
             actor,
             "site.change",
             row["id"],
-            {"new": existed is None, "district": row["district_id"]},
+            {"new": not before, "district": row["district_id"], "changes": changes},
         )
     return row
 

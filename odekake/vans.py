@@ -182,5 +182,21 @@ def update(
                 van_id,
             ],
         )
-        audit.log(db, actor, "van.change", van_id, {"changed": sorted(changed)})
+        old = {
+            "name": current.name,
+            "depot_name": current.depot_name,
+            "depot_lat": current.depot_lat,
+            "depot_lon": current.depot_lon,
+            "shift": current.shift,
+        }
+        audit.log(
+            db,
+            actor,
+            "van.change",
+            van_id,
+            {
+                "changed": sorted(changed),
+                "changes": {k: [old.get(k), v] for k, v in changed.items() if old.get(k) != v},
+            },
+        )
     return van(db, van_id)

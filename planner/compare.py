@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import tempfile
+import threading
 import zipfile
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,8 +85,42 @@ def compare(a: Plan, b: Plan) -> Comparison:
     )
 
 
+# Files drawn from a plan, by (kind, digest of the plan's document): a stored plan never
+# changes (an edit makes a new draft), and drawing the 回覧板 notices takes most of a
+# second, so the console draws each plan's files once. Bounded to a few plans.
+_FILES: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+_FILES_MAX = 12
+_FILES_LOCK = threading.Lock()
+
+
+def _cached(kind: str, plan: Plan, draw: Callable[[Plan], bytes]) -> bytes:
+    digest = hashlib.sha256(
+        json.dumps(plan.to_dict(), sort_keys=True, ensure_ascii=False, default=str).encode()
+    ).hexdigest()
+    key = (kind, digest)
+    with _FILES_LOCK:
+        if key in _FILES:
+            _FILES.move_to_end(key)
+            return _FILES[key]
+    body = draw(plan)
+    with _FILES_LOCK:
+        _FILES[key] = body
+        while len(_FILES) > _FILES_MAX:
+            _FILES.popitem(last=False)
+    return body
+
+
 def calendar_pdf(plan: Plan) -> bytes:
-    """The calendar PDF as bytes (the same as ``odekake plan --pdf``)."""
+    """The calendar PDF as bytes (the same as ``odekake plan --pdf``), drawn once per plan."""
+    return _cached("calendar.pdf", plan, _draw_calendar_pdf)
+
+
+def notices_zip(plan: Plan) -> bytes:
+    """The 回覧板 notices (one PDF per district) in one zip, drawn once per plan."""
+    return _cached("notices.zip", plan, _draw_notices_zip)
+
+
+def _draw_calendar_pdf(plan: Plan) -> bytes:
     from planner.output import write_calendar_pdf
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -90,8 +129,7 @@ def calendar_pdf(plan: Plan) -> bytes:
         return path.read_bytes()
 
 
-def notices_zip(plan: Plan) -> bytes:
-    """The 回覧板 notices (one PDF per district) in one zip."""
+def _draw_notices_zip(plan: Plan) -> bytes:
     from planner.output import write_notices
 
     buf = io.BytesIO()

@@ -45,12 +45,14 @@ __all__ = [
     "STATUSES",
     "AddVisit",
     "Edit",
+    "ForceLine",
     "MoveVisit",
     "PlanSummary",
     "PublishResult",
     "RemoveVisit",
     "discard",
     "edit_draft",
+    "force_lines",
     "list_plans",
     "load_plan",
     "publish",
@@ -218,13 +220,11 @@ def save_draft(
                 ],
             )
         if actor:
-            audit.log(
-                db,
-                actor,
-                "plan.create",
-                plan.id,
-                {"visits": len(stored), "parent_id": parent_id, "vans": vans},
-            )
+            detail: dict[str, Any] = {"visits": len(stored), "parent_id": parent_id, "vans": vans}
+            edited = plan.solver.status == "edited"
+            if edited:  # a hand edit says what it changed (the draft's note)
+                detail["edit"] = [n for n in plan.notes if n.startswith("手で編集")]
+            audit.log(db, actor, "plan.edit" if edited else "plan.create", plan.id, detail)
     return plan.id
 
 
@@ -391,12 +391,14 @@ def publish(
     actor: str,
     now: datetime | None = None,
     today: date | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> PublishResult:
     """Publish a draft: its visits come into force for its vans and horizon.
 
     Every visit in force for the same van and day (from earlier published plans) is
     superseded, except an identical one, which stays in force under its first id.
-    An earlier plan with no visit left in force becomes ``superseded``.
+    An earlier plan with no visit left in force becomes ``superseded``. ``detail`` is
+    added to the audit entry (the rule check's findings, see :mod:`planner.publishing`).
 
     With ``today`` (Japan's date), the past is not rewritten: a draft that adds,
     changes or removes a visit before ``today`` is refused (a re-plan's unchanged
@@ -495,6 +497,7 @@ def publish(
                 "unchanged": unchanged,
                 "superseded": dict(superseded),
                 "superseded_plans": closed,
+                **(detail or {}),
             },
         )
     return _rebuild_site(db, result)
@@ -552,6 +555,41 @@ def discard(
         )
         audit.log(db, actor, "plan.discard", r["id"], {})
     return str(r["id"])
+
+
+@dataclass(frozen=True)
+class ForceLine:
+    """Where a published plan's visits that are not in force went (the plan list's line)."""
+
+    superseded_by: dict[str, int] = field(default_factory=dict)
+    same_as: dict[str, int] = field(default_factory=dict)
+
+
+def force_lines(db: sqlite_utils.Database, plan_ids: list[str]) -> dict[str, ForceLine]:
+    """For each plan, how many of its visits each later published plan replaced, and how
+    many stay in force under an earlier plan's identical visit (``same_as``)."""
+    if not plan_ids:
+        return {}
+    marks = ",".join("?" * len(plan_ids))
+    by: dict[str, dict[str, int]] = defaultdict(dict)
+    same: dict[str, dict[str, int]] = defaultdict(dict)
+    for pid, other, n in db.execute(
+        f"SELECT plan_id, superseded_by, COUNT(*) FROM plan_visits WHERE plan_id IN ({marks})"
+        " AND superseded_by IS NOT NULL GROUP BY plan_id, superseded_by",
+        plan_ids,
+    ):
+        by[str(pid)][str(other)] = int(n)
+    for pid, origin, n in db.execute(
+        "SELECT v.plan_id, o.plan_id, COUNT(*) FROM plan_visits v JOIN plan_visits o"
+        f" ON o.id = v.same_as WHERE v.plan_id IN ({marks}) GROUP BY v.plan_id, o.plan_id",
+        plan_ids,
+    ):
+        same[str(pid)][str(origin)] = int(n)
+    return {
+        pid: ForceLine(dict(by.get(pid, {})), dict(same.get(pid, {})))
+        for pid in plan_ids
+        if pid in by or pid in same
+    }
 
 
 def published_visits(
@@ -929,6 +967,11 @@ def refuse_overlaps(visits: list[PlanVisit]) -> None:
                     f"{d} の {van_id} で {a.window}({a.site_name})と {b.window}({b.site_name})"
                     "の時間が重なります"
                 )
+
+
+def policy_text_of(db: sqlite_utils.Database, plan_id: str) -> str:
+    """The policy (TOML) a stored plan was made with ("" when not stored)."""
+    return _policy_text(db, plan_id)
 
 
 def _policy_text(db: sqlite_utils.Database, plan_id: str) -> str:

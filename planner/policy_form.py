@@ -31,6 +31,7 @@ import sqlite_utils
 from odekake import audit, master
 from odekake.db import write
 from odekake.errors import OdekakeError
+from planner import policy_errors
 from planner.inputs import DRIVING_MODES, PolicyError, Window
 from planner.policy import policy_from_dict
 from planner.tomlfile import dumps
@@ -439,9 +440,27 @@ def apply_form(
     else:
         doc.pop("forbid", None)
     new_text = dumps(doc, f"巡回計画の設定 {month}(管理画面で保存)")
-    if not errors:
-        try:
-            check_policy(db, doc, today)
-        except PolicyError as exc:
-            errors[_field_for(str(exc), where)] = str(exc)
+    names = {d.id: d.name for d in master.districts(db)}
+
+    def place(message: str) -> str:
+        found = _field_for(message, where)
+        if found.startswith("d.") and found.endswith(".min_visits"):
+            for words, k in (
+                ("重み", "weight"),
+                ("上限", "max_visits"),
+                ("間隔|日以上", "min_days_between"),
+            ):
+                if re.search(words, message):
+                    return found.rsplit(".", 1)[0] + "." + k
+        return found
+
+    rows = {kind: [i for i, _ in _rows(fields, kind)] for kind in ROW_FIELDS}
+    errors = policy_errors.collect(
+        doc,
+        lambda d: check_policy(db, d, today),
+        policy_errors.pieces(doc, rows),
+        place=place,
+        errors=errors,
+        districts=names,
+    )
     return new_text, errors

@@ -611,7 +611,9 @@ def read_plan(model: Model, report: SolverReport) -> Plan:
                 }
             )
     if moved:
-        notes.append(f"告知済みの訪問のうち {len(moved)} 件を変更しました(moved_visits を参照)")
+        notes.append(
+            f"告知済みの訪問のうち {len(moved)} 件を変更しました(日付・車両・時間帯・会場は「変更した告知済みの訪問」の一覧にあります)"
+        )
     plan = Plan(
         id=str(uuid.uuid4()),
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -58,29 +58,70 @@ def _policy_doc(db: sqlite_utils.Database, month: str) -> dict[str, Any]:
 # Parsed policies by (database file, policy text, today, records mark): reading a
 # policy forecasts demand from a year of records (~0.2 s); the plan page checks on
 # every look, so the inputs are reused until the policy or the hub's records change.
-_INPUTS: OrderedDict[tuple[str, str, str, tuple[int, int]], Any] = OrderedDict()
+_INPUTS: OrderedDict[tuple[str, str, str, str, tuple[int, int]], Any] = OrderedDict()
 _INPUTS_MAX = 16
 
 
-def policy_input(db: sqlite_utils.Database, month: str, today: date) -> Any:
-    """The month's policy read with the hub's data (a ``PlanInput``), cached."""
-    text = policy_form.policy_text(db, month)
+def policy_input(
+    db: sqlite_utils.Database,
+    month: str,
+    today: date,
+    *,
+    text: str | None = None,
+    replan_from: str | None = None,
+) -> Any:
+    """The month's policy (or ``text``) read with the hub's data (a ``PlanInput``), cached."""
+    if text is None:
+        text = policy_form.policy_text(db, month)
     row = db.execute("SELECT COUNT(*), COALESCE(MAX(rowid), 0) FROM records").fetchone()
     where = str(db.execute("PRAGMA database_list").fetchone()[2])
-    key = (where, text, today.isoformat(), (int(row[0]), int(row[1])))
+    key = (where, text, today.isoformat(), replan_from or "", (int(row[0]), int(row[1])))
     if key in _INPUTS:
         _INPUTS.move_to_end(key)
         return _INPUTS[key]
-    data = policy_from_dict(policy_form.parse_text(text), db, today=today)
+    data = policy_from_dict(
+        policy_form.parse_text(text),
+        db,
+        today=today,
+        replan_from=date.fromisoformat(replan_from) if replan_from else None,
+    )
     _INPUTS[key] = data
     while len(_INPUTS) > _INPUTS_MAX:
         _INPUTS.popitem(last=False)
     return data
 
 
-def check(db: sqlite_utils.Database, plan: Plan, today: date) -> list[Any]:
-    """Every rule of the month's policy the plan breaks (``planner.check``)."""
-    return list(check_plan(db, policy_input(db, month_of_plan(plan), today), plan))
+def plan_policy_text(db: sqlite_utils.Database, plan: Plan) -> str:
+    """The policy a plan is checked against: the month's policy saved in the console
+    (where pins and forbids are added), else the one the plan was made with (a plan
+    made by ``odekake plan --policy FILE``), else the month's default."""
+    month = month_of_plan(plan)
+    return (
+        policy_form.saved_policy(db, month)
+        or lifecycle.policy_text_of(db, plan.id)
+        or policy_form.default_policy(db, month)
+    )
+
+
+def check_input(db: sqlite_utils.Database, plan: Plan) -> Any:
+    """The inputs :func:`check` uses for ``plan``, read as ``odekake plan check`` reads a
+    policy for a stored plan (relative dates such as "next-month" mean the plan's month)."""
+    start = date.fromisoformat(plan.horizon_start)
+    return policy_input(
+        db,
+        month_of_plan(plan),
+        start - timedelta(days=1),
+        text=plan_policy_text(db, plan),
+        replan_from=plan.replan_from,
+    )
+
+
+def check(db: sqlite_utils.Database, plan: Plan, today: date | None = None) -> list[Any]:
+    """Every rule the plan breaks (``planner.check``) under :func:`plan_policy_text`.
+
+    ``today`` is not needed (kept for callers): the policy is read as of the plan's start.
+    """
+    return list(check_plan(db, check_input(db, plan), plan))
 
 
 def plan_view(db: sqlite_utils.Database, plan_id: str, today: date) -> PlanView:
@@ -238,4 +279,68 @@ def replan_disaster(
         replan_from=start,
         keep=jobs.keep_from_plan(plan),
         parent_id=plan_id,
+    )
+
+
+@dataclass(frozen=True)
+class ReplanScope:
+    """What a disaster re-plan would touch, said before it starts."""
+
+    start: date
+    end: date
+    sites: tuple[str, ...]
+    site_names: tuple[str, ...]
+    visits_from: int
+    days_from: int
+    districts_from: int
+    horizon_end: str
+
+
+def replan_scope(
+    db: sqlite_utils.Database, plan_id: str, fields: dict[str, str]
+) -> tuple[dict[str, str], ReplanScope | None]:
+    """Check the re-plan form's fields, each message by its field (``from``, ``to``,
+    ``sites``); with none, how many of the plan's visits the re-plan may move."""
+    plan = lifecycle.load_plan(db, plan_id)
+    errors: dict[str, str] = {}
+    start = end = None
+    raw_from = fields.get("from", "").strip()
+    raw_to = fields.get("to", "").strip() or raw_from
+    try:
+        start = date.fromisoformat(raw_from)
+    except ValueError:
+        errors["from"] = "開始日は 2026-12-08 の形で入力してください"
+    try:
+        end = date.fromisoformat(raw_to)
+    except ValueError:
+        errors["to"] = "終了日は 2026-12-08 の形で入力してください"
+    if start and end:
+        if end < start:
+            errors["to"] = "終了日は開始日と同じか後の日にしてください"
+        elif not (plan.horizon_start <= start.isoformat() <= plan.horizon_end):
+            errors["from"] = (
+                f"開始日はこの計画の期間({plan.horizon_start}〜{plan.horizon_end})の中の日に"
+                "してください"
+            )
+    wanted = [s.strip() for s in fields.get("sites", "").replace("、", ",").split(",") if s.strip()]
+    names = {r[0]: r[1] for r in db.execute("SELECT id, name FROM sites")}
+    unknown = [s for s in wanted if s not in names]
+    if not wanted:
+        errors["sites"] = "災害対応の会場IDを1つ以上入力してください"
+    elif unknown:
+        errors["sites"] = (
+            f"会場IDが登録されていません: {'、'.join(unknown)}(「地点・地区」の一覧にあるIDです)"
+        )
+    if errors or start is None or end is None:
+        return errors, None
+    later = [v for v in plan.visits if v.date >= start.isoformat()]
+    return {}, ReplanScope(
+        start=start,
+        end=end,
+        sites=tuple(wanted),
+        site_names=tuple(names[s] for s in wanted),
+        visits_from=len(later),
+        days_from=len({v.date for v in later}),
+        districts_from=len({v.district_id for v in later}),
+        horizon_end=plan.horizon_end,
     )

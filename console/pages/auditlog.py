@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute, Route
 
 from console.web import console_of, page, render
 from odekake import audit
-from odekake.audit_search import AuditQuery, known_actions, search
+from odekake.audit_search import AuditQuery, describe, known_actions, search
 
 
 def _day(text: str) -> date | None:
@@ -52,7 +52,14 @@ async def audit_page(request: Request) -> Response:
     return render(
         request,
         "audit.html",
-        {**data, "values": values, "errors": errors, "labels": audit.ACTIONS, "verified": check},
+        {
+            **data,
+            "values": values,
+            "errors": errors,
+            "labels": audit.ACTIONS,
+            "verified": check,
+            "describe": describe,
+        },
         status=400 if errors else 200,
     )
 

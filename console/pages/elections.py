@@ -260,11 +260,19 @@ async def live(request: Request) -> Response:
     except NotFound as exc:
         return render(request, "404.html", {"message": str(exc)}, status=404)
     now = console_of(request).clock()
-    charts = {st.station.id: hourly_svg(st, now.astimezone(el.JST)) for st in t.stations}
+    local = now.astimezone(el.JST)
+    charts = {st.station.id: hourly_svg(st, local) for st in t.stations}
     return render(
         request,
         "election_live.html",
-        {"t": t, "charts": charts, "seconds": LIVE_SECONDS, "now": now.strftime("%H:%M:%S")},
+        {
+            "t": t,
+            "charts": charts,
+            "seconds": LIVE_SECONDS,
+            "now": now.strftime("%H:%M:%S"),
+            # hours still to come are left blank (not the running total carried forward)
+            "until": (local.date().isoformat(), local.hour),
+        },
     )
 
 

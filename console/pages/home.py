@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from console.web import console_of, page, render
+from odekake.actual import day_actual
 from odekake.backup import backup_warnings
 from odekake.overview import vans_today
 from planner.output import date_ja
@@ -16,8 +17,17 @@ async def home(request: Request) -> Response:
     """Each van's planned stops today, last sync, records at the hub and alerts."""
     con = console_of(request)
     today = con.today()
-    vans = await con.call(lambda db: vans_today(db, today))
+    vans, actual = await con.call(lambda db: (vans_today(db, today), day_actual(db, today)))
     backups = await con.call(backup_warnings)
     return render(
-        request, "home.html", {"vans": vans, "today": date_ja(today), "backup_warnings": backups}
+        request,
+        "home.html",
+        {
+            "vans": vans,
+            "today": date_ja(today),
+            "today_iso": today.isoformat(),
+            "backup_warnings": backups,
+            # today's stops against the plan, per van, as the synced records show them
+            "actual": {v.van_id: [s for s in actual.stops if s.van_id == v.van_id] for v in vans},
+        },
     )

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from console.web import action, actor, console_of, href, page, render
+from odekake import actual
 from odekake.errors import OdekakeError
 from planner import jobs, lifecycle, policy_form
 from planner.inputs import PolicyError
@@ -54,6 +55,7 @@ async def plans_index(request: Request) -> Response:
         ]
         return {
             "plans": plans,
+            "force": lifecycle.force_lines(db, [p.id for p in plans]),
             "job": jobs.running_job(db, month),
             "saved": policy_form.saved_policy(db, month) is not None,
         }
@@ -209,9 +211,39 @@ async def job_cancel(request: Request, form: FormData) -> Response:
     return RedirectResponse(href(request, f"/plans/jobs/{job_id}"), status_code=303)
 
 
+@page("plan.view")
+async def actual_page(request: Request) -> Response:
+    """計画と実績: a day's visits against the vans' records, or a month's days."""
+    con = console_of(request)
+    raw_day = request.query_params.get("day", "")
+    if raw_day:
+        try:
+            day = date.fromisoformat(raw_day)
+        except ValueError:
+            return render(
+                request, "error.html", {"message": "日付は 2026-12-08 の形で指定してください"}, 400
+            )
+        today = con.today()
+        found = await con.call(lambda db: actual.day_actual(db, day, today))
+        return render(request, "actual.html", {"day": found, "days": None, "month": raw_day[:7]})
+    month = request.query_params.get("month", "") or con.today().strftime("%Y-%m")
+    try:
+        start, _end = policy_form.month_of(month)
+    except PolicyError as exc:
+        return render(request, "error.html", {"message": str(exc)}, status=400)
+    today = con.today()
+    days = await con.call(lambda db: actual.month_actual(db, start.year, start.month, today))
+    return render(
+        request,
+        "actual.html",
+        {"day": None, "days": [d for d in days if d.stops], "month": month, "today": con.today()},
+    )
+
+
 def routes() -> list[BaseRoute]:
     """The plan pages."""
     return [
+        Route("/plans/actual", actual_page, methods=["GET"]),
         Route("/plans", plans_index, methods=["GET"]),
         Route("/plans/policy", policy_page, methods=["GET"]),
         Route("/plans/policy", policy_save, methods=["POST"]),

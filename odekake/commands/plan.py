@@ -296,20 +296,67 @@ def plan_show(db_path: Path, plan_id: str, as_json: bool) -> None:
 @plan_cmd.command("publish")
 @DB_OPTION
 @click.argument("plan_id")
+@click.option(
+    "--policy",
+    "policy_path",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="ルールの確認に使う設定ファイル(省略時は管理画面に保存されたその月の設定)",
+)
 @click.option("--today", default=None, hidden=True, help="今日の日付(テスト用)")
-def plan_publish(db_path: Path, plan_id: str, today: str | None) -> None:
-    """下書きの計画を公開する(同じ車両・同じ日の公開中の訪問は差し替えられ、車両に届く)。
+@click.option(
+    "--override-reason",
+    default="",
+    help="ルール違反があっても公開する理由(監査ログに違反とともに残ります)",
+)
+def plan_publish(
+    db_path: Path,
+    plan_id: str,
+    policy_path: Path | None,
+    today: str | None,
+    override_reason: str,
+) -> None:
+    """下書きの計画をルールを確かめてから公開する(同じ車両・同じ日の公開中の訪問は差し替えられ、車両に届く)。
 
+    ルール違反が1件でもあれば、--override-reason で理由を書かない限り公開せず、
+    違反を1行ずつ表示して終了コード1で終わります。
     今日より前の日の訪問を追加・変更・削除する計画は公開できません(過去の訪問は車両に送りません)。
     """
-    from odekake import audit
-    from planner.lifecycle import publish
+    from datetime import datetime
 
+    from odekake import audit
+    from odekake.overview import JST
+    from planner.check import load_for
+    from planner.lifecycle import load_plan, summary
+    from planner.publishing import PublishRefused, publish_checked
+
+    db = connect(db_path)
+    policy = None
+    if policy_path is not None:
+        policy = load_for(db, policy_path, load_plan(db, summary(db, plan_id).id))
     try:
-        day = date.fromisoformat(today) if today else today_jst()
+        day = date.fromisoformat(today) if today else datetime.now(JST).date()
     except ValueError as exc:
         raise OdekakeError(f"--today は YYYY-MM-DD で指定してください({today})") from exc
-    r = publish(connect(db_path), plan_id, actor=audit.cli_actor(), today=day)
+    try:
+        r, seen = publish_checked(
+            db,
+            plan_id,
+            actor=audit.cli_actor(),
+            today=day,
+            override_reason=override_reason,
+            policy=policy,
+        )
+    except PublishRefused as exc:
+        for v in exc.violations:
+            click.echo(f"NG: {v.message}")
+        click.echo(str(exc), err=True)
+        click.echo(
+            f"理由を書いて公開する: odekake plan publish --db {db_path} {plan_id}"
+            ' --override-reason "理由"',
+            err=True,
+        )
+        raise SystemExit(1) from None
     click.echo(
         f"計画 {r.plan_id} を公開しました(訪問 {r.visits}件、うち変更なし {r.unchanged}件)。"
     )
@@ -317,6 +364,8 @@ def plan_publish(db_path: Path, plan_id: str, today: str | None) -> None:
         click.echo(f"差し替え: 計画 {pid[:8]} の訪問 {n}件")
     for pid in r.superseded_plans:
         click.echo(f"計画 {pid[:8]} は差し替え済みになりました。")
+    if seen.notices:
+        click.echo(f"回覧板のお知らせを配り直す地区: {'、'.join(seen.notices)}")
     click.echo("車両は次の同期で公開中の訪問だけを受け取ります。")
     if r.site:
         click.echo(f"住民向けの予定ページを更新しました: {r.site}")

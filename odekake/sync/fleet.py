@@ -218,7 +218,13 @@ def resolve_quarantined(
             actor,
             "sync.resolve",
             f"quarantine:{n}",
-            {"record": q.record_id, "device": q.device_id, "seq": q.seq, "kept": keep},
+            {
+                "record": q.record_id,
+                "device": q.device_id,
+                "seq": q.seq,
+                "kept": keep,
+                "reason": reason.strip(),
+            },
         )
     resolved = _resolution(db, n)
     assert resolved is not None

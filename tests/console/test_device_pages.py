@@ -177,6 +177,11 @@ def test_quarantine_open_and_resolve(admin: Browser, hub_path: Path, demo_dir: P
         ).fetchone()[0]
         == 1
     )
+    # the reason the form says goes to the audit log goes there
+    detail = db.execute(
+        "SELECT detail FROM audit_log WHERE action='sync.resolve' AND target=?", [f"quarantine:{n}"]
+    ).fetchone()[0]
+    assert "車両の入力が正しいと窓口担当に確認" in detail
     twice = admin.post(
         f"/console/devices/quarantine/{n}/resolve",
         {"keep": "hub", "reason": "やはりハブ"},

@@ -198,3 +198,21 @@ def test_election_refusals(browser: Browser, hub_path: Path) -> None:
     assert no_csrf.status_code == 403
     db = connect(hub_path, role="hub")
     assert rl.roll_size(db, DEMO_ELECTION_ID) == 8
+
+
+def test_live_leaves_the_hours_to_come_blank(clerk: Browser, hub_app) -> None:  # type: ignore[no-untyped-def]
+    """At 11:30 the 12時 row and later are empty, not the running total carried forward."""
+    from tests.console.conftest import console_state
+
+    console_state(hub_app).clock = lambda: datetime(2026, 11, 20, 11, 30, tzinfo=JST)
+    page = clerk.client.get(f"{BASE}/live").text
+    table = page.split('<table class="hours" data-station="demo-van">', 1)[1].split("</table>")[0]
+    rows = re.findall(r'<tr(?: class="(future)")? data-hour="2026-11-20 (\d+)">(.*?)</tr>', table)
+    assert rows
+    for future, hour, cells in rows:
+        numbers = re.findall(r'<td class="num[^"]*">([^<]*)</td>', cells)
+        if int(hour) > 11:
+            assert future and numbers == [""] * 5, (hour, numbers)
+        else:
+            assert not future and numbers[3] != "", (hour, numbers)
+    assert "まだ来ていない時間は空欄です" in page and 'id="live-stopped"' in page

@@ -49,3 +49,16 @@ def test_home_is_for_every_staff_role(browser: Browser) -> None:
         browser.client.cookies.clear()
         assert browser.login(login).status_code == 303
         assert browser.client.get("/console/").status_code == 200
+
+
+def test_the_demos_published_plan_keeps_every_rule_and_expects_users(coordinator) -> None:  # type: ignore[no-untyped-def]
+    """The demo publishes a plan made by the planner: no wall of red for a newcomer."""
+    import re
+
+    plans = coordinator.client.get("/console/plans?month=2026-11").text
+    plan_id = re.search(r'data-plan="([0-9a-f-]{36})">有効', plans)
+    assert plan_id, "the demo's published plan is in the list"
+    page = coordinator.client.get(f"/console/plans/{plan_id.group(1)}").text
+    assert "設定のルールはすべて守られています" in page and 'class="error"' not in page
+    users = float(re.search(r"見込み利用者 ([0-9.]+) 人", page).group(1))  # type: ignore[union-attr]
+    assert users > 50

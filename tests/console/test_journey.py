@@ -9,8 +9,10 @@ go to ``docs/console/``.
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
+import tempfile
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -22,7 +24,13 @@ from odekake.db import connect
 from planner import lifecycle
 from tests.sync.conftest import HubProcess, cli
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
+# The journeys' screenshots are refreshed in docs/console/ only when asked
+# (ODEKAKE_SCREENSHOTS=1), so a test run leaves the tree as it was.
+SHOTS = (
+    Path(__file__).resolve().parents[2] / "docs" / "console"
+    if os.environ.get("ODEKAKE_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "odekake-console-shots"
+)
 TIMEOUT = 300_000  # ms: a solve on a loaded 2-core machine
 
 
@@ -150,6 +158,9 @@ def test_coordinator_month_in_the_browser(chromium, demo_hub) -> None:  # type: 
     # 8. Publish the re-solved draft.
     page.goto(f"{base}/plans/{second_id}")
     page.click("#publish")
+    page.wait_for_selector("h1 >> text=計画の公開")
+    assert "違反 0 件" in page.inner_text("main")
+    page.click("#confirm")
     page.wait_for_selector("text=公開しました")
     shot(page, "09-published")
     assert month_label

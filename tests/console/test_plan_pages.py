@@ -40,7 +40,9 @@ def test_draft_page_shows_calendar_map_districts_and_the_gap(
     cal = r.text.split('id="calendar">', 1)[1].split("</svg>", 1)[0]
     # every visit of the plan is in the calendar with its window and site
     for v in plan.visits[:5]:
-        assert f"{v.start}-{v.end} {v.site_name[:5]}" in cal
+        assert f"{v.start}-{v.end}" in cal
+        # the site's name is not cut to a few characters (several stores read alike)
+        assert f"<title>{v.site_name}</title>{v.site_name[:14]}" in cal
     assert cal.count('data-day="2026-12-') == 31
     # the map of the first planned day: the depot and that day's sites in route order
     first = min(v.date for v in plan.visits)
@@ -83,7 +85,11 @@ def test_remove_makes_a_new_draft_and_is_audited(
     new = lifecycle.load_plan(db, new_id)
     assert len(new.visits) == len(plan.visits) - 1
     assert lifecycle.summary(db, new_id).parent_id == plan.id
-    assert audit.entries(db)[-1].action == "plan.create"
+    last = audit.entries(db)[-1]
+    assert last.action == "plan.edit"  # a hand edit, not a plain plan.create
+    assert last.detail["edit"] == [
+        f"手で編集: 削除 {victim.date} {victim.start} {victim.site_name}"
+    ]
     page = planner_browser.client.get(r.headers["location"])
     assert "変更しました" in page.text
 

@@ -65,10 +65,7 @@ def test_bad_number_is_shown_beside_its_field(coordinator: Browser, hub_path: Pa
     r = coordinator.post("/console/plans/policy", fields, page="/console/plans/policy")
     assert r.status_code == 400
     row = r.text.split('name="d.ogawa.max_visits"', 1)[1][:300]
-    assert (
-        '<span class="field-error" role="alert" data-field="d.ogawa.max_visits">整数で入力してください'
-        in row
-    )
+    assert 'id="e-d-ogawa-max_visits" data-field="d.ogawa.max_visits">整数で入力してください' in row
     assert 'value="たくさん"' in r.text  # what was typed stays
     assert policy_form.saved_policy(connect(hub_path), MONTH) is None
 
@@ -190,3 +187,48 @@ def test_the_driving_mode_is_chosen_in_the_form(coordinator: Browser, hub_path: 
     assert 'data-field="objective.driving">移動時間の数え方は一覧から選びます' in r.text
     text = policy_form.saved_policy(connect(hub_path), MONTH)
     assert text is not None and tomllib.loads(text)["objective"]["driving"] == "exact"
+
+
+def test_every_error_at_once_beside_its_field_in_the_forms_words(coordinator: Browser) -> None:
+    """One save names every broken field (not only the first), each message in the form's
+    words (no TOML keys), the weight's beside the weight; what was typed stays."""
+    page = coordinator.client.get("/console/plans/policy").text
+    fields = form_fields(page)
+    fields.update(
+        {
+            "d.tabito.weight": "-1",
+            "d.miwa.min_visits": "3",
+            "d.miwa.max_visits": "1",
+            "calendar.closed": "2026-12-99",
+            "pin.0.site": "tabito-01",
+            "pin.0.date": "2026-12-08",
+            "pin.0.window": "25:00-26:00",
+            "forbid.0.site": "kawamae-01",
+            "forbid.0.dates": "2026-13-01",
+        }
+    )
+    r = coordinator.post("/console/plans/policy", fields, page="/console/plans/policy")
+    assert r.status_code == 400
+    found = dict(re.findall(r'data-field="([^"]+)">([^<]+)<', r.text))
+    assert set(found) >= {
+        "d.tabito.weight",
+        "d.miwa.max_visits",
+        "calendar.closed",
+        "pin.0.window",
+        "forbid.0.dates",
+    }, found
+    for message in found.values():
+        assert not re.search(r"\[\[|calendar\.|windows\.|\bwindow\b|districts\.", message), message
+    assert found["calendar.closed"].startswith("休む日")
+    assert found["forbid.0.dates"].startswith("訪問しない会場・地区・日の1行目")
+    assert 'value="2026-12-99"' in r.text and 'value="25:00-26:00"' in r.text
+
+
+def test_fields_are_named_by_their_visible_labels(coordinator: Browser) -> None:
+    page = coordinator.client.get("/console/plans/policy").text
+    names = re.findall(r'aria-label="([^"]+)"', page)
+    assert "田人 最低回数" in names and "田人 重み" in names
+    assert not [n for n in names if re.fullmatch(r"[a-z0-9_.-]+", n)], names
+    # the fields inside a <label> are named by it: no internal key as their name
+    assert 'aria-label="windows.default"' not in page
+    assert re.search(r"<label>ふだんの時間帯 <input name=\"windows.default\"", page)

@@ -173,3 +173,34 @@ def test_change_a_van(coord: Browser, hub_path: Path) -> None:
     )
     lat = coord.post("/console/sites/vans", {**fields, "lat": "北"}, page="/console/sites")
     assert lat.status_code == 400 and "車庫の緯度は数値" in lat.text
+
+
+def test_the_sites_table_is_its_own_card_beside_the_map(coord: Browser) -> None:
+    """Every <div> and <section> closes where it opens: the table is not inside the map."""
+    from html.parser import HTMLParser
+
+    class Nesting(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stack: list[str] = []
+            self.table_in: list[str] = []
+            self.unclosed_at_end: list[str] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag in ("div", "section"):
+                self.stack.append(f"{tag}.{dict(attrs).get('class', '')}")
+            if tag == "table" and ("id", "site-list") in attrs:
+                self.table_in = list(self.stack)
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag in ("div", "section"):
+                assert self.stack and self.stack[-1].startswith(tag), (tag, self.stack)
+                self.stack.pop()
+
+    p = Nesting()
+    p.feed(coord.client.get("/console/sites").text)
+    assert p.stack == []
+    assert "div.svgbox" not in p.table_in and p.table_in[-1] == "section.card"
+    page = coord.client.get("/console/sites").text
+    for label in ("緯度", "経度", "勤務時間"):
+        assert f'class="mid" aria-label="{label}"' in page

@@ -137,3 +137,24 @@ def test_audit_refusals(browser: Browser) -> None:
         assert browser.login(login).status_code == 303
         assert browser.client.get("/console/audit").status_code == 403
         browser.client.post("/console/logout", data={"csrftoken": browser.token("/console/")})
+
+
+def test_audit_details_read_as_words_with_before_and_after(admin: Browser) -> None:
+    """No Python notation (``files=['…']``, ``{'a': 1}``); changes as 前 → 後; reasons typed."""
+    import re
+
+    admin.post(
+        "/console/sites/vans",
+        {"id": "van-1", "name": "1号車(新)", "depot_name": "市役所", "lat": "37.05", "lon": "140.89",
+         "shift": "08:00-17:00"},
+        page="/console/sites",
+    )  # fmt: skip
+    page = admin.client.get("/console/audit?action=van.change").text
+    detail = page.split('<dl class="detail">', 1)[1].split("</dl>", 1)[0]
+    assert "変更(前 → 後)" in detail and "→ 1号車(新)" in detail
+    assert "08:30-17:15 → 08:00-17:00" in detail
+    whole = admin.client.get("/console/audit").text
+    cells = re.findall(r'<dl class="detail">(.*?)</dl>', whole, re.S)
+    assert cells
+    for cell in cells:
+        assert not re.search(r"\[\'|\{\'|=\[|': ", cell), cell

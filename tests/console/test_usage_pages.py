@@ -168,3 +168,22 @@ def test_refusals(browser: Browser, hub_path: Path) -> None:
     assert no_csrf.status_code == 403
     db = connect(hub_path, role="hub")
     assert load_sheets(db) == []
+
+
+def test_each_period_has_its_own_form_so_a_typed_month_is_never_read_as_the_year(
+    manager: Browser,
+) -> None:
+    """Typing a month used to show the fiscal year when 年度 was selected: now the month's
+    own form sends only the month."""
+    import re
+
+    page = manager.client.get("/console/usage").text
+    forms = dict(
+        re.findall(
+            r'<form method="get" action="/console/usage" id="(period-\w+)">(.*?)</form>', page, re.S
+        )
+    )
+    assert set(forms) == {"period-fy", "period-month", "period-range"}
+    assert 'name="fy"' not in forms["period-month"] and 'value="month"' in forms["period-month"]
+    shown = manager.client.get("/console/usage?kind=month&month=2026-10").text
+    assert "2026年10月" in shown or "令和8年10月" in shown

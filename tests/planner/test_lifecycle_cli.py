@@ -74,6 +74,7 @@ def replanned(demo: Path) -> dict[str, str]:
     _sync(hub, van)
     demo_day = _van_day(van, date(2026, 12, 2))
     assert len(demo_day) == 2  # the demo's published plan, as the van had it
+    (demo_plan,) = lifecycle.list_plans(connect(hub), status="published")
     first = cli(
         "plan", "--db", str(hub), "--policy", str(EXAMPLE), "--today", TODAY,
         "--time-limit", "30", "--csv", str(demo / "plan.csv"), "--out", str(demo / "plan.json"),
@@ -87,7 +88,7 @@ def replanned(demo: Path) -> dict[str, str]:
     pub = cli("plan", "publish", "--db", str(hub), a, "--today", TODAY)
     assert pub.exit_code == 0, pub.output
     assert f"計画 {a} を公開しました" in pub.output
-    assert "差し替え: 計画 demo-202 の訪問" in pub.output
+    assert f"差し替え: 計画 {demo_plan.id[:8]} の訪問" in pub.output
     second = cli(
         "plan", "--db", str(hub), "--policy", str(EXAMPLE), "--today", TODAY,
         "--time-limit", "30", "--replan-from", "2026-12-14", "--label", "再計画",
@@ -114,13 +115,16 @@ def test_after_a_plan_and_a_replan_the_van_lists_only_published_stops(
         assert shown == _hub_day(hub, d), d
         # never two stops at once (the old bug listed demo, old and new together).
         assert len({w for w, _s in shown}) == len(shown), d
-    # The December days come from the two planner runs, none from the demo any more.
+    # The December days come from the two planner runs, none from the demo's rotation
     dec = (
         connect(van)
         .execute("SELECT DISTINCT plan_id FROM plan_visits WHERE date >= '2026-12-01'")
         .fetchall()
     )
-    assert {r[0] for r in dec} <= {replanned["first"], replanned["second"]}
+    # (or from the demo's own planner-made plan, where a run kept an identical visit in
+    # force under its first id)
+    demo_id = next(p.id for p in lifecycle.list_plans(db) if p.label.startswith("デモの計画"))
+    assert {r[0] for r in dec} <= {replanned["first"], replanned["second"], demo_id}
     # After 14 December the re-plan speaks; before it, the first plan's visits stay
     # in force under their first ids (unchanged visits are not re-issued).
     late = (
@@ -135,7 +139,8 @@ def test_after_a_plan_and_a_replan_the_van_lists_only_published_stops(
         )
         .fetchall()
     )
-    assert {r[0] for r in early} == {replanned["first"]}
+    assert replanned["first"] in {r[0] for r in early}
+    assert {r[0] for r in early} <= {replanned["first"], demo_id}
     assert {r[0] for r in late} <= {replanned["first"], replanned["second"]}
 
 
@@ -166,12 +171,13 @@ def test_list_show_and_the_audit_trail(demo: Path, replanned: dict[str, str]) ->
     lines = out.output.splitlines()
     assert any(line.startswith(replanned["second"][:8]) and "公開中" in line for line in lines)
     # The demo plan (20 November - 17 December) keeps its November days in force.
-    demo_line = next(line for line in lines if line.startswith("demo-202"))
+    demo_line = next(line for line in lines if "デモの計画" in line)
     assert "公開中" in demo_line
     nov = len(
         lifecycle.published_visits(connect(demo / "hub.db"), "van-1", "2026-11-20", "2026-11-30")
     )
-    assert nov > 0 and f"(うち有効 {nov})" in demo_line
+    kept = int(demo_line.split("(うち有効 ", 1)[1].split(")", 1)[0])
+    assert nov > 0 and kept >= nov  # and December visits the later plans kept identical
     drafts = cli("plan", "list", "--db", hub, "--status", "draft")
     assert replanned["first"][:8] not in drafts.output
     show = cli("plan", "show", "--db", hub, replanned["second"][:8])

@@ -78,6 +78,9 @@ def test_disaster_mid_month_moves_few_visits(month: tuple[PlanInput, Plan]) -> N
         (v.date, v.site_id) for v in displaced
     }
     assert len(new.moved) == len(displaced) > 0
+    # The note a coordinator reads names the list in Japanese, not a JSON key.
+    note = next(n for n in new.notes if "告知済みの訪問" in n)
+    assert "moved_visits" not in note and "「変更した告知済みの訪問」" in note
     # Without the move penalty the solver may reshuffle freely; with it, it does not.
     free = replace(
         again, policy=replace(again.policy, weights=replace(again.policy.weights, moved_visit=0.0))

@@ -131,7 +131,9 @@ class SoakFailure(Exception):
 
 @dataclass
 class VoteOutcome:
-    """What the station did for one voter: ``handed``, ``provisional``, ``blocked`` or ``refused``."""
+    """What the station did for one voter: ``handed``, ``provisional``, ``blocked``,
+    ``withdrawn``, ``unknown`` (an answer the van could not verify), ``killed`` (the van
+    died recording 交付可: no ballot) or ``refused``."""
 
     kind: str
     detail: str = ""
@@ -189,7 +191,7 @@ def station_vote(
                 flow.answered(req.request_id, answer)
 
             if not van.killed_write(confirm):
-                return VoteOutcome("handed", "killed")  # 交付可 never shown: no ballot
+                return VoteOutcome("killed", "killed")  # 交付可 never shown: no ballot
             # The kill landed after the commit: 交付可 is on record; the clerk had it.
             flow.confirmed, flow.phase = answer, Phase.ISSUABLE
         elif not flow.answered(req.request_id, answer):
@@ -215,10 +217,13 @@ def station_vote(
             return VoteOutcome("handed")
         if flow.phase is Phase.BLOCKED:
             return VoteOutcome("blocked", "hub")
+        if flow.phase is Phase.UNKNOWN:  # an answer the van cannot verify: no ballot
+            return VoteOutcome("unknown", flow.cause)
         if flow.phase is Phase.OFFLINE:
+            cause = flow.cause
             flow.provisional("work")
             on_handed("provisional")
-            return VoteOutcome("provisional", flow.cause)
+            return VoteOutcome("provisional", cause)
         if isinstance(answer, Refused):
             return VoteOutcome("refused", answer.code)
         return VoteOutcome("refused", flow.message)

@@ -57,6 +57,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from soak_proxy import FaultProxy
 
 from odekake import (
+    clerk_keys,
     master,
     retention,
 )
@@ -84,7 +85,8 @@ from odekake.sync.wire import (
 from odekake.voting import checkin as ck
 from odekake.voting import elections as el
 from odekake.voting import roll as rl
-from odekake.voting.client import AlreadyVoted, Confirmed, Offline, VotingClient
+from odekake.voting.client import AlreadyVoted, Confirmed, Refused, Released, VotingClient
+from odekake.voting.station import Phase, StationFlow
 
 ELECTION_ID = "soak-election"
 STATION = "mobile"
@@ -129,7 +131,9 @@ class SoakFailure(Exception):
 
 @dataclass
 class VoteOutcome:
-    """What the station did for one voter: ``handed``, ``provisional``, ``blocked`` or ``refused``."""
+    """What the station did for one voter: ``handed``, ``provisional``, ``blocked``,
+    ``withdrawn``, ``unknown`` (an answer the van could not verify), ``killed`` (the van
+    died recording 交付可: no ballot) or ``refused``."""
 
     kind: str
     detail: str = ""
@@ -140,86 +144,91 @@ def station_vote(
     voter_no: str,
     election: el.Election,
     *,
-    kill_before_local_record: bool,
+    kill: str | None,
+    withdraw: bool,
     on_handed: Callable[[str], None],
 ) -> VoteOutcome:
-    """One voter at a van's station, as the kiosk's voting screen does it today.
+    """One voter at a van's station, through the station's state machine (StationFlow).
 
-    Blocked when this van already recorded a ballot or 仮投票 for the voter; else ask
-    the hub: on 交付可 the ballots are handed out (``on_handed``) and then recorded
-    (``vote.cast``, the clerk's 交付した). With no answer the clerk takes a 仮投票.
-    ``kill_before_local_record`` kills the van's writer while it records the cast.
+    The clerk is logged in on the van (their PIN opens their key: the sealed roll
+    reads, vote records are signed). The flow writes the check-in ahead
+    (``vote.pending``), asks the hub and records its 交付可 at once
+    (``vote.checked_in``); the ballots are handed out (``on_handed``) only once the
+    clerk's 交付した is recorded (``flow.handed()``). With no answer the clerk takes a
+    仮投票. ``withdraw``: 交付取りやめ from 交付可 instead of handing, released at the
+    hub (outcome ``withdrawn``, detail ``released`` when the hub released it live).
 
-    The station's state machine records a hub-confirmed check-in on the van at once,
-    before 交付可 is shown: switched to it, ``on_handed`` is called only after that
-    record committed (a kill before the commit then means no ballot was handed).
+    ``kill`` kills the van's writer (kill -9) mid-record: ``answer`` while it records
+    the hub's 交付可 (nothing was shown, no ballot handed: the retry resends the
+    written-ahead request and gets the same 交付可); ``handed`` while it records the
+    clerk's 交付した (the ballot is already in the voter's hand: from then on the van
+    must block the voter through its 交付可 record). Either way the outcome's detail is
+    ``killed`` and the clerk looks the voter up again after the restart.
     """
     db = connect(van.path)
     try:
-        voter = rl.find_by_voter_no(db, ELECTION_ID, voter_no)
-        if voter is None:
-            return VoteOutcome("refused", "not on the van's roll")
-        if ck.local_vote(db, ELECTION_ID, voter_no) is not None:
-            return VoteOutcome("blocked", "local")
-        client = VotingClient(van.proxy.url, timeout=5.0, auth=van.auth(db))
-        request_id = ck.new_request_id()
-        answer = client.checkin(
-            election_id=ELECTION_ID,
-            voter_no=voter_no,
-            station_id=STATION,
-            clerk_id=CLERK,
-            device_id=van.device,
-            reason="work",
-            request_id=request_id,
+        if not clerk_keys.unlock(db, CLERK, CLERK_PIN):  # the clerk's login on this van
+            return VoteOutcome("refused", "clerk_locked")
+        flow = StationFlow(
+            db,
+            VotingClient(van.proxy.url, timeout=5.0, auth=van.auth(db)),
+            election,
+            STATION,
+            CLERK,
         )
-        if isinstance(answer, Confirmed):
+        if flow.find_ticket(voter_no) is None:
+            return VoteOutcome("refused", "not on the van's roll")
+        req = flow.start("work")
+        if req is None:
+            if flow.phase is Phase.BLOCKED:
+                return VoteOutcome("blocked", "local")
+            return VoteOutcome("refused", flow.message)
+        answer = flow.send(req)
+        if isinstance(answer, Confirmed) and kill == "answer":
+
+            def confirm(conn: sqlite_utils.Database) -> None:
+                flow.van_db = conn  # the forked writer's own connection
+                flow.answered(req.request_id, answer)
+
+            if not van.killed_write(confirm):
+                return VoteOutcome("killed", "killed")  # 交付可 never shown: no ballot
+            # The kill landed after the commit: 交付可 is on record; the clerk had it.
+            flow.confirmed, flow.phase = answer, Phase.ISSUABLE
+        elif not flow.answered(req.request_id, answer):
+            return VoteOutcome("refused", "stale answer")
+        if flow.phase is Phase.ISSUABLE:
+            if withdraw:
+                release = flow.withdraw("本人が受け取りを辞退")
+                result = flow.send_release(release)
+                flow.released(result)
+                return VoteOutcome("withdrawn", "released" if isinstance(result, Released) else "")
+            if kill == "handed":
+                on_handed("ballot")  # handed, then the clerk presses 交付した: killed
+
+                def hand(conn: sqlite_utils.Database) -> None:
+                    flow.van_db = conn
+                    flow.handed()
+
+                if not van.killed_write(hand):
+                    return VoteOutcome("handed", "killed")
+                return VoteOutcome("handed")
+            flow.handed()
             on_handed("ballot")
-
-            def cast(conn: sqlite_utils.Database) -> None:
-                ck.record_cast(
-                    conn,
-                    election=election,
-                    station_id=STATION,
-                    voter=voter,
-                    request_id=answer.request_id,
-                    ballots=[k for k, _ in answer.ballots],
-                    clerk_id=CLERK,
-                    checked_at=answer.checked_at,
-                )
-
-            if kill_before_local_record and not van.killed_write(cast):
-                return VoteOutcome("handed", "killed")  # the kiosk never said 記録しました
-            if not kill_before_local_record:
-                cast(db)
             return VoteOutcome("handed")
-        if isinstance(answer, AlreadyVoted):
+        if flow.phase is Phase.BLOCKED:
             return VoteOutcome("blocked", "hub")
-        if isinstance(answer, Offline):
-            ck.record_provisional(
-                db,
-                election=election,
-                station_id=STATION,
-                voter=voter,
-                reason="work",
-                clerk_id=CLERK,
-                request_id=request_id,
-                cause=answer.reason,
-            )
+        if flow.phase is Phase.UNKNOWN:  # an answer the van cannot verify: no ballot
+            return VoteOutcome("unknown", flow.cause)
+        if flow.phase is Phase.OFFLINE:
+            cause = flow.cause
+            flow.provisional("work")
             on_handed("provisional")
-            return VoteOutcome("provisional", answer.reason)
-        return VoteOutcome("refused", answer.code)
+            return VoteOutcome("provisional", cause)
+        if isinstance(answer, Refused):
+            return VoteOutcome("refused", answer.code)
+        return VoteOutcome("refused", flow.message)
     finally:
         db.close()
-
-
-def withdraw_at_hub(van: Van, voter_no: str) -> bool:
-    """交付取りやめ after the hub's confirmation: release the voter at the hub.
-
-    Today's core has no release, so the voter stays checked in and nothing is
-    released (False); a voter is sent back to vote only when this returns True.
-    """
-    del van, voter_no
-    return False
 
 
 def purge_mark_is_trusted(hub_path: Path, device: str) -> int:
@@ -709,17 +718,21 @@ class Soak:
             if cut_at is not None and i >= cut_at:
                 van.proxy.offline = True  # out of range for the rest of the session
             voter_no = f"{n:06d}"
-            kill = kill_vote and i == 0
-            if kill:
+            kill: str | None = None
+            if kill_vote and i == 0:
+                # Alternately while the van records the hub's 交付可 and the clerk's 交付した.
+                kill = ("handed", "answer")[self.faults["van_kill_mid_record"] % 2]
                 self.faults["van_kill_mid_record"] += 1
                 kill_vote = False
+            # 交付取りやめ: the clerk withdraws from 交付可 instead of handing out.
+            withdraw = kill is None and rng.random() < 0.1
 
             def handed(how: str, _voter: str = voter_no, _van: str = van.device) -> None:
                 self.ledger.ballots.setdefault(_voter, []).append(f"{_van}:{how}:day{day}")
 
             try:
                 out = station_vote(
-                    van, voter_no, self.election, kill_before_local_record=kill, on_handed=handed
+                    van, voter_no, self.election, kill=kill, withdraw=withdraw, on_handed=handed
                 )
             except OdekakeError as exc:
                 self.check("refusals_named", bool(str(exc)), f"{van.device}: vote: {exc}")
@@ -728,10 +741,12 @@ class Soak:
             self.after_write(van)
             self.ops[f"vote_{out.kind}"] += 1
             if out.detail == "killed":
-                # The kiosk died before it said the hand-out was recorded: after the
-                # restart the clerk looks the voter up again to record it.
+                # The kiosk died mid-record: after the restart the clerk looks the voter
+                # up again (the same 交付可, or 投票不可 when the ballot was handed).
                 voters.append(n)
                 continue
+            if out.kind == "withdrawn" and out.detail == "released":
+                voters.append(n)  # released at the hub: the voter may come back today
             if out.kind == "blocked":
                 self.ledger.blocked.append((voter_no, van.device))
                 self.check(
@@ -756,11 +771,6 @@ class Soak:
                     else:
                         nxt = day if target > v else day + 1
                         self.second_tries.setdefault(nxt * 100 + target, []).append((nxt, n))
-            elif out.kind == "handed" and rng.random() < 0.1:
-                self.ops["vote_withdrawn"] += 1
-                if withdraw_at_hub(van, voter_no):
-                    self.ledger.ballots[voter_no].pop()
-                    voters.append(n)
 
     def fixed_station(self, voter_no: str) -> None:
         """The voter tries again at city hall's fixed station (online, no proxy)."""

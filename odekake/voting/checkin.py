@@ -779,22 +779,20 @@ def record_checked_in(
     whatever the clerk does next and whether or not the hub can be reached, until the
     ballot is withdrawn (:func:`record_withdrawn`).
     """
-    return rec.append(
-        van_db,
-        CHECKED_IN,
-        {
-            "stop_id": stop_id or station_id,
-            "election_id": election.id,
-            "station_id": station_id,
-            "station_name": election.station(station_id).name,
-            "voter_no": voter.voter_no,
-            "sex": voter.sex,
-            "request_id": request_id,
-            "ballots": ballots,
-            "clerk_id": clerk_id,
-            "checked_at": checked_at,
-        },
-    )
+    payload = {
+        "stop_id": stop_id or station_id,
+        "election_id": election.id,
+        "station_id": station_id,
+        "station_name": election.station(station_id).name,
+        "voter_no": voter.voter_no,
+        "sex": voter.sex,
+        "request_id": request_id,
+        "ballots": ballots,
+        "clerk_id": clerk_id,
+        "checked_at": checked_at,
+    }
+    # Signed like every vote record made on the van (the clerk's PIN-opened key).
+    return rec.append(van_db, CHECKED_IN, _signed(van_db, CHECKED_IN, payload, clerk_id))
 
 
 def record_withdrawn(

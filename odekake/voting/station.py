@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlite_utils
 
@@ -50,6 +50,8 @@ from odekake.voting.client import (
     Unknown,
 )
 from odekake.voting.elections import JST, REASONS, Election, Station
+
+_T = TypeVar("_T")
 
 PENDING_CAUSE = "ハブに照会中(結果未着)"
 
@@ -197,9 +199,10 @@ class StationFlow:
 
         Raises:
             StationBusy: The current voter is not settled.
+            RollLocked: The roll is sealed (no clerk logged in on this van); said too.
         """
         self._not_busy()
-        voter = rl.find_by_voter_no(self.van_db, self.election.id, code)
+        voter = self._looked_up(lambda: rl.find_by_voter_no(self.van_db, self.election.id, code))
         if voter is None:
             self.reset()
             self._say(MESSAGES["not_found"], "ng")
@@ -215,10 +218,11 @@ class StationFlow:
         Raises:
             StationBusy: The current voter is not settled.
             ValidationError: No フリガナ, or an unreadable birth date.
+            RollLocked: The roll is sealed (no clerk logged in on this van); said too.
         """
         self._not_busy()
         self.reset()
-        found = rl.find_by_kana(self.van_db, self.election.id, kana, birth)
+        found = self._looked_up(lambda: rl.find_by_kana(self.van_db, self.election.id, kana, birth))
         if len(found) == 1:
             self.choose(found[0])
         elif not found:
@@ -226,6 +230,15 @@ class StationFlow:
         else:
             self._say(MESSAGES["many_found"].format(n=len(found)))
         return found
+
+    def _looked_up(self, lookup: Callable[[], _T]) -> _T:
+        """Run a roll lookup; a sealed roll (no clerk logged in) is said, then raised."""
+        try:
+            return lookup()
+        except rl.RollLocked as exc:
+            self.reset()
+            self._say(str(exc), "ng")
+            raise
 
     def choose(self, voter: rl.Voter) -> None:
         """The clerk has identified the voter (名簿対照 comes next).

@@ -18,14 +18,14 @@ from textual.widgets import Button, Input, OptionList, Select, Static
 
 from kiosk.app import KioskApp, KioskSettings, make_app
 from kiosk.screens.voting import VoteBlockedModal, VotingScreen, make_voting_screen
-from odekake import master
+from odekake import clerk_keys, master
 from odekake import records as rec
-from odekake.auth import TEST_ONLY_CHEAP_KDF
 from odekake.db import connect, memory_db
+from odekake.services.login import login
 from odekake.voting import elections as el
 from odekake.voting import roll as rl
 from odekake.voting.client import AlreadyVoted, CheckinResult, Confirmed, Offline
-from tests.voting.conftest import ROLL_ROWS, write_roll
+from tests.voting.conftest import CLERK_PINS, ROLL_ROWS, add_clerks, copy_operators, write_roll
 
 from .conftest import DAY, FixedClock
 from .test_voting_round_two import EID, Host, _election
@@ -74,19 +74,19 @@ def _fill(db: sqlite_utils.Database, tmp: Path) -> None:
     master.seed_city(hub)
     el.save_election(hub, el.election_from_dict(_election()))
     rl.import_roll(hub, EID, write_roll(tmp / "roll.csv", [*ROLL_ROWS, HANAKO]))
+    add_clerks(hub)
+    # as a pull leaves the van: the clerks with their sealed keys, the roll sealed to them
+    copy_operators(hub, db)
     el.import_election(db, el.export_election(hub, EID))
     rl.load_roll(db, EID, rl.roll_snapshot(hub, EID))
     hub.close()
-    master.add_operator(db, "cl001", "高橋 美咲", ["clerk"], "345678", kdf=TEST_ONLY_CHEAP_KDF)
-    master.add_operator(
-        db, "cl002", "佐藤 次郎", ["operator", "clerk"], "234567", kdf=TEST_ONLY_CHEAP_KDF
-    )
 
 
 @pytest.fixture
 def van(tmp_path: Path) -> Iterator[sqlite_utils.Database]:
     db = memory_db("van", device_id="van-1")
     _fill(db, tmp_path)
+    assert clerk_keys.unlock(db, "cl001", CLERK_PINS["cl001"])  # the clerk's login
     yield db
     db.close()
 
@@ -223,6 +223,7 @@ def kiosk(kiosk_path: Path, clock: FixedClock, tmp_path: Path) -> KioskApp:
 
 async def _voting_in_kiosk(pilot: Any, app: KioskApp, answer: Answer, code: str) -> VotingScreen:
     await pilot.pause()
+    login(app.db, "cl001", CLERK_PINS["cl001"], now=app.now())  # opens the clerk's key
     screen = _screen(app.db, Scripted(answer))
     await app.push_screen(screen)
     await _check_in(pilot, app, screen, code)

@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from odekake import master
+from odekake import clerk_keys
 from odekake import records as rec
-from odekake.auth import TEST_ONLY_CHEAP_KDF
-from odekake.db import connect, memory_db
+from odekake.db import connect
 from odekake.errors import ValidationError
 from odekake.sync.auth import DeviceAuth
 from odekake.sync.keys import generate_key, public_key_text, register_device
@@ -23,7 +22,14 @@ from odekake.voting import elections as el
 from odekake.voting import roll as rl
 from odekake.voting.client import Confirmed, Offline, Refused, VotingClient
 from odekake.voting.station import Phase, StationBusy, StationFlow
-from tests.voting.conftest import ELECTION_ID, HubProcess, free_port, hub_public_key, make_hub
+from tests.voting.conftest import (
+    ELECTION_ID,
+    HubProcess,
+    clerk_van,
+    free_port,
+    hub_public_key,
+    make_hub,
+)
 
 
 @pytest.fixture
@@ -33,15 +39,11 @@ def hub_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def van(hub_path: Path) -> Iterator[sqlite_utils.Database]:
+    """The van as a pull leaves it (operators with sealed keys, election, sealed roll),
+    with cl001 logged in so the roll is readable and vote records are signed."""
     hub = connect(hub_path)
-    db = memory_db("van", device_id="van-1")
-    el.import_election(db, el.export_election(hub, ELECTION_ID))
-    rl.load_roll(db, ELECTION_ID, rl.roll_snapshot(hub, ELECTION_ID))
+    db = clerk_van(hub, "van-1")
     hub.close()
-    master.add_operator(db, "cl001", "高橋 美咲", ["clerk"], "345678", kdf=TEST_ONLY_CHEAP_KDF)
-    master.add_operator(
-        db, "cl002", "佐藤 次郎", ["operator", "clerk"], "234567", kdf=TEST_ONLY_CHEAP_KDF
-    )
     yield db
     db.close()
 
@@ -163,6 +165,21 @@ def test_confirmed_is_recorded_at_once_and_the_voter_is_blocked_here_after(
     assert flow.phase is Phase.BLOCKED and flow.blocked is not None
     assert flow.blocked.local and flow.blocked.kind == "checkin"
     assert _types(van) == ["vote.pending", "vote.checked_in", "vote.cast"]
+    _assert_vote_records_signed(van, hub_path)
+
+
+def _assert_vote_records_signed(van: sqlite_utils.Database, hub_path: Path) -> None:
+    """Every vote record the station made (not the written-ahead request) carries the
+    logged-in clerk's proof, and the hub verifies it."""
+    hub = connect(hub_path)
+    try:
+        for r in rec.iter_records(van):
+            if r.type in ("vote.pending", "vote.resolved"):
+                continue
+            p = r.payload or {}
+            assert clerk_keys.proof_problem(hub, r.type, r.device_id, p, "cl001") is None, r.type
+    finally:
+        hub.close()
 
 
 def test_checked_in_without_ballot_blocks_even_after_a_crash(
@@ -207,6 +224,7 @@ def test_withdrawal_is_recorded_and_released_at_the_hub(
     _ask(flow)
     assert flow.phase is Phase.ISSUABLE
     assert flow.request is not None and flow.request.request_id != first_request.request_id
+    _assert_vote_records_signed(van, hub_path)
 
 
 def test_withdrawal_offline_reaches_the_hub_by_sync(

@@ -41,7 +41,7 @@ from odekake.voting import roll as rl
 from odekake.voting.elections import JST
 from odekake.voting.tally import tally
 from tests.voting.conftest import ELECTION_ID as TEST_EID
-from tests.voting.conftest import add_clerks, copy_operators
+from tests.voting.conftest import add_clerks, clerk_van, copy_operators
 
 EID = "fukushima-2023"
 PER_HOUR = {10: (3, 2), 11: (3, 4), 12: (1, 1), 13: (2, 4), 14: (3, 3), 15: (2, 3), 16: (1, 2)}
@@ -253,9 +253,7 @@ def test_the_report_counts_people_once_and_lists_incidents_apart(
 ) -> None:
     """A voter checked in and then given a 仮投票 on the van (an incident) was counted
     twice (75.0% where 62.5% was right); a withdrawn check-in is no voter either."""
-    van = add_clerks(memory_db("van", device_id="van-1"))
-    el.import_election(van, el.export_election(hub_db, TEST_EID))
-    rl.load_roll(van, TEST_EID, rl.roll_snapshot(hub_db, TEST_EID))
+    van = clerk_van(hub_db, "van-1")  # the clerk logged in: the roll opens, records signed
     election = el.get_election(van, TEST_EID)
 
     def voter(no: str) -> rl.Voter:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import os
 from collections.abc import Callable
 from datetime import datetime
 from http import HTTPStatus
@@ -219,6 +220,24 @@ class ConsoleApp(Starlette):
         await super().__call__(scope, receive, with_security_headers(send))
 
 
+TEST_TODAY_ENV = "ODEKAKE_CONSOLE_TEST_TODAY"
+"""Tests only: the console's date (YYYY-MM-DD) in a real ``hub serve`` subprocess, so
+a journey over a fixed planning month does not depend on the day it runs."""
+
+
+def _test_clock() -> Callable[[], datetime] | None:
+    value = os.environ.get(TEST_TODAY_ENV)
+    if not value:
+        return None
+    from datetime import date as _date
+    from datetime import time as _time
+
+    from odekake.overview import JST
+
+    day = _date.fromisoformat(value)
+    return lambda: datetime.combine(day, _time(10, 0), JST)
+
+
 def make_console(
     db_path: str | Path,
     *,
@@ -232,6 +251,8 @@ def make_console(
     secret = session_secret(first)
     first.close()
     state = Console(path, idle_minutes=idle_minutes)
+    if clock is None:
+        clock = _test_clock()
     if clock is not None:
         state.clock = clock
     routes: list[BaseRoute] = [

@@ -31,7 +31,9 @@ def shots(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def served(planned_hub: tuple[Path, str]) -> Iterator[tuple[HubProcess, str]]:
-    hub = HubProcess(planned_hub[0]).start()
+    # the console's today: the planning month's first day (the journey's plan is December
+    # 2026; publishing never rewrites days before today)
+    hub = HubProcess(planned_hub[0], env={"ODEKAKE_CONSOLE_TEST_TODAY": "2026-12-01"}).start()
     yield hub, planned_hub[1]
     hub.stop()
 

@@ -162,12 +162,13 @@ def test_plan_publish_cli_refuses_violations_without_a_reason(
     draft = _violating_draft(planned_hub)
     db_path = str(planned_hub[0])
     runner = CliRunner()
-    r = runner.invoke(main, ["plan", "publish", "--db", db_path, draft])
+    today = ["--today", "2026-12-01"]  # the fixture plans December 2026 from its first day
+    r = runner.invoke(main, ["plan", "publish", "--db", db_path, draft, *today])
     assert r.exit_code == 1
     assert "NG: " in r.output and "12月13日(日)" in r.output
     assert lifecycle.summary(connect(planned_hub[0]), draft).status == "draft"
     r = runner.invoke(
-        main, ["plan", "publish", "--db", db_path, draft, "--override-reason", "臨時の開所"]
+        main, ["plan", "publish", "--db", db_path, draft, *today, "--override-reason", "臨時の開所"]
     )
     assert r.exit_code == 0, r.output
     entry = _published_entry(planned_hub[0])

@@ -161,9 +161,15 @@ class HubProcess:
     """``odekake hub serve`` as a real subprocess on loopback (its log goes to a file)."""
 
     def __init__(
-        self, db: Path, port: int | None = None, *, tls: tuple[Path, Path, Path] | None = None
+        self,
+        db: Path,
+        port: int | None = None,
+        *,
+        tls: tuple[Path, Path, Path] | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.db = db
+        self.env = env
         self.port = port or free_port()
         self.tls = tls  # (certificate, key, CA file)
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
@@ -182,6 +188,7 @@ class HubProcess:
                  "--port", str(self.port), *extra],
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                env={**os.environ, **(self.env or {})},
             )  # fmt: skip
         verify: bool | ssl.SSLContext = (
             True if self.tls is None else ssl.create_default_context(cafile=str(self.tls[2]))

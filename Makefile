@@ -17,6 +17,7 @@ demo: $(STAMP)
 	$(BIN)/odekake demo --dir $(DEMO_DIR) --seed 7 --force
 	@echo "管理画面: $(BIN)/odekake hub serve --db $(DEMO_DIR)/hub.db --port 8765 を起動し http://127.0.0.1:8765/console/ を開く"
 	@echo "  ログイン: 企画担当 coord / coord-demo-2026、管理職 manager / manager-demo-2026"
+	@echo "マイナンバーカードの模擬(root、pcscd と vsmartcard-vpcd が必要): $(BIN)/odekake card simulate --private"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -33,6 +33,11 @@ async def _wait_for(pilot: Any, condition: Any, *, limit: float = 30.0) -> None:
         await pilot.pause(0.05)
 
 
+def _pin_box_up(app: Any) -> bool:
+    """The PIN box is on screen with its field composed (not only pushed)."""
+    return isinstance(app.screen, CardPinScreen) and bool(app.screen.query("#card-pin"))
+
+
 def _message(app: Any) -> str:
     return str(app.screen.query_one("#form-message", Static).render())
 
@@ -54,7 +59,7 @@ async def test_card_fills_the_commonest_certificate_in_a_few_keys(
         await press("1")  # 証明書
         assert isinstance(app.screen, CertificateScreen)
         await press("f4")  # read the card
-        await _wait_for(pilot, lambda: isinstance(app.screen, CardPinScreen))
+        await _wait_for(pilot, lambda: _pin_box_up(app))
         pin_box = app.screen.query_one("#card-pin", Input)
         assert pin_box.password  # masked
         await pilot.press(*"4826", "enter")  # the resident's PIN (not counted)
@@ -92,7 +97,7 @@ async def test_typed_name_is_kept_and_the_card_value_shown(
         await open_first_stop(pilot)
         await pilot.press("1", *"佐藤 はな")
         await pilot.press("f4")
-        await _wait_for(pilot, lambda: isinstance(app.screen, CardPinScreen))
+        await _wait_for(pilot, lambda: _pin_box_up(app))
         await pilot.press(*"4826", "enter")
         await _wait_for(pilot, lambda: "ICチップから入力しました" in _message(app))
         assert app.screen.value("name") == "佐藤 はな"  # type: ignore[attr-defined]
@@ -108,7 +113,7 @@ async def test_wrong_pin_says_tries_left_and_warns_before_the_last(
     async with app.run_test(size=SIZE) as pilot:
         await open_first_stop(pilot)
         await pilot.press("1", "f4")
-        await _wait_for(pilot, lambda: isinstance(app.screen, CardPinScreen))
+        await _wait_for(pilot, lambda: _pin_box_up(app))
         await pilot.press(*"1111", "enter")
         await _wait_for(pilot, lambda: "暗証番号が違います" in _message(app))
         assert "あと1回" in _message(app)
@@ -164,7 +169,7 @@ async def _read_into_form(pilot: Any, *typed: str) -> Any:
     app = pilot.app
     await open_first_stop(pilot)
     await pilot.press("1", *typed, "f4")
-    await _wait_for(pilot, lambda: isinstance(app.screen, CardPinScreen))
+    await _wait_for(pilot, lambda: _pin_box_up(app))
     await pilot.press(*"4826", "enter")
     await _wait_for(pilot, lambda: "ICチップから入力しました" in _message(app))
     return app.screen
@@ -215,7 +220,7 @@ async def test_a_card_before_meiji_is_a_malformed_card_not_a_crash(
     async with app.run_test(size=SIZE) as pilot:
         await open_first_stop(pilot)
         await pilot.press("1", "f4")
-        await _wait_for(pilot, lambda: isinstance(app.screen, CardPinScreen))
+        await _wait_for(pilot, lambda: _pin_box_up(app))
         await pilot.press(*"4826", "enter")
         await _wait_for(pilot, lambda: "カードの応答が正しくありません" in _message(app))
         assert isinstance(app.screen, CertificateScreen)
@@ -253,6 +258,6 @@ async def test_the_last_try_warning_is_whole_in_the_pin_box_at_80x24(
         whole = "".join(t("card_last_try_q").split())
         assert whole in _screen_text(app)  # the question, whole, above its answers
         await pilot.press("y")
-        await _wait_for(pilot, lambda: isinstance(app.screen, CardPinScreen))
+        await _wait_for(pilot, lambda: _pin_box_up(app))
         await pilot.pause()
         assert whole in _screen_text(app)  # and again above the PIN field

@@ -44,7 +44,7 @@ L: Final[dict[str, str]] = {
     "card_last_try_yes": "入力していただく",
     "card_last_try_no": "やめる(手入力)",
     "card_filled": "ICチップから入力しました。券面と本人を確かめて Ctrl+S で保存",
-    "card_kept": "入力済みの欄は変えていません。カードの値",
+    "card_kept": "入力済みの欄は変えていません(ICチップ確認なし)。カードの値",
     "card_gaiji": "〓は画面に出せない字(外字)です。券面で字を確かめてください",
     "ctrl_c_hint": "終了するには Ctrl+Q を押してください(Ctrl+C では終了しません)",
     "quit_q_title": "終了しますか?",

@@ -129,6 +129,8 @@ class FormScreen(KioskScreen):
         self.touched = False
         #: The card read into this form (F4), if any: the record notes the chip.
         self.chip_identity: CardIdentity | None = None
+        #: The card's value of each identity field this form has (compared at save).
+        self._chip_values: dict[str, str] = {}
 
     # -- to implement --------------------------------------------------------
     def fields(self) -> ComposeResult:
@@ -316,11 +318,20 @@ class FormScreen(KioskScreen):
     def values(self) -> dict[str, Any]:
         """All fields as a dict (override to post-process)."""
         v: dict[str, Any] = {row.field: self.value(row.field) for row in self.query(FormRow)}
-        if self.chip_identity is not None:
+        if self.chip_identity is not None and self._as_on_chip(v):
             v["identity_from_chip"] = True
             if "name" in self.chip_identity.gaiji_fields:
                 v["name_on_chip"] = self.chip_identity.name
         return v
+
+    def _as_on_chip(self, values: dict[str, Any]) -> bool:
+        """True when every identity field the card filled still holds the card's value:
+        only then is the record's 本人確認 the chip (a kept typed value or an edit after
+        the read makes it a card looked at)."""
+        return bool(self._chip_values) and all(
+            str(values.get(field, "")).strip() == value
+            for field, value in self._chip_values.items()
+        )
 
     # -- the My Number card (F4) ----------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -371,7 +382,13 @@ class FormScreen(KioskScreen):
         logging.getLogger("kiosk").info("card read (four items from the chip)")
 
     def fill_from_card(self, identity: CardIdentity) -> None:
-        """Fill the identity fields from the chip; a field already typed is never changed."""
+        """Fill the identity fields from the chip; a field already typed is never changed.
+
+        Every value from the card is shown as plain text (a card is not trusted to hold
+        markup). Card values that differ from what was kept come first in the message,
+        then the address in full (the field shows only its start)."""
+        from rich.markup import escape
+
         from odekake.wareki import wareki_date
 
         wanted = {
@@ -381,6 +398,7 @@ class FormScreen(KioskScreen):
         }
         labels = {"name": "氏名", "address": "住所", "birth_date": "生年月日"}
         kept: list[str] = []
+        chip_values: dict[str, str] = {}
         for field, value in wanted.items():
             found = self.query(f"#f-{field}")
             if not found:
@@ -388,23 +406,28 @@ class FormScreen(KioskScreen):
             control = found.first()
             if not isinstance(control, Input):
                 continue
+            chip_values[field] = value
             typed = control.value.strip()
             if typed and typed != value:
-                kept.append(f"{labels[field]}: {value}")
+                kept.append(f"{labels[field]}: {escape(value)}")
                 continue
             control.value = value
         self._choose_card_document()
         self.chip_identity = identity
+        self._chip_values = chip_values
         born = identity.birth_date
-        lines = [
-            f"{t('card_filled')}",
-            f"生年月日 {born.year}年{born.month}月{born.day}日({wareki_date(born)})"
-            f" 性別 {identity.sex_label}",
-        ]
-        if identity.gaiji_fields:
-            lines.append(t("card_gaiji"))
+        lines = []
         if kept:
             lines.append(f"{t('card_kept')} — " + "、".join(kept))
+        lines.append(t("card_filled"))
+        if identity.gaiji_fields:
+            lines.append(t("card_gaiji"))
+        if "address" in chip_values and not any(k.startswith("住所") for k in kept):
+            lines.append(f"住所(カード): {escape(identity.address_shown)}")
+        lines.append(
+            f"生年月日 {born.year}年{born.month}月{born.day}日({wareki_date(born)})"
+            f" 性別 {identity.sex_label}"
+        )
         message = self.query_one("#form-message", Static)
         message.update("\n".join(lines))
         message.set_class(bool(kept or identity.gaiji_fields), "-error")

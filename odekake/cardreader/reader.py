@@ -27,7 +27,9 @@ from typing import TypeVar
 
 from odekake.cardreader import apdu, pcsc
 from odekake.cardreader.tlv import MAX_FILE, MalformedCard, parse_basic_four, read_header
-from odekake.errors import OdekakeError
+from odekake.errors import OdekakeError, ValidationError
+from odekake.services.identity import NAME_ON_CHIP_MAX
+from odekake.wareki import wareki_date
 
 DEFAULT_TIMEOUT = 10.0
 GAIJI_MARK = "〓"  # the geta mark: the customary stand-in for a character that cannot be shown
@@ -64,7 +66,7 @@ class CardReadError(OdekakeError):
 def wrong_pin(tries_left: int) -> CardReadError:
     if tries_left <= 0:
         return CardReadError("locked", tries_left=0)
-    text = f"暗証番号が違います(あと {tries_left} 回まちがえるとロックされます)"
+    text = f"暗証番号が違います(あと{tries_left}回まちがえるとロックされます)"
     if tries_left == 1:
         text += "。次にまちがえるとロックされ、ご本人が市役所で初期化するまで使えません"
     return CardReadError("wrong_pin", text, tries_left=tries_left)
@@ -128,6 +130,14 @@ def _identity(raw_name: str, raw_address: str, birth: str, sex: str) -> CardIden
         born = date(int(birth[:4]), int(birth[4:6]), int(birth[6:]))
     except ValueError as exc:
         raise MalformedCard("birth date is not a date") from exc
+    try:
+        wareki_date(born)
+    except ValidationError as exc:  # before Meiji: no resident was born then
+        raise MalformedCard("birth date before Meiji") from exc
+    if born > date.today():
+        raise MalformedCard("birth date in the future")
+    if len(raw_name) > NAME_ON_CHIP_MAX:
+        raise MalformedCard("name longer than any card holds")
     gaiji = tuple(
         name for name, text in (("name", raw_name), ("address", raw_address)) if text != shown(text)
     )

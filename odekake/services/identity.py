@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from odekake.errors import ValidationError
+
 # Photo IDs issued by a public body: one is enough.
 PHOTO_IDS: tuple[str, ...] = (
     "運転免許証",
@@ -35,6 +37,9 @@ ALL_DOCS: tuple[str, ...] = PHOTO_IDS + OFFICIAL_DOCS + WEAK_DOCS
 
 
 CHIP_DOCUMENT = "マイナンバーカード"
+#: The longest name kept as the chip gives it: the card reader refuses a longer one as
+#: a malformed card, and a record never holds a cut one.
+NAME_ON_CHIP_MAX = 100
 
 
 def check_identity(
@@ -78,4 +83,6 @@ def chip_name(values: dict[str, Any]) -> dict[str, str]:
     raw = values.get("name_on_chip")
     if not values.get("identity_from_chip") or not isinstance(raw, str) or not raw.strip():
         return {}
-    return {"name_on_chip": raw[:80]}
+    if len(raw) > NAME_ON_CHIP_MAX:
+        raise ValidationError(f"ICチップの氏名が長すぎます({NAME_ON_CHIP_MAX}字まで)")
+    return {"name_on_chip": raw}

@@ -24,6 +24,10 @@ def assert_never_touched_number(card: EmulatedCard) -> None:
     for command in card.commands:
         assert not (command[1] == 0xA4 and command[2] == 0x02 and command[5:7] == b"\x00\x01")
         assert not (command[1] == 0xB0 and command[2] & 0x80), "a read by short file identifier"
+        if command[1] == apdu.INS_VERIFY and len(command) > 5:
+            # the emulator keeps no PIN: only a 4-byte VERIFY of the card-input PIN
+            assert command == bytes.fromhex("0020008004") + b"****"
+            continue
         apdu.check_allowed(command)  # every command that reached the card is on the list
 
 
@@ -58,7 +62,7 @@ def test_wrong_pin_counts_down_warns_then_locks(insert: Inserted):
     with pytest.raises(CardReadError) as first:
         read_identity("1111")
     assert (first.value.kind, first.value.tries_left) == ("wrong_pin", 2)
-    assert "あと 2 回" in str(first.value)
+    assert "あと2回" in str(first.value)
     with pytest.raises(CardReadError) as second:
         read_identity("2222")
     assert second.value.tries_left == 1
@@ -252,3 +256,29 @@ def test_card_simulate_and_check_from_the_command_line(tmp_path: Path):
         sim.terminate()
         out, _ = sim.communicate(timeout=15)
     assert "模擬カードを取り外しました" in out
+
+
+def test_the_emulator_keeps_no_pin(insert: Inserted):
+    card = insert(EmulatedCard(pin="4826"))
+    read_identity("4826")
+    verifies = [c for c in card.commands if c[1] == apdu.INS_VERIFY and len(c) > 5]
+    assert verifies and all(b"4826" not in c for c in verifies)
+
+
+def test_a_card_born_before_meiji_is_malformed(insert: Inserted):
+    insert(EmulatedCard(Resident(name="古川花子", birth="18670101")))
+    with pytest.raises(CardReadError) as before_meiji:
+        read_identity("1234")
+    assert before_meiji.value.kind == "malformed"
+
+
+def test_a_name_on_chip_is_kept_whole_up_to_its_bound():
+    from odekake.errors import ValidationError
+    from odekake.services.identity import NAME_ON_CHIP_MAX, chip_name
+
+    long_name = "磐" * 90 + "\ue000"
+    assert chip_name({"identity_from_chip": True, "name_on_chip": long_name}) == {
+        "name_on_chip": long_name
+    }
+    with pytest.raises(ValidationError):
+        chip_name({"identity_from_chip": True, "name_on_chip": "磐" * (NAME_ON_CHIP_MAX + 1)})

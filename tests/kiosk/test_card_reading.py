@@ -7,6 +7,7 @@ from typing import Any
 
 from textual.widgets import Input, Static
 
+from kiosk.labels import t
 from kiosk.screens.card import CardPinScreen
 from kiosk.screens.certificate import CertificateScreen
 from kiosk.screens.menu import MenuScreen
@@ -32,6 +33,11 @@ async def _wait_for(pilot: Any, condition: Any, *, limit: float = 30.0) -> None:
         await pilot.pause(0.05)
 
 
+def _pin_box_up(app: Any) -> bool:
+    """The PIN box is on screen with its field composed (not only pushed)."""
+    return isinstance(app.screen, CardPinScreen) and bool(app.screen.query("#card-pin"))
+
+
 def _message(app: Any) -> str:
     return str(app.screen.query_one("#form-message", Static).render())
 
@@ -53,7 +59,7 @@ async def test_card_fills_the_commonest_certificate_in_a_few_keys(
         await press("1")  # 証明書
         assert isinstance(app.screen, CertificateScreen)
         await press("f4")  # read the card
-        await _wait_for(pilot, lambda: isinstance(app.screen, CardPinScreen))
+        await _wait_for(pilot, lambda: _pin_box_up(app))
         pin_box = app.screen.query_one("#card-pin", Input)
         assert pin_box.password  # masked
         await pilot.press(*"4826", "enter")  # the resident's PIN (not counted)
@@ -91,7 +97,7 @@ async def test_typed_name_is_kept_and_the_card_value_shown(
         await open_first_stop(pilot)
         await pilot.press("1", *"佐藤 はな")
         await pilot.press("f4")
-        await _wait_for(pilot, lambda: isinstance(app.screen, CardPinScreen))
+        await _wait_for(pilot, lambda: _pin_box_up(app))
         await pilot.press(*"4826", "enter")
         await _wait_for(pilot, lambda: "ICチップから入力しました" in _message(app))
         assert app.screen.value("name") == "佐藤 はな"  # type: ignore[attr-defined]
@@ -107,10 +113,10 @@ async def test_wrong_pin_says_tries_left_and_warns_before_the_last(
     async with app.run_test(size=SIZE) as pilot:
         await open_first_stop(pilot)
         await pilot.press("1", "f4")
-        await _wait_for(pilot, lambda: isinstance(app.screen, CardPinScreen))
+        await _wait_for(pilot, lambda: _pin_box_up(app))
         await pilot.press(*"1111", "enter")
         await _wait_for(pilot, lambda: "暗証番号が違います" in _message(app))
-        assert "あと 1 回" in _message(app)
+        assert "あと1回" in _message(app)
         assert app.screen.value("name") == ""  # type: ignore[attr-defined]  # nothing half-filled
         # one try left: the kiosk asks before the resident types again
         await pilot.press("f4")
@@ -150,3 +156,108 @@ async def test_forms_without_identity_have_no_card_key(kiosk_path: Path, clock: 
         await pilot.pause()
         assert isinstance(app.screen, ConsultationScreen)
         assert app.screen.check_action("read_card", ()) is False
+
+
+def _screen_text(app: Any) -> str:
+    """The screen as the terminal gets it (overlays included), without blanks and box
+    lines, so text wrapped over lines reads as one."""
+    text = "".join(strip.text for strip in app.screen._compositor.render_strips())
+    return "".join(ch for ch in text if not ch.isspace() and not "\u2500" <= ch <= "\u259f")
+
+
+async def _read_into_form(pilot: Any, *typed: str) -> Any:
+    app = pilot.app
+    await open_first_stop(pilot)
+    await pilot.press("1", *typed, "f4")
+    await _wait_for(pilot, lambda: _pin_box_up(app))
+    await pilot.press(*"4826", "enter")
+    await _wait_for(pilot, lambda: "ICチップから入力しました" in _message(app))
+    return app.screen
+
+
+async def test_a_kept_typed_name_gets_no_chip_mark_and_the_card_value_is_on_screen(
+    kiosk_path: Path, clock: FixedClock, insert: Inserted
+) -> None:
+    insert(EmulatedCard(Resident(), pin="4826"))
+    app = app_for(kiosk_path, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        form = await _read_into_form(pilot, *"岩城花子")
+        assert form.value("name") == "岩城花子"
+        shown = _screen_text(app)
+        assert "氏名:磐城〓子" in shown  # the differing card value, visible at 80×24
+        await pilot.press("ctrl+s")
+        await _wait_for(pilot, lambda: isinstance(app.screen, ReceiptScreen))
+        await app.workers.wait_for_complete()
+    [p] = records(kiosk_path, "certificate.issue")
+    assert p["requester"]["name"] == "岩城花子"
+    assert "name_on_chip" not in p["requester"]
+    assert p["id_check"] == {"kind": "photo", "documents": ["マイナンバーカード"]}
+
+
+async def test_an_edit_after_the_read_takes_the_chip_mark_away(
+    kiosk_path: Path, clock: FixedClock, insert: Inserted
+) -> None:
+    insert(EmulatedCard(Resident(name="佐藤花子"), pin="4826"))
+    app = app_for(kiosk_path, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        form = await _read_into_form(pilot)
+        full = Resident().address
+        assert "".join(full.split()) in _screen_text(app)  # the whole address, at 80×24
+        form.query_one("#f-birth_date", Input).value = "昭和22年3月16日"
+        await pilot.press("ctrl+s")
+        await _wait_for(pilot, lambda: isinstance(app.screen, ReceiptScreen))
+        await app.workers.wait_for_complete()
+    [p] = records(kiosk_path, "certificate.issue")
+    assert p["requester"]["birth_date"] == "1947-03-16"
+    assert p["id_check"] == {"kind": "photo", "documents": ["マイナンバーカード"]}
+
+
+async def test_a_card_before_meiji_is_a_malformed_card_not_a_crash(
+    kiosk_path: Path, clock: FixedClock, insert: Inserted
+) -> None:
+    insert(EmulatedCard(Resident(name="古川花子", birth="18670101"), pin="4826"))
+    app = app_for(kiosk_path, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_first_stop(pilot)
+        await pilot.press("1", "f4")
+        await _wait_for(pilot, lambda: _pin_box_up(app))
+        await pilot.press(*"4826", "enter")
+        await _wait_for(pilot, lambda: "カードの応答が正しくありません" in _message(app))
+        assert isinstance(app.screen, CertificateScreen)
+        assert app.screen.value("name") == ""
+    log = (kiosk_path.parent / "kiosk.log").read_text(encoding="utf-8")
+    assert "古川" not in log and "Traceback" not in log
+
+
+async def test_card_values_are_shown_as_plain_text(
+    kiosk_path: Path, clock: FixedClock, insert: Inserted
+) -> None:
+    insert(
+        EmulatedCard(Resident(name="山田[/]花子", address="福島県いわき市[b]平[/b]1"), pin="4826")
+    )
+    app = app_for(kiosk_path, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        form = await _read_into_form(pilot, *"山田花子")
+        assert form.value("address") == "福島県いわき市[b]平[/b]1"
+        shown = _screen_text(app)
+        assert "山田[/]花子" in shown and "[b]平[/b]" in shown
+    log = (kiosk_path.parent / "kiosk.log").read_text(encoding="utf-8")
+    assert "山田" not in log and "Traceback" not in log
+
+
+async def test_the_last_try_warning_is_whole_in_the_pin_box_at_80x24(
+    kiosk_path: Path, clock: FixedClock, insert: Inserted
+) -> None:
+    insert(EmulatedCard(pin="4826", tries=1))
+    app = app_for(kiosk_path, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_first_stop(pilot)
+        await pilot.press("1", "f4")
+        await _wait_for(pilot, lambda: isinstance(app.screen, Confirm))
+        await pilot.pause()
+        whole = "".join(t("card_last_try_q").split())
+        assert whole in _screen_text(app)  # the question, whole, above its answers
+        await pilot.press("y")
+        await _wait_for(pilot, lambda: _pin_box_up(app))
+        await pilot.pause()
+        assert whole in _screen_text(app)  # and again above the PIN field

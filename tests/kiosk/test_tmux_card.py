@@ -63,6 +63,8 @@ def test_card_read_into_a_certificate_in_a_real_terminal(
         term.keys("Enter")
         shown = term.wait_for("ICチップから入力しました")
         assert "草野〓江" in shown and "外字" in shown
+        # the card's address in full (the field shows only its start)
+        assert "".join(card.resident.address.split()) in "".join(shown.split())
         lines = shown.splitlines()
         assert len(lines) <= 24 and all(len(line) <= 80 for line in lines)
         key("C-s")

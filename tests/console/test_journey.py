@@ -87,7 +87,8 @@ def test_coordinator_month_in_the_browser(chromium, demo_hub) -> None:  # type: 
     page.wait_for_selector("#p-status")
     assert page.inner_text("#p-status") in ("計算中", "完了")
     # (a locator, not wait_for_function: the console's CSP allows no eval)
-    expect(page.locator("#p-elapsed")).to_have_text(re.compile("[1-9]"), timeout=TIMEOUT)
+    # the elapsed time is shown (a fast solve may finish within its first second)
+    expect(page.locator("#p-elapsed")).to_have_text(re.compile("[0-9]+秒"), timeout=TIMEOUT)
     shot(page, "04-progress")
     first_id = wait_for_plan(page)
 

@@ -46,6 +46,7 @@ def test_every_benchmark_script_is_run_here() -> None:
         "bench_planner.py",
         "bench_console.py",
         "bench_console2.py",
+        "bench_console_load.py",
         "soak.py",
     }  # fmt: skip  (soak.py: tests/e2e/test_soak.py)
     assert scripts == covered
@@ -112,3 +113,16 @@ def test_bench_console_pages_on_the_demo(demo: Path, tmp_path: Path) -> None:
     assert pages and all(PAGE.match(line) for line in pages), pages
     out2 = bench("bench_console2.py", "--repeat", "1", "--demo", str(demo))
     assert out2 and all(PAGE.match(line) for line in out2), out2
+
+
+def test_bench_console_load_tiny() -> None:
+    """Concurrent console sessions over HTTP: two sessions, one round, JSON that parses."""
+    import json
+
+    out = bench(
+        "bench_console_load.py", "--repeat", "1", "--sessions", "2", "--rounds", "1", timeout=300
+    )
+    result = json.loads("\n".join(out))
+    assert result["concurrent"]["sessions"] == 2 and result["concurrent"]["requests"] > 0
+    assert result["one_session"]["p95_ms"] > 0
+    assert result["single_user"]

@@ -177,7 +177,7 @@ def _index_body(districts: list[tuple[str, str, int]]) -> str:
 
 def ics_for(name: str, district_id: str, visits: list[PublicVisit], built: datetime) -> str:
     """One VCALENDAR of a district's visits (TZID Asia/Tokyo)."""
-    from planner.output import _VTIMEZONE, ics_escape, ics_fold
+    from odekake.ical import VTIMEZONE, ics_escape, ics_fold
 
     stamp = built.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     lines = [
@@ -186,7 +186,7 @@ def ics_for(name: str, district_id: str, visits: list[PublicVisit], built: datet
         "PRODID:-//odekake//residents schedule//JA",
         "CALSCALE:GREGORIAN",
         f"X-WR-CALNAME:{ics_escape(f'お出かけ市役所 {name}')}",
-        *_VTIMEZONE,
+        *VTIMEZONE,
     ]
     for v in visits:
         day = v.day.strftime("%Y%m%d")

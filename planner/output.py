@@ -17,6 +17,8 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas
 
+from odekake.ical import VTIMEZONE as _VTIMEZONE
+from odekake.ical import ics_escape, ics_fold
 from odekake.pdf import register_fonts
 from odekake.spreadsheet import csv_writer
 from planner.plan import Plan, PlanVisit
@@ -121,38 +123,6 @@ def write_csv(plan: Plan, path: Path) -> None:
 
 
 # --- iCalendar (RFC 5545), written by hand -------------------------------------------
-
-_VTIMEZONE = [
-    "BEGIN:VTIMEZONE",
-    "TZID:Asia/Tokyo",
-    "BEGIN:STANDARD",
-    "DTSTART:19700101T000000",
-    "TZOFFSETFROM:+0900",
-    "TZOFFSETTO:+0900",
-    "TZNAME:JST",
-    "END:STANDARD",
-    "END:VTIMEZONE",
-]
-
-
-def ics_escape(text: str) -> str:
-    """Escape a TEXT value (backslash, semicolon, comma, newline)."""
-    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-
-
-def ics_fold(line: str) -> list[str]:
-    """Fold a content line at 75 octets (UTF-8), never inside a character."""
-    out: list[str] = []
-    current, size, limit = "", 0, 75
-    for ch in line:
-        n = len(ch.encode("utf-8"))
-        if size + n > limit:
-            out.append(current)
-            current, size, limit = " ", 1, 75
-        current += ch
-        size += n
-    out.append(current)
-    return out
 
 
 def ics_text(plan: Plan, van_id: str, stamp: datetime | None = None) -> str:

@@ -50,3 +50,30 @@ def test_the_hub_mounts_the_console_without_importing_it() -> None:
     code = "import sys\nimport odekake.sync.hub\nprint('console' in sys.modules)\n"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_core_never_imports_the_planner_kiosk_or_console_even_inside_a_function() -> None:
+    """The arrows point one way (planner → odekake, kiosk → odekake, console → odekake): an
+    import of planner, kiosk or console anywhere in the core's library — a function's body
+    included, where the subprocess test above cannot see it — breaks them. The entry points
+    that put the parts together are the exception: the command line (``odekake/cli.py``,
+    ``odekake/commands/``) and the demo builder (``odekake/demo.py``)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "odekake"
+    wrong = []
+    entry_points = {root / "cli.py", root / "demo.py"}
+    for path in sorted(root.rglob("*.py")):
+        if path in entry_points or (root / "commands") in path.parents:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            for name in names:
+                if name.split(".")[0] in ("planner", "kiosk", "console", "textual"):
+                    wrong.append(f"{path.relative_to(root.parent)}:{node.lineno} imports {name}")
+    assert not wrong, "\n".join(wrong)

@@ -73,6 +73,7 @@ class DemoHub:
     def start(self) -> None:
         import httpx
 
+        self.stop()  # never two: a second start would leave the first hub running
         odekake = Path(sys.executable).parent / "odekake"
         self.proc = subprocess.Popen(
             [str(odekake), "hub", "serve", "--db", str(self.db), "--host", "127.0.0.1",

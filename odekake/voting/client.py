@@ -217,20 +217,10 @@ class VotingClient:
 
     def release(self, req: ReleaseRequest) -> ReleaseResult:
         """Tell the hub a checked-in voter got no ballot (never raises on network trouble)."""
-        try:
-            with httpx.Client(
-                timeout=self.timeout, auth=self.auth, transport=self.transport
-            ) as http:
-                response = http.post(f"{self.base_url}/vote/release", json=req.to_json())
-            body = response.json()
-        except UnverifiedAnswer:
-            return Unknown(req.request_id, UNVERIFIED_VOTE)
-        except httpx.TimeoutException:
-            return Offline(req.request_id, "ハブの応答がありません(時間切れ)")
-        except httpx.HTTPError as exc:
-            return Offline(req.request_id, transport_trouble(exc))
-        except ValueError:
-            return Offline(req.request_id, "ハブの応答が読めません")
+        answer = self._post("/vote/release", req.to_json(), req.request_id)
+        if not isinstance(answer, tuple):
+            return answer
+        response, body = answer
         if not isinstance(body, dict) or body.get("request_id") != req.request_id:
             return Offline(req.request_id, f"ハブの応答が読めません (HTTP {response.status_code})")
         if response.status_code == 200 and body.get("status") == "released":
@@ -250,19 +240,29 @@ class VotingClient:
         except (httpx.HTTPError, ValueError, AttributeError):
             return False
 
-    def _send(self, req: CheckinRequest) -> CheckinResult:
+    def _post(
+        self, path: str, payload: dict[str, Any], request_id: str
+    ) -> tuple[httpx.Response, Any] | Offline | Unknown:
+        """POST a signed request: the response and its body (repeated keys refused), or
+        why there is no answer to act on (offline, or an answer that does not verify)."""
         try:
             with httpx.Client(
                 timeout=self.timeout, auth=self.auth, transport=self.transport
             ) as http:
-                response = http.post(f"{self.base_url}/vote/checkin", json=req.to_json())
-            body = strictjson.loads(response.content)  # repeated keys refused
+                response = http.post(f"{self.base_url}{path}", json=payload)
+            return response, strictjson.loads(response.content)
         except UnverifiedAnswer:
-            return Unknown(req.request_id, UNVERIFIED_VOTE)
+            return Unknown(request_id, UNVERIFIED_VOTE)
         except httpx.TimeoutException:
-            return Offline(req.request_id, "ハブの応答がありません(時間切れ)")
+            return Offline(request_id, "ハブの応答がありません(時間切れ)")
         except httpx.HTTPError as exc:
-            return Offline(req.request_id, transport_trouble(exc))
+            return Offline(request_id, transport_trouble(exc))
         except ValueError:
-            return Offline(req.request_id, "ハブの応答が読めません")
+            return Offline(request_id, "ハブの応答が読めません")
+
+    def _send(self, req: CheckinRequest) -> CheckinResult:
+        answer = self._post("/vote/checkin", req.to_json(), req.request_id)
+        if not isinstance(answer, tuple):
+            return answer
+        response, body = answer
         return interpret(req.request_id, response.status_code, body)

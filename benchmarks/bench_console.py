@@ -132,10 +132,10 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
         jobs.cancel(db, job, actor="bench")
         result["during_solve"] = during
         result["solve_state_when_measured"] = state.fields()
-    from bench_console2 import measure_part2  # part 2's pages (issue 15), idle hub
+    from bench_console_pages import measure_pages  # the staff pages, idle hub
 
-    result["part2_idle"] = measure_part2(tmp / "hub.db", args.repeat, today)
-    for phase in ("idle", "during_solve", "part2_idle"):
+    result["pages_idle"] = measure_pages(tmp / "hub.db", args.repeat, today)
+    for phase in ("idle", "during_solve", "pages_idle"):
         print(f"--- {phase}")
         for name, t in result[phase].items():
             print(f"{name:45s} median {t['median_ms']:7.1f} ms   max {t['max_ms']:7.1f} ms")

@@ -1,8 +1,8 @@
-"""Console part 2 benchmark: the 利用実績, 車両・同期, 地点・地区, 選挙, 職員 and 監査ログ pages.
+"""Console pages benchmark: the 利用実績, 車両・同期, 地点・地区, 選挙, 職員 and 監査ログ pages.
 
-    .venv/bin/python benchmarks/bench_console2.py [--repeat 15] [--out results.json]
+    .venv/bin/python benchmarks/bench_console_pages.py [--repeat 15] [--out results.json]
 
-``bench_console.py`` calls :func:`measure_part2` on its demo hub too. On a fresh demo
+``bench_console.py`` calls :func:`measure_pages` on its demo hub too. On a fresh demo
 hub (a year of records) with the example tallies imported, one quarantined record and
 the demo election: each page requested ``--repeat`` times, round robin, in-process
 through the real app, signed in with the role the page is for; median and maximum
@@ -99,7 +99,7 @@ def prepare(hub_path: Path, van_path: Path) -> None:
         quarantine_one(hub_path, van_path)
 
 
-def measure_part2(hub_path: Path, repeat: int, today: date | None = None) -> dict[str, Any]:
+def measure_pages(hub_path: Path, repeat: int, today: date | None = None) -> dict[str, Any]:
     """Median and maximum server time of every part-2 page (idle hub)."""
     prepare(hub_path, hub_path.with_name("van.db"))
     out: dict[str, Any] = {}
@@ -131,7 +131,7 @@ def main() -> None:
         "--demo", type=Path, default=None, help="use this demo folder (`odekake demo`) as is"
     )
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-console2-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="bench-console-pages-") as scratch:
         run(args, args.demo or Path(scratch))
 
 
@@ -149,12 +149,12 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
         "load_average_at_start": os.getloadavg(),
     }
     db.close()
-    result["part2_idle"] = measure_part2(tmp / "hub.db", args.repeat, today)
+    result["pages_idle"] = measure_pages(tmp / "hub.db", args.repeat, today)
     result["audit_entries"] = (
         connect(tmp / "hub.db", role="hub").execute("SELECT COUNT(*) FROM audit_log").fetchone()[0]
     )
     result["load_average_at_end"] = os.getloadavg()
-    for name, t in result["part2_idle"].items():
+    for name, t in result["pages_idle"].items():
         print(f"{name:48s} median {t['median_ms']:7.1f} ms   max {t['max_ms']:7.1f} ms")
     if args.out:
         args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -1,6 +1,6 @@
 """Benchmark (run by hand): how long the kiosk takes for the common certificate request.
 
-    .venv/bin/python benchmarks/kiosk_issue.py [--n 50]
+    .venv/bin/python benchmarks/bench_kiosk.py [--n 50]
 
 Measures, on a fresh on-disk van database (WAL, synchronous=FULL):
 1. ``certificates.issue`` alone (validation + receipt number + commit), per call;

@@ -27,8 +27,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from console.guard import BodyLimit, with_security_headers
-from console.pages import drafts, home, plans
-from console.pages.part2 import routes as part2_routes
+from console.pages import home
+from console.pages.routes import routes as page_routes
 from console.web import (
     CSRF_FIELD,
     HERE,
@@ -260,9 +260,7 @@ def make_console(
         Route("/login", login_page, methods=["GET"]),
         Route("/login", login_submit, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
-        *plans.routes(),
-        *drafts.routes(),
-        *part2_routes(),
+        *page_routes(),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     app = ConsoleApp(

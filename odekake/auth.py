@@ -33,7 +33,7 @@ class KdfParams:
 
 # The default: N=2^17, r=8 (128 MiB) — see benchmarks/pin_kdf.py for the measured cost.
 DEFAULT_KDF = KdfParams(2**17, 8, 1)
-# The parameters before security round two (≈0.05 s): still verified, then upgraded.
+# The parameters before the stronger parameters of 2026-11 (≈0.05 s): still verified, then upgraded.
 LEGACY_KDF = KdfParams(2**14, 8, 1)
 # FOR TESTS ONLY: a cheap KDF so a test suite that makes hundreds of logins stays
 # fast. Never used unless a caller passes it explicitly.

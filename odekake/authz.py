@@ -95,7 +95,6 @@ STAFF_PERMISSIONS: dict[str, frozenset[str]] = {
     "plan.edit": frozenset({"coordinator"}),
     "plan.publish": frozenset({"coordinator"}),
     "staff.manage": frozenset({"admin"}),
-    # part 2 (issue 15)
     "report.view": frozenset({"manager", "admin"}),
     "report.import": frozenset({"manager"}),
     "device.manage": frozenset({"admin"}),

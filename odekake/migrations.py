@@ -239,7 +239,7 @@ def m0004_settings_counters_acks(db: sqlite_utils.Database) -> None:
 
 @migrations(name="0501_voting")
 def m0501_voting(db: sqlite_utils.Database) -> None:
-    # Early voting (issue 5). Elections, ballots and stations are master data (down-synced);
+    # Early voting. Elections, ballots and stations are master data (down-synced);
     # the roll is lookup data in its own table, never a record, deleted from the van at close.
     # Check-ins, stored answers and incidents live only at the hub.
     run_script(
@@ -646,7 +646,7 @@ def m1251_kiosk_garbage_ticket_names(db: sqlite_utils.Database) -> None:
 
 @migrations(name="1201_voting_station_vans")
 def m1201_voting_station_vans(db: sqlite_utils.Database) -> None:
-    # Early voting round two (issue 11 §4–5): which van (or device) serves which station,
+    # Early voting, stations: which van (or device) serves which station,
     # the check-in rule settings, and the evidence kept with an incident.
     run_script(
         db,

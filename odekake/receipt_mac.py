@@ -1,6 +1,6 @@
 """The receipts' 確認コード: a keyed MAC city hall can verify and a stranger cannot make.
 
-Before security round two the code was the first 8 hex digits of an unkeyed SHA-256
+Before the keyed MAC (2026-11) the code was the first 8 hex digits of an unkeyed SHA-256
 of ``<number>|<amount>``: anyone could print a "valid" receipt. Now it is
 HMAC-SHA256 under a per-device key:
 

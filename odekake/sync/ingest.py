@@ -1,6 +1,6 @@
 """The hub's ingest: at-least-once delivery, exactly-once effect.
 
-Rules (design.md, issue 4), applied to one verified bundle at a time:
+Rules (design.md), applied to one verified bundle at a time:
 
 - a record the hub already stores with the same hash is ignored;
 - a record whose id (or whose device and sequence number) the hub already holds

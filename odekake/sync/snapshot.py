@@ -61,7 +61,7 @@ def roll_filter() -> str:
     Only an election that is still open and whose early-voting period has not ended
     (JST), and only to a van (or device) assigned to one of its stations. Everything
     else is absent from the snapshot, so the next pull deletes the van's copy: after
-    the election, and as soon as the van is no longer assigned (issue 11 §5).
+    the election, and as soon as the van is no longer assigned.
     """
     return (
         "election_id IN (SELECT e.id FROM elections e "

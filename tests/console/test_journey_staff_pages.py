@@ -1,4 +1,4 @@
-"""Part 2's journeys in a real browser (Playwright driving Debian's Chromium) against a
+"""The staff pages' journeys in a real browser (Playwright driving Debian's Chromium) against a
 real ``odekake hub serve`` over a fresh demo:
 
 - a manager uploads the example tallies, opens FY2022 and sees the very cells of

@@ -42,10 +42,10 @@ def test_every_benchmark_script_is_run_here() -> None:
         "bench_reports.py",
         "pin_kdf.py",
         "voting_checkin.py",
-        "kiosk_issue.py",
+        "bench_kiosk.py",
         "bench_planner.py",
         "bench_console.py",
-        "bench_console2.py",
+        "bench_console_pages.py",
         "bench_console_load.py",
         "soak.py",
     }  # fmt: skip  (soak.py: tests/e2e/test_soak.py)
@@ -80,8 +80,8 @@ def test_voting_checkin_tiny() -> None:
     assert re.match(r"^contention: 3 threads, same voter: 1 confirmed", out[-1])
 
 
-def test_kiosk_issue_tiny() -> None:
-    out = bench("kiosk_issue.py", "--n", "1")
+def test_bench_kiosk_tiny() -> None:
+    out = bench("bench_kiosk.py", "--n", "1")
     assert out[0].startswith("certificates.issue: median")
     forms = [line for line in out if line.startswith("open form")]
     assert len(forms) == 7 and all("(n=1)" in line for line in forms)
@@ -108,10 +108,10 @@ def test_bench_console_pages_on_the_demo(demo: Path, tmp_path: Path) -> None:
         "bench_console.py", "--repeat", "1", "--demo", str(demo), "--out", str(tmp_path / "c.json")
     )
     phases = [line for line in out if line.startswith("---")]
-    assert phases == ["--- idle", "--- during_solve", "--- part2_idle"]
+    assert phases == ["--- idle", "--- during_solve", "--- pages_idle"]
     pages = [line for line in out if not line.startswith("---")]
     assert pages and all(PAGE.match(line) for line in pages), pages
-    out2 = bench("bench_console2.py", "--repeat", "1", "--demo", str(demo))
+    out2 = bench("bench_console_pages.py", "--repeat", "1", "--demo", str(demo))
     assert out2 and all(PAGE.match(line) for line in out2), out2
 
 

@@ -1,4 +1,4 @@
-"""Issue 12, り災: the applicant's own damage date, the household head, the 委任状, how
+"""り災: the applicant's own damage date, the household head, the 委任状, how
 many certificates and for whom, the 被災証明 path, flood fields that follow the cause,
 and a slip that says what really happens next."""
 
@@ -80,7 +80,7 @@ def test_own_damage_date_head_proxy_copies_and_submit_to(kdb: Any, open_stop: An
         ({"copies": "0"}, "copies", "必要な枚数"),
     ],
 )
-def test_disaster_rules_round_two(
+def test_disaster_form_rules(
     kdb: Any, open_stop: Any, over: dict[str, Any], field: str, words: str
 ) -> None:
     with pytest.raises(FormErrors) as err:

@@ -1,4 +1,4 @@
-"""Issue 12, forms that forgive: each test fails if its bug returns."""
+"""Forms that forgive: each test fails if its bug returns."""
 
 from __future__ import annotations
 

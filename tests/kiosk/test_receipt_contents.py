@@ -1,4 +1,4 @@
-"""Issue 12, receipts: what a municipal receipt carries, a sealed 宛名, reprints from
+"""Receipts: what a municipal receipt carries, a sealed 宛名, reprints from
 today's list, printing through a real CUPS, and the kiosk's log file."""
 
 from __future__ import annotations

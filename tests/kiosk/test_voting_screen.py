@@ -1,4 +1,4 @@
-"""The voting screen, round two (issue 12 "Early voting"), driven with Pilot.
+"""The voting screen, driven with Pilot.
 
 Key 8 after a pull alone, Escape and the footer, a new search that clears the chosen
 voter, the local block of a second ballot or 仮投票, today's station by van AND

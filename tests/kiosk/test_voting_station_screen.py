@@ -28,7 +28,7 @@ from odekake.voting.client import AlreadyVoted, CheckinResult, Confirmed, Offlin
 from tests.voting.conftest import CLERK_PINS, ROLL_ROWS, add_clerks, copy_operators, write_roll
 
 from .conftest import DAY, FixedClock
-from .test_voting_round_two import EID, Host, _election
+from .test_voting_screen import EID, Host, _election
 
 Answer = Callable[[str], CheckinResult]
 HANAKO = "000105,山田 花子,ヤマダ ハナコ,1950-03-02,女,いわき市川前町5,小川第3"

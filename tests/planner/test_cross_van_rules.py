@@ -1,4 +1,4 @@
-"""Planner round two (issue 13): rules that hold across vans, honest gaps, exact driving."""
+"""Rules that hold across vans, honest gaps, exact driving."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Usage reports round two (issue 16): charts that tell the truth (3), flags where the
+"""Usage reports: charts that tell the truth (3), flags where the
 README promises them (4), and what every page and file carries (5)."""
 
 from __future__ import annotations

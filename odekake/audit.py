@@ -13,8 +13,9 @@ from typing import Any
 
 import sqlite_utils
 
+from odekake.canonical import canonical_json, sha256_hex
 from odekake.db import write
-from odekake.records import GENESIS, canonical_json, sha256_hex, utc_now
+from odekake.records import GENESIS, utc_now
 
 ACTIONS: dict[str, str] = {
     "login": "ログイン",

@@ -240,7 +240,7 @@ def unlocked_operators(db: sqlite_utils.Database) -> list[str]:
 
 def signed_content(record_type: str, device_id: str, payload: dict[str, Any]) -> bytes:
     """What a clerk's signature covers: the record type, the device and the payload."""
-    from odekake.records import canonical_json
+    from odekake.canonical import canonical_json
 
     body = {k: v for k, v in payload.items() if k != PROOF_KEY}
     return canonical_json([record_type, device_id, body]).encode("utf-8")

@@ -15,7 +15,6 @@ still verifies).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
@@ -29,6 +28,10 @@ from typing import Any
 import sqlite_utils
 
 from odekake import receipt_mac
+
+# The log hashes with the one canonical serialisation (re-exported: callers import it here too).
+from odekake.canonical import canonical_json as canonical_json
+from odekake.canonical import sha256_hex as sha256_hex
 from odekake.db import device_id_of, get_meta, role_of, write
 from odekake.errors import NotFound, OdekakeError
 from odekake.sealing import SealingKeyMissing, personal_part, seal_payload
@@ -59,16 +62,6 @@ def uuid7(unix_ms: int | None = None, rng: random.Random | None = None) -> str:
     value |= 0b10 << 62
     value |= rand & ((1 << 62) - 1)
     return str(uuid.UUID(int=value))
-
-
-def canonical_json(payload: Any) -> str:
-    """The one serialisation that is hashed: sorted keys, no spaces, UTF-8 text."""
-    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-
-def sha256_hex(text: str) -> str:
-    """SHA-256 of UTF-8 text, as 64 hex digits."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def format_hlc(physical_ms: int, counter: int) -> str:

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from odekake.canonical import canonical_json
 from odekake.errors import OdekakeError
 
 ALG = "X25519-HKDF-SHA256-AES256GCM"
@@ -178,8 +179,6 @@ def seal(obj: Any, recipient_b64: str, rng: random.Random | None = None) -> dict
 
     ``rng`` makes the ephemeral key and nonce reproducible (the demo only).
     """
-    from odekake.records import canonical_json
-
     recipient = _unb64(recipient_b64)
     ephemeral = (
         X25519PrivateKey.from_private_bytes(rng.randbytes(32))

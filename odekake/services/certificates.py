@@ -25,10 +25,10 @@ from odekake.services.common import (
     Form,
     addressee_fields,
     require_counter_role,
-    require_stop,
 )
 from odekake.services.dayclose import require_day_open
 from odekake.services.identity import check_identity, chip_name
+from odekake.services.stops import require_stop
 
 RECORD_TYPE = "certificate.issue"
 RELATIONS: tuple[str, ...] = ("本人", "同一世帯", "代理人")

@@ -12,7 +12,7 @@ from typing import Any
 import sqlite_utils
 
 from odekake import authz, catalog
-from odekake.errors import FormErrors, OdekakeError, ValidationError
+from odekake.errors import FormErrors, ValidationError
 from odekake.receipts import fiscal_year
 
 JST = timezone(timedelta(hours=9), "JST")
@@ -287,14 +287,6 @@ def addressee_fields(addressee: str) -> dict[str, Any]:
     leaves a line for it.
     """
     return {"addressee": True, "addressee_name": addressee} if addressee else {}
-
-
-def require_stop(db: sqlite_utils.Database, stop_id: str) -> None:
-    """Refuse a service record when the stop is not open."""
-    from odekake.services.stops import is_open
-
-    if not is_open(db, stop_id):
-        raise OdekakeError("会場が開いていません。先に会場を開いてください")
 
 
 def require_counter_role(db: sqlite_utils.Database, actor: Actor) -> None:

@@ -12,7 +12,8 @@ import sqlite_utils
 
 from odekake import records as rec
 from odekake.db import write
-from odekake.services.common import Actor, Form, require_counter_role, require_stop
+from odekake.services.common import Actor, Form, require_counter_role
+from odekake.services.stops import require_stop
 
 RECORD_TYPE = "consultation.hold"
 TOPICS: tuple[str, ...] = (

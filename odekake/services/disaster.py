@@ -23,9 +23,9 @@ from odekake.services.common import (
     Form,
     next_application_no,
     require_counter_role,
-    require_stop,
 )
 from odekake.services.identity import chip_name
+from odekake.services.stops import require_stop
 
 RECORD_TYPE = "disaster.apply"
 # Which certificate: the catalogue's service codes and their names on the form.

@@ -16,9 +16,9 @@ from odekake.services.common import (
     Form,
     addressee_fields,
     require_counter_role,
-    require_stop,
 )
 from odekake.services.dayclose import require_day_open
+from odekake.services.stops import require_stop
 
 RECORD_TYPE = "garbage.sell"
 

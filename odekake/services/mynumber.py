@@ -21,9 +21,9 @@ from odekake.services.common import (
     next_application_no,
     normalise,
     require_counter_role,
-    require_stop,
 )
 from odekake.services.identity import check_identity, chip_name
+from odekake.services.stops import require_stop
 
 RECORD_TYPE = "mynumber.apply"
 ROUTES: tuple[str, ...] = ("申請時来庁方式", "交付時来庁方式")

@@ -139,6 +139,12 @@ def is_open(db: sqlite_utils.Database, stop_id: str) -> bool:
         return False
 
 
+def require_stop(db: sqlite_utils.Database, stop_id: str) -> None:
+    """Refuse a service record when the stop is not open."""
+    if not is_open(db, stop_id):
+        raise OdekakeError("会場が開いていません。先に会場を開いてください")
+
+
 def open_stop_now(db: sqlite_utils.Database) -> Stop | None:
     """The stop currently open on this van, if any."""
     for s in reversed(_stops(db)):

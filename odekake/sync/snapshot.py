@@ -26,12 +26,13 @@ from typing import Any
 import sqlite_utils
 
 from odekake import audit
+from odekake.canonical import canonical_json
 from odekake.db import write
 from odekake.errors import OdekakeError
 from odekake.master import reapply_local_pins
 from odekake.plans import IN_FORCE
 from odekake.receipt_mac import ensure_device_key
-from odekake.records import SEAL_KEY_META, canonical_json
+from odekake.records import SEAL_KEY_META
 from odekake.sync.keys import device_van_id, now_iso
 
 SNAPSHOT_FORMAT = "odekake-snapshot"

@@ -32,8 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from starlette.testclient import TestClient
 
-from odekake.db import connect
 from odekake.demo import build_demo
+from odekake.storage.db import connect
 from odekake.sync.hub import make_app
 from planner import jobs, policy_form
 from planner.model import build

@@ -38,8 +38,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from odekake.db import connect
 from odekake.demo import build_demo
+from odekake.storage.db import connect
 from planner import lifecycle
 
 JST = timezone(timedelta(hours=9))

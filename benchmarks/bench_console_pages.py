@@ -28,10 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from starlette.testclient import TestClient
 
-from odekake.db import connect
+from odekake.access.staff import add_staff
 from odekake.demo import DEMO_ELECTION_ID, build_demo
 from odekake.reports.tallies import import_file, load_sheets
-from odekake.staff import add_staff
+from odekake.storage.db import connect
 from odekake.sync.hub import make_app
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "tallies_fy2022_fy2023.csv"

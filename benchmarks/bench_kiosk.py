@@ -29,11 +29,11 @@ sys.path.insert(0, str(ROOT / "tests" / "kiosk"))
 
 from conftest import NOW, FixedClock, seed_kiosk  # noqa: E402
 
-from odekake.db import connect  # noqa: E402
-from odekake.receipt_pdf import write_receipt  # noqa: E402
+from odekake.receipts.receipt_pdf import write_receipt  # noqa: E402
 from odekake.services import certificates  # noqa: E402
 from odekake.services.common import Actor  # noqa: E402
 from odekake.services.stops import open_planned  # noqa: E402
+from odekake.storage.db import connect  # noqa: E402
 
 FORM = {
     "service_code": "cert.juminhyo",

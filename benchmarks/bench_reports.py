@@ -19,14 +19,14 @@ import time
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
-from odekake.catalog import SERVICE_RECORD_TYPES
-from odekake.db import connect, write
-from odekake.master import IWAKI_DISTRICTS, seed_city
-from odekake.records import GENESIS, VOID, Record, build_record, insert_record
+from odekake.masterdata.catalog import SERVICE_RECORD_TYPES
+from odekake.masterdata.master import IWAKI_DISTRICTS, seed_city
 from odekake.reports.counting import Period
 from odekake.reports.export import write_csv, write_xlsx
 from odekake.reports.pdf import render_report
 from odekake.reports.table import build_report
+from odekake.storage.db import connect, write
+from odekake.storage.records import GENESIS, VOID, Record, build_record, insert_record
 
 JST = timezone(timedelta(hours=9))
 SERVICES = list(SERVICE_RECORD_TYPES)

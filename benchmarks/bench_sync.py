@@ -29,8 +29,8 @@ from pathlib import Path
 
 import httpx
 
-from odekake.db import connect, write
-from odekake.records import GENESIS, build_record, canonical_json, insert_record
+from odekake.storage.db import connect, write
+from odekake.storage.records import GENESIS, build_record, canonical_json, insert_record
 from odekake.sync.bundle import FIELDS
 from odekake.sync.keys import enroll
 

@@ -2,14 +2,14 @@
 
     .venv/bin/python benchmarks/pin_kdf.py [--n 7]
 
-Times ``odekake.auth.check_pin`` against a verifier made with the default
+Times ``odekake.access.auth.check_pin`` against a verifier made with the default
 parameters (``DEFAULT_KDF``) and with the parameters used before security round
 two (``LEGACY_KDF``), one guess at a time on one core, and prints the median, the
 minimum and what an exhaustive search of every 6-digit PIN would take on this
 machine's cores (the attack a stolen snapshot allows), how long the top 100 common
 PINs take (what a thief tries first) and how many 6-digit PINs ``operators add`` /
 ``reset`` and the PIN change still accept. A clerk's key sealed under the PIN
-(``odekake.clerk_keys``) costs the same per guess: the verifier is the cheaper
+(``odekake.access.clerk_keys``) costs the same per guess: the verifier is the cheaper
 target, so these figures hold for both.
 """
 
@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from odekake.auth import (
+from odekake.access.auth import (
     COMMON_PINS,
     DEFAULT_KDF,
     LEGACY_KDF,

@@ -56,20 +56,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from soak_proxy import FaultProxy
 
-from odekake import (
-    clerk_keys,
-    master,
-    retention,
-)
-from odekake import records as rec
-from odekake.auth import TEST_ONLY_CHEAP_KDF
-from odekake.backup import generations, restore, take_backup, verify_file
-from odekake.catalog import SERVICE_RECORD_TYPES
-from odekake.db import connect, set_meta, write
+from odekake.access import clerk_keys
+from odekake.access.auth import TEST_ONLY_CHEAP_KDF
 from odekake.errors import OdekakeError
-from odekake.records import SEAL_KEY_META
+from odekake.masterdata import master
+from odekake.masterdata.catalog import SERVICE_RECORD_TYPES
+from odekake.operations import retention
+from odekake.operations.backup import generations, restore, take_backup, verify_file
 from odekake.reports.counting import Period, count_period
-from odekake.sealing import generate_keypair
+from odekake.storage import records as rec
+from odekake.storage.db import connect, set_meta, write
+from odekake.storage.records import SEAL_KEY_META
+from odekake.storage.sealing import generate_keypair
 from odekake.sync import client as sync_client
 from odekake.sync.auth import DeviceAuth
 from odekake.sync.bundle import BundleRefused
@@ -906,7 +904,7 @@ class Soak:
         pid = os.fork()
         if pid == 0:
             try:
-                import odekake.backup as backup_module
+                import odekake.operations.backup as backup_module
 
                 def die(_path: Path) -> None:
                     os.kill(os.getpid(), signal.SIGKILL)

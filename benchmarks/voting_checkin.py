@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from odekake.db import connect
+from odekake.storage.db import connect
 from odekake.voting import roll as rl
 from odekake.voting.client import Confirmed
 from tests.voting.conftest import ELECTION_ID, ROLL_HEADER, HubProcess, make_hub, signed_client

@@ -1,7 +1,7 @@
 """The city-hall console: a Starlette app the hub mounts at ``/console/``.
 
 ``make_console(db_path)`` builds it; ``mount(db_path)`` is the ``odekake.hub`` entry
-point that :func:`odekake.hubapps.mounted_apps` calls, so the hub serves the console
+point that :func:`odekake.operations.hubapps.mounted_apps` calls, so the hub serves the console
 in the same process over the same database without importing this package.
 """
 
@@ -44,17 +44,17 @@ from console.web import (
     html_error,
     render,
 )
-from odekake import audit
-from odekake.db import connect
-from odekake.errors import NotFound, OdekakeError
-from odekake.staff import (
+from odekake.access import audit
+from odekake.access.staff import (
     LoginRefused,
     LoginThrottled,
     authenticate,
     refuse_if_throttled,
     session_secret,
 )
-from odekake.staff_sessions import end_session, start_session
+from odekake.access.staff_sessions import end_session, start_session
+from odekake.errors import NotFound, OdekakeError
+from odekake.storage.db import connect
 
 log = logging.getLogger("odekake.console")
 COOKIE = "odekake_console"
@@ -65,7 +65,7 @@ class _Sessions:
     """Starlette's signed-cookie sessions, with ``Secure`` set when served over TLS.
 
     The cookie is HttpOnly and SameSite=Strict; it carries only a random session
-    token (the session itself is kept at the hub, :mod:`odekake.staff_sessions`), the
+    token (the session itself is kept at the hub, :mod:`odekake.access.staff_sessions`), the
     last-seen time (for the idle notice) and the CSRF token, signed with the hub's secret.
     """
 
@@ -232,7 +232,7 @@ def _test_clock() -> Callable[[], datetime] | None:
     from datetime import date as _date
     from datetime import time as _time
 
-    from odekake.overview import JST
+    from odekake.operations.overview import JST
 
     day = _date.fromisoformat(value)
     return lambda: datetime.combine(day, _time(10, 0), JST)

@@ -5,7 +5,7 @@ A page handler is decorated with :func:`page` (GET) or :func:`action` (POST):
 
 - no staff session (or an idle one) → the login page;
 - a POST without the session's CSRF token → 403;
-- a role that :func:`odekake.authz.require_staff` refuses → a 403 page in Japanese
+- a role that :func:`odekake.access.authz.require_staff` refuses → a 403 page in Japanese
   (the refusal is audited by the core).
 
 The handler then calls one function of ``odekake``/``planner`` through
@@ -37,11 +37,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from odekake import audit
-from odekake.authz import PermissionDenied, require_staff, staff_may, staff_role
-from odekake.db import connect
-from odekake.staff import STAFF_ROLES
-from odekake.staff_sessions import session_login
+from odekake.access import audit
+from odekake.access.authz import PermissionDenied, require_staff, staff_may, staff_role
+from odekake.access.staff import STAFF_ROLES
+from odekake.access.staff_sessions import session_login
+from odekake.storage.db import connect
 from odekake.sync.ingest import with_retry
 
 T = TypeVar("T")
@@ -280,7 +280,7 @@ def _guarded(
 
 
 def page(need: str) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
-    """A GET page for staff whose role allows ``need`` (see ``odekake.authz``)."""
+    """A GET page for staff whose role allows ``need`` (see ``odekake.access.authz``)."""
     return _guarded(need, post=False)
 
 

@@ -23,12 +23,12 @@ from textual.widgets import Input
 
 from kiosk.labels import t
 from kiosk.scanner import GAP, HeldKey, KeyBurst, Verdict, handle_scan
-from odekake.db import connect
 from odekake.errors import OdekakeError
-from odekake.private_files import touch_private
 from odekake.services.common import JST, Actor, Clock, system_clock
 from odekake.services.login import Operator
 from odekake.services.stops import Stop, get_stop, van_id_of
+from odekake.storage.db import connect
+from odekake.storage.private_files import touch_private
 from odekake.sync.auto import CERT_UNTRUSTED, KEY_MISMATCH, OFFLINE, SENDING, AutoSync
 
 log = logging.getLogger("kiosk")
@@ -415,7 +415,7 @@ class KioskApp(App[None]):
 
     def logout(self) -> None:
         """Back to the login screen (an open stop stays open for the next operator)."""
-        from odekake import audit, clerk_keys
+        from odekake.access import audit, clerk_keys
 
         if self.operator is not None:
             audit.log(self.db, self.operator.id, "logout", self.operator.id, now=self.now())

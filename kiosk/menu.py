@@ -4,7 +4,7 @@ To add a service (e.g. the 期日前投票 screen), append one entry::
 
     SERVICES.append(ServiceEntry("8", "期日前投票", "voting", lambda app: VotingScreen()))
 
-``category`` is the report category (``odekake.catalog.CATEGORIES``); an entry is
+``category`` is the report category (``odekake.masterdata.catalog.CATEGORIES``); an entry is
 usable only at a stop that offers it.
 """
 

@@ -4,7 +4,7 @@ A barcode scanner acting as a keyboard types the payload and Enter; the app tell
 its burst of keys from typing (:mod:`kiosk.scanner`) and hands the code here. A
 code that reached a text field all the same (a scanner slower than the burst
 rule) is taken out of it on Enter (:meth:`FormScreen.on_input_submitted`).
-Reading and checking the payload is :func:`odekake.prefill.decode`; this module
+Reading and checking the payload is :func:`odekake.residents.prefill.decode`; this module
 only shows the result.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from odekake.prefill import PrefillError, decode
+from odekake.residents.prefill import PrefillError, decode
 from odekake.services.common import local_date
 
 if TYPE_CHECKING:

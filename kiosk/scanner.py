@@ -30,8 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from odekake.prefill import PREFIX
-from odekake.receipt_pdf import QR_PREFIX
+from odekake.receipts.receipt_pdf import QR_PREFIX
+from odekake.residents.prefill import PREFIX
 
 if TYPE_CHECKING:
     from kiosk.app import KioskApp

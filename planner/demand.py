@@ -1,7 +1,7 @@
 """Expected residents per visit, by district and service.
 
 From the hub's records (``stop.open`` of regular rounds and the service records
-that point at those stops, after corrections and voids — ``odekake.records.effective``)
+that point at those stops, after corrections and voids — ``odekake.storage.records.effective``)
 the forecast is the mean residents per stop in each category over the last
 ``months`` months, shrunk toward a prior so that a district seen once or twice is not
 taken at face value. With no history, the prior alone is used: it grows with the
@@ -18,8 +18,8 @@ from datetime import date, timedelta
 
 import sqlite_utils
 
-from odekake import records as rec
-from odekake.catalog import REPORT_COLUMNS, SERVICE_RECORD_TYPES, STOP_OPEN
+from odekake.masterdata.catalog import REPORT_COLUMNS, SERVICE_RECORD_TYPES, STOP_OPEN
+from odekake.storage import records as rec
 from planner.inputs import District, Site
 from planner.travel import haversine_km
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import sqlite_utils
 
-from odekake import master
-from odekake.db import write
+from odekake.masterdata import master
+from odekake.storage.db import write
 from planner import policy_form
 from planner.lifecycle import save_draft
 from planner.model import build

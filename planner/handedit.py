@@ -19,9 +19,9 @@ from pathlib import Path
 
 import sqlite_utils
 
-from odekake import master
-from odekake.catalog import ACTIVITIES, CATEGORIES
 from odekake.errors import ImportRejected, OdekakeError
+from odekake.masterdata import master
+from odekake.masterdata.catalog import ACTIVITIES, CATEGORIES
 from planner.inputs import PolicyError, Window, hhmm, parse_hhmm
 from planner.lifecycle import load_plan, rebuild, refuse_overlaps, save_draft, summary
 from planner.output import CSV_HEADERS

@@ -29,9 +29,9 @@ from typing import Any
 
 import sqlite_utils
 
-from odekake import audit
-from odekake.db import connect, write
+from odekake.access import audit
 from odekake.errors import NotFound, OdekakeError
+from odekake.storage.db import connect, write
 from planner.inputs import KeptVisit, Window, parse_hhmm
 from planner.lifecycle import save_draft
 from planner.plan import Plan, SolverReport

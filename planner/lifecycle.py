@@ -33,10 +33,11 @@ from typing import Any
 
 import sqlite_utils
 
-from odekake import audit, master
-from odekake.db import write
+from odekake.access import audit
 from odekake.errors import NotFound, OdekakeError
+from odekake.masterdata import master
 from odekake.plans import IN_FORCE, STATUSES
+from odekake.storage.db import write
 from planner.inputs import KeptVisit, Window, depot_node, hhmm, parse_hhmm
 from planner.plan import DistrictTotal, Plan, PlanVisit, SolverReport, plan_from_dict
 from planner.travel import TravelModel, route_driving
@@ -506,7 +507,7 @@ def publish(
 def _rebuild_site(db: sqlite_utils.Database, result: PublishResult) -> PublishResult:
     """The residents' schedule follows every publish (the plan is already committed, so a
     folder that cannot be written is reported, not raised)."""
-    from odekake.prefill import rebuild_remembered
+    from odekake.residents.prefill import rebuild_remembered
 
     try:
         where = rebuild_remembered(db)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from odekake import master
+from odekake.masterdata import master
 
 
 @dataclass(frozen=True)

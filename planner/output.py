@@ -17,10 +17,10 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas
 
-from odekake.ical import VTIMEZONE as _VTIMEZONE
-from odekake.ical import ics_escape, ics_fold
-from odekake.pdf import register_fonts
-from odekake.spreadsheet import csv_writer
+from odekake.documents.pdf import register_fonts
+from odekake.documents.spreadsheet import csv_writer
+from odekake.residents.ical import VTIMEZONE as _VTIMEZONE
+from odekake.residents.ical import ics_escape, ics_fold
 from planner.plan import Plan, PlanVisit
 
 WEEKDAYS_JA = "月火水木金土日"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from odekake.catalog import ACTIVITIES, CATEGORIES
+from odekake.masterdata.catalog import ACTIVITIES, CATEGORIES
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlite_utils
 
-from odekake import master
+from odekake.masterdata import master
 from planner.demand import forecast
 from planner.inputs import (
     ACTIVITY_DISASTER,

@@ -28,9 +28,10 @@ from typing import Any
 
 import sqlite_utils
 
-from odekake import audit, master
-from odekake.db import write
+from odekake.access import audit
 from odekake.errors import OdekakeError
+from odekake.masterdata import master
+from odekake.storage.db import write
 from planner import policy_errors
 from planner.inputs import DRIVING_MODES, PolicyError, Window
 from planner.policy import policy_from_dict

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import jpholiday
 
-from odekake import master
+from odekake.masterdata import master
 from planner.demand import prior
 from planner.inputs import (
     ACTIVITY_DISASTER,

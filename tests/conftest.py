@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from odekake import master
-from odekake.db import connect, memory_db, write
-from odekake.records import SEAL_KEY_META
-from odekake.sealing import generate_keypair
+from odekake.masterdata import master
+from odekake.storage.db import connect, memory_db, write
+from odekake.storage.records import SEAL_KEY_META
+from odekake.storage.sealing import generate_keypair
 
 # The private PC/SC stack's fixtures, registered once so every test shares one
 # socket folder per process (pcsc-lite reads its socket name once per process).

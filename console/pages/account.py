@@ -1,5 +1,5 @@
 """The staff member's own password, and the administrator's view of sessions and
-sign-in throttles (``odekake.staff``, ``odekake.staff_sessions``; audited)."""
+sign-in throttles (``odekake.access.staff``, ``odekake.access.staff_sessions``; audited)."""
 
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ from console.web import (
     page,
     render,
 )
+from odekake.access.staff import MIN_PASSWORD, change_own_password, clear_throttle, list_throttles
+from odekake.access.staff_sessions import end_session_by_id, list_sessions, start_session
 from odekake.errors import OdekakeError
-from odekake.staff import MIN_PASSWORD, change_own_password, clear_throttle, list_throttles
-from odekake.staff_sessions import end_session_by_id, list_sessions, start_session
 
 
 def _field(form: FormData, name: str, limit: int = 1024) -> str:

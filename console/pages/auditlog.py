@@ -10,8 +10,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from console.web import console_of, page, render
-from odekake import audit
-from odekake.audit_search import AuditQuery, describe, known_actions, search
+from odekake.access import audit
+from odekake.access.audit_search import AuditQuery, describe, known_actions, search
 
 
 def _day(text: str) -> date | None:

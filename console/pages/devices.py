@@ -12,9 +12,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from console.web import action, actor, console_of, href, page, render
-from odekake import audit
+from odekake.access import audit
+from odekake.access.staff import confirm_admin_password
 from odekake.errors import NotFound, OdekakeError
-from odekake.staff import confirm_admin_password
 from odekake.sync import fleet
 from odekake.sync.keys import device_key_text, enroll, fingerprint
 

@@ -21,9 +21,9 @@ from console.pages.uploads import as_file
 from console.pages.usage import MAX_UPLOAD
 from console.svg_votes import hourly_svg
 from console.web import action, actor, audit_change, console_of, href, page, render
-from odekake import audit
+from odekake.access import audit
 from odekake.errors import ImportRejected, NotFound, OdekakeError
-from odekake.vans import vans as list_vans
+from odekake.masterdata.vans import vans as list_vans
 from odekake.voting import checkin as ck
 from odekake.voting import elections as el
 from odekake.voting import report as vr

@@ -11,8 +11,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from console.web import action, actor, console_of, href, page, render
-from odekake import actual
 from odekake.errors import OdekakeError
+from odekake.plans import actual
 from planner import jobs, lifecycle, policy_form
 from planner.inputs import PolicyError
 

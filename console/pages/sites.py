@@ -15,9 +15,9 @@ from console.pages.uploads import as_file
 from console.pages.usage import MAX_UPLOAD
 from console.svg_sites import district_colors, sites_map_svg
 from console.web import action, actor, audit_change, console_of, href, page, render
-from odekake import master
-from odekake import vans as van_master
 from odekake.errors import ImportRejected, NotFound, OdekakeError
+from odekake.masterdata import master
+from odekake.masterdata import vans as van_master
 from planner.mapdata import map_data
 
 

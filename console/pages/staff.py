@@ -1,4 +1,4 @@
-"""職員: staff accounts (add, role, password reset, disable) — ``odekake.staff``, audited."""
+"""職員: staff accounts (add, role, password reset, disable) — ``odekake.access.staff``, audited."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from console.web import action, actor, console_of, href, page, render
-from odekake.errors import OdekakeError
-from odekake.staff import (
+from odekake.access.staff import (
     STAFF_ROLES,
     add_staff,
     confirm_admin_password,
@@ -21,6 +20,7 @@ from odekake.staff import (
     reset_password,
     set_role,
 )
+from odekake.errors import OdekakeError
 
 
 async def _page(
@@ -54,7 +54,7 @@ def _field(form: FormData, name: str) -> str:
 
 @action("staff.manage")
 async def staff_change(request: Request, form: FormData) -> Response:
-    """One change (``op`` = add, role, reset or disable) through ``odekake.staff``."""
+    """One change (``op`` = add, role, reset or disable) through ``odekake.access.staff``."""
     op = _field(form, "op")
     login = _field(form, "login").strip()
     who = actor(request)

@@ -25,8 +25,8 @@ from kiosk.widgets.field import FormRow, TopBar
 from kiosk.widgets.footer import KioskFooter
 from kiosk.widgets.tick import Tick
 from odekake.errors import FormErrors, OdekakeError
-from odekake.records import Record, intake_ready
 from odekake.services.common import Actor, local_date
+from odekake.storage.records import Record, intake_ready
 
 if TYPE_CHECKING:
     from kiosk.app import KioskApp
@@ -106,7 +106,7 @@ class FormScreen(KioskScreen):
     AUTO_FOCUS = ""
     TITLE_KEY = ""
     FIRST_FIELD: str | None = None
-    #: The pre-fill service (``odekake.prefill.SERVICES``) this form takes from a QR code.
+    #: The pre-fill service (``odekake.residents.prefill.SERVICES``) this form takes from a QR code.
     PREFILL_SERVICE: str | None = None
     # The form records a resident's personal data (sealed to city hall): on a van
     # without the sealing key it says so as it opens, before anyone types.
@@ -270,7 +270,7 @@ class FormScreen(KioskScreen):
         # A scanner typed a request code into a text field: take it out of the field
         # and open (or fill) the form it asks for.
         from kiosk.prefill import open_prefill
-        from odekake.prefill import PREFIX
+        from odekake.residents.prefill import PREFIX
 
         at = event.value.upper().find(PREFIX)
         if at < 0 or ":" not in event.value[at:]:
@@ -389,7 +389,7 @@ class FormScreen(KioskScreen):
         then the address in full (the field shows only its start)."""
         from rich.markup import escape
 
-        from odekake.wareki import wareki_date
+        from odekake.masterdata.wareki import wareki_date
 
         wanted = {
             "name": identity.name_shown,

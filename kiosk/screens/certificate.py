@@ -16,11 +16,11 @@ from kiosk.labels import PAYMENT_LABELS, t
 from kiosk.screens.base import FormScreen, chk, inp, sel
 from kiosk.widgets.choice import Choice
 from kiosk.widgets.field import FormRow
-from odekake import catalog
 from odekake.errors import OdekakeError
-from odekake.records import Record
+from odekake.masterdata import catalog
 from odekake.services import certificates
 from odekake.services.identity import ALL_DOCS
+from odekake.storage.records import Record
 
 ID_OPTIONS = [(d, d) for d in ALL_DOCS]
 

@@ -8,8 +8,8 @@ from textual.app import ComposeResult
 
 from kiosk.labels import t
 from kiosk.screens.base import FormScreen, chk, sel
-from odekake.records import Record
 from odekake.services import consultation
+from odekake.storage.records import Record
 
 
 class ConsultationScreen(FormScreen):

@@ -15,10 +15,10 @@ from textual.widgets import Input, Static
 from kiosk.labels import t
 from kiosk.screens.base import FormScreen, inp
 from kiosk.widgets.field import FormRow
-from odekake.catalog import CATEGORIES
-from odekake.receipt_pdf import write_day_close
-from odekake.records import Record
+from odekake.masterdata.catalog import CATEGORIES
+from odekake.receipts.receipt_pdf import write_day_close
 from odekake.services import dayclose
+from odekake.storage.records import Record
 
 DIGITS = r"[0-9]*"
 

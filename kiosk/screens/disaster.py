@@ -14,8 +14,8 @@ from textual.widgets import Input
 from kiosk.labels import t
 from kiosk.screens.base import FormScreen, chk, inp, sel
 from kiosk.widgets.choice import Choice
-from odekake.records import Record
 from odekake.services import disaster
+from odekake.storage.records import Record
 
 
 class DisasterScreen(FormScreen):

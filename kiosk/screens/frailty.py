@@ -10,8 +10,8 @@ from textual.widgets import Checkbox, Static
 from kiosk.labels import t
 from kiosk.screens.base import FormScreen, chk, inp
 from kiosk.widgets.field import FormRow
-from odekake.records import Record
 from odekake.services import frailty
+from odekake.storage.records import Record
 
 
 class FrailtyScreen(FormScreen):

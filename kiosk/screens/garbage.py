@@ -10,10 +10,10 @@ from textual.widgets import Input, Static
 from kiosk.labels import PAYMENT_LABELS, t
 from kiosk.screens.base import FormScreen, inp, sel
 from kiosk.widgets.choice import Choice
-from odekake import catalog
 from odekake.errors import OdekakeError
-from odekake.records import Record
+from odekake.masterdata import catalog
 from odekake.services import garbage
+from odekake.storage.records import Record
 
 
 class GarbageScreen(FormScreen):

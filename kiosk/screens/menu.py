@@ -12,9 +12,9 @@ from textual.widgets import Static
 from kiosk.labels import t
 from kiosk.menu import SERVICES, ServiceEntry
 from kiosk.widgets.confirm import Confirm
-from odekake.authz import PERMISSIONS, roles_of
-from odekake.catalog import CATEGORIES
+from odekake.access.authz import PERMISSIONS, roles_of
 from odekake.errors import OdekakeError
+from odekake.masterdata.catalog import CATEGORIES
 from odekake.services.dayclose import FEE_CATEGORIES
 from odekake.services.stops import close_stop, served_at
 

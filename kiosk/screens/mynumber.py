@@ -10,8 +10,8 @@ from textual.widgets import Input
 from kiosk.labels import t
 from kiosk.screens.base import FormScreen, chk, inp, sel
 from kiosk.screens.certificate import id_select
-from odekake.records import Record
 from odekake.services import mynumber
+from odekake.storage.records import Record
 
 
 class MyNumberScreen(FormScreen):

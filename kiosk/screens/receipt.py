@@ -19,10 +19,10 @@ from textual.widgets import Static
 from kiosk.labels import t
 from kiosk.screens.base import KioskScreen
 from odekake.errors import OdekakeError
-from odekake.printing import print_pdf
-from odekake.receipt_pdf import FEE_TYPES, ReceiptFiles, receipt_number, write_receipt
-from odekake.records import Record
+from odekake.receipts.printing import print_pdf
+from odekake.receipts.receipt_pdf import FEE_TYPES, ReceiptFiles, receipt_number, write_receipt
 from odekake.services.receipt_book import issued_at, void_of
+from odekake.storage.records import Record
 
 log = logging.getLogger("kiosk")
 

@@ -8,9 +8,9 @@ from textual.app import ComposeResult
 
 from kiosk.labels import ACTIVITY_LABELS, t
 from kiosk.screens.base import FormScreen, inp, sel
-from odekake import master
-from odekake.records import Record
+from odekake.masterdata import master
 from odekake.services.stops import open_unplanned
+from odekake.storage.records import Record
 
 
 class UnplannedScreen(FormScreen):

@@ -20,12 +20,12 @@ from kiosk.labels import t
 from kiosk.screens.base import KioskScreen
 from kiosk.widgets.approval import ApprovalAnswer, SupervisorApproval
 from kiosk.widgets.confirm import Confirm
-from odekake import records as rec
-from odekake.authz import Approval
+from odekake.access.authz import Approval
 from odekake.errors import OdekakeError
 from odekake.services import certificates
 from odekake.services.common import local_date
 from odekake.services.receipt_book import ReceiptEntry, receipts_on, search
+from odekake.storage import records as rec
 
 log = logging.getLogger("kiosk")
 

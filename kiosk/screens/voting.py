@@ -27,9 +27,9 @@ from textual.widgets.option_list import Option
 from kiosk.voting_labels import LABELS, REASON_SHORT
 from kiosk.widgets.confirm import Confirm
 from kiosk.widgets.footer import KioskFooter
-from odekake.db import device_id_of
 from odekake.errors import OdekakeError
 from odekake.services.stops import van_id_of
+from odekake.storage.db import device_id_of
 from odekake.voting import checkin as ck
 from odekake.voting import roll as rl
 from odekake.voting.client import (

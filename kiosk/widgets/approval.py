@@ -1,7 +1,7 @@
 """A supervisor's approval typed at the counter (id + PIN, and a reason when asked).
 
 The logged-in operator stays logged in: the id and PIN authorise the ONE action
-that asked for them; the core checks them (``odekake.authz.require``) in the same
+that asked for them; the core checks them (``odekake.access.authz.require``) in the same
 call as the action and audits both names.
 """
 
@@ -17,7 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from kiosk.labels import t
-from odekake.authz import Approval
+from odekake.access.authz import Approval
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from typing import Any
 
 import sqlite_utils
 
-from odekake.canonical import canonical_json, sha256_hex
-from odekake.db import write
-from odekake.records import GENESIS, utc_now
+from odekake.storage.canonical import canonical_json, sha256_hex
+from odekake.storage.db import write
+from odekake.storage.records import GENESIS, utc_now
 
 ACTIONS: dict[str, str] = {
     "login": "ログイン",

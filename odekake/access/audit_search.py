@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlite_utils
 
-from odekake.audit import ACTIONS, AuditEntry
+from odekake.access.audit import ACTIONS, AuditEntry
 
 JST = timezone(timedelta(hours=9), "JST")
 DEFAULT_LIMIT = 500

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from odekake import audit
+from odekake.access import audit
 from odekake.errors import NotFound, OdekakeError
-from odekake.master import ROLE_LABELS
+from odekake.masterdata.master import ROLE_LABELS
 
 # Which roles may do what. Supervisors may do everything an operator may.
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -70,7 +70,7 @@ def require(
         return None
     need = "・".join(ROLE_LABELS[r] for r in sorted(allowed))
     if approval is not None:
-        from odekake.auth import check_pin
+        from odekake.access.auth import check_pin
 
         sid = approval.supervisor_id.strip()
         row = db.execute(
@@ -121,7 +121,7 @@ def require_staff(db: sqlite_utils.Database, login: str, action: str) -> str:
     The role is read from the database on every call, so a disabled account or a
     changed role takes effect at once, whatever the session cookie says.
     """
-    from odekake.staff import STAFF_ROLES
+    from odekake.access.staff import STAFF_ROLES
 
     role = staff_role(db, login)
     if role and staff_may(role, action):

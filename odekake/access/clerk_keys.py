@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from odekake.auth import DEFAULT_KDF, KdfParams
+from odekake.access.auth import DEFAULT_KDF, KdfParams
 
 PROOF_KEY = "clerk_proof"
 PROOF_ALG = "Ed25519"
@@ -240,7 +240,7 @@ def unlocked_operators(db: sqlite_utils.Database) -> list[str]:
 
 def signed_content(record_type: str, device_id: str, payload: dict[str, Any]) -> bytes:
     """What a clerk's signature covers: the record type, the device and the payload."""
-    from odekake.canonical import canonical_json
+    from odekake.storage.canonical import canonical_json
 
     body = {k: v for k, v in payload.items() if k != PROOF_KEY}
     return canonical_json([record_type, device_id, body]).encode("utf-8")

@@ -20,11 +20,11 @@ from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
 
-from odekake import audit
-from odekake.auth import DEFAULT_KDF, KdfParams, burn_check, check_pin, hash_pin
-from odekake.db import get_meta, write
+from odekake.access import audit
+from odekake.access.auth import DEFAULT_KDF, KdfParams, burn_check, check_pin, hash_pin
+from odekake.access.staff_sessions import end_sessions_of
 from odekake.errors import NotFound, OdekakeError, ValidationError
-from odekake.staff_sessions import end_sessions_of
+from odekake.storage.db import get_meta, write
 
 STAFF_ROLES: dict[str, str] = {
     "coordinator": "企画担当(巡回計画)",

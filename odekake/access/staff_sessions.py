@@ -17,9 +17,9 @@ from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
 
-from odekake import audit
-from odekake.db import write
+from odekake.access import audit
 from odekake.errors import NotFound
+from odekake.storage.db import write
 
 TOUCH_SECONDS = 30
 """``last_seen`` is written at most this often per session (not on every request)."""

@@ -28,8 +28,8 @@ from typing import TypeVar
 from odekake.cardreader import apdu, pcsc
 from odekake.cardreader.tlv import MAX_FILE, MalformedCard, parse_basic_four, read_header
 from odekake.errors import OdekakeError, ValidationError
+from odekake.masterdata.wareki import wareki_date
 from odekake.services.identity import NAME_ON_CHIP_MAX
-from odekake.wareki import wareki_date
 
 DEFAULT_TIMEOUT = 10.0
 GAIJI_MARK = "〓"  # the geta mark: the customary stand-in for a character that cannot be shown

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
-from odekake import audit, master
-from odekake import records as rec
-from odekake.db import connect
+from odekake.access import audit
+from odekake.masterdata import master
+from odekake.storage import records as rec
+from odekake.storage.db import connect
 
 DB_OPTION = click.option(
     "--db",
@@ -52,7 +53,7 @@ def records_group() -> None:
 @click.option("--device", default=None, help="この端末の記録だけを検査する")
 def records_verify(db_path: Path, device: str | None) -> None:
     """ハッシュの連鎖と連番を検査し、最初の破損箇所を示す(バックアップは読み取り専用で開く)。"""
-    from odekake import backup
+    from odekake.operations import backup
 
     db = backup.open_readonly(db_path) if backup.is_backup_name(db_path) else connect(db_path)
     report = rec.verify(db, device_id=device)
@@ -183,7 +184,7 @@ def records_show(db_path: Path, record_id: str, key_file: Path | None) -> None:
     if payload is None:
         click.echo("(保存期間経過のため内容は消去済みです)")
     elif key_file is not None and "sealed" in payload:
-        from odekake.sealing import load_private_key, open_payload
+        from odekake.storage.sealing import load_private_key, open_payload
 
         private = load_private_key(key_file, os.environ.get("ODEKAKE_HUB_PASSPHRASE"))
         payload = open_payload(payload, private)

@@ -67,11 +67,11 @@ def kiosk_cmd(
     if not db_path.exists():
         raise NotFound(f"データベースファイルがありません: {db_path}")
     # A damaged van database is caught before the operator starts serving anyone.
-    from odekake import health
+    from odekake.operations import health
 
     result = health.check(db_path)
     # A missing sealing key does not stop the kiosk: it refuses personal data and
-    # says why on each form (odekake.records.require_seal_key).
+    # says why on each form (odekake.storage.records.require_seal_key).
     if not result.intact:
         raise OdekakeError(result.message())
     from kiosk.app import KioskSettings, run_kiosk

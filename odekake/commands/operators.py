@@ -6,10 +6,11 @@ from pathlib import Path
 
 import click
 
-from odekake import audit, master
-from odekake.auth import pin_problem, weak_pin_reason
-from odekake.db import connect, device_id_of
+from odekake.access import audit
+from odekake.access.auth import pin_problem, weak_pin_reason
 from odekake.errors import OdekakeError
+from odekake.masterdata import master
+from odekake.storage.db import connect, device_id_of
 
 _DB = click.option(
     "--db",
@@ -143,8 +144,8 @@ def operators_list(db_path: Path) -> None:
 @click.argument("operator_id")
 def operators_unlock(db_path: Path, operator_id: str) -> None:
     """PINの誤りでロックされた職員のロックを解除する(監査ログに残ります)。"""
-    from odekake.records import utc_now
     from odekake.services.login import unlock_operator
+    from odekake.storage.records import utc_now
 
     db = connect(db_path)
     unlock_operator(db, operator_id, actor=audit.cli_actor(), now=utc_now())

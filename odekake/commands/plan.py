@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from odekake.db import connect
 from odekake.errors import OdekakeError
 from odekake.plans import jst_minute, today_jst
+from odekake.storage.db import connect
 
 if TYPE_CHECKING:
     from planner.lifecycle import PlanSummary
@@ -131,7 +131,7 @@ def plan_cmd(
         )
     import dataclasses
 
-    from odekake import audit
+    from odekake.access import audit
     from planner import output
     from planner.lifecycle import published_keep
     from planner.model import build
@@ -324,8 +324,8 @@ def plan_publish(
     """
     from datetime import datetime
 
-    from odekake import audit
-    from odekake.overview import JST
+    from odekake.access import audit
+    from odekake.operations.overview import JST
     from planner.check import load_for
     from planner.lifecycle import load_plan, summary
     from planner.publishing import PublishRefused, publish_checked
@@ -378,7 +378,7 @@ def plan_publish(
 @click.argument("plan_id")
 def plan_discard(db_path: Path, plan_id: str) -> None:
     """下書きの計画を破棄する(記録は残り、車両には届きません)。"""
-    from odekake import audit
+    from odekake.access import audit
     from planner.lifecycle import discard
 
     pid = discard(connect(db_path), plan_id, actor=audit.cli_actor())
@@ -402,7 +402,7 @@ def plan_import_csv(db_path: Path, csv_file: Path, parent_id: str | None, label:
     示し、1行でも誤りがあれば何も保存しません。取り込んだ下書きは
     odekake plan check でルールを確認してから公開してください。
     """
-    from odekake import audit
+    from odekake.access import audit
     from planner.handedit import import_csv
 
     db = connect(db_path)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from odekake.db import connect
+from odekake.storage.db import connect
 
 COMMANDS: list[click.Command] = []
 
@@ -33,7 +33,7 @@ def prefill_group() -> None:
 )
 def prefill_site(db_path: Path, out_dir: Path) -> None:
     """事前記入ページ(HTML/JS/CSS)と、公開中の計画から地区別の予定ページを書き出す。"""
-    from odekake.prefill import build_site
+    from odekake.residents.prefill import build_site
 
     db = connect(db_path, role="hub")
     try:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
-from odekake.db import connect
 from odekake.errors import ValidationError
 from odekake.reports.counting import Period
 from odekake.reports.output import Writer
+from odekake.storage.db import connect
 
 DB_OPTION = click.option(
     "--db",
@@ -119,7 +119,7 @@ def report_cmd(
     if xlsx_path is not None:
         jobs.append((xlsx_path, lambda p: write_xlsx(report, p)))
     write_all(jobs)
-    from odekake import audit
+    from odekake.access import audit
 
     audit.log(
         db,
@@ -149,7 +149,7 @@ def history_group() -> None:
 @click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path))
 def history_import(db_path: Path, csv_file: Path) -> None:
     """過去の実績表をCSVから取り込む(同じ期間は置き換え。1行でも誤りがあれば何もしない)。"""
-    from odekake import audit
+    from odekake.access import audit
     from odekake.reports.tallies import import_file
 
     db = connect(db_path)
@@ -169,10 +169,10 @@ def costs_group() -> None:
 @click.option("--note", default="", help="備考(内訳など)")
 def costs_set(db_path: Path, fiscal_year: str, amount: str, note: str) -> None:
     """年度の事業費を登録する(同じ年度は置き換え)。"""
-    from odekake import audit
+    from odekake.access import audit
+    from odekake.masterdata.wareki import fiscal_year_label
     from odekake.reports.costs import set_cost
     from odekake.reports.tallies import parse_fiscal_year
-    from odekake.wareki import fiscal_year_label
 
     try:
         fy = parse_fiscal_year(fiscal_year)
@@ -194,8 +194,8 @@ def costs_set(db_path: Path, fiscal_year: str, amount: str, note: str) -> None:
 @DB_OPTION
 def costs_list(db_path: Path) -> None:
     """登録されている事業費を年度順に表示する。"""
+    from odekake.masterdata.wareki import fiscal_year_label
     from odekake.reports.costs import list_costs
-    from odekake.wareki import fiscal_year_label
 
     rows = list_costs(connect(db_path))
     if not rows:

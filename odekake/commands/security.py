@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from odekake import audit
-from odekake.db import connect, get_meta, set_meta, write
-from odekake.records import SEAL_KEY_META
-from odekake.sealing import generate_keypair, save_private_key
+from odekake.access import audit
+from odekake.storage.db import connect, get_meta, set_meta, write
+from odekake.storage.records import SEAL_KEY_META
+from odekake.storage.sealing import generate_keypair, save_private_key
 
 _DB = click.option(
     "--db",
@@ -73,7 +73,7 @@ def keys_init(db_path: Path, key_file: Path, force: bool) -> None:
             "sealing",
             {"device": "hub", "public_key": public, "replaced": replaced},
         )
-    from odekake.receipt_mac import hub_secret
+    from odekake.storage.receipt_mac import hub_secret
 
     hub_secret(db)  # the receipts' 確認コード secret, made once with the hub's keys
     click.echo(f"鍵を作成しました。秘密鍵: {key_file}(権限 0600)")
@@ -122,7 +122,7 @@ def audit_list(db_path: Path, last: int) -> None:
 )
 def purge_cmd(db_path: Path, dry_run: bool, days: int | None) -> None:
     """市役所が受領を確認してから保存期間を過ぎた個人情報を車両から消去する。"""
-    from odekake import retention
+    from odekake.operations import retention
 
     db = connect(db_path, role="van")
     plan = retention.purge(db, actor="cli", days=days, dry_run=dry_run)
@@ -142,7 +142,7 @@ def doctor_cmd(db_path: Path, hub_db: Path | None) -> None:
 
     バックアップ(hub-….db)は読み取り専用で開き、署名付きの目録と一致するかも確かめます。
     """
-    from odekake import health
+    from odekake.operations import health
 
     result = health.check(db_path, hub_db=hub_db)
     click.echo(result.message(), err=not result.ok)
@@ -161,8 +161,8 @@ def receipt_group() -> None:
 def receipt_verify(db_path: Path, parts: tuple[str, ...]) -> None:
     """確認コードを検証する: QRの文字列 ODEKAKE|番号|金額|コード、または 番号 金額 コード。"""
     from odekake.errors import OdekakeError
-    from odekake.receipt_mac import device_of_number, verify
     from odekake.services.receipt_book import receipt_status
+    from odekake.storage.receipt_mac import device_of_number, verify
 
     fields = parts[0].split("|")[1:] if len(parts) == 1 else list(parts)
     if len(fields) != 3 or not fields[1].isdigit():

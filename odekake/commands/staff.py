@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from odekake import audit, staff
-from odekake.db import connect
+from odekake.access import audit, staff
 from odekake.errors import OdekakeError
+from odekake.storage.db import connect
 
 _DB = click.option(
     "--db",

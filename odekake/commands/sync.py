@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from odekake.db import connect, device_id_of
 from odekake.errors import OdekakeError
+from odekake.storage.db import connect, device_id_of
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
 
@@ -69,7 +69,7 @@ def hub_serve(
         f"ハブの署名鍵: {hub_key_path_for(db_path)}(指紋 {fingerprint(signing)}、公開鍵 {signing})",
         err=True,
     )
-    from odekake.backup import serving_lock
+    from odekake.operations.backup import serving_lock
 
     with serving_lock(db_path, purpose="ハブの稼働"):
         try:
@@ -90,8 +90,8 @@ def hub_serve(
 @click.option("--keep", default=7, show_default=True, type=int, help="残す世代数")
 def hub_backup(db_path: Path, out_dir: Path, keep: int) -> None:
     """ハブの稼働中に一貫したバックアップを作り、検証して、古い世代を整理する。"""
-    from odekake.audit import cli_actor
-    from odekake.backup import take_backup
+    from odekake.access.audit import cli_actor
+    from odekake.operations.backup import take_backup
 
     click.echo(take_backup(db_path, out_dir, keep=keep, actor=cli_actor()).describe())
 
@@ -107,8 +107,8 @@ def hub_backup(db_path: Path, out_dir: Path, keep: int) -> None:
 @click.option("--db", "db_path", required=True, type=_FILE, help="置き換えるハブのデータベース")
 def hub_restore(backup: Path, db_path: Path) -> None:
     """バックアップを検証してからハブのデータベースを置き換える(元のファイルは残す)。"""
-    from odekake.audit import cli_actor
-    from odekake.backup import restore
+    from odekake.access.audit import cli_actor
+    from odekake.operations.backup import restore
 
     click.echo(restore(backup, db_path, actor=cli_actor()).describe())
     from odekake.sync.wire import hub_key_path_for, vans_enrolled
@@ -127,7 +127,7 @@ def hub_restore(backup: Path, db_path: Path) -> None:
 @click.option("--yes", is_flag=True, help="確認なしで実行する")
 def hub_rotate_key(db_path: Path, yes: bool) -> None:
     """ハブの署名鍵を作り直す(全車両で鍵の登録し直しが必要になります)。"""
-    from odekake import audit
+    from odekake.access import audit
     from odekake.sync.keys import fingerprint
     from odekake.sync.wire import rotate_hub_key
 
@@ -206,7 +206,7 @@ def device_enroll(
         accept_new_hub_key=accept_new_hub_key,
     )
     if hub_path is not None:
-        from odekake import audit
+        from odekake.access import audit
 
         hub = connect(hub_path, role="hub")
         audit.log(
@@ -254,7 +254,7 @@ def device_enroll(
 )
 def device_pin_hub(db_path: Path, hub_key: str, accept_new_hub_key: bool) -> None:
     """車両が信用するハブの署名公開鍵を登録する(変更は監査ログに残ります)。"""
-    from odekake import audit
+    from odekake.access import audit
     from odekake.sync.keys import fingerprint
     from odekake.sync.wire import pin_hub_key
 
@@ -273,7 +273,7 @@ def device_pin_hub(db_path: Path, hub_key: str, accept_new_hub_key: bool) -> Non
 @click.option("--device", "device_id", required=True, help="失効させる端末ID")
 def device_revoke(db_path: Path, device_id: str) -> None:
     """端末を失効させる(以後その端末の送信は拒否される)。"""
-    from odekake import audit
+    from odekake.access import audit
     from odekake.sync.keys import revoke_device
 
     db = connect(db_path, role="hub")
@@ -349,7 +349,7 @@ def sync_export(db_path: Path, out: Path, from_seq: int | None) -> None:
     from odekake.sync.client import export_bundle
 
     first, last, count = export_bundle(db_path, out, from_seq=from_seq)
-    from odekake import audit
+    from odekake.access import audit
 
     audit.log(connect(db_path), audit.cli_actor(), "export", out.name, {"from": first, "to": last})
     click.echo(f"{out} に {count} 件({first}〜{last} 番)を書き出しました。")
@@ -365,7 +365,7 @@ def sync_import(db_path: Path, bundle: Path) -> None:
     db = connect(db_path, role="hub")
     result = ingest_file(db, bundle)
     click.echo(result.describe())
-    from odekake import audit
+    from odekake.access import audit
     from odekake.voting.checkin import reconcile
 
     audit.log(db, audit.cli_actor(), "import", str(bundle.name), {"stored": result.stored})

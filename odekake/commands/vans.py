@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from odekake.db import connect
-from odekake.vans import Van
+from odekake.masterdata.vans import Van
+from odekake.storage.db import connect
 
 DB_OPTION = click.option(
     "--db",
@@ -50,7 +50,8 @@ def vans_add(
     shift: str,
 ) -> None:
     """車両を登録する(車庫を省略すると市役所)。"""
-    from odekake import audit, vans
+    from odekake.access import audit
+    from odekake.masterdata import vans
 
     v = vans.add(
         connect(db_path),
@@ -69,7 +70,7 @@ def vans_add(
 @DB_OPTION
 def vans_list(db_path: Path) -> None:
     """登録されている車両の一覧。"""
-    from odekake import vans
+    from odekake.masterdata import vans
 
     rows = vans.vans(connect(db_path))
     if not rows:
@@ -96,7 +97,8 @@ def vans_set(
     shift: str | None,
 ) -> None:
     """車両の名前・車庫・勤務時間を変更する(指定した項目だけ)。"""
-    from odekake import audit, vans
+    from odekake.access import audit
+    from odekake.masterdata import vans
 
     v = vans.update(
         connect(db_path),

@@ -9,10 +9,10 @@ from typing import Any
 import click
 import sqlite_utils
 
-from odekake import audit
+from odekake.access import audit
 from odekake.commands.core import DB_OPTION
-from odekake.db import connect
 from odekake.errors import OdekakeError
+from odekake.storage.db import connect
 from odekake.voting import checkin as ck
 from odekake.voting import elections as el
 from odekake.voting import roll as rl
@@ -22,8 +22,8 @@ ELECTION_OPTION = click.option("--election", "election_id", required=True, help=
 
 def _audit(db: sqlite_utils.Database, action: str, target: str, detail: dict[str, Any]) -> None:
     """An administrative action, audited where it ran with who ran it (actor, device)."""
-    from odekake import audit
-    from odekake.db import device_id_of
+    from odekake.access import audit
+    from odekake.storage.db import device_id_of
 
     audit.log(db, audit.cli_actor(), action, target, {"device": device_id_of(db), **detail})
 
@@ -224,7 +224,7 @@ def vote_report(db_path: Path, election_id: str, out: Path, csv_out: Path | None
 
     db = connect(db_path)
     t = report.write_pdf(db, election_id, out)
-    from odekake import audit
+    from odekake.access import audit
 
     audit.log(
         db, audit.cli_actor(), "export", out.name, {"kind": "vote_report", "election": election_id}

@@ -19,14 +19,14 @@ from typing import Any
 
 import sqlite_utils
 
-from odekake import master
-from odekake.catalog import ACTIVITIES, STOP_CLOSE, STOP_OPEN
-from odekake.db import connect, set_meta, write
+from odekake.masterdata import master
+from odekake.masterdata.catalog import ACTIVITIES, STOP_CLOSE, STOP_OPEN
+from odekake.storage.db import connect, set_meta, write
 from odekake.errors import OdekakeError
-from odekake.private_files import write_private
+from odekake.storage.private_files import write_private
 from odekake.receipts import fiscal_year, format_receipt_no
-from odekake.records import GENESIS, SEAL_KEY_META, Record, build_record, insert_record
-from odekake.sealing import generate_keypair, save_private_key, seal_payload
+from odekake.storage.records import GENESIS, SEAL_KEY_META, Record, build_record, insert_record
+from odekake.storage.sealing import generate_keypair, save_private_key, seal_payload
 
 JST = timezone(timedelta(hours=9), "JST")
 DEVICE_ID = "van-1"
@@ -764,7 +764,7 @@ def build_demo(
     unsynced = recent[-3:]
     cut = unsynced[0] if unsynced else today
     # City hall's sealing key: vans seal residents' personal fields to it (see
-    # odekake.sealing); the private key stays next to hub.db, never on the van.
+    # odekake.storage.sealing); the private key stays next to hub.db, never on the van.
     private, public = generate_keypair(random.Random(seed * 7919 + 1))
     save_private_key(private, directory / HUB_KEY_FILE)
     gen, flood = generate_history(hub, sites, rng, start, today - timedelta(days=1), public)
@@ -797,7 +797,7 @@ def build_demo(
     enroll_synced(
         van, hub, van_path, len(synced), hub_path
     )  # the demo van is enrolled and synced up to here
-    from odekake.receipt_mac import ensure_device_key
+    from odekake.storage.receipt_mac import ensure_device_key
 
     # The receipts' 確認コード key, as the van's first pull would bring it.
     receipt_key = ensure_device_key(hub, DEVICE_ID)
@@ -812,7 +812,7 @@ def build_demo(
     # The hub of the README's tour (odekake hub serve --port 8765): key 8 then knows
     # where to check voters in, and says so when that hub is not running.
     remember_hub_url(van, DEVICE_ID, DEMO_HUB_URL)
-    from odekake.staff import add_staff
+    from odekake.access.staff import add_staff
 
     for login, name, role, password in DEMO_STAFF:
         add_staff(hub, login, name, role, password, actor="demo")

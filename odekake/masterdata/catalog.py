@@ -12,8 +12,8 @@ from datetime import date
 
 import sqlite_utils
 
-from odekake.db import write
 from odekake.errors import NotFound, ValidationError
+from odekake.storage.db import write
 
 # Report columns (利用(相談)者数 by category), in print order.
 CATEGORIES: dict[str, str] = {

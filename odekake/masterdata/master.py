@@ -19,10 +19,10 @@ from typing import Any
 import jpholiday
 import sqlite_utils
 
-from odekake.auth import DEFAULT_KDF, KdfParams, hash_pin, pin_problem
-from odekake.db import write
+from odekake.access.auth import DEFAULT_KDF, KdfParams, hash_pin, pin_problem
+from odekake.documents.spreadsheet import csv_writer
 from odekake.errors import ImportRejected, NotFound, OdekakeError, ValidationError
-from odekake.spreadsheet import csv_writer
+from odekake.storage.db import write
 
 CITY_HALL = ("いわき市役所(平)", 37.0505, 140.8877)
 WEEKDAYS = "月火水木金土日"
@@ -330,7 +330,7 @@ def import_sites(db: sqlite_utils.Database, path: str | Path, *, actor: str | No
         ImportRejected: With every bad row's line number and reason.
     """
     good = check_sites(db, path)
-    from odekake import audit
+    from odekake.access import audit
 
     with write(db):
         for s in good:
@@ -350,7 +350,7 @@ def save_site(db: sqlite_utils.Database, fields: dict[str, str], *, actor: str) 
     row, errs = _site_row({k: v.strip() for k, v in fields.items()}, known)
     if errs or row is None:
         raise ValidationError(" / ".join(errs))
-    from odekake import audit
+    from odekake.access import audit
 
     with write(db):
         before = list(db["sites"].rows_where("id = ?", [row["id"]]))
@@ -526,7 +526,7 @@ def add_operator(
         vans: The vans the operator works on; ``None`` keeps the current list (a new
             operator: every van), an empty list means every van.
         kdf: The PIN KDF's cost. Leave the default; tests pass
-            :data:`odekake.auth.TEST_ONLY_CHEAP_KDF` to stay fast.
+            :data:`odekake.access.auth.TEST_ONLY_CHEAP_KDF` to stay fast.
     """
     role_list = list(roles)
     bad = [r for r in role_list if r not in ROLES]
@@ -535,9 +535,9 @@ def add_operator(
     problem = pin_problem(pin)
     if problem:
         raise OdekakeError(problem)
-    from odekake.clerk_keys import KEY_ROLES, new_operator_keys
+    from odekake.access.clerk_keys import KEY_ROLES, new_operator_keys
 
-    # A clerk's key pair is made with the PIN (odekake.clerk_keys): the secret leaves
+    # A clerk's key pair is made with the PIN (odekake.access.clerk_keys): the secret leaves
     # this function only sealed under the PIN; the public halves stay at the hub.
     sign_public, box_public, sealed = (
         new_operator_keys(pin, kdf) if KEY_ROLES & set(role_list) else ("", "", "")
@@ -687,7 +687,7 @@ def add_disaster(
 
 def seed_city(db: sqlite_utils.Database) -> None:
     """Districts, service catalogue and fees, holidays: what every database starts with."""
-    from odekake.catalog import seed_services
+    from odekake.masterdata.catalog import seed_services
 
     seed_districts(db)
     seed_services(db)

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from odekake import audit
-from odekake.db import write
+from odekake.access import audit
 from odekake.errors import NotFound, OdekakeError
-from odekake.master import CITY_HALL
+from odekake.masterdata.master import CITY_HALL
+from odekake.storage.db import write
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 _HHMM = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")

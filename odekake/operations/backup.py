@@ -6,7 +6,7 @@ under a temporary name, flushed to disk, verified like ``odekake doctor`` verifi
 live file (SQLite's integrity check, every device's record chain, the audit chain)
 and only then renamed to its final name. The hub remembers each verified backup
 and, per device, the highest sequence number it holds: the *backup mark*. Vans
-purge personal data only below that mark (``odekake.retention``), so a hub restored
+purge personal data only below that mark (``odekake.operations.retention``), so a hub restored
 from its newest verified backup lacks nothing that a van has already purged.
 
 Each backup carries a manifest beside it (``hub-….db.manifest.json``, 0600) signed
@@ -40,11 +40,11 @@ from typing import Any
 import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from odekake import audit
-from odekake import records as rec
-from odekake.db import connect, write
+from odekake.access import audit
 from odekake.errors import OdekakeError
-from odekake.private_files import write_private
+from odekake.storage import records as rec
+from odekake.storage.db import connect, write
+from odekake.storage.private_files import write_private
 
 BACKUP_PREFIX = "hub-"
 BACKUP_SUFFIX = ".db"
@@ -187,7 +187,7 @@ def check_manifest(backup: Path, hub_key: Ed25519PublicKey) -> dict[str, Any]:
         ManifestRefused: With one Japanese line: no manifest, a signature that is
             not this hub's, a manifest naming another file, or a file that differs.
     """
-    from odekake import strictjson
+    from odekake.storage import strictjson
     from odekake.sync.keys import verify
 
     where = manifest_path(backup)

@@ -7,10 +7,10 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from odekake import audit
-from odekake import records as rec
-from odekake.db import connect, role_of
+from odekake.access import audit
 from odekake.errors import OdekakeError
+from odekake.storage import records as rec
+from odekake.storage.db import connect, role_of
 
 RECOVERY_HINT = (
     "復旧方法: 1) この van.db を別名で保管する(削除しない) "
@@ -75,7 +75,7 @@ def check(path: Path, *, hub_db: Path | None = None) -> Health:
     read-only and never changed; it passes only when its manifest is signed with the
     signing key of ``hub_db`` (its ``.sign.key``) and matches the file.
     """
-    from odekake import backup
+    from odekake.operations import backup
 
     health = Health(path)
     if backup.is_backup_name(path):
@@ -109,7 +109,7 @@ def check(path: Path, *, hub_db: Path | None = None) -> Health:
 
 
 def _check_backup(health: Health, hub_db: Path | None) -> Health:
-    from odekake import backup
+    from odekake.operations import backup
 
     health.backup = True
     if hub_db is None:

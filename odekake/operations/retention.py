@@ -17,10 +17,10 @@ from datetime import datetime, timedelta
 
 import sqlite_utils
 
-from odekake import audit
-from odekake.db import device_id_of, write
-from odekake.records import utc_now
-from odekake.sealing import is_personal_key
+from odekake.access import audit
+from odekake.storage.db import device_id_of, write
+from odekake.storage.records import utc_now
+from odekake.storage.sealing import is_personal_key
 from odekake.sync.wire import SignedAnswer, acked_by_evidence, proven_body
 
 

@@ -16,10 +16,10 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import sqlite_utils
 
-from odekake import records as rec
-from odekake.catalog import CATEGORIES, SERVICE_RECORD_TYPES, STOP_CLOSE, STOP_OPEN
-from odekake.overview import JST
+from odekake.masterdata.catalog import CATEGORIES, SERVICE_RECORD_TYPES, STOP_CLOSE, STOP_OPEN
+from odekake.operations.overview import JST
 from odekake.plans import IN_FORCE
+from odekake.storage import records as rec
 
 __all__ = ["JST", "DayActual", "StopActual", "day_actual", "days_actual", "month_actual"]
 

@@ -6,7 +6,7 @@ from datetime import date
 
 import sqlite_utils
 
-from odekake.db import device_id_of, write
+from odekake.storage.db import device_id_of, write
 
 
 def fiscal_year(day: date) -> int:

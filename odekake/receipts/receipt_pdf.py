@@ -2,7 +2,7 @@
 
 The QR code holds ``ODEKAKE|<number>|<amount>|<check>`` where ``check`` is the
 record's 確認コード, a keyed MAC (HMAC-SHA256 under the van's receipt key, see
-:mod:`odekake.receipt_mac`) stamped at intake: city hall can verify it, and a
+:mod:`odekake.storage.receipt_mac`) stamped at intake: city hall can verify it, and a
 stranger cannot compute it. Files go to a ``receipts/``
 folder next to the database. Pure functions of the record: no database access,
 so they run in a worker thread.
@@ -20,9 +20,9 @@ from reportlab.lib.pagesizes import A4, A6
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
-from odekake.pdf import register_fonts
-from odekake.private_files import private_dir, touch_private
-from odekake.records import Record
+from odekake.documents.pdf import register_fonts
+from odekake.storage.private_files import private_dir, touch_private
+from odekake.storage.records import Record
 
 _JST = timezone(timedelta(hours=9), "JST")
 CITY = "いわき市 お出かけ市役所"
@@ -83,7 +83,7 @@ def wareki(day: date) -> str:
 
 def _lines(record: Record) -> list[tuple[str, str]]:
     # No name, address or birth date on a receipt: the PDF stays on the van's disk,
-    # and the stored record has them sealed anyway (odekake.sealing). The number and
+    # and the stored record has them sealed anyway (odekake.storage.sealing). The number and
     # its QR code are what tie the receipt to the application at city hall.
     p = record.payload or {}
     t = record.type

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
-from odekake.db import write
 from odekake.errors import ValidationError
+from odekake.storage.db import write
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def set_cost(
     Raises:
         ValidationError: A negative amount or an implausible year.
     """
-    from odekake import audit
+    from odekake.access import audit
 
     if amount < 0:
         raise ValidationError(f"事業費は0以上の金額(円)で指定してください: {amount}")

@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING
 
 import sqlite_utils
 
-from odekake.catalog import CATEGORIES
+from odekake.masterdata.catalog import CATEGORIES
+from odekake.masterdata.wareki import fiscal_year_label, fiscal_year_of
 from odekake.reports.counting import Period, StopCount
 from odekake.reports.tallies import BLANK, DASH, as_int
-from odekake.wareki import fiscal_year_label, fiscal_year_of
 
 if TYPE_CHECKING:
     from odekake.reports.table import Flag, Report

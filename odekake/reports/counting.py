@@ -1,7 +1,7 @@
 """Counting the record log: sessions (回) and people served (利用者) per stop.
 
-Pure aggregation with the semantics of :func:`odekake.records.iter_records` +
-:func:`odekake.records.effective` (corrections replace, voids remove).
+Pure aggregation with the semantics of :func:`odekake.storage.records.iter_records` +
+:func:`odekake.storage.records.effective` (corrections replace, voids remove).
 :func:`count_records` is that reference over ``Record`` objects;
 :func:`count_period` computes the same in SQLite for speed (a fiscal year of
 100,000 records), and the tests check on messy logs that the two agree. The rules
@@ -9,7 +9,7 @@ Pure aggregation with the semantics of :func:`odekake.records.iter_records` +
 
 - one 回 is one effective ``stop.open``, in the period by its ``date`` (local JST);
 - one 利用者 is the ``people`` (default 1) of one effective service record, counted
-  under the category :data:`odekake.catalog.SERVICE_RECORD_TYPES` gives its type, on
+  under the category :data:`odekake.masterdata.catalog.SERVICE_RECORD_TYPES` gives its type, on
   the stop its ``stop_id`` names;
 - a category is *offered* at a stop when it is in the stop's ``services`` list
   (or was actually used there).
@@ -28,10 +28,16 @@ from datetime import date, timedelta, timezone
 
 import sqlite_utils
 
-from odekake.catalog import ACTIVITIES, CATEGORIES, SERVICE_RECORD_TYPES, STOP_CLOSE, STOP_OPEN
 from odekake.errors import NotFound, ValidationError
-from odekake.records import VOID, Record, effective
-from odekake.wareki import both_date, fiscal_year_label, month_label
+from odekake.masterdata.catalog import (
+    ACTIVITIES,
+    CATEGORIES,
+    SERVICE_RECORD_TYPES,
+    STOP_CLOSE,
+    STOP_OPEN,
+)
+from odekake.masterdata.wareki import both_date, fiscal_year_label, month_label
+from odekake.storage.records import VOID, Record, effective
 
 JST = timezone(timedelta(hours=9), "JST")
 

@@ -29,13 +29,13 @@ from reportlab.platypus import (
 )
 from reportlab.platypus.flowables import Flowable
 
-from odekake.catalog import CATEGORIES
-from odekake.pdf import register_fonts
+from odekake.documents.pdf import register_fonts
+from odekake.masterdata.catalog import CATEGORIES
+from odekake.masterdata.wareki import both_date
 from odekake.reports.council import DataTable
 from odekake.reports.counting import DaySummary, StopCount
 from odekake.reports.table import Report
 from odekake.reports.tallies import DASH, CellValue, as_int
-from odekake.wareki import both_date
 
 PAGE = landscape(A4)
 SERIES_COLORS = (

@@ -12,7 +12,7 @@ from html import escape
 
 from reportlab.graphics import renderSVG
 
-from odekake.pdf import register_fonts
+from odekake.documents.pdf import register_fonts
 from odekake.reports.pdf import bar_chart, line_chart
 from odekake.reports.table import Report
 

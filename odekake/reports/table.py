@@ -37,8 +37,9 @@ from datetime import date, datetime
 
 import sqlite_utils
 
-from odekake import master
-from odekake.catalog import ACTIVITIES, CATEGORIES, REPORT_COLUMNS
+from odekake.masterdata import master
+from odekake.masterdata.catalog import ACTIVITIES, CATEGORIES, REPORT_COLUMNS
+from odekake.masterdata.wareki import ERAS, both_date, era_of
 from odekake.reports.council import DataTable, build_council, previous_period
 from odekake.reports.counting import JST, Counts, Period, StopCount, count_period
 from odekake.reports.tallies import (
@@ -53,7 +54,6 @@ from odekake.reports.tallies import (
     as_int,
     load_sheets,
 )
-from odekake.wareki import ERAS, both_date, era_of
 
 TITLE = "行政MaaS(お出かけ市役所) 利用実績"
 DEFAULT_DEPARTMENT = "いわき市 お出かけ市役所担当"

@@ -38,11 +38,11 @@ from typing import Any
 
 import sqlite_utils
 
-from odekake import master
-from odekake.catalog import ACTIVITIES, REPORT_COLUMNS
-from odekake.db import write
 from odekake.errors import ImportRejected, NotFound, OdekakeError
+from odekake.masterdata import master
+from odekake.masterdata.catalog import ACTIVITIES, REPORT_COLUMNS
 from odekake.reports.counting import Period
+from odekake.storage.db import write
 
 DASH = "–"
 BLANK = ""
@@ -519,7 +519,7 @@ def import_tallies(
         ImportRejected: A bad line, or a period that overlaps an existing sheet
             without being the same period.
     """
-    from odekake import audit
+    from odekake.access import audit
 
     preview = preview_tallies(db, text)
     sheets, replaced = preview.sheets, preview.replaced

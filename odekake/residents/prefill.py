@@ -33,11 +33,11 @@ from typing import Any
 
 import sqlite_utils
 
-from odekake import catalog
-from odekake.db import write
 from odekake.errors import OdekakeError, os_reason
+from odekake.masterdata import catalog
 from odekake.services import certificates, common, disaster, mynumber
 from odekake.services.common import Form
+from odekake.storage.db import write
 
 PREFIX = "ODK"
 SITE_SETTING = "prefill_site_dir"
@@ -337,18 +337,18 @@ SITE_FILES = (
 
 def build_site(db: sqlite_utils.Database, out: Path, *, remember: bool = True) -> list[Path]:
     """Write the static site (no server, no CDN) into ``out``: the pre-fill page and the
-    van's schedule by district (:mod:`odekake.schedule_site`); returns the files written.
+    van's schedule by district (:mod:`odekake.residents.schedule_site`); returns the files written.
 
     With ``remember`` the folder is kept in the hub's settings (``prefill_site_dir``) so
     that every ``plan publish`` rebuilds the schedule there (:func:`rebuild_remembered`).
     """
-    from odekake.schedule_site import build_schedule
+    from odekake.residents.schedule_site import build_schedule
 
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OdekakeError(f"{out} を作れません({os_reason(exc)})") from None
-    source = resources.files("odekake") / "prefill_site"
+    source = resources.files("odekake.residents") / "prefill_site"
     written: list[Path] = []
     data = json.dumps(catalogue(db), ensure_ascii=False, indent=1)
     checks = json.dumps(rules(), ensure_ascii=False, indent=1)

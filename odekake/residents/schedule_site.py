@@ -23,9 +23,9 @@ from pathlib import Path
 
 import sqlite_utils
 
-from odekake import master
+from odekake.masterdata import master
+from odekake.masterdata.wareki import wareki_date
 from odekake.plans import IN_FORCE, JST, today_jst
-from odekake.wareki import wareki_date
 
 FOLDER = "schedule"
 SHOWN_ACTIVITIES = ("regular", "voting", "disaster")
@@ -177,7 +177,7 @@ def _index_body(districts: list[tuple[str, str, int]]) -> str:
 
 def ics_for(name: str, district_id: str, visits: list[PublicVisit], built: datetime) -> str:
     """One VCALENDAR of a district's visits (TZID Asia/Tokyo)."""
-    from odekake.ical import VTIMEZONE, ics_escape, ics_fold
+    from odekake.residents.ical import VTIMEZONE, ics_escape, ics_fold
 
     stamp = built.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     lines = [

@@ -2,5 +2,5 @@
 
 Each service validates a whole form first and raises
 :class:`odekake.errors.FormErrors` (``{field: message}``) before anything is
-written; only a valid form becomes one record through :func:`odekake.records.append`.
+written; only a valid form becomes one record through :func:`odekake.storage.records.append`.
 """

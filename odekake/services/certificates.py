@@ -14,10 +14,9 @@ from typing import Any
 
 import sqlite_utils
 
-from odekake import audit, authz, catalog
-from odekake import records as rec
-from odekake.db import write
+from odekake.access import audit, authz
 from odekake.errors import NotFound, OdekakeError
+from odekake.masterdata import catalog
 from odekake.receipts import next_receipt_no
 from odekake.services.common import (
     PAYMENTS,
@@ -29,6 +28,8 @@ from odekake.services.common import (
 from odekake.services.dayclose import require_day_open
 from odekake.services.identity import check_identity, chip_name
 from odekake.services.stops import require_stop
+from odekake.storage import records as rec
+from odekake.storage.db import write
 
 RECORD_TYPE = "certificate.issue"
 RELATIONS: tuple[str, ...] = ("本人", "同一世帯", "代理人")
@@ -172,10 +173,10 @@ def void_receipt(
     from odekake.services.common import local_date
     from odekake.services.dayclose import require_day_open
 
-    del roles  # kept for callers; the operators table decides (odekake.authz), audited
+    del roles  # kept for callers; the operators table decides (odekake.access.authz), audited
     when = now or rec.utc_now()
     today = local_date(when)
-    from odekake.db import device_id_of
+    from odekake.storage.db import device_id_of
 
     # The role first (audited when refused), whatever the number typed.
     approver = authz.require(db, operator_id, "void", approval)

@@ -11,8 +11,9 @@ from typing import Any
 
 import sqlite_utils
 
-from odekake import authz, catalog
+from odekake.access import authz
 from odekake.errors import FormErrors, ValidationError
+from odekake.masterdata import catalog
 from odekake.receipts import fiscal_year
 
 JST = timezone(timedelta(hours=9), "JST")
@@ -28,7 +29,7 @@ MY_NUMBER_MESSAGE = (
 _WEIGHTS = (6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 _PHONE = re.compile(r"^[0-9]{2,5}-?[0-9]{1,4}-?[0-9]{3,4}$")
 # The rules below are also written out for the residents' pre-fill page
-# (odekake.prefill.rules), so the page refuses exactly what the kiosk refuses.
+# (odekake.residents.prefill.rules), so the page refuses exactly what the kiosk refuses.
 PHONE_PATTERN = _PHONE.pattern
 PHONE_DIGITS = (10, 11)
 PHONE_MESSAGE = "{label}は数字とハイフンで入力してください(例: 0246-22-1111)"
@@ -41,7 +42,7 @@ UNPRINTABLE_RANGES = ((0xFE00, 0xFE0F),)
 UNPRINTABLE_SYMBOL_RANGES = ((0x1F000, 0x10FFFF), (0x2190, 0x2BFF))
 
 
-# One exception for "not allowed", raised by the core's role checks (odekake.authz).
+# One exception for "not allowed", raised by the core's role checks (odekake.access.authz).
 PermissionDenied = authz.PermissionDenied
 
 
@@ -203,16 +204,16 @@ class Form:
         return bool(self.values.get(field))
 
     def birth_date(self, field: str, label: str, *, today: date, required: bool = False) -> str:
-        """A past date as ``YYYY-MM-DD``, read by :func:`odekake.wareki.parse_date`
+        """A past date as ``YYYY-MM-DD``, read by :func:`odekake.masterdata.wareki.parse_date`
         (Western or 和暦: ``1948-05-06``, ``19480506``, ``S23.5.6``, ``昭和23年5月6日``)."""
         return self.date(field, label, today=today, required=required, past=True)
 
     def date(
         self, field: str, label: str, *, today: date, required: bool = False, past: bool = False
     ) -> str:
-        """A date as ``YYYY-MM-DD`` (any form :func:`odekake.wareki.parse_date` reads);
+        """A date as ``YYYY-MM-DD`` (any form :func:`odekake.masterdata.wareki.parse_date` reads);
         ``past`` refuses a day after ``today``."""
-        from odekake.wareki import parse_date
+        from odekake.masterdata.wareki import parse_date
 
         text = self._typed(field, label, required=required)
         if not text:
@@ -272,8 +273,8 @@ def next_application_no(db: sqlite_utils.Database, prefix: str, field: str, day:
     so a purged or voided application keeps its number. Call inside the write
     transaction of the record that uses it.
     """
-    from odekake.db import device_id_of
     from odekake.receipts import next_number
+    from odekake.storage.db import device_id_of
 
     head = f"{prefix}{fiscal_year(day)}-{device_id_of(db)}-"
     return f"{head}{next_number(db, head, field):05d}"
@@ -282,7 +283,7 @@ def next_application_no(db: sqlite_utils.Database, prefix: str, field: str, day:
 def addressee_fields(addressee: str) -> dict[str, Any]:
     """The receipt's 宛名, only when one was entered.
 
-    ``addressee_name`` is personal data (sealed by ``odekake.records.append`` like
+    ``addressee_name`` is personal data (sealed by ``odekake.storage.records.append`` like
     every ``*_name`` key); ``addressee`` only says there is one, so a reprint
     leaves a line for it.
     """
@@ -296,6 +297,6 @@ def require_counter_role(db: sqlite_utils.Database, actor: Actor) -> None:
     only at the voting station. Called before the write transaction, so the
     refusal's audit entry stays.
     """
-    from odekake import authz
+    from odekake.access import authz
 
     authz.require(db, actor.operator_id, "serve")

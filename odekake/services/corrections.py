@@ -14,11 +14,11 @@ from typing import Any
 
 import sqlite_utils
 
-from odekake import audit, authz
-from odekake import records as rec
-from odekake.db import write
+from odekake.access import audit, authz
 from odekake.errors import OdekakeError, ValidationError
-from odekake.sealing import is_personal_key
+from odekake.storage import records as rec
+from odekake.storage.db import write
+from odekake.storage.sealing import is_personal_key
 
 # Fields that tie a record to its place in the log; a correction never changes them.
 FIXED_FIELDS = frozenset({"receipt_no", "application_no", "acceptance_no", "sealed"})

@@ -13,14 +13,14 @@ from typing import Any
 
 import sqlite_utils
 
-from odekake import audit, authz
-from odekake import records as rec
-from odekake.catalog import CATEGORIES, SERVICE_RECORD_TYPES
-from odekake.db import device_id_of, write
+from odekake.access import audit, authz
 from odekake.errors import OdekakeError
-from odekake.sealing import SEALED_TEXT
+from odekake.masterdata.catalog import CATEGORIES, SERVICE_RECORD_TYPES
 from odekake.services.common import Form, local_date, local_hhmm
 from odekake.services.stops import stops_on
+from odekake.storage import records as rec
+from odekake.storage.db import device_id_of, write
+from odekake.storage.sealing import SEALED_TEXT
 
 RECORD_TYPE = "day.close"
 REOPEN_TYPE = "day.reopen"

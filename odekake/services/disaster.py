@@ -16,8 +16,6 @@ from typing import Any
 
 import sqlite_utils
 
-from odekake import records as rec
-from odekake.db import write
 from odekake.services.common import (
     Actor,
     Form,
@@ -26,6 +24,8 @@ from odekake.services.common import (
 )
 from odekake.services.identity import chip_name
 from odekake.services.stops import require_stop
+from odekake.storage import records as rec
+from odekake.storage.db import write
 
 RECORD_TYPE = "disaster.apply"
 # Which certificate: the catalogue's service codes and their names on the form.

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from odekake import records as rec
-from odekake.db import write
 from odekake.errors import OdekakeError
 from odekake.services.common import Actor, require_counter_role
 from odekake.services.stops import require_stop
+from odekake.storage import records as rec
+from odekake.storage.db import write
 
 RECORD_TYPE = "explanation.visit"
 

@@ -6,10 +6,10 @@ from typing import Any
 
 import sqlite_utils
 
-from odekake import records as rec
-from odekake.db import write
 from odekake.services.common import Actor, Form, require_counter_role
 from odekake.services.stops import require_stop
+from odekake.storage import records as rec
+from odekake.storage.db import write
 
 RECORD_TYPE = "frailty.check"
 # J-CHS items (each true = the criterion is met).

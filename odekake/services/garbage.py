@@ -6,9 +6,7 @@ from typing import Any
 
 import sqlite_utils
 
-from odekake import catalog
-from odekake import records as rec
-from odekake.db import write
+from odekake.masterdata import catalog
 from odekake.receipts import next_receipt_no
 from odekake.services.common import (
     PAYMENTS,
@@ -19,6 +17,8 @@ from odekake.services.common import (
 )
 from odekake.services.dayclose import require_day_open
 from odekake.services.stops import require_stop
+from odekake.storage import records as rec
+from odekake.storage.db import write
 
 RECORD_TYPE = "garbage.sell"
 

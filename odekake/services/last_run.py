@@ -4,7 +4,7 @@ The kiosk marks the van database as in use when it starts (``meta``) and clears 
 mark when it stops. A mark found at start means the last run ended without that:
 a crash, a power cut, a ``kill -9``. The operator is then told the last record that
 had committed before it, so a receipt saved just before the crash is not taken
-again (a saved record is never lost: :func:`odekake.db.write`).
+again (a saved record is never lost: :func:`odekake.storage.db.write`).
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from datetime import datetime
 
 import sqlite_utils
 
-from odekake import records as rec
-from odekake.catalog import CATEGORIES, SERVICE_RECORD_TYPES
-from odekake.db import device_id_of, get_meta, set_meta, write
+from odekake.masterdata.catalog import CATEGORIES, SERVICE_RECORD_TYPES
 from odekake.services.common import JST
+from odekake.storage import records as rec
+from odekake.storage.db import device_id_of, get_meta, set_meta, write
 
 RUNNING_META = "kiosk_running_since"
 

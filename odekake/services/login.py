@@ -12,9 +12,8 @@ from datetime import datetime, timedelta
 
 import sqlite_utils
 
-from odekake import audit, clerk_keys
-from odekake import records as rec
-from odekake.auth import (
+from odekake.access import audit, clerk_keys
+from odekake.access.auth import (
     DEFAULT_KDF,
     burn_check,
     check_pin,
@@ -23,10 +22,11 @@ from odekake.auth import (
     pin_problem,
     weak_pin_reason,
 )
-from odekake.authz import PermissionDenied
-from odekake.db import device_id_of, write
+from odekake.access.authz import PermissionDenied
 from odekake.errors import NotFound, OdekakeError, ValidationError
-from odekake.master import set_local_pin
+from odekake.masterdata.master import set_local_pin
+from odekake.storage import records as rec
+from odekake.storage.db import device_id_of, write
 
 MAX_FAILURES = 5
 LOCK_MINUTES = 15
@@ -128,7 +128,7 @@ def login(db: sqlite_utils.Database, operator_id: str, pin: str, *, now: datetim
     """Check an operator's PIN.
 
     A hash made with cheaper KDF parameters is upgraded here. A PIN shorter than
-    :data:`~odekake.auth.MIN_PIN_DIGITS` logs in with ``must_change_pin`` set: the
+    :data:`~odekake.access.auth.MIN_PIN_DIGITS` logs in with ``must_change_pin`` set: the
     kiosk then asks for a new one before anything else.
 
     Raises:
@@ -173,7 +173,7 @@ def change_pin(
     """Set an operator's own new PIN (at least 6 digits); the old one must be right.
 
     The new verifier stays on this van (kept across pulls until city hall resets the
-    PIN, :func:`odekake.master.set_local_pin`); it is not sent to the hub, so a
+    PIN, :func:`odekake.masterdata.master.set_local_pin`); it is not sent to the hub, so a
     stolen van cannot set PINs on other vans. The change itself is recorded
     (``operator.pin_change``) and audited.
     """

@@ -11,8 +11,6 @@ from typing import Any
 
 import sqlite_utils
 
-from odekake import records as rec
-from odekake.db import write
 from odekake.services.common import (
     MY_NUMBER_MESSAGE,
     Actor,
@@ -24,6 +22,8 @@ from odekake.services.common import (
 )
 from odekake.services.identity import check_identity, chip_name
 from odekake.services.stops import require_stop
+from odekake.storage import records as rec
+from odekake.storage.db import write
 
 RECORD_TYPE = "mynumber.apply"
 ROUTES: tuple[str, ...] = ("申請時来庁方式", "交付時来庁方式")

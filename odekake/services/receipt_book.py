@@ -12,10 +12,10 @@ from datetime import date, datetime
 
 import sqlite_utils
 
-from odekake import records as rec
-from odekake.db import device_id_of
 from odekake.errors import OdekakeError
 from odekake.services.common import JST, PAYMENTS, local_date, local_hhmm
+from odekake.storage import records as rec
+from odekake.storage.db import device_id_of
 
 
 @dataclass(frozen=True)

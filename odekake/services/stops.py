@@ -15,13 +15,13 @@ from typing import Any
 
 import sqlite_utils
 
-from odekake import master
-from odekake import records as rec
-from odekake.catalog import ACTIVITIES, STOP_CLOSE, STOP_OPEN
-from odekake.db import device_id_of, write
 from odekake.errors import NotFound, OdekakeError
+from odekake.masterdata import master
+from odekake.masterdata.catalog import ACTIVITIES, STOP_CLOSE, STOP_OPEN
 from odekake.plans import IN_FORCE
 from odekake.services.common import Form, local_date, local_hhmm
+from odekake.storage import records as rec
+from odekake.storage.db import device_id_of, write
 
 DEFAULT_SERVICES = ["certificate", "mynumber", "garbage", "consultation", "frailty", "explanation"]
 ACTIVITY_SERVICES: dict[str, list[str]] = {
@@ -77,7 +77,7 @@ class Stop:
 
 def van_id_of(db: sqlite_utils.Database) -> str:
     """This van's id: the ``van_id`` meta value, the only van, or the device id."""
-    from odekake.db import get_meta
+    from odekake.storage.db import get_meta
 
     meta = get_meta(db, "van_id")
     if meta:
@@ -355,7 +355,7 @@ def close_stop(db: sqlite_utils.Database, stop_id: str, *, now: datetime) -> rec
 
 def served_at(db: sqlite_utils.Database, stop_id: str) -> dict[str, int]:
     """People served at a stop, by report category (after corrections and voids)."""
-    from odekake.catalog import SERVICE_RECORD_TYPES
+    from odekake.masterdata.catalog import SERVICE_RECORD_TYPES
 
     counts: dict[str, int] = {}
     types = [*SERVICE_RECORD_TYPES, rec.VOID]

@@ -1,6 +1,6 @@
 """SQLite storage shared by the van and the hub.
 
-One schema (``odekake.migrations``) serves both; the ``meta`` table's ``role`` says
+One schema (``odekake.storage.migrations``) serves both; the ``meta`` table's ``role`` says
 which one a file is. Connections run in autocommit mode so that every write goes
 through :func:`write`, which takes SQLite's write lock up front (``BEGIN IMMEDIATE``)
 and holds a per-connection thread lock, so two writers never interleave and a
@@ -89,7 +89,7 @@ def connect(
         conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
         _configure(conn, memory=memory)
         db = sqlite_utils.Database(conn)
-        from odekake.migrations import migrations
+        from odekake.storage.migrations import migrations
 
         with _lock_for(db):
             migrations.apply(db)

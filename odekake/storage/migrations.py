@@ -777,7 +777,7 @@ def m2202_sync_seen_nonces(db: sqlite_utils.Database) -> None:
 
 @migrations(name="2251_clerk_keys_sealed_roll")
 def m2251_clerk_keys_sealed_roll(db: sqlite_utils.Database) -> None:
-    # A clerk's key pair (odekake.clerk_keys): the public halves travel with the
+    # A clerk's key pair (odekake.access.clerk_keys): the public halves travel with the
     # operator, the secret only sealed under the operator's PIN. The hub keeps every
     # public key it ever issued (a van may sign with one until it pulls the next).
     # The roll reaches a van only sealed (roll_sealed) with its key wrapped to each

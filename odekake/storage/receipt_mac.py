@@ -29,7 +29,7 @@ from typing import Any
 
 import sqlite_utils
 
-from odekake.db import device_id_of, get_meta, set_meta, write
+from odekake.storage.db import device_id_of, get_meta, set_meta, write
 
 SECRET_META = "receipt_mac_secret"
 CODE_HEX_DIGITS = 10

@@ -27,14 +27,14 @@ from typing import Any
 
 import sqlite_utils
 
-from odekake import receipt_mac
+from odekake.errors import NotFound, OdekakeError
+from odekake.storage import receipt_mac
 
 # The log hashes with the one canonical serialisation (re-exported: callers import it here too).
-from odekake.canonical import canonical_json as canonical_json
-from odekake.canonical import sha256_hex as sha256_hex
-from odekake.db import device_id_of, get_meta, role_of, write
-from odekake.errors import NotFound, OdekakeError
-from odekake.sealing import SealingKeyMissing, personal_part, seal_payload
+from odekake.storage.canonical import canonical_json as canonical_json
+from odekake.storage.canonical import sha256_hex as sha256_hex
+from odekake.storage.db import device_id_of, get_meta, role_of, write
+from odekake.storage.sealing import SealingKeyMissing, personal_part, seal_payload
 
 GENESIS = "0" * 64
 # meta key holding city hall's X25519 public key; when set, personal fields are sealed.
@@ -270,14 +270,14 @@ def append(
     The sequence number and previous hash are read inside the same
     ``BEGIN IMMEDIATE`` transaction as the insert, so concurrent writers (threads
     or processes) always produce a gapless sequence. When called inside an outer
-    :func:`odekake.db.write` block the record commits with that block.
+    :func:`odekake.storage.db.write` block the record commits with that block.
 
     Args:
         db: The van (or hub) database.
         type: The record type, e.g. ``"stop.open"`` or ``"certificate.issue"``.
         payload: JSON-serialisable facts. Never a 12-digit My Number. When the
             database holds city hall's sealing key, personal fields
-            (``odekake.sealing.PERSONAL_KEYS``) are sealed before hashing; a
+            (``odekake.storage.sealing.PERSONAL_KEYS``) are sealed before hashing; a
             van without the key refuses them (:class:`SealingKeyMissing`).
         supersedes: The id of the record this one corrects or voids.
         device_id: Defaults to the database's own device id.

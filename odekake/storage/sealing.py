@@ -29,8 +29,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from odekake.canonical import canonical_json
 from odekake.errors import OdekakeError
+from odekake.storage.canonical import canonical_json
 
 ALG = "X25519-HKDF-SHA256-AES256GCM"
 _INFO = b"odekake sealed personal data v1"

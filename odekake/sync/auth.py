@@ -17,7 +17,7 @@ import httpx
 import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from odekake.db import device_id_of
+from odekake.storage.db import device_id_of
 from odekake.sync.keys import key_path_for, load_private_key
 from odekake.sync.wire import (
     HEADER_HUB_SIGNATURE,

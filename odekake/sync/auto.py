@@ -26,8 +26,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from odekake.db import connect
 from odekake.errors import OdekakeError
+from odekake.storage.db import connect
 from odekake.sync.auth import hub_url_of
 from odekake.sync.status import van_status
 

@@ -30,9 +30,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from odekake import strictjson
 from odekake.errors import OdekakeError
-from odekake.records import GENESIS
+from odekake.storage import strictjson
+from odekake.storage.records import GENESIS
 from odekake.sync.keys import now_iso, sign, verify
 
 FORMAT = "odekake-records"
@@ -54,7 +54,7 @@ FIELDS = (
 # the header list is exactly "[" + the fields joined by "," + "]" with each string
 # encoded as json.dumps(ensure_ascii=False) encodes strings and the int as itself;
 # building it from the C string encoder directly is several times faster than
-# json.dumps. (Every test bundle is made by odekake.records, so a divergence fails.)
+# json.dumps. (Every test bundle is made by odekake.storage.records, so a divergence fails.)
 _encode_str = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 

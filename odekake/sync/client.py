@@ -25,10 +25,10 @@ import httpx
 import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from odekake import strictjson
-from odekake.db import connect, device_id_of, write
 from odekake.errors import OdekakeError
-from odekake.private_files import open_private
+from odekake.storage import strictjson
+from odekake.storage.db import connect, device_id_of, write
+from odekake.storage.private_files import open_private
 from odekake.sync.bundle import export_range
 from odekake.sync.keys import key_path_for, load_private_key, now_iso, public_key_text
 from odekake.sync.snapshot import apply_snapshot
@@ -507,13 +507,13 @@ def usb_export(
     """A supervisor writes the unsynced records to a USB stick (a signed bundle file).
 
     For days without a network: city hall imports the file with ``odekake sync
-    import``. Only a supervisor may (``odekake.authz``, audited); the file is named
+    import``. Only a supervisor may (``odekake.access.authz``, audited); the file is named
     after the device and the time, written beside its final name and renamed.
 
     Returns:
         ``(the file, how many records it holds)``.
     """
-    from odekake import audit, authz
+    from odekake.access import audit, authz
 
     if not folder.is_dir():
         raise OdekakeError(f"書き出し先のフォルダがありません: {folder}(USBメモリを挿してください)")
@@ -544,7 +544,7 @@ CA_FILE_META = "hub_ca_file"
 
 def remember_ca_file(db_path: Path, ca_file: Path) -> None:
     """Keep the CA certificate's path in the van's settings (checked to exist first)."""
-    from odekake.db import set_meta
+    from odekake.storage.db import set_meta
 
     tls_verify(ca_file)  # a missing or unreadable file is refused here, in Japanese
     db = connect(db_path, role="van")
@@ -557,7 +557,7 @@ def remember_ca_file(db_path: Path, ca_file: Path) -> None:
 
 def ca_file_for(db_path: Path, given: Path | None) -> Path | None:
     """The CA file to use: the one given (and then kept), else the one kept before."""
-    from odekake.db import get_meta
+    from odekake.storage.db import get_meta
 
     if given is not None:
         remember_ca_file(db_path, given)

@@ -13,10 +13,10 @@ from typing import Any
 
 import sqlite_utils
 
-from odekake import audit
-from odekake.db import write
+from odekake.access import audit
 from odekake.errors import NotFound, ValidationError
-from odekake.records import utc_now
+from odekake.storage.db import write
+from odekake.storage.records import utc_now
 from odekake.sync.keys import fingerprint, revoke_device
 from odekake.sync.status import DeviceStatus, hub_status
 

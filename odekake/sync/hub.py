@@ -38,10 +38,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from odekake.backup import backup_mark
-from odekake.db import connect, write
 from odekake.errors import OdekakeError
-from odekake.hubapps import mounted_apps
+from odekake.operations.backup import backup_mark
+from odekake.operations.hubapps import mounted_apps
+from odekake.storage.db import connect, write
 from odekake.sync.bundle import BundleRefused
 from odekake.sync.connections import (
     GuardedH11Protocol,

@@ -9,7 +9,7 @@ Rules (design.md), applied to one verified bundle at a time:
   gap is filled, and the gap is reported;
 - a broken chain (inside the bundle, or against the hub's last hash for the
   device) or a bad signature refuses the whole bundle: nothing is stored;
-- an accepted bundle commits in one :func:`odekake.db.write` transaction, and the
+- an accepted bundle commits in one :func:`odekake.storage.db.write` transaction, and the
   acknowledged high-water mark (the highest contiguous sequence number stored)
   moves with it.
 """
@@ -27,9 +27,9 @@ from typing import IO, Any, TypeVar
 
 import sqlite_utils
 
-from odekake.db import write
 from odekake.errors import OdekakeError
-from odekake.records import GENESIS
+from odekake.storage.db import write
+from odekake.storage.records import GENESIS
 from odekake.sync.bundle import (
     FIELDS,
     BundleReader,

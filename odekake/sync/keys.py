@@ -23,8 +23,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from odekake.db import connect, device_id_of, role_of, write
 from odekake.errors import NotFound, OdekakeError
+from odekake.storage.db import connect, device_id_of, role_of, write
 
 KEY_SUFFIX = ".key"
 

@@ -25,14 +25,14 @@ from typing import Any
 
 import sqlite_utils
 
-from odekake import audit
-from odekake.canonical import canonical_json
-from odekake.db import write
+from odekake.access import audit
 from odekake.errors import OdekakeError
-from odekake.master import reapply_local_pins
+from odekake.masterdata.master import reapply_local_pins
 from odekake.plans import IN_FORCE
-from odekake.receipt_mac import ensure_device_key
-from odekake.records import SEAL_KEY_META
+from odekake.storage.canonical import canonical_json
+from odekake.storage.db import write
+from odekake.storage.receipt_mac import ensure_device_key
+from odekake.storage.records import SEAL_KEY_META
 from odekake.sync.keys import device_van_id, now_iso
 
 SNAPSHOT_FORMAT = "odekake-snapshot"
@@ -126,7 +126,7 @@ SNAPSHOT_TABLES: list[SnapshotTable] = [
     SnapshotTable(
         "operators",
         ("id",),
-        # The clerk's key travels only sealed under their PIN (odekake.clerk_keys).
+        # The clerk's key travels only sealed under their PIN (odekake.access.clerk_keys).
         ("id", "name", "roles", "pin_hash", "active", "sign_public", "box_public", "key_sealed"),
         where=OPERATORS_OF_VAN,
     ),
@@ -237,7 +237,7 @@ SNAPSHOT_TABLES: list[SnapshotTable] = [
         where=f"{roll_filter()} AND operator_id IN (SELECT id FROM operators WHERE "
         f"{OPERATORS_OF_VAN})",
     ),
-    # This device's own key for the receipts' 確認コード (odekake.receipt_mac).
+    # This device's own key for the receipts' 確認コード (odekake.storage.receipt_mac).
     SnapshotTable(
         "receipt_keys", ("device_id",), ("device_id", "key"), where="device_id = :device_id"
     ),

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
-from odekake.db import device_id_of, role_of
+from odekake.storage.db import device_id_of, role_of
 from odekake.sync.ingest import held_gaps, hub_mark
 
 
@@ -171,7 +171,7 @@ def hub_health(db: sqlite_utils.Database, *, now: datetime | None = None) -> dic
         age_hours = round((at - datetime.fromisoformat(last_backup)).total_seconds() / 3600, 1)
         if age_hours > BACKUP_WARN_HOURS:
             warnings.append(f"最後のバックアップは {age_hours} 時間前です")
-    from odekake.backup import backup_warnings
+    from odekake.operations.backup import backup_warnings
 
     warnings.extend(backup_warnings(db))
     if quarantined:

@@ -41,8 +41,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from odekake.db import get_meta, set_meta, write
 from odekake.errors import OdekakeError
+from odekake.storage.db import get_meta, set_meta, write
 from odekake.sync.keys import (
     fingerprint,
     generate_key,
@@ -284,7 +284,7 @@ def pin_hub_key(
     Raises:
         OdekakeError: A different key is pinned and ``accept_new`` is false.
     """
-    from odekake import audit
+    from odekake.access import audit
 
     parse_public_key(public_text)
     public_text = public_text.strip()

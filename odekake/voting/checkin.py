@@ -25,12 +25,12 @@ from typing import Any
 
 import sqlite_utils
 
-from odekake import authz, clerk_keys
-from odekake import records as rec
-from odekake.auth import check_pin
-from odekake.db import device_id_of, write
+from odekake.access import authz, clerk_keys
+from odekake.access.auth import check_pin
 from odekake.errors import NotFound, OdekakeError, ValidationError
-from odekake.records import Record, canonical_json, sha256_hex, uuid7
+from odekake.storage import records as rec
+from odekake.storage.db import device_id_of, write
+from odekake.storage.records import Record, canonical_json, sha256_hex, uuid7
 from odekake.voting.elections import REASONS, Election, Station, get_election, jst_now
 from odekake.voting.roll import Voter, sex_of
 
@@ -566,7 +566,7 @@ def release(
     Returns:
         ``200 released`` or ``422 refused`` with a code of :data:`RELEASE_MESSAGES`.
     """
-    from odekake import audit
+    from odekake.access import audit
 
     when = jst_now(now)
     with write(db):
@@ -676,7 +676,7 @@ def record_cast(
 def _signed(
     van_db: sqlite_utils.Database, record_type: str, payload: dict[str, Any], clerk_id: str
 ) -> dict[str, Any]:
-    """The payload signed with the clerk's key unlocked at login (odekake.clerk_keys)."""
+    """The payload signed with the clerk's key unlocked at login (odekake.access.clerk_keys)."""
     return clerk_keys.with_proof(van_db, record_type, device_id_of(van_db), payload, clerk_id)
 
 
@@ -1062,7 +1062,7 @@ def synced_vote_code(
     time the van says it happened. That time may not be later than the hub's clock
     plus the ``vote_clock_skew_minutes`` setting (default 10). Last the clerk's proof:
     a signature by a key the hub issued to the clerk the record names, which only
-    that clerk's PIN opens on the van (:mod:`odekake.clerk_keys`).
+    that clerk's PIN opens on the van (:mod:`odekake.access.clerk_keys`).
     """
     p = r.payload or {}
     when_text = str(p.get("at") or p.get("checked_at") or r.wall_time)

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from odekake import strictjson
+from odekake.storage import strictjson
 from odekake.sync.auth import UnverifiedAnswer
 from odekake.voting.checkin import CheckinRequest, ReleaseRequest, new_request_id
 

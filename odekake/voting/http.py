@@ -34,9 +34,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from odekake import strictjson
-from odekake.db import connect
 from odekake.errors import OdekakeError
+from odekake.storage import strictjson
+from odekake.storage.db import connect
 from odekake.voting import checkin as ck
 
 TEST_DELAY_ENV = "ODEKAKE_VOTE_TEST_DELAY"

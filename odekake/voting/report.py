@@ -12,8 +12,8 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from odekake.pdf import register_fonts
-from odekake.spreadsheet import csv_writer
+from odekake.documents.pdf import register_fonts
+from odekake.documents.spreadsheet import csv_writer
 from odekake.voting.checkin import incidents
 from odekake.voting.elections import STATION_KINDS
 from odekake.voting.tally import ElectionTally, StationTally, tally

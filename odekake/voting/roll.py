@@ -5,7 +5,7 @@ so it can never leave the van in an up-sync bundle. The hub imports it from the
 election board's CSV. A van never stores it in the clear: down-sync carries it sealed
 (:func:`refresh_sealed_rolls`: ``roll_sealed`` holds the lookup fields encrypted with
 the election's roll key, ``roll_wraps`` that key wrapped to each election clerk's box
-key, :mod:`odekake.clerk_keys`), and only a clerk's PIN opens it. On the van every
+key, :mod:`odekake.access.clerk_keys`), and only a clerk's PIN opens it. On the van every
 lookup goes through :func:`voters_of`, which decrypts the rows into memory once a
 clerk has logged in; :func:`delete_roll` removes the van's copy when the election
 closes.
@@ -27,10 +27,10 @@ import sqlite_utils
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from odekake import clerk_keys
-from odekake.db import role_of, write
+from odekake.access import clerk_keys
 from odekake.errors import ImportRejected, OdekakeError, ValidationError
-from odekake.master import _read_csv as read_csv
+from odekake.masterdata.master import _read_csv as read_csv
+from odekake.storage.db import role_of, write
 from odekake.voting.elections import get_election
 
 SEX_LABELS = {"M": "男", "F": "女"}
@@ -106,7 +106,7 @@ def parse_birth_date(text: str) -> str:
     Raises:
         ValidationError: The text is not a date.
     """
-    from odekake.wareki import parse_date
+    from odekake.masterdata.wareki import parse_date
 
     try:
         return parse_date(text).isoformat()
@@ -359,7 +359,7 @@ def _b64(data: bytes) -> str:
 
 
 def _seal_rows(rows: list[dict[str, str]], key: bytes, election_id: str) -> str:
-    from odekake.records import canonical_json
+    from odekake.storage.records import canonical_json
 
     nonce = os.urandom(12)
     ct = AESGCM(key).encrypt(nonce, canonical_json(rows).encode("utf-8"), election_id.encode())
@@ -390,8 +390,8 @@ def _store_sealed(
     db: sqlite_utils.Database, election_id: str, key: bytes, blob: str | None
 ) -> None:
     """Write (or keep) an election's sealed roll and wrap its key to every clerk."""
-    from odekake.records import sha256_hex
-    from odekake.sealing import seal
+    from odekake.storage.records import sha256_hex
+    from odekake.storage.sealing import seal
 
     if blob is not None:
         db.execute(
@@ -430,7 +430,7 @@ def refresh_sealed_rolls(db: sqlite_utils.Database) -> None:
     version, stay the same between pulls); the key is wrapped anew for a clerk whose
     PIN was set or reset. The roll's key itself stays in ``roll_keys`` (never synced).
     """
-    from odekake.records import canonical_json, sha256_hex
+    from odekake.storage.records import canonical_json, sha256_hex
 
     with write(db):
         elections = [str(r[0]) for r in db.execute("SELECT DISTINCT election_id FROM roll")]
@@ -493,7 +493,7 @@ def voters_of(db: sqlite_utils.Database, election_id: str) -> list[Voter]:
     cached = clerk_keys.recall(db, cache_key)
     if cached is not None:
         return list(cached)
-    from odekake.sealing import unseal
+    from odekake.storage.sealing import unseal
 
     for oid in clerk_keys.unlocked_operators(db):
         wrap = db.execute(
@@ -544,7 +544,7 @@ def close_election(db: sqlite_utils.Database, election_id: str) -> int:
     Returns:
         The number of roll rows deleted (0 at the hub, which keeps its roll).
     """
-    from odekake.db import role_of
+    from odekake.storage.db import role_of
 
     get_election(db, election_id)
     with write(db):

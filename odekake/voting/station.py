@@ -33,9 +33,9 @@ from typing import Any, TypeVar
 
 import sqlite_utils
 
-from odekake.db import device_id_of
 from odekake.errors import OdekakeError, ValidationError
-from odekake.records import Record
+from odekake.storage.db import device_id_of
+from odekake.storage.records import Record
 from odekake.voting import checkin as ck
 from odekake.voting import roll as rl
 from odekake.voting.client import (

@@ -16,9 +16,9 @@ import pytest
 from starlette.routing import Mount
 from starlette.testclient import TestClient
 
-from odekake.auth import TEST_ONLY_CHEAP_KDF as CHEAP
-from odekake.db import connect
-from odekake.staff import add_staff
+from odekake.access.auth import TEST_ONLY_CHEAP_KDF as CHEAP
+from odekake.access.staff import add_staff
+from odekake.storage.db import connect
 from odekake.sync.hub import make_app
 
 TODAY = datetime(2026, 11, 20, 10, 0)

@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from odekake import audit
-from odekake.db import connect
-from odekake.staff import (
+from odekake.access import audit
+from odekake.access.staff import (
     FIRST_DELAY_SECONDS,
     FREE_FAILURES,
     disable_staff,
     reset_password,
     set_role,
 )
+from odekake.storage.db import connect
 from tests.console.conftest import PASSWORDS, Browser
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from odekake.db import connect
+from odekake.storage.db import connect
 from odekake.sync.keys import generate_key, key_path_for, load_private_key, public_key_text
 from odekake.sync.status import hub_status
 from odekake.sync.wire import ensure_hub_key
@@ -19,7 +19,7 @@ from tests.console.conftest import PASSWORDS, Browser
 def quarantine_one(hub_path: Path, van_path: Path, seq: int = 3) -> str:
     """Send the hub a valid, van-signed rewrite of the van's record ``seq`` (already at the
     hub): the hub quarantines it. Returns the record's id."""
-    from odekake.records import canonical_json, record_hash, sha256_hex
+    from odekake.storage.records import canonical_json, record_hash, sha256_hex
     from odekake.sync.bundle import write_bundle
     from odekake.sync.ingest import ingest_bytes
 

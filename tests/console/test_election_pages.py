@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from odekake.db import connect
 from odekake.demo import DEMO_ELECTION_ID
+from odekake.storage.db import connect
 from odekake.voting import checkin as ck
 from odekake.voting import elections as el
 from odekake.voting import report as vr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from odekake.db import connect, write
+from odekake.storage.db import connect, write
 from tests.console.conftest import Browser
 
 

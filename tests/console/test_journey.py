@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from odekake.db import connect
+from odekake.storage.db import connect
 from planner import lifecycle
 from tests.sync.conftest import HubProcess, cli
 
@@ -114,7 +114,7 @@ def test_coordinator_month_in_the_browser(chromium, demo_hub) -> None:  # type: 
     rows = page.locator("table.day-visits tbody tr[data-visit]")
     moved_id = rows.nth(rows.count() - 1).get_attribute("data-visit")
     moved = next(v for v in first.visits if v.id == moved_id)
-    from odekake import master
+    from odekake.masterdata import master
 
     weekday = "月火水木金土日"[date.fromisoformat(moved.date).weekday()]
     other_site = next(

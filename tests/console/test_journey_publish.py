@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from odekake import audit
-from odekake.db import connect
+from odekake.access import audit
+from odekake.storage.db import connect
 from planner import lifecycle
 from tests.sync.conftest import HubProcess
 

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from odekake.db import connect
+from odekake.access.staff import add_staff
 from odekake.demo import DEMO_ELECTION_ID
-from odekake.staff import add_staff
+from odekake.storage.db import connect
 from odekake.sync.auth import DeviceAuth
 from odekake.sync.keys import generate_key, key_path_for, load_private_key, public_key_text
 from odekake.sync.wire import ensure_hub_key

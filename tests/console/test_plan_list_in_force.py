@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from odekake.db import connect
+from odekake.storage.db import connect
 from planner import lifecycle
 from planner.lifecycle import MoveVisit, RemoveVisit
 from tests.console.conftest import Browser

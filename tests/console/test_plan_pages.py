@@ -9,8 +9,8 @@ from pathlib import Path
 
 from pypdf import PdfReader
 
-from odekake import audit
-from odekake.db import connect
+from odekake.access import audit
+from odekake.storage.db import connect
 from planner import lifecycle
 from tests.console.conftest import Browser
 

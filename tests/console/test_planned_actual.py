@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
-from odekake import records as rec
-from odekake.actual import JST, day_actual
-from odekake.db import connect
+from odekake.plans.actual import JST, day_actual
 from odekake.services.stops import close_stop, open_planned
+from odekake.storage import records as rec
+from odekake.storage.db import connect
 from tests.console.conftest import Browser, copy_db
 
 DAY = date(2026, 11, 20)  # the demo's today

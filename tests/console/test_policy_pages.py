@@ -6,8 +6,8 @@ import re
 import tomllib
 from pathlib import Path
 
-from odekake import audit
-from odekake.db import connect
+from odekake.access import audit
+from odekake.storage.db import connect
 from planner import policy_form
 from tests.console.conftest import Browser
 

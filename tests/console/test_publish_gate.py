@@ -8,9 +8,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from odekake import audit
+from odekake.access import audit
 from odekake.cli import main
-from odekake.db import connect
+from odekake.storage.db import connect
 from planner import lifecycle
 from planner.lifecycle import MoveVisit
 from planner.publishing import preview

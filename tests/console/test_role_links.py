@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from odekake.authz import STAFF_PERMISSIONS
+from odekake.access.authz import STAFF_PERMISSIONS
 from odekake.sync.hub import make_app
 from tests.console.conftest import ROLES, TODAY, Browser, console_state
 from tests.console.crawl import crawl

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from odekake import master
-from odekake.db import connect
+from odekake.masterdata import master
+from odekake.storage.db import connect
 from tests.console.conftest import Browser
 
 
@@ -144,7 +144,7 @@ def test_site_refusals(browser: Browser, hub_path: Path) -> None:
 
 
 def test_change_a_van(coord: Browser, hub_path: Path) -> None:
-    from odekake import vans
+    from odekake.masterdata import vans
 
     db = connect(hub_path, role="hub")
     v = vans.vans(db)[0]

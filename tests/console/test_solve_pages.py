@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from odekake import audit
-from odekake.db import connect
+from odekake.access import audit
+from odekake.storage.db import connect
 from planner import jobs, policy_form
 from tests.console.conftest import Browser
 

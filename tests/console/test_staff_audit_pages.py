@@ -1,4 +1,4 @@
-"""職員 and 監査ログ: account changes through ``odekake.staff`` (audited, refused when wrong),
+"""職員 and 監査ログ: account changes through ``odekake.access.staff`` (audited, refused when wrong),
 the audit log filtered by actor, action and day, and the chain verified from the page."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from odekake.db import connect
-from odekake.staff import get_staff
+from odekake.access.staff import get_staff
+from odekake.storage.db import connect
 from tests.console.conftest import PASSWORDS, Browser
 
 
@@ -109,7 +109,7 @@ def test_audit_filters(admin: Browser) -> None:
 def test_audit_day_is_japan_time(admin: Browser, hub_path: Path) -> None:
     from datetime import UTC, datetime
 
-    from odekake import audit
+    from odekake.access import audit
 
     db = connect(hub_path, role="hub")
     # 2026-11-19 23:30 UTC is 2026-11-20 08:30 in Japan

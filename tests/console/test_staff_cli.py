@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from odekake import audit
+from odekake.access import audit
+from odekake.access.staff import LoginRefused, add_staff, authenticate
 from odekake.cli import main
-from odekake.db import connect
 from odekake.errors import ValidationError
-from odekake.staff import LoginRefused, add_staff, authenticate
+from odekake.storage.db import connect
 
 
 @pytest.fixture

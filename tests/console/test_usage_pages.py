@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from odekake.db import connect
 from odekake.reports.counting import Period
 from odekake.reports.export import sheet_layout, to_csv
 from odekake.reports.table import build_report
 from odekake.reports.tallies import import_file, load_sheets
+from odekake.storage.db import connect
 from tests.console.conftest import TODAY, Browser
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "tallies_fy2022_fy2023.csv"

@@ -75,8 +75,8 @@ def test_demo_then_verify_and_export(tmp_path: Path) -> None:
 
 
 def test_verify_exits_1_on_a_broken_chain(tmp_path: Path) -> None:
-    from odekake import records as rec
-    from odekake.db import connect, write
+    from odekake.storage import records as rec
+    from odekake.storage.db import connect, write
 
     path = tmp_path / "van.db"
     db = connect(path, role="van", create=True, device_id="van-t")

@@ -6,11 +6,11 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
-from odekake import master
-from odekake import records as rec
-from odekake.catalog import SERVICE_RECORD_TYPES
-from odekake.db import connect, get_meta
 from odekake.demo import build_demo
+from odekake.masterdata import master
+from odekake.masterdata.catalog import SERVICE_RECORD_TYPES
+from odekake.storage import records as rec
+from odekake.storage.db import connect, get_meta
 
 
 def _last_hash(path: Path) -> str:

@@ -10,14 +10,14 @@ import textwrap
 import time
 from pathlib import Path
 
-from odekake import records as rec
-from odekake.db import connect
+from odekake.storage import records as rec
+from odekake.storage.db import connect
 
 WRITER = textwrap.dedent(
     """
     import sys
-    from odekake.db import connect
-    from odekake import records as rec
+    from odekake.storage.db import connect
+    from odekake.storage import records as rec
     db = connect(sys.argv[1])
     i = 0
     while True:

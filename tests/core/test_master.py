@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from odekake import catalog, master
-from odekake.auth import TEST_ONLY_CHEAP_KDF
+from odekake.access.auth import TEST_ONLY_CHEAP_KDF
 from odekake.errors import ImportRejected, NotFound, OdekakeError, ValidationError
+from odekake.masterdata import catalog, master
 
 HEADER = "id,district,name,kind,lat,lon,open_weekdays,open_from,open_to,notes\n"
 
@@ -119,7 +119,7 @@ def test_holidays_and_closures(city_db) -> None:
 
 
 def test_operator_pin_is_hashed(city_db) -> None:
-    from odekake.auth import check_pin
+    from odekake.access.auth import check_pin
 
     master.add_operator(
         city_db, "op9", "試験 太郎", ["operator"], "654321", kdf=TEST_ONLY_CHEAP_KDF

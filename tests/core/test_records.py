@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from odekake import records as rec
-from odekake.db import connect, write
 from odekake.errors import NotFound
+from odekake.storage import records as rec
+from odekake.storage.db import connect, write
 
 
 def test_append_builds_a_gapless_chain(fresh_db) -> None:

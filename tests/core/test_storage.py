@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from odekake.db import connect, get_meta, write
 from odekake.errors import NotFound, OdekakeError
-from odekake.migrations import migrations
+from odekake.storage.db import connect, get_meta, write
+from odekake.storage.migrations import migrations
 
 
 def test_migrations_from_empty_create_every_table(tmp_path: Path) -> None:

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from odekake import audit, master
+from odekake.access import audit
 from odekake.cli import main
-from odekake.db import connect, write
+from odekake.masterdata import master
+from odekake.storage.db import connect, write
 
 
 @pytest.fixture

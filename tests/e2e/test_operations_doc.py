@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from odekake.db import connect
+from odekake.storage.db import connect
 from tests.sync.conftest import add_records, free_port
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "operations.md"

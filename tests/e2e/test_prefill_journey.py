@@ -15,8 +15,8 @@ from textual import events
 
 from kiosk.screens.certificate import CertificateScreen
 from kiosk.screens.receipt import ReceiptScreen
-from odekake.db import connect
-from odekake.prefill import build_site
+from odekake.residents.prefill import build_site
+from odekake.storage.db import connect
 from tests.browser import Browser, launch
 from tests.kiosk.conftest import NOW, FixedClock, seed_kiosk
 from tests.kiosk.helpers import records

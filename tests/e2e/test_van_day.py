@@ -14,10 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from odekake import records as rec
-from odekake.db import connect
 from odekake.demo import build_demo
-from odekake.sealing import load_private_key, open_payload
+from odekake.storage import records as rec
+from odekake.storage.db import connect
+from odekake.storage.sealing import load_private_key, open_payload
 from odekake.sync.auth import DeviceAuth, device_auth_for, hub_url_of
 from odekake.sync.client import pull, push
 from odekake.sync.keys import generate_key

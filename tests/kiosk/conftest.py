@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from odekake import master
-from odekake.auth import TEST_ONLY_CHEAP_KDF
-from odekake.db import connect, write
-from odekake.receipt_mac import derive_device_key
-from odekake.records import SEAL_KEY_META
-from odekake.sealing import generate_keypair
+from odekake.access.auth import TEST_ONLY_CHEAP_KDF
+from odekake.masterdata import master
 from odekake.services.common import Actor
+from odekake.storage.db import connect, write
+from odekake.storage.receipt_mac import derive_device_key
+from odekake.storage.records import SEAL_KEY_META
+from odekake.storage.sealing import generate_keypair
 from tests.kiosk.cups import pdf_printer  # noqa: F401  (a real CUPS with a cups-pdf queue)
 
 DAY = date(2026, 11, 24)  # a Tuesday, not a holiday

@@ -13,7 +13,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from kiosk.widgets.choice import Choice
-from odekake.db import connect
+from odekake.storage.db import connect
 
 
 async def login(pilot: Pilot[Any], operator: str = "op001", pin: str = "123456") -> None:
@@ -39,7 +39,7 @@ async def choose(pilot: Pilot[Any], field: str, value: Any) -> None:
 
 def records(path: Path, type_: str) -> list[dict[str, Any]]:
     """Payloads of one record type, in order (sealed fields opened as city hall would)."""
-    from odekake.sealing import open_payload
+    from odekake.storage.sealing import open_payload
     from tests.kiosk.conftest import SEAL_PRIVATE
 
     db = connect(path)

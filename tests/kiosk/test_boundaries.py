@@ -21,7 +21,7 @@ CORE_MODULES = [
     "odekake.services.login",
     "odekake.services.mynumber",
     "odekake.services.stops",
-    "odekake.receipt_pdf",
+    "odekake.receipts.receipt_pdf",
     "odekake.commands.kiosk",
 ]
 

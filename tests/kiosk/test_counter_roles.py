@@ -12,9 +12,10 @@ import pytest
 import sqlite_utils
 
 from kiosk.screens.menu import MenuScreen
-from odekake import audit, master
-from odekake.auth import TEST_ONLY_CHEAP_KDF
-from odekake.authz import PermissionDenied
+from odekake.access import audit
+from odekake.access.auth import TEST_ONLY_CHEAP_KDF
+from odekake.access.authz import PermissionDenied
+from odekake.masterdata import master
 from odekake.services import certificates, garbage
 from odekake.services.common import Actor
 

@@ -21,15 +21,15 @@ from kiosk.screens.today import TodayScreen
 from kiosk.screens.void import VoidScreen
 from kiosk.widgets.approval import SupervisorApproval
 from kiosk.widgets.confirm import Confirm
-from odekake import audit
-from odekake.catalog import CATEGORIES
-from odekake.db import connect
+from odekake.access import audit
 from odekake.errors import OdekakeError
-from odekake.receipt_pdf import write_day_close
-from odekake.records import Record
+from odekake.masterdata.catalog import CATEGORIES
+from odekake.receipts.receipt_pdf import write_day_close
 from odekake.services import certificates, dayclose, garbage, stops
 from odekake.services.common import Actor
 from odekake.services.dayclose import DayClosed
+from odekake.storage.db import connect
+from odekake.storage.records import Record
 
 from .conftest import NOW, FixedClock
 from .helpers import choose, login, records, type_into

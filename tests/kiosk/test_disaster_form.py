@@ -16,7 +16,7 @@ from kiosk.screens.disaster import DisasterScreen
 from kiosk.screens.receipt import ReceiptScreen
 from kiosk.widgets.choice import Choice
 from odekake.errors import FormErrors
-from odekake.receipt_pdf import write_receipt
+from odekake.receipts.receipt_pdf import write_receipt
 from odekake.services import disaster
 
 from .conftest import FixedClock
@@ -57,7 +57,7 @@ def test_own_damage_date_head_proxy_copies_and_submit_to(kdb: Any, open_stop: An
         ),
         open_stop(),
     )
-    from odekake.sealing import open_payload
+    from odekake.storage.sealing import open_payload
     from tests.kiosk.conftest import SEAL_PRIVATE
 
     p = open_payload(r.payload, SEAL_PRIVATE)  # the head's name is sealed like every name

@@ -18,13 +18,13 @@ from kiosk.screens.today import TodayScreen
 from kiosk.widgets.choice import Choice
 from kiosk.widgets.confirm import Confirm
 from kiosk.widgets.tick import Tick
-from odekake import catalog
 from odekake.errors import FormErrors, ValidationError
+from odekake.masterdata import catalog
+from odekake.masterdata.wareki import parse_date
 from odekake.services import certificates
 from odekake.services.common import Actor
 from odekake.voting.roll import parse_birth_date
 from odekake.voting.station import MESSAGES as VOTING_LABELS
-from odekake.wareki import parse_date
 
 from .conftest import FixedClock
 from .helpers import login, records, type_into

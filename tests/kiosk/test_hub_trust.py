@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from textual.pilot import Pilot
 
 from kiosk.app import KioskApp, KioskSettings, make_app
-from odekake.db import connect, set_meta, write
+from odekake.storage.db import connect, set_meta, write
 from odekake.sync.auto import CERT_UNTRUSTED, IDLE, KEY_MISMATCH, OFFLINE
 from odekake.sync.client import ca_file_for
 from odekake.sync.wire import HUB_KEY_META

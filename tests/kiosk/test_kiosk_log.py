@@ -11,7 +11,7 @@ from kiosk.screens.login import LoginScreen
 from kiosk.screens.menu import MenuScreen
 from kiosk.screens.today import TodayScreen
 from kiosk.screens.unlock import SupervisorUnlock
-from odekake.db import connect, device_id_of
+from odekake.storage.db import connect, device_id_of
 from odekake.sync.client import remember_hub_url
 
 from .conftest import FixedClock

@@ -17,7 +17,7 @@ from kiosk.screens.disaster import DisasterScreen
 from kiosk.screens.garbage import GarbageScreen
 from kiosk.screens.menu import MenuScreen
 from kiosk.screens.receipt import ReceiptScreen
-from odekake.prefill import encode
+from odekake.residents.prefill import encode
 
 from .conftest import DAY, FixedClock
 from .helpers import login, open_afternoon_visit, records

@@ -11,7 +11,7 @@ import pytest
 from textual.widgets import Static
 
 from kiosk.screens.receipt import ReceiptScreen
-from odekake.printing import explain
+from odekake.receipts.printing import explain
 
 from .conftest import FixedClock
 from .test_app_flows import SIZE, app_for, open_first_stop

@@ -16,9 +16,9 @@ from kiosk.screens.menu import MenuScreen
 from kiosk.screens.receipt import ReceiptScreen
 from kiosk.screens.void import VoidScreen
 from kiosk.widgets.tick import Tick
-from odekake import sealing
-from odekake.db import connect, set_meta
-from odekake.records import SEAL_KEY_META
+from odekake.storage import sealing
+from odekake.storage.db import connect, set_meta
+from odekake.storage.records import SEAL_KEY_META
 
 from .conftest import FixedClock
 from .cups import PdfPrinter

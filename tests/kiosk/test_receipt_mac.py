@@ -11,12 +11,12 @@ import pypdf
 import sqlite_utils
 from click.testing import CliRunner
 
-from odekake import receipt_mac
 from odekake.cli import main
-from odekake.db import connect, memory_db, set_meta, write
-from odekake.receipt_pdf import write_receipt
+from odekake.receipts.receipt_pdf import write_receipt
 from odekake.services import certificates
 from odekake.services.common import Actor
+from odekake.storage import receipt_mac
+from odekake.storage.db import connect, memory_db, set_meta, write
 from tests.kiosk.conftest import RECEIPT_KEY, RECEIPT_SECRET, VAN
 from tests.kiosk.test_services import cert_form
 

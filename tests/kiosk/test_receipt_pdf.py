@@ -8,8 +8,14 @@ from pathlib import Path
 import pypdf
 import sqlite_utils
 
-from odekake.catalog import CATEGORIES
-from odekake.receipt_pdf import check_value, qr_text, wareki, write_day_close, write_receipt
+from odekake.masterdata.catalog import CATEGORIES
+from odekake.receipts.receipt_pdf import (
+    check_value,
+    qr_text,
+    wareki,
+    write_day_close,
+    write_receipt,
+)
 from odekake.services import certificates, dayclose, disaster, stops
 from odekake.services.common import Actor
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import sqlite_utils
 
-from odekake import clerk_keys, master
-from odekake.auth import TEST_ONLY_CHEAP_KDF
-from odekake.db import write
+from odekake.access import clerk_keys
+from odekake.access.auth import TEST_ONLY_CHEAP_KDF
+from odekake.masterdata import master
 from odekake.reports.costs import set_cost
 from odekake.reports.counting import Period
 from odekake.reports.export import write_csv, write_xlsx
@@ -20,6 +20,7 @@ from odekake.reports.table import Report, build_report
 from odekake.services import certificates, consultation, frailty, garbage, mynumber, stops
 from odekake.services.common import Actor
 from odekake.services.corrections import correct
+from odekake.storage.db import write
 from odekake.voting import checkin as ck
 from odekake.voting import elections as el
 from odekake.voting import roll as rl

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from odekake import master
+from odekake.masterdata import master
 from odekake.reports.counting import Period
 from odekake.reports.export import write_csv, write_xlsx
 from odekake.reports.table import build_report

@@ -14,7 +14,7 @@ from kiosk.screens.certificate import CertificateScreen
 from kiosk.screens.login import LoginScreen
 from kiosk.screens.menu import MenuScreen
 from kiosk.screens.receipt_detail import ReceiptDetailScreen
-from odekake.receipt_pdf import qr_text
+from odekake.receipts.receipt_pdf import qr_text
 from odekake.services import certificates
 
 from .conftest import FixedClock

@@ -10,10 +10,10 @@ from pathlib import Path
 import sqlite_utils
 from pypdf import PdfReader
 
-from odekake.receipt_pdf import write_receipt
-from odekake.sealing import open_payload
+from odekake.receipts.receipt_pdf import write_receipt
 from odekake.services import certificates, mynumber, stops
 from odekake.services.common import Actor
+from odekake.storage.sealing import open_payload
 from tests.kiosk.conftest import NOW, SEAL_PRIVATE
 from tests.kiosk.test_services import cert_form, mn_form
 

@@ -19,14 +19,14 @@ from kiosk.screens.login import LoginScreen
 from kiosk.screens.pin import ChangePinScreen
 from kiosk.screens.today import TodayScreen
 from kiosk.screens.unlock import SupervisorUnlock
-from odekake import audit
-from odekake.auth import LEGACY_KDF, hash_pin, params_of
+from odekake.access import audit
+from odekake.access.auth import LEGACY_KDF, hash_pin, params_of
 from odekake.cli import main
-from odekake.db import connect, write
-from odekake.records import SEAL_KEY_META
-from odekake.sealing import SealingKeyMissing
 from odekake.services import certificates, login, stops
 from odekake.services.common import Actor
+from odekake.storage.db import connect, write
+from odekake.storage.records import SEAL_KEY_META
+from odekake.storage.sealing import SealingKeyMissing
 
 from .conftest import NOW, FixedClock
 from .helpers import choose, records, type_into

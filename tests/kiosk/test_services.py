@@ -10,10 +10,8 @@ from typing import Any
 import pytest
 import sqlite_utils
 
-from odekake import catalog
-from odekake import records as rec
 from odekake.errors import FormErrors, OdekakeError
-from odekake.sealing import open_payload
+from odekake.masterdata import catalog
 from odekake.services import (
     certificates,
     consultation,
@@ -28,6 +26,8 @@ from odekake.services import (
 )
 from odekake.services.common import Actor, PermissionDenied
 from odekake.services.identity import check_identity
+from odekake.storage import records as rec
+from odekake.storage.sealing import open_payload
 from tests.kiosk.conftest import SEAL_PRIVATE
 
 from .conftest import DAY, NOW

@@ -45,7 +45,7 @@ def records(path: Path, type_: str) -> list[dict[str, Any]]:
     what this test reads (receipt numbers, amounts, day-close totals) is never sealed."""
     import json
 
-    from odekake.db import connect
+    from odekake.storage.db import connect
 
     db = connect(path)
     try:
@@ -113,7 +113,7 @@ def odekake_cli(*args: str) -> str:
 
 
 def point_van_at(van: Path, url: str) -> None:
-    from odekake.db import connect, device_id_of
+    from odekake.storage.db import connect, device_id_of
     from odekake.sync.client import remember_hub_url
 
     db = connect(van)
@@ -204,7 +204,7 @@ def unreachable_hub(van: Path) -> Iterator[str]:
     """Point the van at a loopback port that is bound but never listens: every
     connection is refused at once, whatever else runs on this machine (the demo's
     own hub URL, port 8765, may be served by someone trying the README's tour)."""
-    from odekake.db import connect, device_id_of
+    from odekake.storage.db import connect, device_id_of
     from odekake.sync.client import remember_hub_url
 
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:

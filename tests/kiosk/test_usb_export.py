@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from kiosk.screens.usb import UsbExportScreen
-from odekake import audit
-from odekake.authz import PermissionDenied
-from odekake.db import connect
+from odekake.access import audit
+from odekake.access.authz import PermissionDenied
+from odekake.storage.db import connect
 from odekake.sync.client import usb_export
 from odekake.sync.keys import enroll
 from odekake.sync.status import hub_status

@@ -14,13 +14,14 @@ from click.testing import CliRunner
 
 from kiosk.screens.receipt import ReceiptScreen
 from kiosk.screens.void import VoidScreen
-from odekake import master, receipt_mac
 from odekake.cli import main
-from odekake.db import connect, set_meta, write
-from odekake.receipt_pdf import write_receipt
+from odekake.masterdata import master
+from odekake.receipts.receipt_pdf import write_receipt
 from odekake.services import certificates
 from odekake.services.common import Actor
 from odekake.services.receipt_book import receipt_status
+from odekake.storage import receipt_mac
+from odekake.storage.db import connect, set_meta, write
 
 from .conftest import RECEIPT_SECRET, TEST_ONLY_CHEAP_KDF, FixedClock
 from .test_app_flows import SIZE, app_for, open_first_stop

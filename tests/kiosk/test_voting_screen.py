@@ -23,10 +23,11 @@ from kiosk.app import KioskSettings, make_app
 from kiosk.screens.menu import MenuScreen
 from kiosk.screens.voting import VoteBlockedModal, VotingScreen, make_voting_screen
 from kiosk.voting_labels import REASON_SHORT
-from odekake import clerk_keys, master
-from odekake import records as rec
-from odekake.auth import TEST_ONLY_CHEAP_KDF
-from odekake.db import connect, memory_db, write
+from odekake.access import clerk_keys
+from odekake.access.auth import TEST_ONLY_CHEAP_KDF
+from odekake.masterdata import master
+from odekake.storage import records as rec
+from odekake.storage.db import connect, memory_db, write
 from odekake.sync.client import pull
 from odekake.sync.keys import enroll
 from odekake.voting import checkin as ck

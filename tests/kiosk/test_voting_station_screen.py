@@ -18,10 +18,11 @@ from textual.widgets import Button, Input, OptionList, Select, Static
 
 from kiosk.app import KioskApp, KioskSettings, make_app
 from kiosk.screens.voting import VoteBlockedModal, VotingScreen, make_voting_screen
-from odekake import clerk_keys, master
-from odekake import records as rec
-from odekake.db import connect, memory_db
+from odekake.access import clerk_keys
+from odekake.masterdata import master
 from odekake.services.login import login
+from odekake.storage import records as rec
+from odekake.storage.db import connect, memory_db
 from odekake.voting import elections as el
 from odekake.voting import roll as rl
 from odekake.voting.client import AlreadyVoted, CheckinResult, Confirmed, Offline

@@ -9,7 +9,7 @@ from pathlib import Path
 from pypdf import PdfReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
-from odekake.pdf import register_fonts
+from odekake.documents.pdf import register_fonts
 from planner.output import _day_lines, wrap, write_calendar_pdf
 from planner.plan import DistrictTotal, Plan, PlanVisit, SolverReport
 

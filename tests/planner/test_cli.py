@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from pypdf import PdfReader
 
 from odekake.cli import main
-from odekake.db import connect
+from odekake.storage.db import connect
 from planner.policy import read_keep
 from tests.planner.checker import check_files
 

@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 import sqlite_utils
 
-from odekake import master
+from odekake.masterdata import master
 from planner.inputs import KeptVisit, PlanInput, Window
 from planner.model import build
 from planner.policy import policy_from_dict

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import sqlite_utils
 
-from odekake import master
-from odekake import records as rec
-from odekake.db import connect
+from odekake.masterdata import master
+from odekake.storage import records as rec
+from odekake.storage.db import connect
 from planner.demand import PRIOR_WEIGHT, forecast, prior
 from planner.inputs import District, Site
 from planner.policy import load_sites

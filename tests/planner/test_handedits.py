@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import sqlite_utils
 
-from odekake import master
-from odekake.db import memory_db, write
+from odekake.masterdata import master
+from odekake.storage.db import memory_db, write
 from planner.check import check_plan
 from planner.inputs import (
     ACTIVITY_VOTING,

@@ -12,11 +12,12 @@ from datetime import date
 import pytest
 import sqlite_utils
 
-from odekake import audit, master
-from odekake.db import memory_db, write
+from odekake.access import audit
 from odekake.errors import NotFound, OdekakeError
-from odekake.records import canonical_json
+from odekake.masterdata import master
 from odekake.services.stops import planned_visits
+from odekake.storage.db import memory_db, write
+from odekake.storage.records import canonical_json
 from odekake.sync.snapshot import apply_snapshot, build_tables
 from planner import lifecycle
 from planner.lifecycle import AddVisit, MoveVisit, RemoveVisit

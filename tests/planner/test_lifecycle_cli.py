@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from odekake import audit
+from odekake.access import audit
 from odekake.cli import main
-from odekake.db import connect
 from odekake.services.stops import planned_visits
+from odekake.storage.db import connect
 from odekake.sync.snapshot import apply_snapshot, snapshot_for
 from planner import lifecycle
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from odekake import master
 from odekake.cli import main
-from odekake.db import connect, write
+from odekake.masterdata import master
+from odekake.storage.db import connect, write
 from planner import lifecycle
 from planner.plan import Plan, SolverReport
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from odekake import master
+from odekake.masterdata import master
 from planner.inputs import PolicyError, Window, depot_node
 from planner.model import build
 from planner.policy import load_policy, policy_from_dict

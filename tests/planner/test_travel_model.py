@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import sqlite_utils
 
-from odekake import master
-from odekake.db import memory_db, write
 from odekake.errors import ImportRejected
+from odekake.masterdata import master
+from odekake.storage.db import memory_db, write
 from planner import lifecycle, tomlfile
 from planner.check import check_plan
 from planner.handedit import import_csv

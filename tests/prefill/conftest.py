@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from odekake import master
-from odekake.db import connect
+from odekake.masterdata import master
+from odekake.storage.db import connect
 from tests.browser import Browser, launch
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from odekake.db import connect
-from odekake.prefill import decode
+from odekake.residents.prefill import decode
+from odekake.storage.db import connect
 
 from .conftest import Browser
 

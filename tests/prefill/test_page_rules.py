@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from odekake.db import connect
-from odekake.prefill import PrefillError, decode, encode, rules
+from odekake.residents.prefill import PrefillError, decode, encode, rules
 from odekake.services.common import normalise
+from odekake.storage.db import connect
 
 from .conftest import Browser
 

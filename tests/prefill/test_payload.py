@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from odekake.prefill import MAX_AGE_DAYS, PrefillError, decode, encode, looks_like_payload
+from odekake.residents.prefill import MAX_AGE_DAYS, PrefillError, decode, encode, looks_like_payload
 
 TODAY = date(2026, 11, 27)
 JUMINHYO = {

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from odekake import master
 from odekake.cli import main
-from odekake.db import connect, write
+from odekake.masterdata import master
 from odekake.plans import today_jst
+from odekake.storage.db import connect, write
 from planner import lifecycle
 from planner.plan import Plan, PlanVisit, SolverReport
 from tests.browser import SHOTS

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import pytest
 import sqlite_utils
 
-from odekake import records
-from odekake.db import memory_db
-from odekake.master import seed_city
+from odekake.masterdata.master import seed_city
+from odekake.storage import records
+from odekake.storage.db import memory_db
 from tests.reports import util as u
 
 REGULAR = ["certificate", "mynumber", "garbage", "consultation", "explanation"]

@@ -13,13 +13,13 @@ import sqlite_utils
 from openpyxl import load_workbook
 from reportlab.graphics.shapes import Circle, Drawing, Group, String
 
-from odekake.db import write
-from odekake.pdf import register_fonts
+from odekake.documents.pdf import register_fonts
 from odekake.reports.counting import Period
 from odekake.reports.export import write_csv, write_xlsx
 from odekake.reports.pdf import bar_chart, line_chart, month_ticks, render_report, value_axis
 from odekake.reports.table import DEFAULT_DEPARTMENT, build_report
 from odekake.reports.tallies import DASH, import_file
+from odekake.storage.db import write
 from tests.reports import util as u
 from tests.reports.test_tallies import EXAMPLE
 

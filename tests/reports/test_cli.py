@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from odekake.audit import entries as audit_entries
+from odekake.access.audit import entries as audit_entries
 from odekake.cli import main
-from odekake.db import connect
-from odekake.master import seed_city
-from odekake.records import effective, iter_records
+from odekake.masterdata.master import seed_city
 from odekake.reports.counting import Period
+from odekake.storage.db import connect
+from odekake.storage.records import effective, iter_records
 from tests.reports import util as u
 from tests.reports.conftest import build_november
 from tests.reports.test_report import EXPECTED_NOVEMBER, HEADER

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from odekake import records
 from odekake.errors import NotFound, ValidationError
 from odekake.reports.counting import (
     Counts,
@@ -21,6 +20,7 @@ from odekake.reports.counting import (
 )
 from odekake.reports.pdf import render_day_summary, render_stop_summary
 from odekake.reports.table import build_report
+from odekake.storage import records
 from tests.reports import util as u
 
 

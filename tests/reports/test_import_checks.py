@@ -7,7 +7,7 @@ import json
 import pytest
 import sqlite_utils
 
-from odekake import audit
+from odekake.access import audit
 from odekake.errors import ImportRejected, OdekakeError
 from odekake.reports.tallies import import_file, import_tallies, load_sheets
 from tests.reports.test_tallies import EXAMPLE

@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from odekake.cli import main
-from odekake.db import connect
-from odekake.master import seed_city
+from odekake.masterdata.master import seed_city
 from odekake.reports import output
+from odekake.storage.db import connect
 from tests.reports.conftest import build_november
 
 NAMES = ("r.pdf", "r.csv", "r.xlsx")

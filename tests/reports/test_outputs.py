@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from odekake import audit
+from odekake.access import audit
 from odekake.cli import main
-from odekake.db import connect
 from odekake.errors import OdekakeError
 from odekake.reports.output import write_all
+from odekake.storage.db import connect
 from tests.reports.test_cli import hub_path  # noqa: F401 (fixture)
 
 

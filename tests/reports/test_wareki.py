@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from odekake.errors import ValidationError
-from odekake.wareki import (
+from odekake.masterdata.wareki import (
     both_date,
     era_of,
     fiscal_year_label,

@@ -13,7 +13,7 @@ import pypdf
 import sqlite_utils
 from openpyxl import load_workbook
 
-from odekake.records import Record, append
+from odekake.storage.records import Record, append
 
 JST = timezone(timedelta(hours=9), "JST")
 DASH = "–"

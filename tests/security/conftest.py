@@ -18,10 +18,10 @@ import pytest
 from click.testing import CliRunner
 from itsdangerous import TimestampSigner
 
-from odekake.auth import TEST_ONLY_CHEAP_KDF
+from odekake.access.auth import TEST_ONLY_CHEAP_KDF
+from odekake.access.staff import add_staff
 from odekake.cli import main
-from odekake.db import connect
-from odekake.staff import add_staff
+from odekake.storage.db import connect
 from odekake.sync.keys import enroll
 from tests.sync.conftest import HubProcess, give_sealing_key, make_van
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from odekake import audit
-from odekake import records as rec
+from odekake.access import audit
 from odekake.cli import main
-from odekake.db import connect, write
 from odekake.errors import OdekakeError
+from odekake.storage import records as rec
+from odekake.storage.db import connect, write
 
 
 def test_audit_chain_verifies_and_names_a_changed_line(tmp_path: Path) -> None:

@@ -18,10 +18,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from odekake import backup as backup_module
-from odekake.backup import backup_mark
-from odekake.db import connect
-from odekake.records import SEAL_KEY_META
+from odekake.operations import backup as backup_module
+from odekake.operations.backup import backup_mark
+from odekake.storage.db import connect
+from odekake.storage.records import SEAL_KEY_META
 from tests.security.conftest import ADMIN, ADMIN_PASSWORD, HubAndVan, run_cli
 from tests.sync.conftest import HubProcess
 

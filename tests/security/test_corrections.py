@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from odekake import audit, master
-from odekake import records as rec
-from odekake.auth import TEST_ONLY_CHEAP_KDF
-from odekake.authz import PermissionDenied
+from odekake.access import audit
+from odekake.access.auth import TEST_ONLY_CHEAP_KDF
+from odekake.access.authz import PermissionDenied
 from odekake.errors import OdekakeError, ValidationError
+from odekake.masterdata import master
 from odekake.services.corrections import correct
+from odekake.storage import records as rec
 
 
 def test_a_supervisor_correction_replaces_and_is_audited(city_db) -> None:

@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from odekake import records as rec
-from odekake.auth import TEST_ONLY_CHEAP_KDF
-from odekake.db import connect
-from odekake.master import add_operator
-from odekake.sealing import open_payload
+from odekake.access.auth import TEST_ONLY_CHEAP_KDF
+from odekake.masterdata.master import add_operator
 from odekake.services import dayclose
+from odekake.storage import records as rec
+from odekake.storage.db import connect
+from odekake.storage.sealing import open_payload
 from tests.conftest import TEST_SEAL_PRIVATE
 
 NOW = datetime.fromisoformat("2026-11-24T17:00:00+09:00")

@@ -8,9 +8,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from odekake import master
-from odekake.db import memory_db
 from odekake.errors import OdekakeError
+from odekake.masterdata import master
+from odekake.storage.db import memory_db
 
 _cells = st.sampled_from(
     [
@@ -153,7 +153,7 @@ def test_tallies_import_is_all_or_nothing(cut: int, junk: bytes, line: int) -> N
 def test_a_flipped_bundle_byte_is_refused_and_changes_nothing(position: int, value: int) -> None:
     import io
 
-    from odekake import records as rec
+    from odekake.storage import records as rec
     from odekake.sync.bundle import export_range
     from odekake.sync.ingest import hub_state, ingest_bytes
     from odekake.sync.keys import generate_key, public_key_text, register_device

@@ -19,9 +19,9 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
-from odekake import records as rec
-from odekake.db import connect
 from odekake.demo import build_demo
+from odekake.storage import records as rec
+from odekake.storage.db import connect
 from odekake.sync.hub import make_app
 from odekake.sync.keys import key_path_for, load_private_key
 from odekake.sync.wire import signed_headers

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import httpx
 
-from odekake.db import connect, get_meta, memory_db, write
-from odekake.master import seed_city
-from odekake.receipt_mac import hub_secret
-from odekake.records import canonical_json
-from odekake.staff import session_secret
+from odekake.access.staff import session_secret
+from odekake.masterdata.master import seed_city
+from odekake.storage.db import connect, get_meta, memory_db, write
+from odekake.storage.receipt_mac import hub_secret
+from odekake.storage.records import canonical_json
 from odekake.sync.keys import generate_key, public_key_text, register_device
 from odekake.sync.snapshot import apply_snapshot, snapshot_for
 from odekake.sync.wire import hub_key_path_for

@@ -21,9 +21,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from odekake.auth import TEST_ONLY_CHEAP_KDF
-from odekake.db import connect
-from odekake.staff import add_staff
+from odekake.access.auth import TEST_ONLY_CHEAP_KDF
+from odekake.access.staff import add_staff
+from odekake.storage.db import connect
 from odekake.voting.client import Offline
 from tests.voting.conftest import ELECTION_ID, make_hub, signed_client
 

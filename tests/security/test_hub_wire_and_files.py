@@ -16,10 +16,10 @@ import pytest
 from click.testing import CliRunner
 
 from odekake.cli import main
-from odekake.db import connect
 from odekake.errors import OdekakeError
-from odekake.receipt_pdf import write_receipt
-from odekake.records import GENESIS, SEAL_KEY_META, build_record
+from odekake.receipts.receipt_pdf import write_receipt
+from odekake.storage.db import connect
+from odekake.storage.records import GENESIS, SEAL_KEY_META, build_record
 from odekake.sync.client import HubClient, export_bundle
 from odekake.sync.keys import key_path_for, load_private_key, sign
 from odekake.sync.wire import (

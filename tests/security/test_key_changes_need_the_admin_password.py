@@ -15,7 +15,7 @@ import httpx
 from click.testing import CliRunner
 
 from odekake.cli import main
-from odekake.db import connect
+from odekake.storage.db import connect
 from odekake.sync.keys import fingerprint, generate_key, public_key_text, revoke_device
 from tests.security.conftest import ADMIN, ADMIN_PASSWORD, HubAndVan
 from tests.sync.conftest import HubProcess

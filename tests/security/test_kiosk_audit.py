@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from odekake import audit, master
-from odekake.auth import TEST_ONLY_CHEAP_KDF
-from odekake.authz import PermissionDenied
+from odekake.access import audit
+from odekake.access.auth import TEST_ONLY_CHEAP_KDF
+from odekake.access.authz import PermissionDenied
+from odekake.masterdata import master
 from odekake.services import login
 
 NOW = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
@@ -43,7 +44,7 @@ def test_void_checks_roles_in_the_database_not_the_caller(city_db) -> None:
 
 
 def test_demo_plans_today_for_the_kiosk(demo_dir) -> None:
-    from odekake.db import connect
+    from odekake.storage.db import connect
 
     van = connect(demo_dir / "van.db")
     days = [r[0] for r in van.execute("SELECT DISTINCT date FROM plan_visits ORDER BY date")]

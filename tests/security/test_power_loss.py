@@ -17,8 +17,8 @@ from pathlib import Path
 
 import sqlite_utils
 
-from odekake import records as rec
-from odekake.db import connect
+from odekake.storage import records as rec
+from odekake.storage.db import connect
 
 
 def _kill_loop(

@@ -8,13 +8,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from odekake import audit, authz, master, retention
-from odekake import records as rec
-from odekake.auth import TEST_ONLY_CHEAP_KDF
+from odekake.access import audit, authz
+from odekake.access.auth import TEST_ONLY_CHEAP_KDF
 from odekake.cli import main
-from odekake.db import connect, device_id_of, write
-from odekake.health import check
+from odekake.masterdata import master
+from odekake.operations import retention
+from odekake.operations.health import check
 from odekake.receipts import next_receipt_no
+from odekake.storage import records as rec
+from odekake.storage.db import connect, device_id_of, write
 from odekake.sync.keys import generate_key, public_key_text
 from odekake.sync.wire import local_ack, pin_hub_key
 from tests.conftest import give_van_sealing_key

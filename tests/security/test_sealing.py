@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from odekake import records as rec
-from odekake.db import connect, set_meta, write
 from odekake.errors import OdekakeError
-from odekake.sealing import (
+from odekake.storage import records as rec
+from odekake.storage.db import connect, set_meta, write
+from odekake.storage.sealing import (
     generate_keypair,
     load_private_key,
     open_payload,
@@ -94,7 +94,7 @@ def test_demo_van_is_sealed_and_hub_key_opens_it(demo_dir: Path) -> None:
 
 
 def test_names_by_suffix_are_sealed_but_place_names_are_not() -> None:
-    from odekake.sealing import is_personal_key
+    from odekake.storage.sealing import is_personal_key
 
     assert is_personal_key("subject_name") and is_personal_key("proxy_address")
     assert is_personal_key("requester") and is_personal_key("birth_date")

@@ -1,5 +1,5 @@
 """No CSV or XLSX the project writes carries a formula typed by a user (OWASP "CSV
-injection"): one helper, :func:`odekake.spreadsheet.neutralise`, checked per export."""
+injection"): one helper, :func:`odekake.documents.spreadsheet.neutralise`, checked per export."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from odekake import master
-from odekake.db import connect, memory_db, write
-from odekake.master import seed_city
+from odekake.documents.spreadsheet import neutralise
+from odekake.masterdata import master
+from odekake.masterdata.master import seed_city
 from odekake.reports.counting import Period
 from odekake.reports.export import to_csv, write_xlsx
 from odekake.reports.table import build_report
-from odekake.spreadsheet import neutralise
+from odekake.storage.db import connect, memory_db, write
 from odekake.voting import elections as el
 from odekake.voting.report import csv_text as election_csv
 from odekake.voting.tally import tally

@@ -15,11 +15,11 @@ import pytest
 import sqlite_utils
 from click.testing import CliRunner
 
-from odekake import clerk_keys
-from odekake import records as rec
+from odekake.access import clerk_keys
 from odekake.cli import main
-from odekake.db import connect
 from odekake.services import login
+from odekake.storage import records as rec
+from odekake.storage.db import connect
 from odekake.sync.client import pull, push
 from odekake.sync.keys import enroll
 from odekake.voting import checkin as ck
@@ -382,7 +382,7 @@ def test_the_stolen_van_table_in_docs_holds_for_real_van_files(
 
 def test_a_clerks_own_pin_change_keeps_the_key_across_pulls(tmp_path: Path) -> None:
     """The van re-seals the same key under the new PIN; a pull does not undo it."""
-    from odekake.master import reapply_local_pins
+    from odekake.masterdata.master import reapply_local_pins
     from odekake.voting.elections import jst_now
     from tests.voting.conftest import clerk_van, copy_operators
 
@@ -404,7 +404,7 @@ def test_a_clerks_own_pin_change_keeps_the_key_across_pulls(tmp_path: Path) -> N
 def test_a_clerk_who_does_not_work_on_the_van_is_refused_live_and_after_sync(
     tmp_path: Path,
 ) -> None:
-    from odekake import master
+    from odekake.masterdata import master
     from tests.voting.conftest import clerk_van
 
     hub_db = connect(make_hub(tmp_path / "hub.db"))

@@ -17,8 +17,8 @@ import httpx
 import pytest
 import sqlite_utils
 
-from odekake.db import connect, write
-from odekake.records import GENESIS, build_record, insert_record
+from odekake.storage.db import connect, write
+from odekake.storage.records import GENESIS, build_record, insert_record
 from odekake.sync.keys import enroll
 
 T0 = datetime(2026, 4, 1, 0, 0, tzinfo=UTC)
@@ -103,9 +103,9 @@ class Site:
 
 def give_sealing_key(hub_path: Path) -> str:
     """Set up city hall's sealing key at a hub (as ``odekake keys init`` does)."""
-    from odekake.db import set_meta
-    from odekake.records import SEAL_KEY_META
-    from odekake.sealing import generate_keypair
+    from odekake.storage.db import set_meta
+    from odekake.storage.records import SEAL_KEY_META
+    from odekake.storage.sealing import generate_keypair
 
     _private, public = generate_keypair()
     db = connect(hub_path, role="hub")

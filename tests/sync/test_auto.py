@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from odekake.db import connect, write
+from odekake.storage.db import connect, write
 from odekake.sync.auto import IDLE, NO_HUB, OFFLINE, AutoSync, describe
 
 from .conftest import HubProcess, Site, add_records, free_port, rows

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from odekake import audit, retention
-from odekake import records as rec
-from odekake.backup import backup_mark, generations, restore, take_backup, verify_file
-from odekake.db import connect
+from odekake.access import audit
 from odekake.errors import OdekakeError
+from odekake.operations import retention
+from odekake.operations.backup import backup_mark, generations, restore, take_backup, verify_file
+from odekake.storage import records as rec
+from odekake.storage.db import connect
 
 from .conftest import HubProcess, Site, add_personal, cli, rows
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from odekake.cli import main
 from odekake.commands.sync import COMMANDS
-from odekake.db import connect
+from odekake.storage.db import connect
 from odekake.sync.keys import key_path_for
 
 from .conftest import Site, make_van

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from odekake.db import connect
+from odekake.storage.db import connect
 from odekake.sync.ingest import ingest_file
 
 from .conftest import HubProcess, Site, cli, cli_bg, rows

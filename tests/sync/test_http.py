@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 import httpx
 
-from odekake import master
-from odekake.auth import TEST_ONLY_CHEAP_KDF
-from odekake.db import connect, write
+from odekake.access.auth import TEST_ONLY_CHEAP_KDF
+from odekake.masterdata import master
+from odekake.storage.db import connect, write
 from odekake.sync.keys import generate_key, key_path_for, public_key_text, save_private_key
 from odekake.sync.status import van_status
 from odekake.sync.wire import ensure_hub_key, signed_headers

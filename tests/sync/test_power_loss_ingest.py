@@ -8,8 +8,8 @@ import random
 
 import sqlite_utils
 
-from odekake import records as rec
-from odekake.db import connect
+from odekake.storage import records as rec
+from odekake.storage.db import connect
 from odekake.sync.bundle import export_range
 from odekake.sync.ingest import hub_mark, ingest_bytes
 from odekake.sync.keys import key_path_for, load_private_key

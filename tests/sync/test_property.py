@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from odekake.db import memory_db
+from odekake.storage.db import memory_db
 from odekake.sync.bundle import BundleRefused, export_range
 from odekake.sync.ingest import hub_state, ingest_bytes
 from odekake.sync.keys import generate_key, public_key_text, register_device
@@ -116,7 +116,7 @@ def test_a_body_cut_at_any_byte_stores_nothing_and_the_retry_stores_all(cut: int
 def test_fast_chain_header_equals_the_canonical_json_of_records(
     texts: list[str], seq: int, supersedes: str | None
 ) -> None:
-    from odekake.records import canonical_json
+    from odekake.storage.records import canonical_json
     from odekake.sync.bundle import BundleRecord, _header_text
 
     rid, dev, wall, hlc, typ, ph, prev, _ = texts

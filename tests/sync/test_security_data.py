@@ -13,11 +13,12 @@ import pytest
 import sqlite_utils
 from click.testing import CliRunner
 
-from odekake import audit, master
-from odekake.auth import TEST_ONLY_CHEAP_KDF
+from odekake.access import audit
+from odekake.access.auth import TEST_ONLY_CHEAP_KDF
 from odekake.cli import main
-from odekake.db import connect, memory_db, write
-from odekake.records import SEAL_KEY_META
+from odekake.masterdata import master
+from odekake.storage.db import connect, memory_db, write
+from odekake.storage.records import SEAL_KEY_META
 from odekake.sync.client import HubUnavailable, pull
 from odekake.sync.keys import generate_key, key_path_for, public_key_text, register_device
 from odekake.sync.snapshot import HubNotReady, apply_snapshot, deliver_snapshot, snapshot_for

@@ -7,9 +7,9 @@ from datetime import date
 import pytest
 import sqlite_utils
 
-from odekake import master
-from odekake.db import memory_db, write
 from odekake.errors import OdekakeError
+from odekake.masterdata import master
+from odekake.storage.db import memory_db, write
 from odekake.sync import snapshot
 from odekake.sync.keys import generate_key, public_key_text, register_device
 from odekake.sync.snapshot import SnapshotTable, apply_snapshot, snapshot_for

@@ -20,10 +20,12 @@ import httpx
 import pytest
 import sqlite_utils
 
-from odekake import audit, master, retention
-from odekake.db import connect, write
-from odekake.records import SEAL_KEY_META, canonical_json
-from odekake.sealing import generate_keypair
+from odekake.access import audit
+from odekake.masterdata import master
+from odekake.operations import retention
+from odekake.storage.db import connect, write
+from odekake.storage.records import SEAL_KEY_META, canonical_json
+from odekake.storage.sealing import generate_keypair
 from odekake.sync.auth import DeviceAuth
 from odekake.sync.keys import generate_key, key_path_for, load_private_key, public_key_text
 from odekake.sync.wire import (

@@ -17,9 +17,10 @@ import pytest
 import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from odekake import clerk_keys, master
-from odekake.auth import TEST_ONLY_CHEAP_KDF
-from odekake.db import connect, memory_db, write
+from odekake.access import clerk_keys
+from odekake.access.auth import TEST_ONLY_CHEAP_KDF
+from odekake.masterdata import master
+from odekake.storage.db import connect, memory_db, write
 from odekake.sync.auth import DeviceAuth
 from odekake.sync.keys import generate_key, public_key_text, register_device
 from odekake.sync.wire import ensure_hub_key

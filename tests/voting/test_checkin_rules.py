@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 
-from odekake import records as rec
-from odekake.db import connect, memory_db, write
+from odekake.storage import records as rec
+from odekake.storage.db import connect, memory_db, write
 from odekake.sync.auth import DeviceAuth
 from odekake.sync.bundle import export_range
 from odekake.sync.keys import generate_key, public_key_text, register_device

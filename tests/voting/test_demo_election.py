@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from kiosk.screens.voting import make_voting_screen
-from odekake import clerk_keys
-from odekake.db import connect
+from odekake.access import clerk_keys
 from odekake.demo import DEMO_ELECTION_ID, DEMO_HUB_URL, build_demo
+from odekake.storage.db import connect
 from odekake.sync.auth import hub_url_of
 from odekake.voting import checkin as ck
 from odekake.voting import elections as el

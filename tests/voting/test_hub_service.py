@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from odekake.db import connect
+from odekake.storage.db import connect
 from odekake.voting.client import AlreadyVoted, Confirmed, Offline, Refused, VotingClient
 from tests.voting.conftest import ELECTION_ID, HubProcess, free_port, make_hub, signed_client
 

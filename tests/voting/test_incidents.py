@@ -9,10 +9,10 @@ import pytest
 import sqlite_utils
 from click.testing import CliRunner
 
-from odekake import records as rec
-from odekake.auth import TEST_ONLY_CHEAP_KDF
+from odekake.access.auth import TEST_ONLY_CHEAP_KDF
 from odekake.cli import main
-from odekake.db import connect
+from odekake.storage import records as rec
+from odekake.storage.db import connect
 from odekake.voting import checkin as ck
 from odekake.voting import elections as el
 from odekake.voting import roll as rl
@@ -164,8 +164,8 @@ def test_ballots_handed_out_are_matched_against_checkins(hub_db: sqlite_utils.Da
 
 
 def test_second_clerk_pin(hub_db: sqlite_utils.Database) -> None:
-    from odekake import master
     from odekake.errors import OdekakeError
+    from odekake.masterdata import master
 
     master.add_operator(hub_db, "cl001", "高橋 美咲", ["clerk"], "345678", kdf=TEST_ONLY_CHEAP_KDF)
     master.add_operator(
@@ -207,7 +207,7 @@ def test_already_voted_answer_names_station_and_time(hub_db: sqlite_utils.Databa
 
 def test_only_clerks_hand_out_ballots_in_the_core(hub_db: sqlite_utils.Database) -> None:
     """The role is checked in odekake, not only hidden in the kiosk."""
-    from odekake.authz import PermissionDenied
+    from odekake.access.authz import PermissionDenied
 
     van = _van(hub_db, "van-r")
     election = el.get_election(van, ELECTION_ID)

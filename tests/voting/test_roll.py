@@ -9,8 +9,8 @@ import sqlite_utils
 from click.testing import CliRunner
 
 from odekake.cli import main
-from odekake.db import memory_db
 from odekake.errors import ImportRejected
+from odekake.storage.db import memory_db
 from odekake.voting import checkin as ck
 from odekake.voting import elections as el
 from odekake.voting import roll as rl
@@ -196,7 +196,7 @@ electors = 190
     assert result.exit_code == 0, result.output
     from datetime import date
 
-    from odekake.db import connect
+    from odekake.storage.db import connect
 
     e = el.get_election(connect(hub), "fukushima-2023")
     assert [b.label for b in e.ballots_on(date(2023, 11, 7))] == ["選挙区"]

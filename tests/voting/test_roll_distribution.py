@@ -10,8 +10,8 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from odekake import clerk_keys
-from odekake.db import connect
+from odekake.access import clerk_keys
+from odekake.storage.db import connect
 from odekake.sync.auth import hub_url_of
 from odekake.sync.client import pull
 from odekake.sync.keys import enroll, ensure_van_key, public_key_text, register_device

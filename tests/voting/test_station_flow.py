@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from odekake import clerk_keys
-from odekake import records as rec
-from odekake.db import connect
+from odekake.access import clerk_keys
 from odekake.errors import ValidationError
+from odekake.storage import records as rec
+from odekake.storage.db import connect
 from odekake.sync.auth import DeviceAuth
 from odekake.sync.keys import generate_key, public_key_text, register_device
 from odekake.sync.wire import rotate_hub_key

@@ -31,10 +31,10 @@ import sqlite_utils
 from click.testing import CliRunner
 from pypdf import PdfReader
 
-from odekake import clerk_keys
-from odekake import records as rec
+from odekake.access import clerk_keys
 from odekake.cli import main
-from odekake.db import connect, memory_db
+from odekake.storage import records as rec
+from odekake.storage.db import connect, memory_db
 from odekake.voting import checkin as ck
 from odekake.voting import elections as el
 from odekake.voting import roll as rl

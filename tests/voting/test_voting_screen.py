@@ -16,10 +16,11 @@ from textual.pilot import Pilot
 from textual.widgets import Button, Input, Select, Static
 
 from kiosk.screens.voting import VoteBlockedModal, VotingScreen
-from odekake import clerk_keys, master
-from odekake import records as rec
-from odekake.auth import TEST_ONLY_CHEAP_KDF
-from odekake.db import connect, memory_db
+from odekake.access import clerk_keys
+from odekake.access.auth import TEST_ONLY_CHEAP_KDF
+from odekake.masterdata import master
+from odekake.storage import records as rec
+from odekake.storage.db import connect, memory_db
 from odekake.sync.wire import rotate_hub_key
 from odekake.voting import checkin as ck
 from odekake.voting import elections as el

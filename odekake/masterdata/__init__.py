@@ -1,0 +1,1 @@
+"""Master data: districts, sites, vans, operators, holidays and disasters, the service catalogue, Japanese era dates."""

@@ -6,9 +6,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from console.web import console_of, page, render
+from odekake.operations.actual import day_actual
 from odekake.operations.backup import backup_warnings
 from odekake.operations.overview import vans_today
-from odekake.plans.actual import day_actual
 from planner.output import date_ja
 
 

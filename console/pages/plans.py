@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 from console.web import action, actor, console_of, href, page, render
 from odekake.errors import OdekakeError
-from odekake.plans import actual
+from odekake.operations import actual
 from planner import jobs, lifecycle, policy_form
 from planner.inputs import PolicyError
 

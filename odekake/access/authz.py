@@ -12,7 +12,10 @@ import sqlite_utils
 
 from odekake.access import audit
 from odekake.errors import NotFound, OdekakeError
-from odekake.masterdata.master import ROLE_LABELS
+
+# The roles an operator on a van may hold (master data of operators refers to these).
+ROLES = ("operator", "clerk", "supervisor")
+ROLE_LABELS = {"operator": "窓口担当", "clerk": "投票事務従事者", "supervisor": "監督者"}
 
 # Which roles may do what. Supervisors may do everything an operator may.
 PERMISSIONS: dict[str, frozenset[str]] = {

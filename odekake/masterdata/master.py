@@ -20,6 +20,8 @@ import jpholiday
 import sqlite_utils
 
 from odekake.access.auth import DEFAULT_KDF, KdfParams, hash_pin, pin_problem
+from odekake.access.authz import ROLE_LABELS as ROLE_LABELS
+from odekake.access.authz import ROLES
 from odekake.documents.spreadsheet import csv_writer
 from odekake.errors import ImportRejected, NotFound, OdekakeError, ValidationError
 from odekake.storage.db import write
@@ -27,8 +29,6 @@ from odekake.storage.db import write
 CITY_HALL = ("いわき市役所(平)", 37.0505, 140.8877)
 WEEKDAYS = "月火水木金土日"
 SITE_KINDS = ("公民館", "集会所", "団地集会室", "スーパー駐車場", "支所", "その他")
-ROLES = ("operator", "clerk", "supervisor")
-ROLE_LABELS = {"operator": "窓口担当", "clerk": "投票事務従事者", "supervisor": "監督者"}
 
 
 @dataclass(frozen=True)

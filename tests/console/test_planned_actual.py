@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
-from odekake.plans.actual import JST, day_actual
+from odekake.operations.actual import JST, day_actual
 from odekake.services.stops import close_stop, open_planned
 from odekake.storage import records as rec
 from odekake.storage.db import connect

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from odekake.documents.spreadsheet import read_csv as read_csv_file
 from odekake.errors import ImportRejected, OdekakeError
 from odekake.masterdata import master
 from odekake.masterdata.catalog import ACTIVITIES, CATEGORIES
@@ -80,7 +81,7 @@ def read_csv(
     db: sqlite_utils.Database, path: Path, base: Plan | None
 ) -> tuple[list[PlanVisit], list[tuple[int, str]]]:
     """The visits of a plan CSV and the problems found, by line (header = line 1)."""
-    header, rows = master._read_csv(path)
+    header, rows = read_csv_file(path)
     missing = [h for h in REQUIRED if h not in header]
     if "会場ID" not in header and "会場" not in header:
         missing.append("会場ID")

@@ -16,7 +16,7 @@ from console.pages.usage import MAX_UPLOAD
 from console.svg_sites import district_colors, sites_map_svg
 from console.web import action, actor, audit_change, console_of, href, page, render
 from odekake.errors import ImportRejected, NotFound, OdekakeError
-from odekake.masterdata import master
+from odekake.masterdata import master, site_files
 from odekake.masterdata import vans as van_master
 from planner.mapdata import map_data
 
@@ -102,7 +102,7 @@ async def site_save(request: Request, form: FormData) -> Response:
     who = actor(request)
     con = console_of(request)
     try:
-        await con.call(lambda db: master.save_site(db, values, actor=who))
+        await con.call(lambda db: site_files.save_site(db, values, actor=who))
     except OdekakeError as exc:
         districts = await con.call(master.districts)
         return render(
@@ -124,7 +124,7 @@ async def site_save(request: Request, form: FormData) -> Response:
 @page("site.edit")
 async def sites_csv(request: Request) -> Response:
     """All sites as CSV (UTF-8 with BOM), as ``odekake sites export``; audited."""
-    text = await console_of(request).call(master.export_sites)
+    text = await console_of(request).call(site_files.export_sites)
     await audit_change(request, "export", "sites")
     return Response(
         ("\ufeff" + text).encode("utf-8"),
@@ -135,7 +135,7 @@ async def sites_csv(request: Request) -> Response:
 
 @action("site.edit")
 async def sites_preview(request: Request, form: FormData) -> Response:
-    """Check an uploaded sites CSV (``master.check_sites``): every bad line named, nothing written."""
+    """Check an uploaded sites CSV (``site_files.check_sites``): every bad line named, nothing written."""
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return await _page(request, error="取り込むCSVファイルを選んでください", status=400)
@@ -145,7 +145,7 @@ async def sites_preview(request: Request, form: FormData) -> Response:
     con = console_of(request)
 
     def check(db: Any) -> dict[str, Any]:
-        rows = as_file(raw, "sites.csv", lambda p: master.check_sites(db, p))
+        rows = as_file(raw, "sites.csv", lambda p: site_files.check_sites(db, p))
         have = {s["id"] for s in master.sites(db)}
         return {
             "rows": rows,
@@ -165,7 +165,7 @@ async def sites_preview(request: Request, form: FormData) -> Response:
 
 @action("site.edit")
 async def sites_import(request: Request, form: FormData) -> Response:
-    """Import the previewed CSV (``master.import_sites``: checked again, all or nothing)."""
+    """Import the previewed CSV (``site_files.import_sites``: checked again, all or nothing)."""
     try:
         raw = base64.b64decode(str(form.get("payload", "")), validate=True)
     except ValueError:
@@ -175,7 +175,9 @@ async def sites_import(request: Request, form: FormData) -> Response:
         if not raw:
             raise OdekakeError("取り込む内容がありません。ファイルを選び直してください")
         n = await console_of(request).call(
-            lambda db: as_file(raw, "sites.csv", lambda p: master.import_sites(db, p, actor=who))
+            lambda db: as_file(
+                raw, "sites.csv", lambda p: site_files.import_sites(db, p, actor=who)
+            )
         )
     except ImportRejected as exc:
         return await _page(request, error=str(exc), problems=exc.problems, status=400)

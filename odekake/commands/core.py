@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from odekake.access import audit
-from odekake.masterdata import master
+from odekake.masterdata import master, site_files
 from odekake.storage import records as rec
 from odekake.storage.db import connect
 
@@ -80,7 +80,7 @@ def sites_group() -> None:
 def sites_import(db_path: Path, csv_file: Path) -> None:
     """会場をCSVから登録・更新する(1行でも誤りがあれば何も登録しない)。"""
     db = connect(db_path)
-    n = master.import_sites(db, csv_file, actor=audit.cli_actor())
+    n = site_files.import_sites(db, csv_file, actor=audit.cli_actor())
     click.echo(f"{n} 件の会場を登録・更新しました。")
 
 
@@ -95,7 +95,7 @@ def sites_import(db_path: Path, csv_file: Path) -> None:
 def sites_export(db_path: Path, out: Path | None) -> None:
     """会場をCSV(UTF-8 BOM付き、Excelでそのまま開けます)で書き出す。"""
     db = connect(db_path)
-    _emit(master.export_sites(db), out)
+    _emit(site_files.export_sites(db), out)
     audit.log(db, audit.cli_actor(), "export", "sites")
 
 
@@ -110,7 +110,7 @@ def districts_group() -> None:
 def districts_import(db_path: Path, csv_file: Path) -> None:
     """地区をCSVから登録・更新する(1行でも誤りがあれば何も登録しない)。"""
     db = connect(db_path)
-    n = master.import_districts(db, csv_file)
+    n = site_files.import_districts(db, csv_file)
     click.echo(f"{n} 件の地区を登録・更新しました。")
 
 
@@ -125,7 +125,7 @@ def districts_import(db_path: Path, csv_file: Path) -> None:
 def districts_export(db_path: Path, out: Path | None) -> None:
     """地区をCSV(UTF-8 BOM付き)で書き出す。"""
     db = connect(db_path)
-    _emit(master.export_districts(db), out)
+    _emit(site_files.export_districts(db), out)
     audit.log(db, audit.cli_actor(), "export", "districts")
 
 

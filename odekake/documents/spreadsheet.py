@@ -13,9 +13,13 @@ number anyway. Every CSV and XLSX writer of the project goes through
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, TextIO
+
+from odekake.errors import NotFound, OdekakeError
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"[+-]?(?:\d[\d,]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
@@ -47,3 +51,36 @@ class SafeCsvWriter:
 def csv_writer(out: TextIO) -> SafeCsvWriter:
     """The project's CSV writer: CRLF lines, formulas neutralised."""
     return SafeCsvWriter(out)
+
+
+def read_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """A CSV file's header and its non-empty rows with their line numbers, read as UTF-8
+    (with or without a BOM) or Shift_JIS; a row of the wrong width carries ``__error__``."""
+    if not path.exists():
+        raise NotFound(f"ファイルがありません: {path}")
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "cp932"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise OdekakeError(
+            f"文字コードを判別できません(UTF-8 か Shift_JIS で保存してください): {path}"
+        )
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration as exc:
+        raise OdekakeError(f"CSVが空です: {path}") from exc
+    header = [h.strip() for h in header]
+    rows: list[tuple[int, dict[str, str]]] = []
+    for line_no, values in enumerate(reader, start=2):
+        if not any(v.strip() for v in values):
+            continue
+        if len(values) != len(header):
+            rows.append((line_no, {"__error__": f"列の数が見出しと違います({len(values)}列)"}))
+            continue
+        rows.append((line_no, {h: v.strip() for h, v in zip(header, values, strict=True)}))
+    return header, rows

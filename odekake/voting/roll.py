@@ -28,8 +28,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from odekake.access import clerk_keys
+from odekake.documents.spreadsheet import read_csv
 from odekake.errors import ImportRejected, OdekakeError, ValidationError
-from odekake.masterdata.master import _read_csv as read_csv
 from odekake.storage.db import role_of, write
 from odekake.voting.elections import get_election
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from odekake.masterdata import master
+from odekake.masterdata import master, site_files
 from odekake.storage.db import connect
 from tests.console.conftest import Browser
 
@@ -79,12 +79,12 @@ def test_edit_a_site(coord: Browser, hub_path: Path) -> None:
 def test_export_is_the_cli_function(coord: Browser, hub_path: Path) -> None:
     got = coord.client.get("/console/sites.csv")
     db = connect(hub_path, role="hub")
-    assert got.content.decode("utf-8-sig") == master.export_sites(db)
+    assert got.content.decode("utf-8-sig") == site_files.export_sites(db)
 
 
 def test_import_preview_then_import(coord: Browser, hub_path: Path) -> None:
     db = connect(hub_path, role="hub")
-    text = master.export_sites(db)
+    text = site_files.export_sites(db)
     lines = text.splitlines()
     d = master.districts(db)[1]
     lines.append(f"new-site-1,{d.name},新しい集会所,集会所,37.05000,140.88000,火木,09:30,12:00,")
@@ -112,7 +112,7 @@ def test_import_preview_then_import(coord: Browser, hub_path: Path) -> None:
 
 def test_bad_import_names_lines_and_changes_nothing(coord: Browser, hub_path: Path) -> None:
     db = connect(hub_path, role="hub")
-    before = master.export_sites(db)
+    before = site_files.export_sites(db)
     lines = before.splitlines()
     lines[2] = re.sub(r",\d+\.\d+,", ",北緯37度,", lines[2], count=1)
     lines.append("new-x,どこでもない地区,集会所Z,集会所,37.0,140.9,,,,")
@@ -125,7 +125,7 @@ def test_bad_import_names_lines_and_changes_nothing(coord: Browser, hub_path: Pa
     assert got.status_code == 400
     assert "3行目" in got.text and "緯度が数値ではありません" in got.text
     assert f"{len(lines)}行目" in got.text and "どこでもない地区" in got.text
-    assert master.export_sites(db) == before
+    assert site_files.export_sites(db) == before
 
 
 def test_site_refusals(browser: Browser, hub_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from odekake.access.auth import TEST_ONLY_CHEAP_KDF
 from odekake.errors import ImportRejected, NotFound, OdekakeError, ValidationError
-from odekake.masterdata import catalog, master
+from odekake.masterdata import catalog, master, site_files
 
 HEADER = "id,district,name,kind,lat,lon,open_weekdays,open_from,open_to,notes\n"
 
@@ -34,7 +34,7 @@ def test_import_sites_by_district_name_or_id(city_db, tmp_path: Path) -> None:
         + "tabito-01,tabito,田人集会所,集会所,36.95,140.70,,,,駐車場あり\n",
         encoding="utf-8",
     )
-    assert master.import_sites(city_db, f) == 2
+    assert site_files.import_sites(city_db, f) == 2
     s = master.site(city_db, "tabito-01")
     assert s["district_id"] == "tabito" and s["open_weekdays"] == "月火水木金"
     assert master.site(city_db, "kawamae-01")["open_to"] == "16:00"
@@ -52,7 +52,7 @@ def test_bad_rows_are_all_reported_and_nothing_is_imported(city_db, tmp_path: Pa
         encoding="utf-8",
     )
     with pytest.raises(ImportRejected) as info:
-        master.import_sites(city_db, f)
+        site_files.import_sites(city_db, f)
     lines = {n for n, _ in info.value.problems}
     assert lines == {3, 4, 5, 6}
     text = str(info.value)
@@ -67,13 +67,13 @@ def test_shift_jis_and_japanese_headers_round_trip(city_db, tmp_path: Path) -> N
         "ogawa-01,小川,小川公民館,公民館,37.12,140.86,月火水木金,09:00,17:00,\n",
         encoding="cp932",
     )
-    assert master.import_sites(city_db, f) == 1
-    exported = master.export_sites(city_db)
+    assert site_files.import_sites(city_db, f) == 1
+    exported = site_files.export_sites(city_db)
     assert exported.splitlines()[0].startswith("ID,地区,名称")
     assert "ogawa-01,小川,小川公民館" in exported
     again = tmp_path / "again.csv"
     again.write_text(exported, encoding="utf-8-sig")
-    assert master.import_sites(city_db, again) == 1
+    assert site_files.import_sites(city_db, again) == 1
     assert len(master.sites(city_db)) == 1
 
 
@@ -81,17 +81,17 @@ def test_missing_required_column_is_one_clear_error(city_db, tmp_path: Path) -> 
     f = tmp_path / "s.csv"
     f.write_text("id,name\nx,y\n", encoding="utf-8")
     with pytest.raises(OdekakeError, match="必要な列"):
-        master.import_sites(city_db, f)
+        site_files.import_sites(city_db, f)
 
 
 def test_districts_csv_round_trip(city_db, tmp_path: Path) -> None:
     f = tmp_path / "d.csv"
-    f.write_text(master.export_districts(city_db), encoding="utf-8-sig")
-    assert master.import_districts(city_db, f) == 13
+    f.write_text(site_files.export_districts(city_db), encoding="utf-8-sig")
+    assert site_files.import_districts(city_db, f) == 13
     bad = tmp_path / "bad.csv"
     bad.write_text("ID,地区名,緯度,経度\nx,新地区,99,140\n", encoding="utf-8")
     with pytest.raises(ImportRejected, match="2行目"):
-        master.import_districts(city_db, bad)
+        site_files.import_districts(city_db, bad)
     assert len(master.districts(city_db)) == 13
 
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from odekake.errors import OdekakeError
-from odekake.masterdata import master
+from odekake.masterdata import master, site_files
 from odekake.storage.db import memory_db
 
 _cells = st.sampled_from(
@@ -60,7 +60,7 @@ def test_sites_import_is_all_or_nothing(
         f = Path(d) / "s.csv"
         f.write_bytes(data + raw_tail)
         try:
-            n = master.import_sites(db, f)
+            n = site_files.import_sites(db, f)
         except OdekakeError as exc:
             assert str(exc).strip() and "\n" not in str(exc).strip().splitlines()[0]
             assert master.sites(db) == []

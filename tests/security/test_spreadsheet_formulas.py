@@ -12,7 +12,7 @@ import pytest
 from openpyxl import load_workbook
 
 from odekake.documents.spreadsheet import neutralise
-from odekake.masterdata import master
+from odekake.masterdata import master, site_files
 from odekake.masterdata.master import seed_city
 from odekake.reports.counting import Period
 from odekake.reports.export import to_csv, write_xlsx
@@ -69,7 +69,7 @@ def test_sites_and_districts_csv(tmp_path: Path) -> None:
     db = memory_db("hub")
     seed_city(db)
     district = master.districts(db)[0]
-    master.save_site(
+    site_files.save_site(
         db,
         {
             "id": "evil-1",
@@ -87,10 +87,10 @@ def test_sites_and_districts_csv(tmp_path: Path) -> None:
     )
     with write(db):
         db.execute("UPDATE districts SET notes = ? WHERE id = ?", [FORMULAS[2], district.id])
-    sites = cells(master.export_sites(db))
+    sites = cells(site_files.export_sites(db))
     assert "'" + EVIL in sites and "'" + FORMULAS[1] in sites
     assert_no_formula(sites)
-    districts = cells(master.export_districts(db))
+    districts = cells(site_files.export_districts(db))
     assert "'" + FORMULAS[2] in districts
     assert_no_formula(districts)
 

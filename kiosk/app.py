@@ -11,18 +11,36 @@ import contextlib
 import gc
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import events
-from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.widgets import Input
 
+from kiosk import navigation
+from kiosk.host import KioskHost, KioskSettings
 from kiosk.labels import t
 from kiosk.scanner import GAP, HeldKey, KeyBurst, Verdict, handle_scan
+from kiosk.screens.card import CardPinScreen
+from kiosk.screens.certificate import CertificateScreen
+from kiosk.screens.consultation import ConsultationScreen
+from kiosk.screens.dayclose import DayCloseScreen
+from kiosk.screens.disaster import DisasterScreen
+from kiosk.screens.explanation import ExplanationScreen
+from kiosk.screens.frailty import FrailtyScreen
+from kiosk.screens.garbage import GarbageScreen
+from kiosk.screens.menu import MenuScreen
+from kiosk.screens.mynumber import MyNumberScreen
+from kiosk.screens.receipt import ReceiptScreen
+from kiosk.screens.receipt_detail import ReceiptDetailScreen
+from kiosk.screens.unlock import SupervisorUnlock
+from kiosk.screens.unplanned import UnplannedScreen
+from kiosk.screens.usb import UsbExportScreen
+from kiosk.screens.void import VoidScreen
+from kiosk.screens.voting import make_voting_screen
 from odekake.errors import OdekakeError
 from odekake.services.common import JST, Actor, Clock, system_clock
 from odekake.services.login import Operator
@@ -30,6 +48,29 @@ from odekake.services.stops import Stop, get_stop, van_id_of
 from odekake.storage.db import connect
 from odekake.storage.private_files import touch_private
 from odekake.sync.auto import CERT_UNTRUSTED, KEY_MISMATCH, OFFLINE, SENDING, AutoSync
+
+# The screens other screens open by name (kiosk.navigation): only the app knows their classes.
+SCREENS: dict[str, navigation.Factory] = {
+    "card_pin": CardPinScreen,
+    "certificate": CertificateScreen,
+    "consultation": ConsultationScreen,
+    "dayclose": DayCloseScreen,
+    "disaster": DisasterScreen,
+    "explanation": ExplanationScreen,
+    "frailty": FrailtyScreen,
+    "garbage": GarbageScreen,
+    "menu": MenuScreen,
+    "mynumber": MyNumberScreen,
+    "receipt": ReceiptScreen,
+    "receipt_detail": ReceiptDetailScreen,
+    "supervisor_unlock": SupervisorUnlock,
+    "unplanned": UnplannedScreen,
+    "usb": UsbExportScreen,
+    "void": VoidScreen,
+    "voting": make_voting_screen,
+}
+for _name, _factory in SCREENS.items():
+    navigation.register(_name, _factory)
 
 log = logging.getLogger("kiosk")
 
@@ -54,40 +95,7 @@ def start_log(path: Path) -> logging.Handler:
 EDITING_KEYS = frozenset({"backspace", "delete", "ctrl+u", "ctrl+k", "space", "left", "right"})
 
 
-@dataclass(frozen=True)
-class KioskSettings:
-    """Tunables of one kiosk.
-
-    Attributes:
-        idle_minutes: Lock the screen after this long without a key press.
-        receipts_dir: Where receipt PDFs go (default: ``receipts/`` next to the DB).
-        van_id: This van (default: the only van in the database).
-        hub_url: The hub for early-voting check-ins (default: the last one synced with).
-        printer: The CUPS printer receipts and slips are printed on (``lp -d``);
-            None: PDF only.
-        log_path: The kiosk's log file (default: ``kiosk.log`` next to the DB).
-        auto_sync: Push and pull in the background whenever the hub is reachable
-            (:mod:`odekake.sync.auto`); every ``sync_every`` seconds a tick checks what
-            is due, backing off from ``sync_first_backoff`` up to ``sync_max_backoff``
-            seconds after a failure.
-        ca_file: The city's CA certificate for an ``https://`` hub (``--ca-file``);
-            kept in the van's settings, so later starts need not repeat it.
-    """
-
-    idle_minutes: float = 5.0
-    receipts_dir: Path | None = None
-    van_id: str | None = None
-    hub_url: str | None = None
-    printer: str | None = None
-    log_path: Path | None = None
-    auto_sync: bool = True
-    sync_every: float = 5.0
-    sync_first_backoff: float = 5.0
-    sync_max_backoff: float = 300.0
-    ca_file: Path | None = None
-
-
-class KioskApp(App[None]):
+class KioskApp(KioskHost):
     """お出かけ市役所 端末."""
 
     CSS_PATH = "app.tcss"
@@ -390,9 +398,12 @@ class KioskApp(App[None]):
             self.locked = True
             self.push_screen(LockScreen())
 
+    def open_scanned(self, text: str) -> None:
+        """Act on a scanned code (a request code or a receipt's QR)."""
+        handle_scan(self, text)
+
     def logged_in(self, operator: Operator) -> None:
         """Continue after a successful login: today's stops (or the open stop's menu)."""
-        from kiosk.screens.menu import MenuScreen
         from kiosk.screens.today import TodayScreen
         from odekake.services.stops import open_stop_now
 

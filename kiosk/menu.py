@@ -2,7 +2,7 @@
 
 To add a service (e.g. the 期日前投票 screen), append one entry::
 
-    SERVICES.append(ServiceEntry("8", "期日前投票", "voting", lambda app: VotingScreen()))
+    SERVICES.append(ServiceEntry("8", "期日前投票", "voting", lambda app: navigation.make("voting")))
 
 ``category`` is the report category (``odekake.masterdata.catalog.CATEGORIES``); an entry is
 usable only at a stop that offers it.
@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from textual.screen import Screen
 
+from kiosk import navigation
 from kiosk.labels import t
 
 if TYPE_CHECKING:
-    from kiosk.app import KioskApp
+    from kiosk.host import KioskHost
 
 
 @dataclass(frozen=True)
@@ -29,54 +30,39 @@ class ServiceEntry:
     key: str
     label: str
     category: str
-    factory: Callable[[KioskApp], Screen[Any]]
+    factory: Callable[[KioskHost], Screen[Any]]
 
 
-def _certificate(app: KioskApp) -> Screen[Any]:
-    from kiosk.screens.certificate import CertificateScreen
-
-    return CertificateScreen()
+def _certificate(app: KioskHost) -> Screen[Any]:
+    return navigation.make("certificate")
 
 
-def _mynumber(app: KioskApp) -> Screen[Any]:
-    from kiosk.screens.mynumber import MyNumberScreen
-
-    return MyNumberScreen()
+def _mynumber(app: KioskHost) -> Screen[Any]:
+    return navigation.make("mynumber")
 
 
-def _disaster(app: KioskApp) -> Screen[Any]:
-    from kiosk.screens.disaster import DisasterScreen
-
-    return DisasterScreen()
+def _disaster(app: KioskHost) -> Screen[Any]:
+    return navigation.make("disaster")
 
 
-def _garbage(app: KioskApp) -> Screen[Any]:
-    from kiosk.screens.garbage import GarbageScreen
-
-    return GarbageScreen()
+def _garbage(app: KioskHost) -> Screen[Any]:
+    return navigation.make("garbage")
 
 
-def _consultation(app: KioskApp) -> Screen[Any]:
-    from kiosk.screens.consultation import ConsultationScreen
-
-    return ConsultationScreen()
+def _consultation(app: KioskHost) -> Screen[Any]:
+    return navigation.make("consultation")
 
 
-def _frailty(app: KioskApp) -> Screen[Any]:
-    from kiosk.screens.frailty import FrailtyScreen
-
-    return FrailtyScreen()
+def _frailty(app: KioskHost) -> Screen[Any]:
+    return navigation.make("frailty")
 
 
-def _explanation(app: KioskApp) -> Screen[Any]:
-    from kiosk.screens.explanation import ExplanationScreen
-
-    return ExplanationScreen()
+def _explanation(app: KioskHost) -> Screen[Any]:
+    return navigation.make("explanation")
 
 
-def _voting(app: KioskApp) -> Screen[Any]:
+def _voting(app: KioskHost) -> Screen[Any]:
     """期日前投票: only for election clerks, at a stop that is today's voting station."""
-    from kiosk.screens.voting import make_voting_screen
     from odekake.errors import OdekakeError
     from odekake.sync.auth import device_auth_for, hub_url_of
     from odekake.voting.client import VotingClient
@@ -94,7 +80,8 @@ def _voting(app: KioskApp) -> Screen[Any]:
             hub_url, timeout=5.0, attempts=2, auth=device_auth_for(app.db_path, app.db)
         )
 
-    return make_voting_screen(
+    return navigation.make(
+        "voting",
         app.db,
         hub_url,
         app.operator.id,

@@ -12,18 +12,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from kiosk.menu import SERVICES
+from kiosk.screens.base import FormScreen
 from odekake.residents.prefill import PrefillError, decode
 from odekake.services.common import local_date
 
 if TYPE_CHECKING:
-    from kiosk.app import KioskApp
+    from kiosk.host import KioskHost
 
 
-def open_prefill(app: KioskApp, text: str) -> None:
+def open_prefill(app: KioskHost, text: str) -> None:
     """Open (or fill) the form a scanned code asks for; say why when it cannot."""
-    from kiosk.menu import SERVICES
-    from kiosk.screens.base import FormScreen
-
     try:
         request = decode(app.db, text, today=local_date(app.now()))
     except PrefillError as exc:

@@ -30,11 +30,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from kiosk import navigation
+from kiosk.prefill import open_prefill
 from odekake.receipts.receipt_pdf import QR_PREFIX
 from odekake.residents.prefill import PREFIX
 
 if TYPE_CHECKING:
-    from kiosk.app import KioskApp
+    from kiosk.host import KioskHost
 
 #: Longest pause between two keys of one scan, in seconds.
 GAP = 0.04
@@ -135,10 +137,8 @@ class KeyBurst:
         return held
 
 
-def handle_scan(app: KioskApp, text: str) -> None:
+def handle_scan(app: KioskHost, text: str) -> None:
     """What a scan does: open its form or receipt, or say it cannot be read."""
-    from kiosk.prefill import open_prefill
-
     upper = text.upper()
     if upper.startswith(PREFIX):
         open_prefill(app, text)
@@ -149,9 +149,8 @@ def handle_scan(app: KioskApp, text: str) -> None:
     app.notify(UNREADABLE, severity="error", timeout=8)
 
 
-def open_receipt(app: KioskApp, text: str) -> None:
+def open_receipt(app: KioskHost, text: str) -> None:
     """A receipt's own QR code: its detail (with its void state), when it is genuine."""
-    from kiosk.screens.receipt_detail import ReceiptDetailScreen
     from odekake.services.receipt_book import ReceiptCodeError, read_receipt_code
 
     if app.operator is None:
@@ -162,6 +161,6 @@ def open_receipt(app: KioskApp, text: str) -> None:
     except ReceiptCodeError as exc:
         app.notify(str(exc), severity="error", timeout=10)
         return
-    if isinstance(app.screen, ReceiptDetailScreen):
+    if navigation.is_screen(app.screen, "receipt_detail"):
         app.pop_screen()
-    app.push_screen(ReceiptDetailScreen(status))
+    app.push_screen(navigation.make("receipt_detail", status))

@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Static
 
+from kiosk import navigation
 from kiosk.labels import t
 from kiosk.widgets.choice import Choice
 from kiosk.widgets.confirm import Confirm
@@ -29,7 +30,7 @@ from odekake.services.common import Actor, local_date
 from odekake.storage.records import Record, intake_ready
 
 if TYPE_CHECKING:
-    from kiosk.app import KioskApp
+    from kiosk.host import KioskHost
     from odekake.cardreader import CardIdentity
 
 Control = TypeVar("Control", Input, Tick)
@@ -39,9 +40,9 @@ class KioskScreen(Screen[Any]):
     """A screen with the status line on top and the key footer below."""
 
     @property
-    def kiosk(self) -> KioskApp:
+    def kiosk(self) -> KioskHost:
         """The app, typed."""
-        return cast("KioskApp", self.app)
+        return cast("KioskHost", self.app)
 
     def compose(self) -> ComposeResult:
         yield TopBar(self.kiosk.status_line, id="topbar")
@@ -143,12 +144,11 @@ class FormScreen(KioskScreen):
 
     def after_save(self, record: Record) -> None:
         """What follows a committed save (default: the receipt screen)."""
-        from kiosk.screens.receipt import ReceiptScreen
         from odekake.services.common import normalise
 
         # The 宛名 is sealed in the record: the receipt takes it from the form.
         addressee = normalise(str(self.values().get("addressee") or ""))
-        self.app.switch_screen(ReceiptScreen(record, addressee=addressee))
+        self.app.switch_screen(navigation.make("receipt", record, addressee=addressee))
 
     # -- shared --------------------------------------------------------------
     def body(self) -> ComposeResult:
@@ -269,7 +269,6 @@ class FormScreen(KioskScreen):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         # A scanner typed a request code into a text field: take it out of the field
         # and open (or fill) the form it asks for.
-        from kiosk.prefill import open_prefill
         from odekake.residents.prefill import PREFIX
 
         at = event.value.upper().find(PREFIX)
@@ -277,7 +276,7 @@ class FormScreen(KioskScreen):
             return
         event.stop()
         event.input.value = event.value[:at]
-        open_prefill(self.kiosk, event.value[at:])
+        self.kiosk.open_scanned(event.value[at:])
 
     def on_key(self, event: events.Key) -> None:
         # Type-ahead: keys typed while the form was still opening reach the screen
@@ -348,7 +347,6 @@ class FormScreen(KioskScreen):
         """Probe, warn before the last try, ask the resident's PIN, read, fill."""
         import asyncio
 
-        from kiosk.screens.card import CardPinScreen
         from odekake.cardreader import CardReadError, probe, read_identity
 
         message = self.query_one("#form-message", Static)
@@ -366,7 +364,7 @@ class FormScreen(KioskScreen):
                     message.update("")
                     return
             warning = t("card_last_try_q") if status.last_try else ""
-            pin = await self.app.push_screen_wait(CardPinScreen(warning))
+            pin = await self.app.push_screen_wait(navigation.make("card_pin", warning))
             if pin is None:
                 message.update("")
                 return

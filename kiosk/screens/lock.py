@@ -15,12 +15,13 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from kiosk import navigation
 from kiosk.labels import t
 from odekake.errors import OdekakeError
 from odekake.services.login import unlock_screen
 
 if TYPE_CHECKING:
-    from kiosk.app import KioskApp
+    from kiosk.host import KioskHost
 
 
 class LockScreen(ModalScreen[None]):
@@ -31,7 +32,7 @@ class LockScreen(ModalScreen[None]):
     ]
 
     def compose(self) -> ComposeResult:
-        app = cast("KioskApp", self.app)
+        app = cast("KioskHost", self.app)
         who = app.operator.name if app.operator else ""
         with Vertical(id="lock-box"):
             yield Static(f"{t('locked_title')} — {who}", classes="title")
@@ -44,7 +45,7 @@ class LockScreen(ModalScreen[None]):
         self.set_focus(self.query_one("#unlock-pin", Input))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        app = cast("KioskApp", self.app)
+        app = cast("KioskHost", self.app)
         if app.operator is None:
             return
         try:
@@ -57,9 +58,7 @@ class LockScreen(ModalScreen[None]):
         self.dismiss(None)
 
     def action_supervisor_unlock(self) -> None:
-        from kiosk.screens.unlock import SupervisorUnlock
-
-        app = cast("KioskApp", self.app)
+        app = cast("KioskHost", self.app)
         target = app.operator.id if app.operator else ""
 
         def done(unlocked: bool | None) -> None:
@@ -67,4 +66,4 @@ class LockScreen(ModalScreen[None]):
                 self.query_one("#lock-message", Static).update(t("unlocked_enter_pin"))
             self.set_focus(self.query_one("#unlock-pin", Input))
 
-        app.push_screen(SupervisorUnlock(target), done)
+        app.push_screen(navigation.make("supervisor_unlock", target), done)

@@ -10,6 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Input, Label, Static
 
+from kiosk import navigation
 from kiosk.labels import t
 from kiosk.screens.base import KioskScreen
 from odekake.errors import OdekakeError
@@ -78,8 +79,6 @@ class LoginScreen(KioskScreen):
 
     def action_supervisor_unlock(self) -> None:
         """A supervisor lifts a lock-out (the id typed so far is the one to unlock)."""
-        from kiosk.screens.unlock import SupervisorUnlock
-
         message = self.query_one("#login-message", Static)
 
         def done(unlocked: bool | None) -> None:
@@ -88,4 +87,6 @@ class LoginScreen(KioskScreen):
                 message.set_class(False, "-error")
             self.set_focus(self.query_one("#operator", Input))
 
-        self.app.push_screen(SupervisorUnlock(self.query_one("#operator", Input).value), done)
+        self.app.push_screen(
+            navigation.make("supervisor_unlock", self.query_one("#operator", Input).value), done
+        )

@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
+from kiosk import navigation
 from kiosk.labels import t
 from kiosk.menu import SERVICES, ServiceEntry
 from kiosk.widgets.confirm import Confirm
@@ -114,14 +115,10 @@ class MenuScreen(KioskScreen):
         self.notify(t("logged_out"))
 
     def action_usb(self) -> None:
-        from kiosk.screens.usb import UsbExportScreen
-
-        self.app.push_screen(UsbExportScreen())
+        self.app.push_screen(navigation.make("usb"))
 
     def action_void(self) -> None:
-        from kiosk.screens.void import VoidScreen
-
-        self.app.push_screen(VoidScreen())
+        self.app.push_screen(navigation.make("void"))
 
     def action_close_stop(self) -> None:
         def answer(yes: bool | None) -> None:

@@ -16,7 +16,7 @@ from odekake.errors import OdekakeError
 from odekake.services.login import change_pin
 
 if TYPE_CHECKING:
-    from kiosk.app import KioskApp
+    from kiosk.host import KioskHost
 
 
 class ChangePinScreen(Screen[None]):
@@ -58,7 +58,7 @@ class ChangePinScreen(Screen[None]):
 
     def try_change(self) -> None:
         """Check both entries agree, then let the core set the PIN."""
-        app = cast("KioskApp", self.app)
+        app = cast("KioskHost", self.app)
         message = self.query_one("#pin-message", Static)
         old, new, again = (self.query_one(f, Input).value for f in self.FIELDS)
         try:

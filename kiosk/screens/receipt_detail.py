@@ -12,6 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
+from kiosk import navigation
 from kiosk.labels import t
 from kiosk.screens.base import KioskScreen
 from odekake.services.common import JST, PAYMENTS
@@ -53,6 +54,4 @@ class ReceiptDetailScreen(KioskScreen):
         self.app.pop_screen()
 
     def action_reprint(self) -> None:
-        from kiosk.screens.receipt import ReceiptScreen
-
-        self.app.push_screen(ReceiptScreen(self.status.record, reprint=True))
+        self.app.push_screen(navigation.make("receipt", self.status.record, reprint=True))

@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Static
 
+from kiosk import navigation
 from kiosk.labels import ACTIVITY_LABELS, t
 from kiosk.screens.base import KioskScreen
 from odekake.errors import OdekakeError
@@ -119,26 +120,18 @@ class TodayScreen(KioskScreen):
 
     def stop_opened(self, stop_id: str) -> None:
         """Go to the service menu of the stop just opened."""
-        from kiosk.screens.menu import MenuScreen
-
         self.kiosk.set_stop(stop_id)
         self.notify(t("stop_opened"))
-        self.app.push_screen(MenuScreen())
+        self.app.push_screen(navigation.make("menu"))
 
     def action_unplanned(self) -> None:
-        from kiosk.screens.unplanned import UnplannedScreen
-
-        self.app.push_screen(UnplannedScreen())
+        self.app.push_screen(navigation.make("unplanned"))
 
     def action_day_close(self) -> None:
-        from kiosk.screens.dayclose import DayCloseScreen
-
-        self.app.push_screen(DayCloseScreen())
+        self.app.push_screen(navigation.make("dayclose"))
 
     def action_receipts(self) -> None:
-        from kiosk.screens.void import VoidScreen
-
-        self.app.push_screen(VoidScreen())
+        self.app.push_screen(navigation.make("void"))
 
     def action_reopen(self) -> None:
         self.kiosk.reopen_day()

@@ -16,7 +16,7 @@ from odekake.errors import OdekakeError
 from odekake.services.login import unlock_operator
 
 if TYPE_CHECKING:
-    from kiosk.app import KioskApp
+    from kiosk.host import KioskHost
 
 
 log = logging.getLogger("kiosk")
@@ -62,7 +62,7 @@ class SupervisorUnlock(ModalScreen[bool]):
 
     def try_unlock(self) -> None:
         """Ask the core to unlock; show its answer."""
-        app = cast("KioskApp", self.app)
+        app = cast("KioskHost", self.app)
         message = self.query_one("#unlock-message", Static)
         target = self.query_one("#unlock-target", Input).value
         supervisor = self.query_one("#supervisor-id", Input).value.strip()

@@ -6,6 +6,7 @@ from typing import Any
 
 from textual.app import ComposeResult
 
+from kiosk import navigation
 from kiosk.labels import ACTIVITY_LABELS, t
 from kiosk.screens.base import FormScreen, inp, sel
 from odekake.masterdata import master
@@ -36,7 +37,5 @@ class UnplannedScreen(FormScreen):
         return open_unplanned(app.db, values, operator_id=app.operator.id, now=app.now())
 
     def after_save(self, record: Record) -> None:
-        from kiosk.screens.menu import MenuScreen
-
         self.kiosk.set_stop(str((record.payload or {})["stop_id"]))
-        self.app.switch_screen(MenuScreen())
+        self.app.switch_screen(navigation.make("menu"))

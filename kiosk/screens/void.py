@@ -16,6 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Input, Static
 
+from kiosk import navigation
 from kiosk.labels import t
 from kiosk.screens.base import KioskScreen
 from kiosk.widgets.approval import ApprovalAnswer, SupervisorApproval
@@ -171,7 +172,5 @@ class VoidScreen(KioskScreen):
         if entry is None:
             self.message(t("pick_receipt"), error=True)
             return
-        from kiosk.screens.receipt import ReceiptScreen
-
         record = rec.get(self.kiosk.db, entry.record_id)
-        self.app.push_screen(ReceiptScreen(record, reprint=True))
+        self.app.push_screen(navigation.make("receipt", record, reprint=True))

@@ -14,7 +14,8 @@ keys) and decides, when the burst ends, whether it was a scan:
   to the screen exactly as typed, in order.
 
 What a scan does is :func:`handle_scan`: a pre-fill code opens its form, a receipt
-code opens that receipt's detail, anything else says 「読み取れないコードです」
+code opens that receipt's detail, an enrolment QR (``odekake-enrol:``) opens the
+hub enrolment screen filled in, anything else says 「読み取れないコードです」
 and changes nothing.
 
 How a burst is seen: keys already waiting behind the current one (a terminal
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING
 
 from odekake.prefill import PREFIX
 from odekake.receipt_pdf import QR_PREFIX
+from odekake.sync.enrol_codes import QR_PREFIX as ENROL_PREFIX
 
 if TYPE_CHECKING:
     from kiosk.app import KioskApp
@@ -140,6 +142,11 @@ def handle_scan(app: KioskApp, text: str) -> None:
     from kiosk.prefill import open_prefill
 
     upper = text.upper()
+    if text.startswith(ENROL_PREFIX):
+        from kiosk.screens.enrol import open_enrolment
+
+        open_enrolment(app, text)
+        return
     if upper.startswith(PREFIX):
         open_prefill(app, text)
         return

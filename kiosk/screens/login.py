@@ -12,6 +12,7 @@ from textual.widgets import Input, Label, Static
 
 from kiosk.labels import t
 from kiosk.screens.base import KioskScreen
+from kiosk.screens.enrol import EnrolScreen, van_enrolled
 from odekake.errors import OdekakeError
 from odekake.services.login import LockedOut, login
 
@@ -27,6 +28,7 @@ class LoginScreen(KioskScreen):
         Binding("enter", "enter", t("login"), priority=True),
         Binding("ctrl+q", "app.quit", t("quit")),
         Binding("ctrl+u", "supervisor_unlock", t("supervisor_unlock"), priority=True),
+        Binding("f2", "enrol", t("enrol_open")),
     ]
 
     def body(self) -> ComposeResult:
@@ -37,6 +39,8 @@ class LoginScreen(KioskScreen):
             yield Label(t("pin"))
             yield Input(id="pin", password=True, compact=True, max_length=8, restrict=r"[0-9]*")
             yield Static(t("login_hint"), id="login-message")
+            if not van_enrolled(self.kiosk.db_path):
+                yield Static(t("enrol_needed"), id="enrol-notice", classes="-error")
             notice = self.kiosk.crash_notice
             if notice:
                 yield Static(notice, id="crash-notice", classes="-error")
@@ -46,6 +50,9 @@ class LoginScreen(KioskScreen):
 
     def on_screen_resume(self) -> None:
         self.refresh_topbar()
+        if van_enrolled(self.kiosk.db_path):
+            for notice in self.query("#enrol-notice"):
+                notice.remove()
         self.query_one("#pin", Input).value = ""
         self.set_focus(self.query_one("#operator", Input))
 
@@ -75,6 +82,11 @@ class LoginScreen(KioskScreen):
         message.update(t("login_hint"))
         message.set_class(False, "-error")
         self.kiosk.logged_in(operator)
+
+    def action_enrol(self) -> None:
+        """The first-run enrolment screen (offered only while the van is not enrolled)."""
+        if not van_enrolled(self.kiosk.db_path):
+            self.app.push_screen(EnrolScreen())
 
     def action_supervisor_unlock(self) -> None:
         """A supervisor lifts a lock-out (the id typed so far is the one to unlock)."""

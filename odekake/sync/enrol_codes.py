@@ -424,8 +424,7 @@ def redeem(
     t = now or _now()
     where = address[:64]
     wait = address_wait(db, where, now=t)
-    if wait:
-        audit.log(db, "network", "enrol.throttled", where, {"address": where}, now=t)
+    if wait:  # audited once, when the wait began: a flood writes nothing here
         raise EnrolThrottled(wait)
     with write(db):
         _expire(db, t)
@@ -444,6 +443,8 @@ def redeem(
             _count_failure(db, where, t)
             detail = {"code_id": request.code_id, "device": request.device_id, "address": where}
             audit.log(db, "network", "enrol.failed", request.code_id, {**detail, "reason": failure})
+            if address_wait(db, where, now=t):
+                audit.log(db, "network", "enrol.throttled", where, {"address": where}, now=t)
             if failure == "wrong" and row is not None:
                 wrong = int(row[3]) + 1
                 burnt = wrong >= MAX_WRONG

@@ -40,7 +40,8 @@ from odekake.sync.enrol_codes import (
     request_proof,
 )
 from odekake.sync.keys import generate_key, public_key_text
-from tests.sync.conftest import HubProcess, Site, make_van
+from odekake.sync.wire import pin_hub_key
+from tests.sync.conftest import HubProcess, Site, give_sealing_key, make_van
 from tests.sync.proxy import Exchange, ForgingProxy
 
 T = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -118,9 +119,13 @@ def test_guesses_from_one_address_are_throttled(site: Site) -> None:
     for n in range(FREE_FAILURES):
         guess = f"Z{n + 2}ZZ-" + made.code[5:]
         assert _refused(db, _attempt(guess), address="10.0.0.9") == "unknown"
-    with pytest.raises(EnrolThrottled) as caught:
-        redeem(db, _attempt(made.code), HUB_KEY, address="10.0.0.9", now=T)
-    assert caught.value.status == 429 and "待って" in str(caught.value)
+    logged = len(entries(db))
+    for _ in range(3):  # refused without looking, and without writing to the audit log
+        with pytest.raises(EnrolThrottled) as caught:
+            redeem(db, _attempt(made.code), HUB_KEY, address="10.0.0.9", now=T)
+        assert caught.value.status == 429 and "待って" in str(caught.value)
+    assert len(entries(db)) == logged
+    assert [e.action for e in entries(db)].count("enrol.throttled") == 1
     # another address is not held up, and the right code still works there
     assert redeem(db, _attempt(made.code), HUB_KEY, address="10.0.0.8", now=T)["outcome"]
     db.close()
@@ -141,29 +146,36 @@ def test_a_code_cannot_take_over_another_vans_device(site: Site) -> None:
     db.close()
 
 
-@pytest.fixture
-def hub(site: Site) -> Iterator[HubProcess]:
-    h = HubProcess(site.hub).start()
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
+    """One real hub process for this module's HTTP tests (each uses its own codes)."""
+    path = tmp_path_factory.mktemp("enrol-hub") / "hub.db"
+    connect(path, role="hub", create=True).close()
+    give_sealing_key(path)
+    h = HubProcess(path).start()
     yield h
     h.stop()
 
 
-def _code(site: Site, van: str = "van-1") -> str:
-    db = connect(site.hub, role="hub")
+def _code(hub: HubProcess, van: str = "van-1") -> str:
+    db = connect(hub.db, role="hub")
     code = create_code(db, van, actor="staff:admin").code
     db.close()
     return code
 
 
-def test_van_enrols_with_the_code_then_pushes(site: Site, hub: HubProcess, tmp_path: Path) -> None:
+def test_van_enrols_with_the_code_then_pushes(hub: HubProcess, tmp_path: Path) -> None:
     van = make_van(tmp_path, "van-1", 3)
+    db = connect(van)  # an old hub's key pinned before: the code vouches for the new one
+    pin_hub_key(db, public_key_text(generate_key()))
+    db.close()
     result = CliRunner().invoke(
-        main, ["device", "enroll", "--db", str(van), "--code", qr_text(hub.url, _code(site))]
+        main, ["device", "enroll", "--db", str(van), "--code", qr_text(hub.url, _code(hub))]
     )
     assert result.exit_code == 0, result.output
     assert (
         "ハブに端末を登録しました" in result.output
-        and "ハブの署名鍵を登録しました" in result.output
+        and "署名鍵を新しい鍵に置き換えました" in result.output
     )
     db = connect(van)
     assert db.execute("SELECT hub_url FROM sync_state").fetchone()[0] == hub.url
@@ -171,7 +183,7 @@ def test_van_enrols_with_the_code_then_pushes(site: Site, hub: HubProcess, tmp_p
     assert push(van, hub.url, retries=0).acked_seq == 3
 
 
-def test_endpoint_is_bounded_and_refuses_by_name(site: Site, hub: HubProcess) -> None:
+def test_endpoint_is_bounded_and_refuses_by_name(hub: HubProcess) -> None:
     url = f"{hub.url}/v1/enrol"
     big = httpx.post(url, content=b"{" + b" " * 5000 + b"}")
     assert big.status_code == 413
@@ -179,16 +191,16 @@ def test_endpoint_is_bounded_and_refuses_by_name(site: Site, hub: HubProcess) ->
         answer = httpx.post(url, content=body)
         assert answer.status_code == 400, body
         assert re.search(r"[ぁ-んァ-ン一-龥]", answer.json()["error"])
-    wrong = _attempt(_code(site))
+    wrong = _attempt(_code(hub))
     sent = dict(wrong.__dict__, proof="f" * 64)
     answer = httpx.post(url, json=sent)
     assert answer.status_code == 403 and answer.json()["reason"] == "wrong"
 
 
 def test_a_man_in_the_middle_who_swaps_the_hub_key_is_refused(
-    site: Site, hub: HubProcess, tmp_path: Path
+    hub: HubProcess, tmp_path: Path
 ) -> None:
-    van = make_van(tmp_path, "van-1", 1)
+    van = make_van(tmp_path, "van-m", 1)
     forged_key = public_key_text(generate_key())
 
     def swap(ex: Exchange) -> Exchange:
@@ -200,16 +212,16 @@ def test_a_man_in_the_middle_who_swaps_the_hub_key_is_refused(
     with ForgingProxy(hub.url) as proxy:
         proxy.tamper = swap
         with pytest.raises(EnrolFailed, match="確かめられませんでした"):
-            enrol_with_code(van, proxy.url, _code(site))
+            enrol_with_code(van, proxy.url, _code(hub))
     db = connect(van)
     assert db.execute("SELECT value FROM meta WHERE key = 'hub_sign_public_key'").fetchone() is None
     db.close()
 
 
 def test_an_eavesdropper_cannot_register_its_own_key_with_the_code(
-    site: Site, hub: HubProcess, tmp_path: Path
+    hub: HubProcess, tmp_path: Path
 ) -> None:
-    van = make_van(tmp_path, "van-1", 1)
+    van = make_van(tmp_path, "van-e", 1)
 
     def withhold(ex: Exchange) -> Exchange:  # the proxy keeps the van's request to itself
         return Exchange(ex.method, ex.path, ex.request_headers, ex.request_body, 502, {}, b"{}")
@@ -217,11 +229,11 @@ def test_an_eavesdropper_cannot_register_its_own_key_with_the_code(
     with ForgingProxy(hub.url) as proxy:
         proxy.answer_itself = withhold
         with pytest.raises(EnrolFailed):
-            enrol_with_code(van, proxy.url, _code(site))
+            enrol_with_code(van, proxy.url, _code(hub))
         captured = json.loads(proxy.seen[0].request_body)
     captured["public_key"] = public_key_text(generate_key())  # the attacker's own key
     answer = httpx.post(f"{hub.url}/v1/enrol", json=captured)
     assert answer.status_code == 403 and answer.json()["reason"] == "wrong"
-    db = connect(site.hub, role="hub")
-    assert db.execute("SELECT COUNT(*) FROM devices").fetchone()[0] == 0
+    db = connect(hub.db, role="hub")
+    assert db.execute("SELECT COUNT(*) FROM devices WHERE device_id = 'van-e'").fetchone()[0] == 0
     db.close()

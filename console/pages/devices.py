@@ -79,6 +79,7 @@ async def enrol(request: Request, form: FormData) -> Response:
     device_id = _field(form, "device_id")
     public_key = _field(form, "public_key")
     van_id = _field(form, "van_id") or None
+    replace = _field(form, "replace") == "1"  # re-admits a revoked device only
     password = form.get("confirm_password", "")
     who = actor(request)
     login = str(request.state.staff)
@@ -92,12 +93,17 @@ async def enrol(request: Request, form: FormData) -> Response:
         )
         known = device_key_status(db, device_id)
         old = known[0] if known else None
-        if known is not None and known != (public_key, "active"):
-            # Replacing a van's key goes only through a one-time code (made with the
+        if known is not None and known[1] == "active" and known[0] != public_key:
+            # An active key is replaced only through a one-time code (made with the
             # password re-entered, redeemed by the van itself, audited old/new).
             raise OdekakeError(
-                f"端末 {device_id} は別の鍵で登録済みか失効済みです。鍵を置き換えるときは、"
+                f"端末 {device_id} は別の鍵で登録済みです。鍵を置き換えるときは、"
                 "「登録コードを作る」で作ったコードで車両から登録し直してください"
+            )
+        if known is not None and known[1] != "active" and not replace:
+            raise OdekakeError(
+                f"端末 {device_id} は失効済みです。新しい鍵で登録し直すときは"
+                "「失効済みの端末を新しい鍵で登録し直す」に印を付けてください"
             )
         dev, pub, outcome, hub_pub = enroll(
             None,
@@ -105,6 +111,7 @@ async def enrol(request: Request, form: FormData) -> Response:
             device_id=device_id,
             public_key=public_key,
             van_id=van_id,
+            replace=replace,
         )
         if outcome != "unchanged":
             audit.log(

@@ -275,3 +275,17 @@ def test_a_key_is_replaced_only_through_a_code(admin: Browser, hub_path: Path) -
     ).fetchone() == (first,)
     page = _code_form(admin, "van-new-04", PASSWORDS["admin"])
     assert 'id="code-replaces"' in page.text and "van-new-04" in page.text
+
+
+def test_three_wrong_passwords_for_a_code_end_the_admins_sessions(
+    admin: Browser, hub_path: Path
+) -> None:
+    answers = [_code_form(admin, "van-new-05", f"wrong-password-{n}") for n in range(3)]
+    assert [a.status_code for a in answers] == [400, 400, 400]
+    assert "ログインを終了しました" in answers[2].text
+    after = admin.client.get("/console/devices", follow_redirects=False)
+    assert after.status_code in (302, 303) and "/login" in after.headers["location"]
+    db = connect(hub_path, role="hub")
+    acts = [r[0] for r in db.execute("SELECT action FROM audit_log ORDER BY seq")]
+    assert acts.count("reauth.failed") == 3 and acts[-1] == "reauth.sessions_ended"
+    assert db.execute("SELECT COUNT(*) FROM enrol_codes").fetchone()[0] == 0

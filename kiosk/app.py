@@ -29,6 +29,7 @@ from kiosk.screens.certificate import CertificateScreen
 from kiosk.screens.consultation import ConsultationScreen
 from kiosk.screens.dayclose import DayCloseScreen
 from kiosk.screens.disaster import DisasterScreen
+from kiosk.screens.enrol import EnrolScreen
 from kiosk.screens.explanation import ExplanationScreen
 from kiosk.screens.frailty import FrailtyScreen
 from kiosk.screens.garbage import GarbageScreen
@@ -56,6 +57,7 @@ SCREENS: dict[str, navigation.Factory] = {
     "consultation": ConsultationScreen,
     "dayclose": DayCloseScreen,
     "disaster": DisasterScreen,
+    "enrol": EnrolScreen,
     "explanation": ExplanationScreen,
     "frailty": FrailtyScreen,
     "garbage": GarbageScreen,

@@ -263,6 +263,16 @@ L: Final[dict[str, str]] = {
     "reopenings": "再開",
     "logged_out": "ログアウトしました",
     "switch_operator": "ログアウト(職員交代)",
+    "enrol_title": "ハブへの登録(初回)",
+    "enrol_hint": "管理画面の登録コードのQRを読み取るか、ハブのURLと登録コードを入力して Ctrl+S",
+    "enrol_hub": "ハブのURL(例: http://10.0.0.5:8765)",
+    "enrol_code": "登録コード(例: ABCD-EFGH-JKLM-NPQR-STUV)",
+    "enrol_go": "登録する",
+    "enrol_busy": "ハブに登録しています…",
+    "enrol_done": "登録が終わりました。Esc でログイン画面に戻ります",
+    "enrol_needed": "この端末はまだハブに登録されていません。F2 で登録画面を開きます(登録コードのQRを読み取っても開きます)",
+    "enrol_open": "ハブへの登録",
+    "enrol_missing": "ハブのURLと登録コードを入力してください",
 }
 
 ACTIVITY_LABELS: Final[dict[str, str]] = {

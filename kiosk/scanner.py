@@ -14,7 +14,8 @@ keys) and decides, when the burst ends, whether it was a scan:
   to the screen exactly as typed, in order.
 
 What a scan does is :func:`handle_scan`: a pre-fill code opens its form, a receipt
-code opens that receipt's detail, anything else says 「読み取れないコードです」
+code opens that receipt's detail, an enrolment QR (``odekake-enrol:``) opens the
+hub enrolment screen filled in, anything else says 「読み取れないコードです」
 and changes nothing.
 
 How a burst is seen: keys already waiting behind the current one (a terminal
@@ -32,8 +33,10 @@ from typing import TYPE_CHECKING
 
 from kiosk import navigation
 from kiosk.prefill import open_prefill
+from odekake.errors import OdekakeError
 from odekake.receipts.receipt_pdf import QR_PREFIX
 from odekake.residents.prefill import PREFIX
+from odekake.sync.enrol_codes import QR_PREFIX as ENROL_PREFIX
 
 if TYPE_CHECKING:
     from kiosk.host import KioskHost
@@ -140,6 +143,9 @@ class KeyBurst:
 def handle_scan(app: KioskHost, text: str) -> None:
     """What a scan does: open its form or receipt, or say it cannot be read."""
     upper = text.upper()
+    if text.startswith(ENROL_PREFIX):
+        open_enrolment(app, text)
+        return
     if upper.startswith(PREFIX):
         open_prefill(app, text)
         return
@@ -147,6 +153,21 @@ def handle_scan(app: KioskHost, text: str) -> None:
         open_receipt(app, text)
         return
     app.notify(UNREADABLE, severity="error", timeout=8)
+
+
+def open_enrolment(app: KioskHost, text: str) -> None:
+    """A scanned enrolment QR: the enrol screen, filled in (or refilled)."""
+    from odekake.sync.enrol_codes import parse_qr_text
+
+    try:
+        hub_url, code = parse_qr_text(text)
+    except OdekakeError as exc:
+        app.notify(str(exc), severity="error", timeout=8)
+        return
+    if navigation.is_screen(app.screen, "enrol"):
+        app.screen.fill(hub_url, code)  # type: ignore[attr-defined]
+        return
+    app.push_screen(navigation.make("enrol", hub_url, code))
 
 
 def open_receipt(app: KioskHost, text: str) -> None:

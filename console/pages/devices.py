@@ -11,12 +11,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from console.svg_qr import qr_svg
 from console.web import action, actor, console_of, href, page, render
 from odekake.access import audit
 from odekake.access.staff import confirm_admin_password
 from odekake.errors import NotFound, OdekakeError
 from odekake.sync import fleet
-from odekake.sync.keys import device_key_text, enroll, fingerprint
+from odekake.sync.enrol_codes import cancel_code, create_code, list_codes, qr_text
+from odekake.sync.keys import device_key_status, enroll, fingerprint
 
 ENROL_LABELS = {
     "registered": "ハブに登録しました",
@@ -36,6 +38,7 @@ async def _page(
     error: str = "",
     typed: dict[str, str] | None = None,
     enrolled: dict[str, str] | None = None,
+    new_code: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Response:
     def load(db: Any) -> dict[str, Any]:
@@ -43,6 +46,7 @@ async def _page(
             "devices": fleet.devices(db),
             "quarantine": fleet.quarantined(db),
             "vans": fleet.van_names(db),
+            "codes": list_codes(db),
         }
 
     data = await console_of(request).call(load)
@@ -54,6 +58,7 @@ async def _page(
             "error": error,
             "typed": typed or {},
             "enrolled": enrolled,
+            "new_code": new_code,
             "done": request.query_params.get("done", ""),
             "keep_labels": fleet.KEEP_LABELS,
         },
@@ -74,7 +79,7 @@ async def enrol(request: Request, form: FormData) -> Response:
     device_id = _field(form, "device_id")
     public_key = _field(form, "public_key")
     van_id = _field(form, "van_id") or None
-    replace = _field(form, "replace") == "1"
+    replace = _field(form, "replace") == "1"  # re-admits a revoked device only
     password = form.get("confirm_password", "")
     who = actor(request)
     login = str(request.state.staff)
@@ -86,7 +91,20 @@ async def enrol(request: Request, form: FormData) -> Response:
         confirm_admin_password(
             db, login, password if isinstance(password, str) else "", purpose="device.enrol"
         )
-        old = device_key_text(db, device_id)
+        known = device_key_status(db, device_id)
+        old = known[0] if known else None
+        if known is not None and known[1] == "active" and known[0] != public_key:
+            # An active key is replaced only through a one-time code (made with the
+            # password re-entered, redeemed by the van itself, audited old/new).
+            raise OdekakeError(
+                f"端末 {device_id} は別の鍵で登録済みです。鍵を置き換えるときは、"
+                "「登録コードを作る」で作ったコードで車両から登録し直してください"
+            )
+        if known is not None and known[1] != "active" and not replace:
+            raise OdekakeError(
+                f"端末 {device_id} は失効済みです。新しい鍵で登録し直すときは"
+                "「失効済みの端末を新しい鍵で登録し直す」に印を付けてください"
+            )
         dev, pub, outcome, hub_pub = enroll(
             None,
             con.db_path,
@@ -121,9 +139,62 @@ async def enrol(request: Request, form: FormData) -> Response:
         "fingerprint": fingerprint(pub),
         "hub_key": hub_pub,
         "hub_fingerprint": fingerprint(hub_pub) if hub_pub else "",
-        "hub_url": str(request.base_url).split("/console", 1)[0].rstrip("/"),
+        "hub_url": _hub_url(request),
     }
     return await _page(request, enrolled=enrolled)
+
+
+def _hub_url(request: Request) -> str:
+    """The hub's URL as this browser reaches it (what a van on the same network uses)."""
+    return str(request.base_url).split("/console", 1)[0].rstrip("/")
+
+
+@action("device.manage")
+async def make_code(request: Request, form: FormData) -> Response:
+    """A one-time enrolment code for a van (admin, password re-entered); shown once."""
+    con = console_of(request)
+    van_id = _field(form, "code_van_id") or _field(form, "code_new_van_id")
+    password = form.get("confirm_password", "")
+    who = actor(request)
+    login = str(request.state.staff)
+
+    def run(db: Any) -> Any:
+        if not van_id:
+            raise OdekakeError("登録コードを作る車両を選ぶか、新しい車両IDを入力してください")
+        # A code lets a van register (or replace) the key the hub trusts.
+        confirm_admin_password(
+            db, login, password if isinstance(password, str) else "", purpose="enrol.code"
+        )
+        return create_code(db, van_id, actor=who)
+
+    try:
+        made = await con.call(run)
+    except OdekakeError as exc:
+        return await _page(request, error=str(exc), typed={"code_new_van_id": van_id}, status=400)
+    hub_url = _hub_url(request)
+    text = qr_text(hub_url, made.code)
+    shown = {
+        "code": made.code,
+        "van_id": made.van_id,
+        "expires_at": made.expires_at,
+        "hub_url": hub_url,
+        "replaces": made.replaces,
+        "qr": qr_svg(text, label=f"車両 {made.van_id} の登録用QRコード"),
+        "command": f"odekake device enroll --db van.db --hub {hub_url} --code {made.code}",
+    }
+    return await _page(request, new_code=shown)
+
+
+@action("device.manage")
+async def cancel(request: Request, form: FormData) -> Response:
+    """Cancel a pending enrolment code (audited)."""
+    code_id = _field(form, "code_id")
+    who = actor(request)
+    try:
+        await console_of(request).call(lambda db: cancel_code(db, code_id, actor=who))
+    except OdekakeError as exc:
+        return await _page(request, error=str(exc), status=400)
+    return RedirectResponse(href(request, "/devices?done=code-cancelled"), status_code=303)
 
 
 @action("device.manage")
@@ -201,6 +272,8 @@ def routes() -> list[BaseRoute]:
         Route("/devices", devices_page, methods=["GET"]),
         Route("/devices/enroll", enrol, methods=["POST"]),
         Route("/devices/revoke", revoke, methods=["POST"]),
+        Route("/devices/codes", make_code, methods=["POST"]),
+        Route("/devices/codes/cancel", cancel, methods=["POST"]),
         Route("/devices/quarantine/{n}", quarantine_page, methods=["GET"]),
         Route("/devices/quarantine/{n}/resolve", resolve, methods=["POST"]),
     ]

@@ -15,6 +15,7 @@ from kiosk.labels import t
 from kiosk.screens.base import KioskScreen
 from odekake.errors import OdekakeError
 from odekake.services.login import LockedOut, login
+from odekake.sync.enrol_client import van_enrolled
 
 log = logging.getLogger("kiosk")
 
@@ -28,6 +29,7 @@ class LoginScreen(KioskScreen):
         Binding("enter", "enter", t("login"), priority=True),
         Binding("ctrl+q", "app.quit", t("quit")),
         Binding("ctrl+u", "supervisor_unlock", t("supervisor_unlock"), priority=True),
+        Binding("f2", "enrol", t("enrol_open")),
     ]
 
     def body(self) -> ComposeResult:
@@ -38,6 +40,8 @@ class LoginScreen(KioskScreen):
             yield Label(t("pin"))
             yield Input(id="pin", password=True, compact=True, max_length=8, restrict=r"[0-9]*")
             yield Static(t("login_hint"), id="login-message")
+            if not van_enrolled(self.kiosk.db_path):
+                yield Static(t("enrol_needed"), id="enrol-notice", classes="-error")
             notice = self.kiosk.crash_notice
             if notice:
                 yield Static(notice, id="crash-notice", classes="-error")
@@ -47,6 +51,9 @@ class LoginScreen(KioskScreen):
 
     def on_screen_resume(self) -> None:
         self.refresh_topbar()
+        if van_enrolled(self.kiosk.db_path):
+            for notice in self.query("#enrol-notice"):
+                notice.remove()
         self.query_one("#pin", Input).value = ""
         self.set_focus(self.query_one("#operator", Input))
 
@@ -76,6 +83,11 @@ class LoginScreen(KioskScreen):
         message.update(t("login_hint"))
         message.set_class(False, "-error")
         self.kiosk.logged_in(operator)
+
+    def action_enrol(self) -> None:
+        """The first-run enrolment screen (offered only while the van is not enrolled)."""
+        if not van_enrolled(self.kiosk.db_path):
+            self.app.push_screen(navigation.make("enrol"))
 
     def action_supervisor_unlock(self) -> None:
         """A supervisor lifts a lock-out (the id typed so far is the one to unlock)."""

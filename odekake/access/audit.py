@@ -68,6 +68,13 @@ ACTIONS: dict[str, str] = {
     "plan.cancel": "巡回計画の作成の中止",
     "plan.edit": "巡回計画の手直し",
     "reauth.failed": "管理者のパスワード再確認の失敗",
+    "reauth.sessions_ended": "パスワード再確認の失敗が続いたためのセッション終了",
+    "enrol.code.create": "端末の登録コードの作成",
+    "enrol.code.cancel": "端末の登録コードの取り消し",
+    "enrol.code.burnt": "誤りが続いた登録コードの無効化",
+    "enrol.redeem": "登録コードによる端末の登録",
+    "enrol.failed": "登録コードによる登録の拒否",
+    "enrol.throttled": "登録コードの誤りが続いたための待機",
 }
 
 

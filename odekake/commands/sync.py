@@ -172,6 +172,15 @@ def device_group() -> None:
     is_flag=True,
     help="車両に登録済みのハブの鍵を新しい鍵に置き換える(監査ログに残ります)",
 )
+@click.option(
+    "--code",
+    default=None,
+    help="管理画面で作った登録コード(またはQRコードの odekake-enrol: で始まる文字列)",
+)
+@click.option("--hub", "hub_url", default=None, help="登録コードで登録するハブのURL")
+@click.option(
+    "--ca-file", type=_FILE, default=None, help="https のハブの証明書を確かめる市のCA証明書"
+)
 def device_enroll(
     van_path: Path | None,
     hub_path: Path | None,
@@ -181,9 +190,23 @@ def device_enroll(
     replace: bool,
     hub_key: str | None,
     accept_new_hub_key: bool,
+    code: str | None,
+    hub_url: str | None,
+    ca_file: Path | None,
 ) -> None:
-    """端末の鍵を作り(初回のみ)、ハブに公開鍵を登録し、車両にハブの鍵を登録する。"""
+    """端末の鍵を作り(初回のみ)、ハブに公開鍵を登録し、車両にハブの鍵を登録する。
+
+    ふつうは管理画面の登録コードで: odekake device enroll --db van.db --code CODE --hub URL
+    """
     from odekake.sync.keys import device_key_text, enroll, fingerprint, key_path_for
+
+    if code is not None or hub_url is not None:
+        if hub_path or device_id or public_key or van_id or replace or hub_key:
+            raise OdekakeError(
+                "登録コードで登録するときは --db、--code、--hub(と --ca-file)だけを指定してください"
+            )
+        _enroll_with_code(van_path, code, hub_url, ca_file)
+        return
 
     old = None
     if hub_path is not None and (device_id or van_path is not None):
@@ -242,6 +265,29 @@ def device_enroll(
         )
     elif van_path is not None and not hub_pub:
         click.echo("ハブの署名公開鍵がまだ登録されていません(odekake device pin-hub で登録)")
+
+
+def _enroll_with_code(
+    van_path: Path | None, code: str | None, hub_url: str | None, ca_file: Path | None
+) -> None:
+    from odekake.sync.enrol_client import enrol_with_code
+    from odekake.sync.enrol_codes import QR_PREFIX, parse_qr_text
+
+    if van_path is None:
+        raise OdekakeError("車両のデータベースを --db で指定してください")
+    if not code:
+        raise OdekakeError("管理画面に表示された登録コードを --code で指定してください")
+    if code.strip().startswith(QR_PREFIX):
+        qr_url, code = parse_qr_text(code)
+        if hub_url and hub_url.rstrip("/") != qr_url:
+            raise OdekakeError(f"--hub がQRコードのハブのURL({qr_url})と違います")
+        hub_url = qr_url
+    if not hub_url:
+        raise OdekakeError("ハブのURLを --hub で指定してください(例: http://10.0.0.5:8765)")
+    done = enrol_with_code(van_path, hub_url, code, ca_file=ca_file)
+    for line in done.describe():
+        click.echo(line)
+    click.echo("登録が終わりました。odekake sync push / pull でこのハブと同期できます。")
 
 
 @device_group.command("pin-hub")

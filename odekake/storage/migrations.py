@@ -850,3 +850,34 @@ def m1402_console_sessions_and_login_throttles(db: sqlite_utils.Database) -> Non
         );
         """,
     )
+
+
+@migrations(name="2501_enrol_codes")
+def m2501_enrol_codes(db: sqlite_utils.Database) -> None:
+    # Hub only (never in the sync snapshot): one-time enrolment codes made in the
+    # console. Only the code's MAC key (a SHA-256 of the code) is kept, and wiped
+    # once the code is used, cancelled, burnt or expired; failed redemptions are
+    # counted per client address for growing waits (odekake.sync.enrol_codes).
+    run_script(
+        db,
+        """
+        CREATE TABLE enrol_codes (
+            code_id TEXT PRIMARY KEY,
+            mac_key TEXT NOT NULL,
+            van_id TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            state TEXT NOT NULL,
+            wrong INTEGER NOT NULL DEFAULT 0,
+            used_at TEXT,
+            used_by TEXT
+        );
+        CREATE TABLE enrol_throttles (
+            address TEXT PRIMARY KEY,
+            failures INTEGER NOT NULL,
+            last_failed_at TEXT NOT NULL,
+            blocked_until TEXT NOT NULL
+        );
+        """,
+    )

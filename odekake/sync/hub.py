@@ -41,6 +41,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from odekake.errors import OdekakeError
 from odekake.operations.backup import backup_mark
 from odekake.operations.hubapps import mounted_apps
+from odekake.storage import strictjson
 from odekake.storage.db import connect, write
 from odekake.sync.bundle import BundleRefused
 from odekake.sync.connections import (
@@ -49,11 +50,13 @@ from odekake.sync.connections import (
     max_connections,
     raise_open_file_limit,
 )
+from odekake.sync.enrol_codes import EnrolRefused, parse_redemption, redeem
 from odekake.sync.ingest import HubBusy, hub_mark, ingest_bytes, with_retry
 from odekake.sync.keys import (
     device_key_status,
     now_iso,
     parse_public_key,
+    public_key_text,
     verify,
 )
 from odekake.sync.snapshot import HubNotReady, deliver_snapshot
@@ -84,6 +87,7 @@ ROUTE_CAPS: dict[str, int] = {
     "/v1/push": 64 * 1024 * 1024,
     "/vote/checkin": 16 * 1024,
     "/vote/release": 16 * 1024,
+    "/v1/enrol": 4 * 1024,
 }
 """Largest body each route reads (bytes); every other route takes no body at all."""
 MAX_BODY_BYTES = ROUTE_CAPS["/v1/push"]
@@ -194,6 +198,25 @@ OPENAPI: dict[str, Any] = {
             "get": {
                 "summary": "The calling device's status at the hub",
                 "responses": {"200": {"description": "status"}},
+            }
+        },
+        "/v1/enrol": {
+            "post": {
+                "summary": "Redeem a one-time enrolment code (unsigned; body at most 4 KiB)",
+                "description": (
+                    "Body {code_id, device_id, public_key, nonce (32 hex), proof = hex "
+                    "HMAC-SHA256(K, 'odekake-enrol-request-v1\\nCODE_ID\\nDEVICE\\nPUBLIC_KEY"
+                    "\\nNONCE')}, K = SHA-256('odekake-enrol-key-v1\\n' + code). Answer "
+                    "{hub_key, device_id, van_id, outcome, proof = HMAC(K, 'odekake-enrol-"
+                    "answer-v1\\nCODE_ID\\nHUB_KEY\\nDEVICE\\nPUBLIC_KEY\\nNONCE\\nVAN\\n"
+                    "OUTCOME')}. Refusals name a reason: malformed, unknown, wrong, expired, "
+                    "used, cancelled, burnt, other_van (403), throttled (429)."
+                ),
+                "responses": {
+                    "200": {"description": "registered, with the hub key and its proof"},
+                    "403": {"description": "code refused (reason named)"},
+                    "429": {"description": "too many failures from this address"},
+                },
             }
         },
     },
@@ -518,6 +541,36 @@ def make_app(
     async def openapi(request: Request) -> JSONResponse:
         return JSONResponse(OPENAPI)
 
+    hub_public = public_key_text(hub_key)
+
+    async def enrol(request: Request) -> JSONResponse:
+        """Redeem a one-time enrolment code (unsigned: the van has no key here yet)."""
+        try:
+            body = await read_capped(request, ROUTE_CAPS["/v1/enrol"])
+            try:
+                data = strictjson.loads(body)
+            except (ValueError, RecursionError) as exc:
+                raise _Refused(400, "登録の要求が JSON として読めません") from exc
+            redemption = parse_redemption(data)
+            address = request.client.host if request.client else ""
+            answer = await call(lambda conn: redeem(conn, redemption, hub_public, address=address))
+            log.info("登録コードで端末 %s を登録しました", answer["device_id"])
+            return JSONResponse(answer)
+        except ClientDisconnect:
+            return _error(400, "送信が途中で切れました")
+        except _Refused as exc:
+            return _error(exc.status, exc.message)
+        except EnrolRefused as exc:
+            log.info("登録コードを拒否 (%s): %s", exc.reason, exc)
+            return _error(exc.status, str(exc), reason=exc.reason)
+        except HubBusy as exc:
+            return _error(503, str(exc))
+        except OdekakeError as exc:
+            return _error(400, str(exc), reason="refused")
+        except Exception:
+            log.exception("hub: unexpected error in enrol")
+            return _error(503, "ハブで登録を処理できませんでした。しばらくしてから試してください")
+
     async def voting_guard(request: Request) -> Response | None:
         """The early-voting routes sit behind the same device signature check."""
         try:
@@ -541,6 +594,7 @@ def make_app(
         Route("/v1/push", guarded(push), methods=["POST"]),
         Route("/v1/snapshot", guarded(snapshot), methods=["GET"]),
         Route("/v1/status", guarded(status), methods=["GET"]),
+        Route("/v1/enrol", enrol, methods=["POST"]),
         *mounted_apps(path),  # the console at /console/: staff sessions, no device auth
     ]
     if only_voting:
@@ -552,6 +606,21 @@ def make_app(
             Middleware(SignAnswers, key=hub_key),
         ],
     )
+
+
+async def read_capped(request: Request, cap: int) -> bytes:
+    """An unsigned request's body, refused with 413 past ``cap`` bytes."""
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > cap):
+        raise _Refused(413, "送信データが大きすぎます")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > cap:
+            raise _Refused(413, "送信データが大きすぎます")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class SignAnswers:

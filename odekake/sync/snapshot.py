@@ -282,6 +282,9 @@ HUB_ONLY_TABLES: frozenset[str] = frozenset(
         # the console's sessions and sign-in throttles
         "console_sessions",
         "login_throttles",
+        # one-time enrolment codes (their MAC keys) and the redemption throttles
+        "enrol_codes",
+        "enrol_throttles",
     }
 )
 """Every hub table that is not in :data:`SNAPSHOT_TABLES` (checked by a test)."""

@@ -222,3 +222,70 @@ def test_device_refusals(browser: Browser, hub_path: Path, demo_dir: Path) -> No
     assert not re.search(r"view\.personal", str(db.execute(
         "SELECT group_concat(action) FROM audit_log WHERE actor='staff:mgr'"
     ).fetchone()[0]))  # fmt: skip
+
+
+def _code_form(admin: Browser, van: str, password: str):  # type: ignore[no-untyped-def]
+    return admin.post(
+        "/console/devices/codes",
+        {"code_van_id": "", "code_new_van_id": van, "confirm_password": password},
+        page="/console/devices",
+    )
+
+
+def test_enrolment_code_needs_the_admin_password_and_is_shown_once(
+    admin: Browser, hub_path: Path
+) -> None:
+    db = connect(hub_path, role="hub")
+    none = _code_form(admin, "van-new-03", "")
+    assert none.status_code == 400 and "パスワードの再入力" in none.text
+    wrong = _code_form(admin, "van-new-03", "not-the-password")
+    assert wrong.status_code == 400
+    assert db.execute("SELECT COUNT(*) FROM enrol_codes").fetchone()[0] == 0
+    made = _code_form(admin, "van-new-03", PASSWORDS["admin"])
+    assert made.status_code == 200
+    code = re.search(r'id="code-text"[^>]*>([A-Z0-9-]{24})<', made.text)
+    assert code, made.text[:2000]
+    assert "<svg" in made.text.split('id="code-qr"', 1)[1][:200]
+    assert "15分" in made.text and "--code " + code.group(1) in made.text
+    row = db.execute("SELECT van_id, state, mac_key FROM enrol_codes").fetchone()
+    assert row[:2] == ("van-new-03", "pending") and code.group(1) not in row[2]
+    listed = admin.client.get("/console/devices").text
+    assert code.group(1) not in listed  # only its public first group is listed again
+    assert f'data-code="{code.group(1)[:4]}"' in listed
+    gone = admin.post(
+        "/console/devices/codes/cancel", {"code_id": code.group(1)[:4]}, page="/console/devices"
+    )
+    assert gone.status_code == 303
+    assert db.execute("SELECT state, mac_key FROM enrol_codes").fetchone() == ("cancelled", "")
+    acts = [r[0] for r in db.execute("SELECT action FROM audit_log ORDER BY seq")]
+    assert "reauth.failed" in acts and "enrol.code.create" in acts
+    assert acts[-1] == "enrol.code.cancel"
+
+
+def test_a_key_is_replaced_only_through_a_code(admin: Browser, hub_path: Path) -> None:
+    first = public_key_text(generate_key())
+    form = {"device_id": "van-new-04", "public_key": first, "confirm_password": PASSWORDS["admin"]}
+    assert admin.post("/console/devices/enroll", form, page="/console/devices").status_code == 200
+    other = {**form, "public_key": public_key_text(generate_key()), "replace": "1"}
+    refused = admin.post("/console/devices/enroll", other, page="/console/devices")
+    assert refused.status_code == 400 and "登録コード" in refused.text
+    db = connect(hub_path, role="hub")
+    assert db.execute(
+        "SELECT public_key FROM devices WHERE device_id = 'van-new-04'"
+    ).fetchone() == (first,)
+    page = _code_form(admin, "van-new-04", PASSWORDS["admin"])
+    assert 'id="code-replaces"' in page.text and "van-new-04" in page.text
+
+
+def test_three_wrong_passwords_for_a_code_end_the_admins_sessions(
+    admin: Browser, hub_path: Path
+) -> None:
+    answers = [_code_form(admin, "van-new-05", f"wrong-password-{n}") for n in range(3)]
+    assert [a.status_code for a in answers] == [400, 400, 400]
+    assert "ログインを終了しました" in answers[2].text
+    after = admin.client.get("/console/devices", follow_redirects=False)
+    assert after.status_code in (302, 303) and "/login" in after.headers["location"]
+    db = connect(hub_path, role="hub")
+    acts = [r[0] for r in db.execute("SELECT action FROM audit_log ORDER BY seq")]
+    assert acts.count("reauth.failed") == 3 and acts[-1] == "reauth.sessions_ended"
+    assert db.execute("SELECT COUNT(*) FROM enrol_codes").fetchone()[0] == 0

@@ -49,6 +49,7 @@ FLAG_BG = colors.HexColor("#FFD7D7")
 HEAD_BG = colors.HexColor("#E4ECF7")
 LINE = colors.HexColor("#555555")
 GRID = colors.HexColor("#DDDDDD")
+PARTIAL_COLOR = colors.HexColor("#8FA9CC")  # the line into a month not yet over
 SPAN_ROWS_MAX = 16  # 地区定期巡回 rows that still fit one page under the header
 FLAG_MARK = "▲"  # the printed tables use ※ as a bullet, so flags use another mark
 HEAD_LABELS = {
@@ -342,7 +343,13 @@ def line_chart(report: Report, font: str, width: float, height: float) -> Drawin
     for i, n in known:
         if prev is not None and prev[0] == i - 1:
             (ax, ay), (bx, by) = xy(*prev), xy(i, n)
-            d.add(Line(ax, ay, bx, by, strokeColor=SERIES_COLORS[0], strokeWidth=1.5))
+            if months[i][0] == report.partial_month:
+                # A month not yet over is not a fall: a thin dotted line leads to it.
+                dotted = Line(ax, ay, bx, by, strokeColor=PARTIAL_COLOR, strokeWidth=0.8)
+                dotted.strokeDashArray = [2, 2]
+                d.add(dotted)
+            else:
+                d.add(Line(ax, ay, bx, by, strokeColor=SERIES_COLORS[0], strokeWidth=1.5))
         prev = (i, n)
     for i, n in known:
         x, y = xy(i, n)
@@ -364,7 +371,7 @@ def line_chart(report: Report, font: str, width: float, height: float) -> Drawin
             day = report.created.day
             d.add(
                 String(
-                    x, y + 13, f"{day}日現在", fontName=font, fontSize=6, textAnchor="middle",
+                    x, y + 13, f"途中({day}日現在)", fontName=font, fontSize=6, textAnchor="middle",
                     fillColor=colors.HexColor("#B00020"),
                 )
             )  # fmt: skip
@@ -379,7 +386,7 @@ def line_chart(report: Report, font: str, width: float, height: float) -> Drawin
             last_year = yy
     pairs: list[tuple[Any, str]] = [(SERIES_COLORS[0], "運用回数(回)")]
     if report.partial_month is not None:
-        pairs.append((None, f"○ 月の途中({report.as_of_text})"))
+        pairs.append((None, f"○ 月の途中({report.as_of_text}、点線)"))
     _legend(d, font, width, height, pairs)
     return d
 

@@ -74,7 +74,8 @@ def test_future_months_are_not_zero_and_the_partial_month_is_marked(
     assert report.partial_month == (2023, 12)
     d = line_chart(report, register_fonts(), 700, 180)
     texts = [s.text for s in _strings(d)]
-    assert "途中(10日現在)" in texts and "○ 月の途中(2023年12月10日現在、点線)" in texts
+    assert "途中(10日現在)" in texts and "○ 月の途中(2023年12月10日現在)" in texts
+    assert "┈ 途中の月へは点線" in texts
     pdf = render_report(report, tmp_path / "r.pdf")
     chart = next(p for p in u.pdf_lines(pdf) if p[0].startswith("グラフ"))
     assert "グラフ 2023年度(令和5年度)(2023年12月10日現在)" in chart

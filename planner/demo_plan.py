@@ -2,9 +2,13 @@
 
 ``odekake demo`` used to insert a hand-made rotation that broke dozens of rules; a
 newcomer's first look at the console was a wall of red. Here the month's policy is
-written (four weeks from the demo's today), the planner solves it, the plan must pass
-:func:`planner.check.check_plan` and is published through the same gate as the
-console's 公開する (:func:`planner.publishing.publish_checked`).
+written, the planner solves it, the plan must pass :func:`planner.check.check_plan` and
+is published through the same gate as the console's 公開する
+(:func:`planner.publishing.publish_checked`).
+
+The plan starts :data:`PAST_DAYS` before the demo's today, as if made and published
+then, and runs four weeks past today: the demo van serves its first days (see
+:func:`odekake.demo.build_demo`), so planned versus actual has days to show.
 
 Today always has a stop (the kiosk and the demo election open it): the policy pins
 today's site, and when today is a closed day (a weekend or holiday) it is opened, as a
@@ -13,7 +17,9 @@ coordinator opens a day for an event, with the site's hours covering it.
 
 from __future__ import annotations
 
-from datetime import date
+import uuid
+from dataclasses import replace
+from datetime import date, timedelta
 from typing import Any
 
 import sqlite_utils
@@ -30,14 +36,22 @@ from planner.tomlfile import dumps
 
 WEEKDAYS = "月火水木金土日"
 TODAY_WINDOW = "10:00-12:00"
-DAYS = 28
+DAYS = 28  # after today
+PAST_DAYS = 10  # before today: the days the demo van has already served
+
+
+def plan_start(today: date) -> date:
+    """The demo plan's first day."""
+    return today - timedelta(days=PAST_DAYS)
 
 
 def demo_policy(db: sqlite_utils.Database, today: date, site_id: str) -> dict[str, Any]:
-    """Four weeks from ``today`` with the default rules, today's stop pinned."""
-    month = f"{today.year:04d}-{today.month:02d}"
+    """From :func:`plan_start` to four weeks after ``today`` with the default rules,
+    today's stop pinned."""
+    start = plan_start(today)
+    month = f"{start.year:04d}-{start.month:02d}"
     doc = policy_form.parse_text(policy_form.default_policy(db, month))
-    doc["horizon"] = {"start": today.isoformat(), "days": DAYS}
+    doc["horizon"] = {"start": start.isoformat(), "days": PAST_DAYS + DAYS}
     if master.is_closed(db, today):
         doc["calendar"]["opened"] = [today.isoformat()]
     doc["pins"] = [
@@ -72,20 +86,25 @@ def copy_published(hub: sqlite_utils.Database, van: sqlite_utils.Database, plan_
 
 
 def publish_demo_plan(db: sqlite_utils.Database, today: date, site_id: str) -> str:
-    """Solve, check and publish the demo's plan on the hub; its id.
+    """Solve, check and publish the demo's plan on the hub, as of its first day; its id.
 
     Raises:
         planner.publishing.PublishRefused: The solved plan breaks a rule (a bug).
     """
     _open_today(db, site_id, today)
     doc = demo_policy(db, today, site_id)
-    text = dumps(doc, "デモの巡回計画の設定(odekake demo が作成、4週間)")
-    data = policy_from_dict(doc, db, today=today)
+    text = dumps(
+        doc, f"デモの巡回計画の設定(odekake demo が作成、今日の{PAST_DAYS}日前から4週間後まで)"
+    )
+    start = plan_start(today)
+    data = policy_from_dict(doc, db, today=start)
     plan = solve(build(data), time_limit=60, gap=0.01)
-    month = f"{today.year:04d}-{today.month:02d}"
+    # A stable id (the van's records name the plan's visits): the same demo, the same chain.
+    plan = replace(plan, id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"odekake:demo:{today}:{site_id}")))
+    month = f"{start.year:04d}-{start.month:02d}"
     policy_form.save_policy(db, month, text, actor="demo")
     plan_id = save_draft(
         db, plan, policy_text=text, parent_id=None, actor="demo", label="デモの計画(計画機能で作成)"
     )
-    publish_checked(db, plan_id, actor="demo", today=today)
+    publish_checked(db, plan_id, actor="demo", today=start)
     return plan_id

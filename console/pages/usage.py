@@ -1,4 +1,4 @@
-"""利用実績: the usage table (the same cells as the CSV/XLSX), its charts, downloads,
+"""利用実績: the usage table laid out as its PDF prints it, its charts, downloads,
 and the import of past tallies (preview, then all or nothing)."""
 
 from __future__ import annotations
@@ -20,7 +20,18 @@ from starlette.routing import BaseRoute, Route
 from console.web import action, actor, audit_change, console_of, href, page, render
 from odekake.errors import ImportRejected, OdekakeError, ValidationError
 from odekake.reports.counting import Period
-from odekake.reports.export import FLAG_MARK, sheet_layout, to_csv, write_xlsx
+from odekake.reports.export import to_csv, write_xlsx
+from odekake.reports.layout import (
+    EXPLANATION_HEAD,
+    FLAG_MARK,
+    MONTHLY_KEY,
+    PEOPLE_HEAD,
+    category_heads,
+    cell_text,
+    months_across,
+    summary_texts,
+    table_lines,
+)
 from odekake.reports.svg import chart_svgs
 from odekake.reports.table import Report, build_report
 from odekake.reports.tallies import import_tallies, load_sheets, parse_fiscal_year, preview_tallies
@@ -131,14 +142,20 @@ async def _report(request: Request) -> tuple[Report | None, dict[str, str], str]
     return report, values, ""
 
 
-def sheet_view(report: Report) -> tuple[list[list[tuple[str, bool, bool]]], int]:
-    """The CSV/XLSX rows as (text, flagged, is a number) cells, and the widest row's width."""
-    rows, flagged = sheet_layout(report)
-    cells = [
-        [(str(v), (i, j) in flagged, isinstance(v, int | float)) for j, v in enumerate(row)]
-        for i, row in enumerate(rows)
-    ]
-    return cells, max((len(r) for r in rows), default=1)
+def table_view(report: Report) -> dict[str, Any]:
+    """What the page draws, as the PDF prints it (:mod:`odekake.reports.layout`)."""
+    return {
+        "lines": table_lines(report),
+        "regular_lines": sum(1 for line in table_lines(report) if line.activity == "regular"),
+        "heads": category_heads(report),
+        "summary": summary_texts(report),
+        "months": months_across(report),
+        "details": [t for t in report.council if t.key != MONTHLY_KEY],
+        "cell_text": cell_text,
+        "flag_mark": FLAG_MARK,
+        "people_head": PEOPLE_HEAD,
+        "explanation_head": EXPLANATION_HEAD,
+    }
 
 
 @page("report.view")
@@ -153,12 +170,8 @@ async def usage(request: Request) -> Response:
         "imported": request.query_params.get("imported", ""),
     }
     if report is not None:
-        context["sheet"], context["width"] = sheet_view(report)
+        context.update(table_view(report))
         context["charts"] = charts_of(report)
-        context["header_row"] = next(
-            (i for i, row in enumerate(context["sheet"]) if row and row[0][0] == "活動"), -1
-        )
-        context["flag_mark"] = FLAG_MARK
     return render(request, "usage.html", context, status=400 if error else 200)
 
 

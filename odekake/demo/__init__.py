@@ -23,6 +23,7 @@ from odekake.masterdata import master
 from odekake.masterdata.catalog import ACTIVITIES, STOP_CLOSE, STOP_OPEN
 from odekake.storage.db import connect, set_meta, write
 from odekake.errors import OdekakeError
+from odekake.plans import IN_FORCE
 from odekake.storage.private_files import write_private
 from odekake.receipts import fiscal_year, format_receipt_no
 from odekake.storage.records import GENESIS, SEAL_KEY_META, Record, build_record, insert_record
@@ -296,13 +297,21 @@ class _Generator:
         window: tuple[str, str],
         services: list[str],
         operator: str = "op001",
+        plan_visit_id: str | None = None,
     ) -> tuple[str, datetime]:
         self.stops += 1
         stop_id = f"{DEVICE_ID}-{day.isoformat()}-{window[0].replace(':', '')}"
         opened = _at(day, window[0], self.rng, 5)
+        # A stop of the published plan names its visit, as the kiosk's open_planned does.
+        planned: dict[str, Any] = (
+            {"plan_visit_id": plan_visit_id, "opened_at": opened.astimezone(JST).strftime("%H:%M")}
+            if plan_visit_id
+            else {}
+        )
         self.chain.add(
             STOP_OPEN,
             {
+                **planned,
                 "stop_id": stop_id,
                 "activity": activity,
                 "activity_label": ACTIVITIES[activity],
@@ -323,9 +332,17 @@ class _Generator:
     def close(self, stop_id: str, day: date, end: str) -> None:
         self.chain.add(STOP_CLOSE, {"stop_id": stop_id, "closed_at": end}, _at(day, end))
 
-    def serve_regular(self, day: date, district_id: str, window: tuple[str, str]) -> None:
+    def serve_regular(
+        self,
+        day: date,
+        district_id: str,
+        window: tuple[str, str],
+        site: dict[str, Any] | None = None,
+        plan_visit_id: str | None = None,
+    ) -> None:
         rng = self.rng
-        site = rng.choice(self.by_district[district_id])
+        if site is None:
+            site = rng.choice(self.by_district[district_id])
         rates = RATES.get(district_id, _AVG)
         offered = [
             c
@@ -333,7 +350,7 @@ class _Generator:
             if rates.get(c) is not None
         ]
         offered.append("explanation")
-        stop_id, t0 = self.stop(day, "regular", site, window, offered)
+        stop_id, t0 = self.stop(day, "regular", site, window, offered, plan_visit_id=plan_visit_id)
         t = t0
         dname = self.names[district_id]
 
@@ -514,8 +531,14 @@ def generate_history(
     start: date,
     end: date,
     seal_key: str | None = None,
+    until: date | None = None,
 ) -> tuple[_Generator, dict[str, Any]]:
-    """Build the van's record chain from ``start`` to ``end`` (in memory)."""
+    """Build the van's record chain from ``start`` to ``end`` (in memory).
+
+    With ``until``, the rotation is drawn to ``end`` as ever but the van serves only
+    the days before ``until`` (the days from then on follow the published plan, see
+    :func:`serve_plan`); the records before ``until`` are the same either way.
+    """
     gen = _Generator(rng, sites, seal_key)
     days = _working_days(db, start, end)
     # A synthetic flood in the middle of the year: り災 sessions instead of rounds.
@@ -574,9 +597,41 @@ def generate_history(
                     ),
                 )
             )
-    for _day, _start, make in sorted(events, key=lambda e: (e[0], e[1])):
-        make()
+    for day, _start, make in sorted(events, key=lambda e: (e[0], e[1])):
+        if until is None or day < until:
+            make()
     return gen, flood
+
+
+def serve_plan(
+    gen: _Generator, db: sqlite_utils.Database, first: date, last: date
+) -> tuple[int, str | None]:
+    """The van serves the published plan's visits from ``first`` to ``last`` at their
+    site and window (``stop.open`` naming the visit), except one: the last visit of the
+    first day with two or more, which the van did not reach (so 未実施 can be seen).
+
+    Returns the visits served and the id of the one left out.
+    """
+    rows = db.execute(
+        f'SELECT id, date, start, "end", site_id, district_id FROM plan_visits WHERE {IN_FORCE} '
+        "AND van_id = ? AND date BETWEEN ? AND ? ORDER BY date, order_in_day, start",
+        [VAN_ID, first.isoformat(), last.isoformat()],
+    ).fetchall()
+    per_day: dict[str, int] = {}
+    for r in rows:
+        per_day[r[1]] = per_day.get(r[1], 0) + 1
+    busy = sorted(d for d, n in per_day.items() if n >= 2)
+    skip = next(r[0] for r in reversed(rows) if r[1] == busy[0]) if busy else None
+    sites = {s["id"]: s for s in gen.sites}
+    served = 0
+    for vid, day, start, end, site_id, district_id in rows:
+        if vid == skip:
+            continue
+        gen.serve_regular(
+            date.fromisoformat(day), district_id, (start, end), sites[site_id], plan_visit_id=vid
+        )
+        served += 1
+    return served, skip
 
 
 def _seed_master(
@@ -736,6 +791,19 @@ def _demo_election(
     return n
 
 
+def _insert_records(
+    hub: sqlite_utils.Database, van: sqlite_utils.Database, records: list[Record], cut_utc: str
+) -> None:
+    """The van holds every record; the hub those before ``cut_utc`` (synced)."""
+    with write(hub):
+        for r in records:
+            if r.wall_time < cut_utc:
+                insert_record(hub, r)
+    with write(van):
+        for r in records:
+            insert_record(van, r)
+
+
 def build_demo(
     directory: Path, *, seed: int = 7, today: date | None = None, force: bool = False
 ) -> DemoSummary:
@@ -767,7 +835,14 @@ def build_demo(
     # odekake.storage.sealing); the private key stays next to hub.db, never on the van.
     private, public = generate_keypair(random.Random(seed * 7919 + 1))
     save_private_key(private, directory / HUB_KEY_FILE)
-    gen, flood = generate_history(hub, sites, rng, start, today - timedelta(days=1), public)
+    from planner.demo_plan import plan_start
+
+    # The history follows its own rotation up to the published plan's first day; from
+    # then on the van serves the plan (below), so planned versus actual has days to show.
+    first_planned = plan_start(today)
+    gen, flood = generate_history(
+        hub, sites, rng, start, today - timedelta(days=1), public, until=first_planned
+    )
     for db in (hub, van):
         _seed_master(db, sites, flood, None if db is hub else hub)
         master.seed_holidays(db, start.year, today.year + 1)
@@ -779,18 +854,17 @@ def build_demo(
         .astimezone(UTC)
         .isoformat(timespec="milliseconds")
     )
+    history = list(gen.chain.records)
+    _insert_records(hub, van, history, cut_utc)
+    # Today is always planned, even on a holiday, so the demo kiosk has stops to open
+    # (an opened day, as a coordinator would open a weekend for an event). The planner
+    # reads the history above to forecast users, so the plan comes after it.
+    _publish_demo_plan(hub, van, sites, random.Random(seed + 1), today)
+    serve_plan(gen, hub, first_planned, today - timedelta(days=1))
+    _insert_records(hub, van, gen.chain.records[len(history) :], cut_utc)
     synced = [r for r in gen.chain.records if r.wall_time < cut_utc]
-    with write(hub):
-        for r in synced:
-            insert_record(hub, r)
-    with write(van):
-        for r in gen.chain.records:
-            insert_record(van, r)
     with write(van):
         set_meta(van, "demo_synced_through_seq", str(len(synced)))
-    # Today is always planned, even on a holiday, so the demo kiosk has stops to open
-    # (an opened day, as a coordinator would open a weekend for an event).
-    _publish_demo_plan(hub, van, sites, random.Random(seed + 1), today)
     voters = _demo_election(hub, van, directory, today)
     from odekake.sync.keys import enroll_synced
 

@@ -34,8 +34,15 @@ from odekake.masterdata.catalog import CATEGORIES
 from odekake.masterdata.wareki import both_date
 from odekake.reports.council import DataTable
 from odekake.reports.counting import DaySummary, StopCount
+from odekake.reports.layout import (
+    FLAG_MARK,
+    category_heads,
+    cell_text,
+    summary_texts,
+    table_lines,
+)
 from odekake.reports.table import Report
-from odekake.reports.tallies import DASH, CellValue, as_int
+from odekake.reports.tallies import DASH, as_int
 
 PAGE = landscape(A4)
 SERIES_COLORS = (
@@ -49,15 +56,8 @@ FLAG_BG = colors.HexColor("#FFD7D7")
 HEAD_BG = colors.HexColor("#E4ECF7")
 LINE = colors.HexColor("#555555")
 GRID = colors.HexColor("#DDDDDD")
+PARTIAL_COLOR = colors.HexColor("#8FA9CC")  # the line into a month not yet over
 SPAN_ROWS_MAX = 16  # 地区定期巡回 rows that still fit one page under the header
-FLAG_MARK = "▲"  # the printed tables use ※ as a bullet, so flags use another mark
-HEAD_LABELS = {
-    "certificate": "証明書",
-    "mynumber": "マイナンバー<br/>カード",
-    "garbage": "ごみ<br/>納付券",
-    "consultation": "相談",
-    "frailty": "フレイル",
-}
 
 
 def _styles(font: str) -> dict[str, ParagraphStyle]:
@@ -76,10 +76,6 @@ def _styles(font: str) -> dict[str, ParagraphStyle]:
             "banner", parent=base, fontSize=12, leading=16, textColor=colors.HexColor("#B00020")
         ),
     }
-
-
-def _fmt(value: CellValue, unit: str) -> str:
-    return f"{value}{unit}" if isinstance(value, int) else value
 
 
 def _esc(text: str) -> str:
@@ -102,7 +98,7 @@ def _table(report: Report, st: dict[str, ParagraphStyle], font: str) -> Table:
         "",
         "",
         "",
-        *(Paragraph(HEAD_LABELS[c], st["head"]) for c in cols),
+        *(Paragraph("<br/>".join(head), st["head"]) for head in category_heads(report)),
         Paragraph("計", st["head"]),
         "",
         "",
@@ -126,18 +122,11 @@ def _table(report: Report, st: dict[str, ParagraphStyle], font: str) -> Table:
         ("ALIGN", (2, 2), (last, -1), "RIGHT"),
     ]
     regular_rows: list[int] = []
-    for r in report.rows:
+    for r in table_lines(report):
         i = len(data)
-        values = [
-            _fmt(r.sessions, "回"),
-            *(_fmt(r.cells[c], "人") for c in cols),
-            _fmt(r.total, "人"),
-            _fmt(r.explanation, "人"),
-        ]
-        keys = ["sessions", *cols, "total", "explanation"]
-        for j, key in enumerate(keys):
-            if key in r.flagged:
-                values[j] = f"{FLAG_MARK}{values[j]}"
+        values = list(r.values)
+        for j, flagged in enumerate(r.flagged):
+            if flagged:
                 style.append(("BACKGROUND", (2 + j, i), (2 + j, i), FLAG_BG))
         note = Paragraph(_esc(r.note), st["note"]) if r.note else ""
         if r.activity == "regular":
@@ -168,9 +157,8 @@ def _table(report: Report, st: dict[str, ParagraphStyle], font: str) -> Table:
 
 def _summary_block(report: Report, st: dict[str, ParagraphStyle]) -> list[Flowable]:
     out: list[Flowable] = []
-    for s in report.summary:
-        prefix = "※ " if s.key == "explained" else "■ "
-        out.append(Paragraph(_esc(prefix + s.text(FLAG_MARK)), st["summary"]))
+    for text in summary_texts(report):
+        out.append(Paragraph(_esc(text), st["summary"]))
     return out
 
 
@@ -342,7 +330,13 @@ def line_chart(report: Report, font: str, width: float, height: float) -> Drawin
     for i, n in known:
         if prev is not None and prev[0] == i - 1:
             (ax, ay), (bx, by) = xy(*prev), xy(i, n)
-            d.add(Line(ax, ay, bx, by, strokeColor=SERIES_COLORS[0], strokeWidth=1.5))
+            if months[i][0] == report.partial_month:
+                # A month not yet over is not a fall: a thin dotted line leads to it.
+                dotted = Line(ax, ay, bx, by, strokeColor=PARTIAL_COLOR, strokeWidth=0.8)
+                dotted.strokeDashArray = [2, 2]
+                d.add(dotted)
+            else:
+                d.add(Line(ax, ay, bx, by, strokeColor=SERIES_COLORS[0], strokeWidth=1.5))
         prev = (i, n)
     for i, n in known:
         x, y = xy(i, n)
@@ -364,7 +358,7 @@ def line_chart(report: Report, font: str, width: float, height: float) -> Drawin
             day = report.created.day
             d.add(
                 String(
-                    x, y + 13, f"{day}日現在", fontName=font, fontSize=6, textAnchor="middle",
+                    x, y + 13, f"途中({day}日現在)", fontName=font, fontSize=6, textAnchor="middle",
                     fillColor=colors.HexColor("#B00020"),
                 )
             )  # fmt: skip
@@ -380,6 +374,7 @@ def line_chart(report: Report, font: str, width: float, height: float) -> Drawin
     pairs: list[tuple[Any, str]] = [(SERIES_COLORS[0], "運用回数(回)")]
     if report.partial_month is not None:
         pairs.append((None, f"○ 月の途中({report.as_of_text})"))
+        pairs.append((None, "┈ 途中の月へは点線"))
     _legend(d, font, width, height, pairs)
     return d
 
@@ -551,16 +546,6 @@ def render_day_summary(summary: DaySummary, path: str | Path, *, title: str | No
     return p
 
 
-def _shown_cell(value: object) -> str:
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:,.1f}"
-    return str(value)
-
-
 def council_table(t: DataTable, st: dict[str, ParagraphStyle], font: str) -> list[Flowable]:
     """One council table: its title, the grid (▲ on flagged cells) and its notes."""
     data: list[list[Any]] = [[Paragraph(_esc(h), st["head"]) for h in t.header]]
@@ -577,7 +562,7 @@ def council_table(t: DataTable, st: dict[str, ParagraphStyle], font: str) -> lis
     for i, (row, marks) in enumerate(zip(t.rows, t.row_flags(), strict=True), start=1):
         cells: list[Any] = []
         for j, v in enumerate(row):
-            text = _shown_cell(v)
+            text = cell_text(v)
             if j in marks:
                 text = f"{FLAG_MARK}{text}"
                 style.append(("BACKGROUND", (j, i), (j, i), FLAG_BG))

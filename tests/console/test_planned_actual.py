@@ -3,13 +3,14 @@ their times, the residents served by service, and what was not served."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from odekake.operations.actual import JST, day_actual
+from odekake.operations.actual import JST, day_actual, days_actual
 from odekake.services.stops import close_stop, open_planned
 from odekake.storage import records as rec
 from odekake.storage.db import connect
+from planner.demo_plan import plan_start
 from tests.console.conftest import Browser, copy_db
 
 DAY = date(2026, 11, 20)  # the demo's today
@@ -54,3 +55,25 @@ def test_the_month_and_day_pages(coordinator: Browser) -> None:
     assert f'href="/console/plans/actual?day={DAY.isoformat()}"' in home.text
     line = home.text.split('class="plan-vs-actual" data-van="van-1">', 1)[1].split("</p>", 1)[0]
     assert line.count("未実施") == 2  # nothing synced yet for today
+
+
+def test_the_demo_van_served_days_of_its_published_plan(demo_dir: Path) -> None:
+    """The demo's plan starts before its today and the van served it: on the van every
+    past visit is 実施 (opened, closed, residents by service) but one; the hub holds the
+    synced days, and nothing on them is 計画外."""
+    first, last = plan_start(DAY), DAY - timedelta(days=1)
+    van = connect(demo_dir / "van.db", role="van")
+    on_van = [s for d in days_actual(van, first, last, DAY) for s in d.stops]
+    assert [s.state for s in on_van].count("未実施") == 1
+    assert {s.state for s in on_van} == {"実施", "未実施"} and len(on_van) >= 6
+    for s in on_van:
+        if s.served:
+            assert s.opened_at and s.closed_at and s.users and s.total > 0
+    hub = connect(demo_dir / "hub.db", role="hub")
+    days = days_actual(hub, first, last, DAY)
+    served_days = [d for d in days if d.served]
+    assert len(served_days) >= 2  # synced to the hub
+    assert not any(d.unplanned for d in days)
+    skipped = next(s for d in days for s in d.stops if s.state == "未実施")
+    assert [s.state for d in days for s in d.stops][:2] == ["実施", "未実施"]
+    assert skipped.total == 0

@@ -13,6 +13,7 @@ from pypdf import PdfReader
 
 from odekake.reports.counting import Period
 from odekake.reports.export import sheet_layout, to_csv
+from odekake.reports.layout import category_heads, cell_text, summary_texts, table_lines
 from odekake.reports.table import build_report
 from odekake.reports.tallies import import_file, load_sheets
 from odekake.storage.db import connect
@@ -21,17 +22,25 @@ from tests.console.conftest import TODAY, Browser
 EXAMPLE = Path(__file__).parents[2] / "examples" / "tallies_fy2022_fy2023.csv"
 
 
-def _cells(html: str) -> list[list[str]]:
-    """The page's usage table as rows of cell texts (▲ kept)."""
-    table = html.split('id="usage-sheet"', 1)[1].split("</table>", 1)[0]
+def _unescape(text: str) -> str:
+    text = re.sub(r"<br>", "", text)
+    return text.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
+
+
+def _rows(html: str, table_id: str) -> list[list[str]]:
+    """A table of the page as rows of cell texts (th and td, ▲ kept)."""
+    table = html.split(f'id="{table_id}"', 1)[1].split("</table>", 1)[0]
     rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table, flags=re.S)
-    out = []
-    for r in rows:
-        cells = re.findall(r"<td[^>]*>(.*?)</td>", r, flags=re.S)
-        out.append(
-            [c.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">") for c in cells]
-        )
-    return out
+    return [
+        [_unescape(c) for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r, flags=re.S)]
+        for r in rows
+    ]
+
+
+def _number(text: str) -> int | str:
+    """``▲296人`` → 296; ``–`` and blank stay text."""
+    bare = text.removeprefix("▲").removesuffix("人").removesuffix("回").replace(",", "")
+    return int(bare) if bare.isdigit() else bare
 
 
 @pytest.fixture
@@ -48,7 +57,9 @@ def _upload(b: Browser, name: str, text: str):  # type: ignore[no-untyped-def]
     )
 
 
-def test_fiscal_year_table_is_the_csv_cells_with_flags(manager: Browser, hub_path: Path) -> None:
+def test_fiscal_year_table_is_laid_out_as_the_pdf_with_the_csv_values(
+    manager: Browser, hub_path: Path
+) -> None:
     db = connect(hub_path, role="hub")
     import_file(db, EXAMPLE, actor="test")
     report = build_report(db, Period.fiscal_year(2022), today=TODAY.date())
@@ -56,14 +67,55 @@ def test_fiscal_year_table_is_the_csv_cells_with_flags(manager: Browser, hub_pat
     assert report.flags, "the example's FY2022 sheet prints totals that do not add up"
     page = manager.client.get("/console/usage?kind=fy&fy=2022")
     assert page.status_code == 200
-    expected = list(csv.reader(io.StringIO(to_csv(report))))
-    shown = _cells(page.text)
-    assert [[c for c in row] for row in shown] == [row for row in expected]
-    _rows, flagged = sheet_layout(report)
-    assert len(re.findall(r'<td[^>]* class="[^"]*\bflag\b', page.text)) == len(flagged) > 0
+    head, sub, *body = _rows(page.text, "usage-sheet")
+    # The PDF's two-line head: 利用(相談)者数 over the categories and 計.
+    assert head == ["活動", "回数", "利用(相談)者数", "活動等説明者数", "備考"]
+    assert sub == [*("".join(h) for h in category_heads(report)), "計"]
+    lines = table_lines(report)
+    assert len(body) == len(lines) == len(report.rows)
+    regular = [line for line in lines if line.activity == "regular"]
+    for i, (shown, line) in enumerate(zip(body, lines, strict=True)):
+        # 地区定期巡回 is written once, spanning its district lines, as in the PDF.
+        names = (
+            [line.label, line.sublabel]
+            if i == 0 and regular
+            else ([line.sublabel] if line.activity == "regular" else [line.label])
+        )
+        assert shown == [*names, *line.values, line.note]
+    # Every value is the CSV's value (the downloads and the page show one report).
+    csv_rows = list(csv.reader(io.StringIO(to_csv(report))))
+    start = csv_rows.index(report.header) + 1
+    for line, csv_row in zip(lines, csv_rows[start : start + len(lines)], strict=True):
+        assert [_number(v) for v in line.values] == [_number(v) for v in csv_row[2:-1]]
+    _rows_csv, flagged = sheet_layout(report)
+    in_table = {(i, j) for i, j in flagged if start <= i < start + len(lines)}
+    assert len(re.findall(r'<td class="num flag"', page.text)) == len(in_table)
+    # FY2022's printed summary does not add up: its lines carry ▲ as in the PDF.
+    summary = [
+        _unescape(li)
+        for li in re.findall(
+            r"<li>(.*?)</li>", page.text.split('id="usage-summary"')[1].split("</ul>")[0]
+        )
+    ]
+    assert summary == summary_texts(report) and any("▲" in text for text in summary)
     for f in report.flags:
         assert f.message() in page.text
     assert page.text.count("<svg") == 2  # the PDF's two charts, as SVG
+
+
+def test_month_by_category_is_the_pdf_table_turned(manager: Browser, hub_path: Path) -> None:
+    """Categories down, months across: each cell is the PDF's 月別・分野別 cell."""
+    db = connect(hub_path, role="hub")
+    report = build_report(db, Period.fiscal_year(2026), today=TODAY.date())
+    db.close()
+    monthly = next(t for t in report.council if t.key == "monthly_users")
+    assert len(monthly.rows) >= 2
+    page = manager.client.get("/console/usage?kind=fy&fy=2026")
+    head, *rows = _rows(page.text, "usage-months")
+    assert head == ["区分", *(str(r[0]) for r in monthly.rows)]
+    assert [r[0] for r in rows] == monthly.header[1:]
+    for j, row in enumerate(rows, start=1):
+        assert row[1:] == [cell_text(m[j]) for m in monthly.rows]
 
 
 def test_downloads_are_the_report_functions(manager: Browser, hub_path: Path) -> None:

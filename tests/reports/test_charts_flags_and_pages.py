@@ -11,12 +11,19 @@ import pypdf
 import pytest
 import sqlite_utils
 from openpyxl import load_workbook
-from reportlab.graphics.shapes import Circle, Drawing, Group, String
+from reportlab.graphics.shapes import Circle, Drawing, Group, Line, String
 
 from odekake.documents.pdf import register_fonts
 from odekake.reports.counting import Period
 from odekake.reports.export import write_csv, write_xlsx
-from odekake.reports.pdf import bar_chart, line_chart, month_ticks, render_report, value_axis
+from odekake.reports.pdf import (
+    SERIES_COLORS,
+    bar_chart,
+    line_chart,
+    month_ticks,
+    render_report,
+    value_axis,
+)
 from odekake.reports.table import DEFAULT_DEPARTMENT, build_report
 from odekake.reports.tallies import DASH, import_file
 from odekake.storage.db import write
@@ -67,11 +74,29 @@ def test_future_months_are_not_zero_and_the_partial_month_is_marked(
     assert report.partial_month == (2023, 12)
     d = line_chart(report, register_fonts(), 700, 180)
     texts = [s.text for s in _strings(d)]
-    assert "10日現在" in texts and "○ 月の途中(2023年12月10日現在)" in texts
+    assert "途中(10日現在)" in texts and "○ 月の途中(2023年12月10日現在)" in texts
+    assert "┈ 途中の月へは点線" in texts
     pdf = render_report(report, tmp_path / "r.pdf")
     chart = next(p for p in u.pdf_lines(pdf) if p[0].startswith("グラフ"))
     assert "グラフ 2023年度(令和5年度)(2023年12月10日現在)" in chart
     assert "月別の運用回数(2023年12月10日現在)" in chart
+
+
+def test_the_line_into_the_partial_month_is_dotted_not_a_fall(
+    november: sqlite_utils.Database,
+) -> None:
+    # November: 9 sessions; December 10th: 1 so far. The segment into December is not the
+    # series' solid line (it would read as a fall from 9 to 1), but a thin dotted one.
+    report = build_report(november, Period.fiscal_year(2023), today=date(2023, 12, 10))
+    d = line_chart(report, register_fonts(), 700, 180)
+    points = {round(c.cx): c for c in d.contents if isinstance(c, Circle)}
+    nov, dec = sorted(points)
+    segment = next(
+        x for x in d.contents if isinstance(x, Line) and round(x.x1) == nov and round(x.x2) == dec
+    )
+    assert segment.strokeDashArray, "the line into the month not yet over must be dotted"
+    assert segment.strokeColor != SERIES_COLORS[0]
+    assert points[dec].fillColor != SERIES_COLORS[0]  # a hollow point
 
 
 def test_long_ranges_get_thinned_axis_labels(hub: sqlite_utils.Database) -> None:

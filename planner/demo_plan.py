@@ -21,8 +21,8 @@ import sqlite_utils
 from odekake import master
 from odekake.db import write
 from planner import policy_form
-from planner.lifecycle import save_draft
 from planner.model import build
+from planner.plan_store import save_draft
 from planner.policy import policy_from_dict
 from planner.publishing import publish_checked
 from planner.solve import solve

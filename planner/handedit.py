@@ -22,10 +22,11 @@ import sqlite_utils
 from odekake import master
 from odekake.catalog import ACTIVITIES, CATEGORIES
 from odekake.errors import ImportRejected, OdekakeError
+from planner.draft_edits import rebuild, refuse_overlaps
 from planner.inputs import PolicyError, Window, hhmm, parse_hhmm
-from planner.lifecycle import load_plan, rebuild, refuse_overlaps, save_draft, summary
 from planner.output import CSV_HEADERS
 from planner.plan import Plan, PlanVisit, SolverReport
+from planner.plan_store import load_plan, save_draft, summary
 
 REQUIRED = ("日付", "車両", "開始", "終了")
 _DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")

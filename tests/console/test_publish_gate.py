@@ -12,7 +12,7 @@ from odekake import audit
 from odekake.cli import main
 from odekake.db import connect
 from planner import lifecycle
-from planner.lifecycle import MoveVisit
+from planner.draft_edits import MoveVisit
 from planner.publishing import preview
 from tests.console.conftest import TODAY, Browser
 

@@ -19,7 +19,7 @@ from odekake.records import canonical_json
 from odekake.services.stops import planned_visits
 from odekake.sync.snapshot import apply_snapshot, build_tables
 from planner import lifecycle
-from planner.lifecycle import AddVisit, MoveVisit, RemoveVisit
+from planner.draft_edits import AddVisit, MoveVisit, RemoveVisit
 from planner.plan import DistrictTotal, Plan, PlanVisit, SolverReport
 
 SITES = {

@@ -73,7 +73,7 @@ from odekake.sync.wire import (
     request_message,
     sign_answer,
 )
-from odekake.voting.checkin.after_sync import reconcile
+from odekake.voting.checkin import reconcile
 from odekake.voting.http import routes as voting_routes
 
 MAX_SKEW_SECONDS = 900

@@ -27,8 +27,8 @@ import sqlite_utils
 from odekake.masterdata import master
 from odekake.storage.db import write
 from planner import policy_form
-from planner.lifecycle import save_draft
 from planner.model import build
+from planner.plan_store import save_draft
 from planner.policy import policy_from_dict
 from planner.publishing import publish_checked
 from planner.solve import solve

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from planner.diagnose import dropped_disaster_sessions
 from planner.inputs import ACTIVITY_REGULAR
 from planner.model import Model
 from planner.plan import Plan
@@ -63,8 +64,6 @@ def explain(model: Model, plan: Plan) -> dict[str, str]:
     Names the rule that decided the number of visits: a binding minimum, the maximum,
     the spacing between visits, or demand compared with the other districts.
     """
-    from planner.solve import dropped_disaster_sessions
-
     data = model.data
     dropped = dropped_disaster_sessions(data)
     out: dict[str, str] = {}

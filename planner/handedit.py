@@ -23,10 +23,11 @@ from odekake.documents.spreadsheet import read_csv as read_csv_file
 from odekake.errors import ImportRejected, OdekakeError
 from odekake.masterdata import master
 from odekake.masterdata.catalog import ACTIVITIES, CATEGORIES
+from planner.draft_edits import rebuild, refuse_overlaps
 from planner.inputs import PolicyError, Window, hhmm, parse_hhmm
-from planner.lifecycle import load_plan, rebuild, refuse_overlaps, save_draft, summary
 from planner.output import CSV_HEADERS
 from planner.plan import Plan, PlanVisit, SolverReport
+from planner.plan_store import load_plan, save_draft, summary
 
 REQUIRED = ("日付", "車両", "開始", "終了")
 _DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")

@@ -33,8 +33,8 @@ from odekake.access import audit
 from odekake.errors import NotFound, OdekakeError
 from odekake.storage.db import connect, write
 from planner.inputs import KeptVisit, Window, parse_hhmm
-from planner.lifecycle import save_draft
 from planner.plan import Plan, SolverReport
+from planner.plan_store import save_draft
 
 # Worker processes started by this (hub) process, by job id.
 _PROCS: dict[str, subprocess.Popen[bytes]] = {}

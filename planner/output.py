@@ -73,7 +73,7 @@ def store(
     actor: str = "",
 ) -> str:
     """Save the plan in the hub database as a draft (see :mod:`planner.lifecycle`)."""
-    from planner.lifecycle import save_draft
+    from planner.plan_store import save_draft
 
     return save_draft(
         db,

@@ -1,66 +1,36 @@
 """Solve a built model and read the plan back; explain an infeasible policy in words.
 
 ``solve(model, solver="highs"|"cbc", time_limit=…, gap=…) -> Plan``. Before calling
-the solver, :func:`precheck` looks for conflicts that can be named directly (a
-district that cannot fit its minimum visits at its spacing, a reservation with no
-possible day, …). If the solver still finds the model infeasible, the elastic
+the solver, :func:`planner.diagnose.precheck` looks for conflicts that can be named
+directly (a district that cannot fit its minimum visits at its spacing, a reservation
+with no possible day, …). If the solver still finds the model infeasible, the elastic
 variant of the model (every rule family with a slack) is solved to find which rules
-have to give; the coordinator gets those rules, in Japanese, as
-:class:`InfeasiblePolicy` — never a raw solver status.
+have to give (:func:`planner.diagnose.diagnose`); the coordinator gets those rules, in
+Japanese, as :class:`InfeasiblePolicy` — never a raw solver status. The engines are in
+:mod:`planner.solvers`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import math
-import os
-import re
-import sys
 import tempfile
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pulp
-from pulp.apis.coin_api import PULP_CBC_CMD
 
 from odekake.errors import OdekakeError
-from planner.inputs import (
-    ACTIVITY_DISASTER,
-    ACTIVITY_REGULAR,
-    ACTIVITY_RESERVATION,
-    ACTIVITY_VOTING,
-    PinnedEvent,
-    PlanInput,
-    hhmm,
-)
+from planner.diagnose import diagnose, dropped_disaster_sessions, precheck
+from planner.explain import explain
+from planner.inputs import ACTIVITY_DISASTER, ACTIVITY_REGULAR, ACTIVITY_VOTING, PlanInput, hhmm
 from planner.model import Key, Model, build, settle_sites
 from planner.plan import DistrictTotal, Plan, PlanVisit, SolverReport
+from planner.solvers import SOLVERS, cbc_bound, honest_status, quiet_stdout, solve_highs, solver_for
 from planner.travel import route_driving
-
-SOLVERS = ("highs", "cbc")
-
-
-@contextlib.contextmanager
-def _quiet_stdout() -> Iterator[None]:
-    """Silence the solver's own banner (HiGHS prints it on fd 1 even with msg=False)."""
-    try:
-        sys.stdout.flush()
-        saved = os.dup(1)
-    except (OSError, ValueError):
-        yield
-        return
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 class InfeasiblePolicy(OdekakeError):
@@ -73,294 +43,6 @@ class InfeasiblePolicy(OdekakeError):
 
 class SolverFailed(OdekakeError):
     """The solver stopped without any plan (e.g. the time limit was too short)."""
-
-
-def _jp(d: date) -> str:
-    return f"{d.month}月{d.day}日"
-
-
-def precheck(model: Model) -> list[str]:
-    """Conflicts that can be named without solving."""
-    data = model.data
-    pol = data.policy
-    reasons = list(model.unreachable)
-    disaster = any(e.kind == ACTIVITY_DISASTER for e in data.events)
-    days_of: dict[str, list[date]] = defaultdict(list)
-    for did, d in model.visit:
-        days_of[did].append(d)
-    need_total = 0
-    no_day: list[str] = []
-    for dist in data.districts:
-        if dist.min_visits == 0 or disaster:
-            continue
-        days = sorted(days_of.get(dist.id, []))
-        need_total += dist.min_visits
-        if not days:
-            no_day.append(f"{dist.name}(最低{dist.min_visits}回)")
-            continue
-        fit, last = 0, None
-        for d in days:
-            if last is None or (d - last).days >= dist.min_days_between:
-                fit, last = fit + 1, d
-        if fit < dist.min_visits:
-            reasons.append(
-                f"{dist.name}は{pol.horizon_days}日間の計画期間({_jp(pol.horizon_start)}〜{_jp(pol.horizon_end)})に"
-                f"最低{dist.min_visits}回の訪問が必要ですが、訪問の間を{dist.min_days_between}日以上あけると"
-                f"訪問できる日({len(days)}日)には最大{fit}回しか入りません"
-            )
-    if no_day:
-        # Said once, however many districts it concerns.
-        reasons.append(
-            f"{'、'.join(no_day)}は最低訪問回数がありますが、計画期間中に使える会場・日・時間帯がありません"
-            "(会場の利用可能曜日と時間、受付時間帯、勤務時間内に往復できるかを確認してください)"
-        )
-    regular_slots = sum(1 for s in model.slots.values() if s.kind == ACTIVITY_REGULAR) + sum(
-        1 for s in model.slots.values() if s.kind == "kept"
-    )
-    if need_total > regular_slots:
-        reasons.append(
-            f"各地区の最低訪問回数の合計({need_total}回)が、計画期間の受付枠の数({regular_slots}枠)を超えています"
-        )
-    frozen = pol.replan_from
-    for e in data.events:
-        if e.kind == ACTIVITY_RESERVATION:
-            done = frozen is not None and any(
-                k.event_id == e.id and k.date < frozen for k in data.keep
-            )
-            windows = {w for day in data.days for w in day.windows}
-            if not done and e.window is not None and e.window not in windows:
-                reasons.append(
-                    f"予約訪問「{e.label or e.id}」の時間帯 {e.window.label} は受付時間帯"
-                    f"({'、'.join(w.label for w in sorted(windows, key=lambda w: w.start))})"
-                    "のどれでもありません"
-                )
-            elif not done and not any(k[5] == e.id for k in model.x):
-                reasons.append(
-                    f"予約訪問「{e.label or e.id}」({_jp(e.date_from)}〜{_jp(e.date_to)}、"
-                    f"{data.site(e.site_ids[0]).name})を入れられる日と時間帯がありません"
-                    "(会場の利用可能曜日・時間、災害対応や期日前投票の日、整備日を確認してください)"
-                )
-    by_slot: dict[tuple[str, date, int], int] = defaultdict(int)
-    for k in model.x:
-        by_slot[k[:3]] += 1
-    for skey, slot in model.slots.items():
-        if slot.kind == ACTIVITY_DISASTER and by_slot.get(skey, 0) == 0:
-            reasons.append(
-                f"{_jp(slot.day)} {slot.window.label} の災害対応の受付を行える会場がありません"
-                "(会場の利用可能曜日・時間と勤務時間内の往復を確認してください)"
-            )
-    return reasons
-
-
-def _family_reason(model: Model, family: str, name: str) -> str:
-    data = model.data
-    for dist in data.districts:
-        tag = "".join(ch if ch.isalnum() else "_" for ch in dist.id)
-        if family == "min_visits" and name == f"min_visits_{tag}":
-            return f"{dist.name}の最低訪問回数({dist.min_visits}回)"
-        if family == "max_visits" and name == f"max_visits_{tag}":
-            return f"{dist.name}の訪問回数の上限({dist.max_visits}回)"
-        if family == "spacing" and name.startswith(f"spacing_{tag}_"):
-            return f"{dist.name}の訪問間隔({dist.min_days_between}日以上)"
-    for e in data.events:
-        tag = "".join(ch if ch.isalnum() else "_" for ch in e.id)
-        if family == "reservation" and name == f"reservation_{tag}":
-            return f"予約訪問「{e.label or e.id}」({_jp(e.date_from)}〜{_jp(e.date_to)})"
-    if family == "pins":
-        for n, pin in enumerate(data.pins, start=1):
-            tag = "".join(ch if ch.isalnum() else "_" for ch in f"pin_{n}_{pin.site_id}_")
-            if name.startswith(tag):
-                return f"固定した訪問({_jp(pin.date)} {pin.window.label} {data.site(pin.site_id).name})"
-    if family == "pinned":
-        return "固定された予定(期日前投票の停車、または確定済みの訪問)"
-    if family == "required_slot":
-        return "災害対応の受付(期間中の毎日の受付)"
-    return name
-
-
-def diagnose(data: PlanInput, time_limit: float = 30.0, rounds: int = 4) -> list[str]:
-    """Name the rules that conflict, by relaxing rule families with slacks.
-
-    The elastic model (every min/max, spacing, reservation and pinned rule with a
-    slack) is solved for the least total violation; the rules it had to relax are
-    reported, then made hard again and the search repeated, so that the other side
-    of the conflict is named too (e.g. both districts competing for the same days).
-    """
-    reasons: list[str] = []
-    hard: set[tuple[str, str]] = set()
-    for _ in range(rounds):
-        elastic = build(data, elastic=True)
-        for family, name in hard:
-            elastic.slack[family][name].upBound = 0
-        with _quiet_stdout():
-            elastic.prob.solve(pulp.HiGHS(msg=False, timeLimit=time_limit))
-        if elastic.prob.status != pulp.LpStatusOptimal:
-            break
-        relaxed = [
-            (family, name)
-            for family, slacks in elastic.slack.items()
-            for name, var in slacks.items()
-            if (var.varValue or 0) > 1e-6
-        ]
-        if not relaxed:
-            break
-        for family, name in relaxed:
-            text = _family_reason(elastic, family, name)
-            if text not in reasons:
-                reasons.append(text)
-        hard.update(relaxed)
-    if not reasons:
-        reasons.append("ルールの組み合わせ(受付時間帯と移動時間、会場の利用可能時間など)")
-    return reasons
-
-
-class _DeadlineHiGHS(pulp.HiGHS):  # type: ignore[misc]
-    """HiGHS (highspy) whose time limit is a wall-clock deadline from its creation.
-
-    Handing a large model to HiGHS takes seconds (PuLP builds it column by column); the
-    time limit HiGHS is given when it starts running is what is left, so a solve
-    asked for N seconds takes about N seconds, hand-over included.
-    """
-
-    def __init__(
-        self,
-        *,
-        timeLimit: float | None = None,  # PuLP's name
-        monotonic: Callable[[], float] = time.monotonic,
-        **kw: object,
-    ) -> None:
-        super().__init__(timeLimit=timeLimit, **kw)
-        self.monotonic = monotonic
-        self.deadline = None if timeLimit is None else monotonic() + timeLimit
-
-    def left(self) -> float | None:
-        """Seconds left before the deadline (at least 1: HiGHS still returns its plan)."""
-        if self.deadline is None:
-            return None
-        return max(1.0, self.deadline - self.monotonic())
-
-    def callSolver(self, lp: pulp.LpProblem) -> None:
-        left = self.left()
-        if left is not None:
-            lp.solverModel.setOptionValue("time_limit", float(left))
-        lp.solverModel.run()
-
-
-class _StartedHiGHS(_DeadlineHiGHS):
-    """HiGHS (highspy) given a feasible starting solution, by variable name."""
-
-    def __init__(self, start: dict[str, float], **kw: object) -> None:
-        super().__init__(**kw)  # type: ignore[arg-type]
-        self.start = start
-
-    def callSolver(self, lp: pulp.LpProblem) -> None:
-        import highspy
-
-        sol = highspy.HighsSolution()
-        sol.col_value = [float(self.start.get(v.name, 0.0)) for v in lp.variables()]
-        sol.value_valid = True
-        lp.solverModel.setSolution(sol)
-        super().callSolver(lp)
-
-
-def _highs(time_limit: float | None, gap: float | None, progress: Path | None) -> pulp.HiGHS:
-    """A HiGHS engine; with ``progress`` its log (one line per B&B step with the bound,
-    the best plan and the gap) goes to that file, which the console reads as progress."""
-    if progress is None:
-        return _DeadlineHiGHS(msg=False, timeLimit=time_limit, gapRel=gap)
-    return _DeadlineHiGHS(
-        msg=True,
-        timeLimit=time_limit,
-        gapRel=gap,
-        log_to_console=False,
-        log_file=str(progress),
-    )
-
-
-def _solve_highs(
-    model: Model, time_limit: float | None, gap: float | None, progress: Path | None = None
-) -> int:
-    """Solve with HiGHS in two phases when the model has driving legs.
-
-    Exact driving makes good plans harder to find. Phase 1 solves the same model with
-    every leg at 0 (each stop charged its round trip: an easier model whose plans are
-    all feasible here) for at most a third of the time; its plan is handed to phase 2,
-    the full model, as a starting solution. The bound and gap come from phase 2 alone.
-    """
-    prob = model.prob
-    if not model.legs or model.patterns:
-        # (Day patterns price the usual two-slot days well on their own; the few
-        # legs left, on days of three stops or more, need no first phase.)
-        return int(prob.solve(_highs(time_limit, gap, progress)))
-    started = time.perf_counter()
-    first = None if time_limit is None else max(1.0, time_limit / 3)
-    for v in model.legs:
-        v.upBound = 0
-    try:
-        status = prob.solve(_highs(first, gap, progress))
-    finally:
-        for v in model.legs:
-            v.upBound = 1
-    if status == pulp.LpStatusInfeasible or prob.sol_status == pulp.LpSolutionInfeasible:
-        return int(status)
-    left = None if time_limit is None else max(1.0, time_limit - (time.perf_counter() - started))
-    if prob.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
-        start = {v.name: float(v.varValue or 0.0) for v in prob.variables()}
-        return int(prob.solve(_StartedHiGHS(start, msg=False, timeLimit=left, gapRel=gap)))
-    return int(prob.solve(_highs(left, gap, progress)))
-
-
-def _solver(name: str, time_limit: float | None, gap: float | None, log: Path) -> pulp.LpSolver:
-    if name == "highs":
-        return _highs(time_limit, gap, None)
-    if name == "cbc":
-        # The bundled CBC binary, driven through COIN_CMD (PULP_CBC_CMD is deprecated
-        # for PuLP 4.0); its log is kept to read the proven bound.
-        return pulp.COIN_CMD(
-            path=PULP_CBC_CMD.pulp_cbc_path,
-            msg=False,
-            timeLimit=time_limit,
-            gapRel=gap,
-            logPath=str(log),
-        )
-    raise OdekakeError(f"ソルバーは {' / '.join(SOLVERS)} から選びます({name})")
-
-
-_CBC_NUM = r"(-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)"
-
-
-def _cbc_bound(log: str, objective: float) -> tuple[float | None, str, str]:
-    """(bound, status word, note) from a CBC log, in the model's own objective sense.
-
-    CBC ends its log with ``Objective value: X`` and, when it stopped early,
-    ``Upper bound: Y`` (maximisation) or ``Lower bound: Y`` (minimisation), both in the
-    problem's own sense; PuLP keeps constant terms outside the solver, so the bound is
-    shifted by the same offset as the objective.
-    """
-    m = re.search(r"Result - (.+)", log)
-    status = m.group(1).strip() if m else ""
-    state = "optimal" if status.startswith("Optimal solution found") else "feasible"
-    obj_m = re.search(r"Objective value:\s+" + _CBC_NUM, log)
-    bound_m = re.search(r"(?:Upper|Lower) bound:\s+" + _CBC_NUM, log)
-    if obj_m and bound_m:
-        # Stopped early (time limit, or "within gap tolerance"): CBC prints its bound.
-        offset = objective - float(obj_m.group(1))
-        return float(bound_m.group(1)) + offset, state, ""
-    if status == "Optimal solution found":
-        return objective, "optimal", ""
-    return None, "feasible", "CBCのログから上界(bound)を読み取れませんでした"
-
-
-def honest_status(state: str, gap_value: float | None, target: float | None) -> str:
-    """``"optimal"`` only when the gap, on the objective the plan is judged on, is within
-    the target (HiGHS's default 1e-4 when none is given); otherwise ``"feasible"``.
-
-    A solver's own word is not enough: its gap may be measured on another objective.
-    """
-    limit = 1e-4 if target is None else target
-    if state == "optimal" and (gap_value is None or gap_value > limit + 1e-9):
-        return "feasible"
-    return state
 
 
 def solve(
@@ -399,11 +81,11 @@ def solve(
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "cbc.log"
-        with _quiet_stdout():
+        with quiet_stdout():
             if solver == "highs":
-                status = _solve_highs(model, time_limit, gap, progress_log)
+                status = solve_highs(model, time_limit, gap, progress_log)
             else:
-                status = prob.solve(_solver(solver, time_limit, gap, log))
+                status = prob.solve(solver_for(solver, time_limit, gap, log))
         if soft and (
             status == pulp.LpStatusInfeasible or prob.sol_status == pulp.LpSolutionInfeasible
         ):
@@ -414,11 +96,11 @@ def solve(
                 if time_limit is None
                 else max(1.0, time_limit - (time.perf_counter() - started))
             )
-            with _quiet_stdout():
+            with quiet_stdout():
                 if solver == "highs":
-                    status = _solve_highs(model, left, gap, progress_log)
+                    status = solve_highs(model, left, gap, progress_log)
                 else:
-                    status = prob.solve(_solver(solver, left, gap, log))
+                    status = prob.solve(solver_for(solver, left, gap, log))
         seconds = time.perf_counter() - started
         log_text = log.read_text(errors="replace") if log.exists() else ""
     sol_status = prob.sol_status
@@ -449,7 +131,7 @@ def solve(
         if not math.isfinite(bound):
             bound, note = None, "上界(bound)が得られませんでした"
     else:
-        bound, state, note = _cbc_bound(log_text, objective)
+        bound, state, note = cbc_bound(log_text, objective)
         if sol_status == pulp.LpSolutionOptimal and state != "optimal":
             state = "optimal"
             bound = objective if bound is None else bound
@@ -488,32 +170,6 @@ def driving_minutes(model: Model) -> int:
 
 def _value(var: pulp.LpVariable | None) -> float:
     return 0.0 if var is None else float(var.varValue or 0.0)
-
-
-def dropped_disaster_sessions(data: PlanInput) -> list[tuple[PinnedEvent, str]]:
-    """Days of a disaster window its van spends on early voting (voting comes first):
-    each disaster event with a Japanese sentence."""
-    out = []
-    working = {d.date for d in data.days}
-    for e in data.events:
-        if e.kind != ACTIVITY_DISASTER:
-            continue
-        van = e.van_id or data.vans[0].id
-        for v in data.events:
-            if (
-                v.kind == ACTIVITY_VOTING
-                and (v.van_id or data.vans[0].id) == van
-                and e.date_from <= v.date_from <= e.date_to
-                and v.date_from in working
-            ):
-                out.append(
-                    (
-                        e,
-                        f"{_jp(v.date_from)}は期日前投票({v.label or v.id})の日のため、"
-                        f"災害対応({e.label or e.id})の受付はこの日ありません",
-                    )
-                )
-    return out
 
 
 def read_plan(model: Model, report: SolverReport) -> Plan:
@@ -628,8 +284,6 @@ def read_plan(model: Model, report: SolverReport) -> Plan:
         driving=driving,
         travel_model=data.travel_model.to_dict() if data.travel_model is not None else {},
     )
-    from planner.explain import explain
-
     plan.explanations = explain(model, plan)
     return plan
 

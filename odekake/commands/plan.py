@@ -13,7 +13,7 @@ from odekake.plans import jst_minute, today_jst
 from odekake.storage.db import connect
 
 if TYPE_CHECKING:
-    from planner.lifecycle import PlanSummary
+    from planner.plan_store import PlanSummary
 
 
 DB_OPTION = click.option(
@@ -247,7 +247,7 @@ def _plan_line(s: PlanSummary) -> str:
 )
 def plan_list(db_path: Path, status: str | None) -> None:
     """保存されている計画の一覧(新しい順)。状態: 下書き・公開中・差し替え済み・破棄。"""
-    from planner.lifecycle import list_plans
+    from planner.plan_store import list_plans
 
     plans = list_plans(connect(db_path), status=status)
     if not plans:
@@ -265,7 +265,7 @@ def plan_show(db_path: Path, plan_id: str, as_json: bool) -> None:
     """計画の中身(日ごとの訪問、地区ごとの回数、注意)を表示する。IDは先頭8文字でも可。"""
     import json
 
-    from planner.lifecycle import load_plan, summary
+    from planner.plan_store import load_plan, summary
 
     db = connect(db_path)
     s = summary(db, plan_id)
@@ -327,7 +327,7 @@ def plan_publish(
     from odekake.access import audit
     from odekake.operations.overview import JST
     from planner.check import load_for
-    from planner.lifecycle import load_plan, summary
+    from planner.plan_store import load_plan, summary
     from planner.publishing import PublishRefused, publish_checked
 
     db = connect(db_path)
@@ -432,8 +432,8 @@ def plan_check(db_path: Path, policy_path: Path, plan: str) -> None:
     import json
 
     from planner.check import check_plan
-    from planner.lifecycle import load_plan, summary
     from planner.plan import plan_from_dict
+    from planner.plan_store import load_plan, summary
 
     db = connect(db_path)
     path = Path(plan)

@@ -412,7 +412,7 @@ def sync_import(db_path: Path, bundle: Path) -> None:
     result = ingest_file(db, bundle)
     click.echo(result.describe())
     from odekake.access import audit
-    from odekake.voting.checkin import reconcile
+    from odekake.voting.checkin.after_sync import reconcile
 
     audit.log(db, audit.cli_actor(), "import", str(bundle.name), {"stored": result.stored})
     for incident in reconcile(db):

@@ -16,7 +16,8 @@ import httpx
 
 from odekake.storage import strictjson
 from odekake.sync.auth import UnverifiedAnswer
-from odekake.voting.checkin import CheckinRequest, ReleaseRequest, new_request_id
+from odekake.voting.checkin.kinds import CheckinRequest, ReleaseRequest
+from odekake.voting.checkin.van import new_request_id
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ from typing import Any
 import sqlite_utils
 
 from odekake.errors import NotFound, OdekakeError, ValidationError
-from odekake.storage.db import write
+from odekake.storage.db import role_of, write
+from odekake.voting.roll_deletion import delete_roll
 
 JST = timezone(timedelta(hours=9), "JST")
 STATION_KINDS = {"fixed": "期日前投票所", "mobile": "移動期日前投票所"}
@@ -360,9 +361,6 @@ def import_election(db: sqlite_utils.Database, data: dict[str, Any]) -> Election
     When the hub has closed the election and this is a van, the van's copy of the roll
     is deleted in the same transaction.
     """
-    from odekake.storage.db import role_of
-    from odekake.voting.roll import delete_roll
-
     election = election_from_dict(data)
     with write(db):
         save_election(db, election)

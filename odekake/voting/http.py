@@ -4,10 +4,10 @@
 signature check); ``make_app(db_path)`` serves them alone (``odekake vote serve``,
 tests, demo).
 
-- ``POST /vote/checkin`` — body: :class:`~odekake.voting.checkin.CheckinRequest` JSON;
-  answer: the stored :class:`~odekake.voting.checkin.Answer` (200 confirmed /
+- ``POST /vote/checkin`` — body: :class:`~odekake.voting.checkin.kinds.CheckinRequest` JSON;
+  answer: the stored :class:`~odekake.voting.checkin.kinds.Answer` (200 confirmed /
   200 already_voted / 422 refused / 409 request id reused / 400 bad body).
-- ``POST /vote/release`` — body: :class:`~odekake.voting.checkin.ReleaseRequest` JSON
+- ``POST /vote/release`` — body: :class:`~odekake.voting.checkin.kinds.ReleaseRequest` JSON
   (交付取りやめ); answer: 200 released / 422 refused / 400 bad body.
 - ``GET /vote/status?election_id=…[&voter_no=…]`` — a voter's status, or the
   election's counts per station.

@@ -14,7 +14,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from odekake.documents.pdf import register_fonts
 from odekake.documents.spreadsheet import csv_writer
-from odekake.voting.checkin import incidents
+from odekake.voting.checkin.incidents import incidents
 from odekake.voting.elections import STATION_KINDS
 from odekake.voting.tally import ElectionTally, StationTally, tally
 

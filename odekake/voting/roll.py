@@ -7,8 +7,8 @@ election board's CSV. A van never stores it in the clear: down-sync carries it s
 the election's roll key, ``roll_wraps`` that key wrapped to each election clerk's box
 key, :mod:`odekake.access.clerk_keys`), and only a clerk's PIN opens it. On the van every
 lookup goes through :func:`voters_of`, which decrypts the rows into memory once a
-clerk has logged in; :func:`delete_roll` removes the van's copy when the election
-closes.
+clerk has logged in; :func:`~odekake.voting.roll_deletion.delete_roll` removes the
+van's copy when the election closes.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from odekake.documents.spreadsheet import read_csv
 from odekake.errors import ImportRejected, OdekakeError, ValidationError
 from odekake.storage.db import role_of, write
 from odekake.voting.elections import get_election
+from odekake.voting.roll_deletion import delete_roll
 
 SEX_LABELS = {"M": "男", "F": "女"}
 _SEX_INPUT = {
@@ -517,35 +518,12 @@ def voters_of(db: sqlite_utils.Database, election_id: str) -> list[Voter]:
     raise RollLocked()
 
 
-def delete_roll(van_db: sqlite_utils.Database, election_id: str) -> int:
-    """Delete every roll row of an election (the van's copy, when the election closes).
-
-    On a van the sealed copy and its wrapped keys go too, overwritten on disk
-    (``secure_delete``) and checkpointed out of the WAL.
-
-    Returns:
-        The number of rows deleted (sealed rolls count as one).
-    """
-    with write(van_db):
-        van_db.execute("PRAGMA secure_delete = ON")
-        cur = van_db.execute("DELETE FROM roll WHERE election_id = ?", [election_id])
-        n = int(cur.rowcount)
-        n += int(
-            van_db.execute("DELETE FROM roll_sealed WHERE election_id = ?", [election_id]).rowcount
-        )
-        van_db.execute("DELETE FROM roll_wraps WHERE election_id = ?", [election_id])
-    clerk_keys.forget(van_db, f"roll:{election_id}:")
-    return n
-
-
 def close_election(db: sqlite_utils.Database, election_id: str) -> int:
     """Mark an election closed; on a van also delete its roll copy.
 
     Returns:
         The number of roll rows deleted (0 at the hub, which keeps its roll).
     """
-    from odekake.storage.db import role_of
-
     get_election(db, election_id)
     with write(db):
         db.execute("UPDATE elections SET closed = 1 WHERE id = ?", [election_id])

@@ -36,7 +36,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import sqlite_utils
 
 from odekake.storage import records as rec
-from odekake.voting.checkin import CAST, CHECKIN, HUB_DEVICE, PROVISIONAL, RELEASED
+from odekake.voting.checkin.kinds import CAST, CHECKIN, HUB_DEVICE, PROVISIONAL, RELEASED
 from odekake.voting.elections import JST, Election, Station, get_election
 from odekake.voting.roll import roll_size, sex_of
 

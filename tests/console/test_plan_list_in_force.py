@@ -7,7 +7,7 @@ from pathlib import Path
 
 from odekake.storage.db import connect
 from planner import lifecycle
-from planner.lifecycle import MoveVisit, RemoveVisit
+from planner.draft_edits import MoveVisit, RemoveVisit
 from tests.console.conftest import Browser
 
 

@@ -12,7 +12,7 @@ from odekake.access import audit
 from odekake.cli import main
 from odekake.storage.db import connect
 from planner import lifecycle
-from planner.lifecycle import MoveVisit
+from planner.draft_edits import MoveVisit
 from planner.publishing import preview
 from tests.console.conftest import TODAY, Browser
 

@@ -91,7 +91,7 @@ MODULE_LINE_LIMIT = 600
 ALLOWED_ARROWS: dict[str, set[str]] = {
     "errors": set(),
     "storage": {"errors"},
-    "documents": set(),
+    "documents": {"errors"},
     "access": {"errors", "storage"},
     "masterdata": {"access", "documents", "errors", "storage"},
     "plans": set(),

@@ -113,7 +113,7 @@ def test_replan_objective_constant_reaches_the_solver(tiny: Callable[..., PlanIn
 
 
 def test_a_plan_outside_its_gap_target_is_not_optimal() -> None:
-    from planner.solve import honest_status
+    from planner.solvers import honest_status
 
     assert honest_status("optimal", 0.012, 0.001) == "feasible"
     assert honest_status("optimal", None, 0.001) == "feasible"

@@ -15,7 +15,8 @@ import pytest
 
 from planner.inputs import PlanInput
 from planner.model import build, settle_sites
-from planner.solve import _highs, solve
+from planner.solve import solve
+from planner.solvers import _highs
 from tests.planner.conftest import AM, MONDAY, PM
 
 

@@ -8,9 +8,10 @@ from datetime import timedelta
 
 import pytest
 
+from planner.diagnose import diagnose
 from planner.inputs import PinnedEvent, PlanInput, Stop, Window
 from planner.model import build
-from planner.solve import InfeasiblePolicy, diagnose, solve
+from planner.solve import InfeasiblePolicy, solve
 from tests.planner.conftest import MONDAY
 
 

@@ -20,7 +20,7 @@ from odekake.storage.db import memory_db, write
 from odekake.storage.records import canonical_json
 from odekake.sync.snapshot import apply_snapshot, build_tables
 from planner import lifecycle
-from planner.lifecycle import AddVisit, MoveVisit, RemoveVisit
+from planner.draft_edits import AddVisit, MoveVisit, RemoveVisit
 from planner.plan import DistrictTotal, Plan, PlanVisit, SolverReport
 
 SITES = {

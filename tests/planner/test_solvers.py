@@ -6,7 +6,8 @@ import pytest
 
 from planner.inputs import PlanInput
 from planner.model import build
-from planner.solve import _cbc_bound, solve
+from planner.solve import solve
+from planner.solvers import cbc_bound as _cbc_bound
 from tests.planner.checker import check_plan
 
 
@@ -42,7 +43,7 @@ def test_highs_runs_with_what_is_left_of_its_deadline() -> None:
     # when the solve began, less what the hand-over used (a fake clock: no timing).
     import highspy
 
-    from planner.solve import _DeadlineHiGHS
+    from planner.solvers import _DeadlineHiGHS
 
     now = [100.0]
     engine = _DeadlineHiGHS(msg=False, timeLimit=60, monotonic=lambda: now[0])

@@ -19,8 +19,8 @@ from odekake.masterdata import master
 from odekake.storage.db import memory_db, write
 from planner import lifecycle, tomlfile
 from planner.check import check_plan
+from planner.draft_edits import AddVisit, RemoveVisit
 from planner.handedit import import_csv
-from planner.lifecycle import AddVisit, RemoveVisit
 from planner.model import build
 from planner.output import csv_text
 from planner.plan import Plan

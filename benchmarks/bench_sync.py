@@ -32,7 +32,7 @@ import httpx
 from odekake.storage.db import connect, write
 from odekake.storage.records import GENESIS, build_record, canonical_json, insert_record
 from odekake.sync.bundle import FIELDS
-from odekake.sync.keys import enroll
+from odekake.sync.enrolment import enroll
 
 
 def make_van(path: Path, n: int) -> None:

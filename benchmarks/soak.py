@@ -71,8 +71,9 @@ from odekake.storage.sealing import generate_keypair
 from odekake.sync import client as sync_client
 from odekake.sync.auth import DeviceAuth
 from odekake.sync.bundle import BundleRefused
+from odekake.sync.enrolment import enroll
 from odekake.sync.ingest import ingest_file
-from odekake.sync.keys import enroll, key_path_for, load_private_key, public_key_text
+from odekake.sync.keys import key_path_for, load_private_key, public_key_text
 from odekake.sync.wire import (
     acked_by_evidence,
     ensure_hub_key,

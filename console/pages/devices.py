@@ -18,7 +18,8 @@ from odekake.access.staff import confirm_admin_password
 from odekake.errors import NotFound, OdekakeError
 from odekake.sync import fleet
 from odekake.sync.enrol_codes import cancel_code, create_code, list_codes, qr_text
-from odekake.sync.keys import device_key_status, enroll, fingerprint
+from odekake.sync.enrolment import enroll
+from odekake.sync.keys import device_key_status, fingerprint
 
 ENROL_LABELS = {
     "registered": "ハブに登録しました",

@@ -198,7 +198,8 @@ def device_enroll(
 
     ふつうは管理画面の登録コードで: odekake device enroll --db van.db --code CODE --hub URL
     """
-    from odekake.sync.keys import device_key_text, enroll, fingerprint, key_path_for
+    from odekake.sync.enrolment import enroll
+    from odekake.sync.keys import device_key_text, fingerprint, key_path_for
 
     if code is not None or hub_url is not None:
         if hub_path or device_id or public_key or van_id or replace or hub_key:

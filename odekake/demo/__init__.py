@@ -193,7 +193,7 @@ def build_demo(
     with write(van):
         set_meta(van, "demo_synced_through_seq", str(len(synced)))
     voters = _demo_election(hub, van, directory, today)
-    from odekake.sync.keys import enroll_synced
+    from odekake.sync.enrolment import enroll_synced
 
     enroll_synced(
         van, hub, van_path, len(synced), hub_path

@@ -378,7 +378,7 @@ def parse_redemption(data: Any) -> Redemption:
     Raises:
         EnrolRefused: With reason ``malformed`` (status 400).
     """
-    from odekake.sync.wire import device_id_problem
+    from odekake.sync.keys import device_id_problem
 
     keys = {"code_id", "device_id", "public_key", "nonce", "proof"}
 

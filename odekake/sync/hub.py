@@ -53,6 +53,7 @@ from odekake.sync.connections import (
 from odekake.sync.enrol_codes import EnrolRefused, parse_redemption, redeem
 from odekake.sync.ingest import HubBusy, hub_mark, ingest_bytes, with_retry
 from odekake.sync.keys import (
+    device_id_problem,
     device_key_status,
     now_iso,
     parse_public_key,
@@ -71,7 +72,6 @@ from odekake.sync.wire import (
     NONCE_RE,
     SHA256_RE,
     TIMESTAMP_RE,
-    device_id_problem,
     ensure_hub_key,
     request_message,
     sign_answer,

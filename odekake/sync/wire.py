@@ -67,10 +67,6 @@ HUB_KEY_HISTORY_META = "hub_sign_public_key_history"
 """Van ``meta`` key: earlier pinned keys (JSON list), so old signed acks still count."""
 HUB_KEY_SUFFIX = ".sign.key"
 
-RESERVED_DEVICE_IDS = frozenset(
-    {"hub", "cli", "system", "admin", "root", "local", "localhost", "unknown", "none", "null"}
-)
-DEVICE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 TIMESTAMP_RE = re.compile(r"^[0-9]{1,12}$")
 NONCE_RE = re.compile(r"^[0-9a-f]{32}$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -90,15 +86,6 @@ class UnverifiedAnswer(OdekakeError):
 
     def __init__(self, message: str = UNVERIFIED_MESSAGE) -> None:
         super().__init__(message)
-
-
-def device_id_problem(device_id: str) -> str | None:
-    """Why ``device_id`` cannot be a device (None when it can)."""
-    if device_id.lower() in RESERVED_DEVICE_IDS:
-        return f"端末ID {device_id} は予約されていて使えません"
-    if not DEVICE_ID_RE.fullmatch(device_id):
-        return f"端末ID {device_id[:40]!r} は使えません(英数字と . _ - の64文字まで、先頭は英数字)"
-    return None
 
 
 def body_digest(body: bytes) -> str:

@@ -11,7 +11,7 @@ from odekake.access import audit
 from odekake.access.authz import PermissionDenied
 from odekake.storage.db import connect
 from odekake.sync.client import usb_export
-from odekake.sync.keys import enroll
+from odekake.sync.enrolment import enroll
 from odekake.sync.status import hub_status
 
 from .conftest import FixedClock

@@ -29,7 +29,7 @@ from odekake.masterdata import master
 from odekake.storage import records as rec
 from odekake.storage.db import connect, memory_db, write
 from odekake.sync.client import pull
-from odekake.sync.keys import enroll
+from odekake.sync.enrolment import enroll
 from odekake.voting import checkin as ck
 from odekake.voting import elections as el
 from odekake.voting import roll as rl

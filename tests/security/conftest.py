@@ -22,7 +22,7 @@ from odekake.access.auth import TEST_ONLY_CHEAP_KDF
 from odekake.access.staff import add_staff
 from odekake.cli import main
 from odekake.storage.db import connect
-from odekake.sync.keys import enroll
+from odekake.sync.enrolment import enroll
 from tests.sync.conftest import HubProcess, give_sealing_key, make_van
 
 ADMIN = "admin"

@@ -21,7 +21,7 @@ from odekake.services import login
 from odekake.storage import records as rec
 from odekake.storage.db import connect
 from odekake.sync.client import pull, push
-from odekake.sync.keys import enroll
+from odekake.sync.enrolment import enroll
 from odekake.voting import checkin as ck
 from odekake.voting import elections as el
 from odekake.voting import roll as rl

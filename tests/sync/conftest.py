@@ -19,7 +19,7 @@ import sqlite_utils
 
 from odekake.storage.db import connect, write
 from odekake.storage.records import GENESIS, build_record, insert_record
-from odekake.sync.keys import enroll
+from odekake.sync.enrolment import enroll
 
 T0 = datetime(2026, 4, 1, 0, 0, tzinfo=UTC)
 

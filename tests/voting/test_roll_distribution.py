@@ -14,7 +14,8 @@ from odekake.access import clerk_keys
 from odekake.storage.db import connect
 from odekake.sync.auth import hub_url_of
 from odekake.sync.client import pull
-from odekake.sync.keys import enroll, ensure_van_key, public_key_text, register_device
+from odekake.sync.enrolment import enroll
+from odekake.sync.keys import ensure_van_key, public_key_text, register_device
 from odekake.sync.snapshot import snapshot_for
 from odekake.voting import elections as el
 from odekake.voting import roll as rl

@@ -30,7 +30,7 @@ from starlette.testclient import TestClient
 
 from odekake.access.staff import add_staff
 from odekake.demo import DEMO_ELECTION_ID, build_demo
-from odekake.reports.tallies import import_file, load_sheets
+from odekake.reports.tally_store import import_file, load_sheets
 from odekake.storage.db import connect
 from odekake.sync.hub import make_app
 

@@ -34,7 +34,8 @@ from odekake.reports.layout import (
 )
 from odekake.reports.svg import chart_svgs
 from odekake.reports.table import Report, build_report
-from odekake.reports.tallies import import_tallies, load_sheets, parse_fiscal_year, preview_tallies
+from odekake.reports.tallies import parse_fiscal_year
+from odekake.reports.tally_store import import_tallies, load_sheets, preview_tallies
 
 MAX_UPLOAD = 2 * 1024 * 1024
 

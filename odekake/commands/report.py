@@ -150,7 +150,7 @@ def history_group() -> None:
 def history_import(db_path: Path, csv_file: Path) -> None:
     """過去の実績表をCSVから取り込む(同じ期間は置き換え。1行でも誤りがあれば何もしない)。"""
     from odekake.access import audit
-    from odekake.reports.tallies import import_file
+    from odekake.reports.tally_store import import_file
 
     db = connect(db_path)
     result = import_file(db, csv_file, actor=audit.cli_actor())

@@ -21,37 +21,16 @@ import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING
 
 import sqlite_utils
 
 from odekake.masterdata.catalog import CATEGORIES
 from odekake.masterdata.wareki import fiscal_year_label, fiscal_year_of
 from odekake.reports.counting import Period, StopCount
+from odekake.reports.model import TOTAL_CATEGORIES, Cell, DataTable, Flag, Report
 from odekake.reports.tallies import BLANK, DASH, as_int
 
-if TYPE_CHECKING:
-    from odekake.reports.table import Flag, Report
-
-Cell = int | float | str
 PAYMENTS: dict[str, str] = {"cash": "現金", "cashless": "キャッシュレス"}
-
-
-@dataclass
-class DataTable:
-    """One extra table: what every renderer shows."""
-
-    key: str
-    title: str
-    header: list[str]
-    rows: list[list[Cell]] = field(default_factory=list)
-    flagged: dict[int, set[int]] = field(default_factory=dict)  # row index → column indexes
-    notes: list[str] = field(default_factory=list)
-    numeric_from: int = 1  # first column holding values (right-aligned)
-
-    def row_flags(self) -> list[set[int]]:
-        """The flagged column indexes of each row."""
-        return [self.flagged.get(i, set()) for i in range(len(self.rows))]
 
 
 def _n(value: Cell) -> int:
@@ -173,8 +152,6 @@ class _Tally:
 
 def monthly_users(report: Report) -> DataTable:
     """Users per month and category, from the recorded stops (to the as-of day)."""
-    from odekake.reports.table import TOTAL_CATEGORIES
-
     whole = _Tally()
     by_month: dict[tuple[int, int], _Tally] = {}
     for s in report.stops:
@@ -327,8 +304,6 @@ def _electors(db: sqlite_utils.Database, stop: StopCount) -> int | None:
 
 def early_voting(db: sqlite_utils.Database, report: Report) -> tuple[DataTable, list[Flag]]:
     """The early-voting station: electorate, voters, turnout; a table's 計 that differs."""
-    from odekake.reports.table import Flag
-
     t = DataTable(
         "early_voting",
         "移動期日前投票所の選挙人数と投票率",
@@ -398,7 +373,6 @@ def _turnout(voters: int, electors: int | None) -> Cell:
 def costs(db: sqlite_utils.Database, report: Report) -> DataTable:
     """事業費 and cost per user of each fiscal year the report touches (users: 計 + 説明)."""
     from odekake.reports.costs import cost_of
-    from odekake.reports.table import TOTAL_CATEGORIES
 
     t = DataTable(
         "costs",

@@ -1,6 +1,6 @@
 """The report's charts as SVG (for the console): the very drawings the PDF prints.
 
-:func:`odekake.reports.pdf.bar_chart` and :func:`~odekake.reports.pdf.line_chart`
+:func:`odekake.reports.charts.bar_chart` and :func:`~odekake.reports.charts.line_chart`
 draw with reportlab; reportlab's SVG renderer turns the same drawing into SVG, so
 the browser shows the PDF's chart, not a second one computed apart.
 """
@@ -13,7 +13,7 @@ from html import escape
 from reportlab.graphics import renderSVG
 
 from odekake.documents.pdf import register_fonts
-from odekake.reports.pdf import bar_chart, line_chart
+from odekake.reports.charts import bar_chart, line_chart
 from odekake.reports.table import Report
 
 # Fonts a city-hall PC has first, then IPAex (the PDF's embedded font).

@@ -15,7 +15,7 @@ from odekake.reports.counting import Period
 from odekake.reports.export import sheet_layout, to_csv
 from odekake.reports.layout import category_heads, cell_text, summary_texts, table_lines
 from odekake.reports.table import build_report
-from odekake.reports.tallies import import_file, load_sheets
+from odekake.reports.tally_store import import_file, load_sheets
 from odekake.storage.db import connect
 from tests.console.conftest import TODAY, Browser
 

@@ -14,18 +14,13 @@ from openpyxl import load_workbook
 from reportlab.graphics.shapes import Circle, Drawing, Group, Line, String
 
 from odekake.documents.pdf import register_fonts
+from odekake.reports.charts import SERIES_COLORS, bar_chart, line_chart, month_ticks, value_axis
 from odekake.reports.counting import Period
 from odekake.reports.export import write_csv, write_xlsx
-from odekake.reports.pdf import (
-    SERIES_COLORS,
-    bar_chart,
-    line_chart,
-    month_ticks,
-    render_report,
-    value_axis,
-)
+from odekake.reports.pdf import render_report
 from odekake.reports.table import DEFAULT_DEPARTMENT, build_report
-from odekake.reports.tallies import DASH, import_file
+from odekake.reports.tallies import DASH
+from odekake.reports.tally_store import import_file
 from odekake.storage.db import write
 from tests.reports import util as u
 from tests.reports.test_tallies import EXAMPLE

@@ -9,7 +9,7 @@ import sqlite_utils
 
 from odekake.access import audit
 from odekake.errors import ImportRejected, OdekakeError
-from odekake.reports.tallies import import_file, import_tallies, load_sheets
+from odekake.reports.tally_store import import_file, import_tallies, load_sheets
 from tests.reports.test_tallies import EXAMPLE
 
 HEAD = "期間開始,期間終了,活動,地区,回数,証明書,マイナンバーカード,ごみ納付券,相談,フレイル,計,活動等説明者数,備考"

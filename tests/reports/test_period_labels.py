@@ -14,7 +14,7 @@ from odekake.reports.export import write_xlsx
 from odekake.reports.pdf import render_report
 from odekake.reports.svg import chart_svgs
 from odekake.reports.table import build_report
-from odekake.reports.tallies import import_file
+from odekake.reports.tally_store import import_file
 from tests.reports import util as u
 from tests.reports.test_tallies import EXAMPLE
 

@@ -14,7 +14,8 @@ from odekake.errors import ImportRejected
 from odekake.reports.counting import Period
 from odekake.reports.pdf import render_report
 from odekake.reports.table import build_report
-from odekake.reports.tallies import import_file, import_tallies, load_sheets, parse_cell
+from odekake.reports.tallies import parse_cell
+from odekake.reports.tally_store import import_file, import_tallies, load_sheets
 from tests.reports import util as u
 from tests.reports.test_report import HEADER, assert_every_cell, render_all
 

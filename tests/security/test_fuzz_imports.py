@@ -126,7 +126,7 @@ def test_roll_import_is_all_or_nothing(rows: list[list[str]], encoding: str, tai
     line=st.integers(min_value=0, max_value=40),
 )
 def test_tallies_import_is_all_or_nothing(cut: int, junk: bytes, line: int) -> None:
-    from odekake.reports.tallies import import_file
+    from odekake.reports.tally_store import import_file
 
     good = (Path(__file__).parents[2] / "examples" / "tallies_fy2022_fy2023.csv").read_bytes()
     lines = good.split(b"\n")

@@ -39,6 +39,7 @@ from starlette.templating import Jinja2Templates
 
 from odekake import audit
 from odekake.authz import PermissionDenied, require_staff, staff_may, staff_role
+from odekake.data_cache import BuildOnce
 from odekake.db import connect
 from odekake.staff import STAFF_ROLES
 from odekake.staff_sessions import session_login
@@ -217,6 +218,33 @@ def render(request: Request, name: str, context: dict[str, Any], status: int = 2
     response = templates.TemplateResponse(request, name, ctx, status_code=status)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+_PAGES: BuildOnce[tuple[object, bytes]] = BuildOnce(64)
+
+
+def render_reused(request: Request, name: str, context: dict[str, Any], source: object) -> Response:
+    """:func:`render` for a page drawn only from ``source`` (a cached object, e.g. a
+    usage report) and the request's address: its HTML is kept per session, page
+    address and ``source``, so a reload of a large table costs a lookup. A new
+    ``source`` (the data moved) draws the page again."""
+    key = (
+        name,
+        id(source),
+        request.url.path,
+        request.url.query,
+        getattr(request.state, "staff", None),
+        getattr(request.state, "role", None),
+        csrf_token(request),
+    )
+
+    def draw() -> tuple[object, bytes]:
+        return source, bytes(render(request, name, context).body)
+
+    held, body = _PAGES.get(key, draw)
+    if held is not source:  # the id of an object gone, reused by a newer one
+        return render(request, name, context)
+    return HTMLResponse(body, headers={"Cache-Control": "no-store"})
 
 
 def forbidden(request: Request, message: str) -> Response:

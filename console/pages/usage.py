@@ -15,7 +15,16 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from console.web import action, actor, audit_change, console_of, href, page, render
+from console.web import (
+    action,
+    actor,
+    audit_change,
+    console_of,
+    href,
+    page,
+    render,
+    render_reused,
+)
 from odekake.data_cache import BuildOnce, data_stamp
 from odekake.errors import ImportRejected, OdekakeError, ValidationError
 from odekake.reports.counting import Period
@@ -145,6 +154,7 @@ async def usage(request: Request) -> Response:
             (i for i, row in enumerate(context["sheet"]) if row and row[0][0] == "活動"), -1
         )
         context["flag_mark"] = FLAG_MARK
+        return render_reused(request, "usage.html", context, report)
     return render(request, "usage.html", context, status=400 if error else 200)
 
 

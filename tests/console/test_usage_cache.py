@@ -4,6 +4,7 @@ one build."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from datetime import date
@@ -44,6 +45,12 @@ def builds(monkeypatch: pytest.MonkeyPatch) -> list[Period]:
     return seen
 
 
+def _token(html: str) -> str:
+    m = re.search(r'name="csrftoken" value="([^"]+)"', html)
+    assert m
+    return m.group(1)
+
+
 def _fresh_csv(hub_path: Path) -> str:
     db = connect(hub_path, role="hub")
     try:
@@ -81,14 +88,20 @@ def test_a_cached_report_shows_newly_synced_records_at_once(
 def test_sign_ins_and_downloads_keep_the_built_report(
     hub_app: Any, manager: Browser, builds: list[Period]
 ) -> None:
-    assert manager.client.get(f"/console/usage?{MONTH}").status_code == 200
+    first = manager.client.get(f"/console/usage?{MONTH}")
+    assert first.status_code == 200
     with TestClient(hub_app, base_url="http://testserver") as other:
         second = Browser(other)
         assert second.login("mgr").status_code == 303  # audited: login
         assert other.get(f"/console/usage/report.csv?{MONTH}").status_code == 200  # export
         assert other.get("/console/staff").status_code == 403  # audited: role.denied
-    assert manager.client.get(f"/console/usage?{MONTH}").status_code == 200
+        theirs = other.get(f"/console/usage?{MONTH}")
+    again = manager.client.get(f"/console/usage?{MONTH}")
+    assert again.status_code == 200 and again.text == first.text
     assert len(builds) == 1
+    # one built report, but each session's page carries its own form token
+    assert _token(theirs.text) != _token(first.text) == _token(again.text)
+    assert again.headers["cache-control"] == "no-store"
 
 
 def test_sessions_asking_at_once_wait_for_one_build(

@@ -11,9 +11,19 @@ real ``odekake hub serve`` on 127.0.0.1:
    (loopback, so this is the server's time). Target: every median ≤ 300 ms
    (notices.zip and calendar.pdf are drawn once per plan and then served from memory).
 2. ``--sessions`` staff sessions at once (threads, each its own signed-in manager
-   session), each requesting home and usage ``--rounds`` times alternately: p50, p95,
+   session), each requesting home and usage ``--rounds`` times alternately with no
+   think time (a closed loop: each waits for its answer, then asks again): p50, p95,
    maximum and requests per second. Target: p95 ≤ 500 ms on the 2-core machine.
+   Run twice: with the usage report already built (``concurrent``), and right after
+   the hub's data moved (``concurrent_after_change``: a setting written first, so
+   every session's first usage page finds no built report).
    Every loop is bounded by its count and a 300 s deadline.
+
+With N sessions and no think time, each answer waits behind the others' in one
+process: latency ≈ N × the server's time per request. So each run also reports the
+hub's CPU time per request (``server_cpu_ms_per_request``, from /proc) and the load
+generator's own CPU time (``client_cpu_s``: it shares the same cores), and the load
+average before and after.
 """
 
 from __future__ import annotations
@@ -39,7 +49,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from odekake.demo import build_demo
-from odekake.storage.db import connect
+from odekake.storage.db import connect, write
 from planner import lifecycle
 
 JST = timezone(timedelta(hours=9))
@@ -120,7 +130,25 @@ def single_user(url: str, plan_id: str, month: str, repeat: int) -> dict[str, di
     return out
 
 
-def concurrent(url: str, sessions: int, rounds: int) -> dict[str, float]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def data_moved(db: Path) -> None:
+    """Write a setting, as any change would: the hub's built reports no longer apply."""
+    conn = connect(db)
+    with write(conn):
+        conn.execute(
+            "INSERT INTO settings(key, value) VALUES ('bench_marker', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [str(time.time())],
+        )
+    conn.close()
+
+
+def concurrent(url: str, sessions: int, rounds: int, hub_pid: int) -> dict[str, float]:
     clients = [login(url, "manager", "manager-demo-2026") for _ in range(sessions)]
     lat: list[float] = []
     lock = threading.Lock()
@@ -140,6 +168,8 @@ def concurrent(url: str, sessions: int, rounds: int) -> dict[str, float]:
             with lock:
                 lat.append(dt)
 
+    load_before = os.getloadavg()[0]
+    server0, client0 = cpu_seconds(hub_pid), time.process_time()
     t0 = time.perf_counter()
     threads = [threading.Thread(target=run, args=(c,)) for c in clients]
     for t in threads:
@@ -147,6 +177,9 @@ def concurrent(url: str, sessions: int, rounds: int) -> dict[str, float]:
     for t in threads:
         t.join(DEADLINE_S)
     wall = time.perf_counter() - t0
+    server, client = cpu_seconds(hub_pid) - server0, time.process_time() - client0
+    for c in clients:
+        c.close()
     lat.sort()
     return {
         "sessions": sessions,
@@ -155,6 +188,11 @@ def concurrent(url: str, sessions: int, rounds: int) -> dict[str, float]:
         "p95_ms": round(lat[int(len(lat) * 0.95) - 1], 1),
         "max_ms": round(lat[-1], 1),
         "requests_per_s": round(len(lat) / wall, 1),
+        "wall_s": round(wall, 2),
+        "server_cpu_ms_per_request": round(server * 1000 / max(1, len(lat)), 2),
+        "client_cpu_s": round(client, 2),
+        "load_before": round(load_before, 2),
+        "load_after": round(os.getloadavg()[0], 2),
     }
 
 
@@ -175,9 +213,14 @@ def main() -> None:
                 "machine": f"{platform.machine()} {os.cpu_count()} cores",
                 "load": os.getloadavg(),
                 "single_user": single_user(url, plan.id, plan.horizon_start[:7], args.repeat),
-                "one_session": concurrent(url, 1, args.rounds * 2),
-                "concurrent": concurrent(url, args.sessions, args.rounds),
+                "one_session": concurrent(url, 1, args.rounds * 2, proc.pid),
+                "concurrent": concurrent(url, args.sessions, args.rounds, proc.pid),
             }
+            data_moved(demo / "hub.db")
+            result["concurrent_after_change"] = concurrent(
+                url, args.sessions, args.rounds, proc.pid
+            )
+            result["load_end"] = os.getloadavg()
         finally:
             proc.terminate()
             proc.wait(10)

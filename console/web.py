@@ -41,6 +41,7 @@ from odekake.access import audit
 from odekake.access.authz import PermissionDenied, require_staff, staff_may, staff_role
 from odekake.access.staff import STAFF_ROLES
 from odekake.access.staff_sessions import session_login
+from odekake.data_cache import BuildOnce
 from odekake.storage.db import connect
 from odekake.sync.ingest import with_retry
 
@@ -54,6 +55,8 @@ PATH_ID = re.compile(r"[\w.-]{1,128}")
 KDF_SLOTS = max(1, min(2, (os.cpu_count() or 2) - 1))
 """Password checks (scrypt, 128 MiB and ~0.8 s of a core each) running at once: one
 core is always left for sync and check-ins (1 on the hub's 2-core machine)."""
+POOL_IDLE = 16
+"""Idle database connections the console keeps open for its worker threads."""
 KDF_WAIT_SECONDS = 3.0
 """How long a sign-in waits for a free slot before it is answered 429."""
 
@@ -89,21 +92,40 @@ class Console:
     db_path: Path
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(JST))
     idle_minutes: int = IDLE_MINUTES
-    local: threading.local = field(default_factory=threading.local)
     kdf_loop: asyncio.AbstractEventLoop | None = None
     kdf_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(KDF_SLOTS))
+    pool: list[sqlite_utils.Database] = field(default_factory=list)
+    pool_lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def db(self) -> sqlite_utils.Database:
-        """This thread's connection to the hub database."""
-        conn = getattr(self.local, "db", None)
-        if conn is None:
-            conn = connect(self.db_path, role="hub")
-            self.local.db = conn
-        return conn
+    def _take(self) -> sqlite_utils.Database:
+        with self.pool_lock:
+            if self.pool:
+                return self.pool.pop()
+        return connect(self.db_path, role="hub")
+
+    def _give(self, conn: sqlite_utils.Database) -> None:
+        if not conn.conn.in_transaction:
+            with self.pool_lock:
+                if len(self.pool) < POOL_IDLE:
+                    self.pool.append(conn)
+                    return
+        conn.close()
+
+    def run(self, fn: Callable[[sqlite_utils.Database], T]) -> T:
+        """``fn(db)`` on a pooled connection (in the calling thread), retrying a busy lock."""
+        conn = self._take()
+        try:
+            return with_retry(lambda: fn(conn))
+        finally:
+            self._give(conn)
 
     async def call(self, fn: Callable[[sqlite_utils.Database], T]) -> T:
-        """Run ``fn(db)`` in a worker thread (never on the event loop), retrying a busy lock."""
-        return await run_in_threadpool(lambda: with_retry(lambda: fn(self.db())))
+        """Run ``fn(db)`` in a worker thread (never on the event loop), retrying a busy lock.
+
+        Connections come from a small pool, not one per worker thread: the thread pool
+        lets idle threads go after a few seconds, and opening a connection (with its
+        migration check) costs several milliseconds, paid again by every burst."""
+        return await run_in_threadpool(self.run, fn)
 
     async def call_kdf(self, fn: Callable[[sqlite_utils.Database], T]) -> T:
         """:meth:`call` for work that runs the password KDF (scrypt, 128 MiB): at most
@@ -128,6 +150,8 @@ class Console:
 
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+# Templates are part of the installed package: no file-date check on every page.
+templates.env.auto_reload = False
 
 
 def _jst(value: str | None) -> str:
@@ -196,6 +220,33 @@ def render(request: Request, name: str, context: dict[str, Any], status: int = 2
     return response
 
 
+_PAGES: BuildOnce[tuple[object, bytes]] = BuildOnce(64)
+
+
+def render_reused(request: Request, name: str, context: dict[str, Any], source: object) -> Response:
+    """:func:`render` for a page drawn only from ``source`` (a cached object, e.g. a
+    usage report) and the request's address: its HTML is kept per session, page
+    address and ``source``, so a reload of a large table costs a lookup. A new
+    ``source`` (the data moved) draws the page again."""
+    key = (
+        name,
+        id(source),
+        request.url.path,
+        request.url.query,
+        getattr(request.state, "staff", None),
+        getattr(request.state, "role", None),
+        csrf_token(request),
+    )
+
+    def draw() -> tuple[object, bytes]:
+        return source, bytes(render(request, name, context).body)
+
+    held, body = _PAGES.get(key, draw)
+    if held is not source:  # the id of an object gone, reused by a newer one
+        return render(request, name, context)
+    return HTMLResponse(body, headers={"Cache-Control": "no-store"})
+
+
 def forbidden(request: Request, message: str) -> Response:
     """The 403 page (Japanese)."""
     return render(request, "403.html", {"message": message}, status=403)
@@ -209,25 +260,54 @@ def _login_redirect(request: Request, note: str = "") -> Response:
     return RedirectResponse(dest, status_code=303)
 
 
-async def current_staff(request: Request) -> str | None:
-    """The signed-in login, or None: no session, one ended at the hub (logout, password
-    or role change, account disabled, ended by an administrator) or an idle one."""
+@dataclass(frozen=True)
+class StaffCheck:
+    """Who is signed in and what the role allows (one trip to the database)."""
+
+    login: str | None
+    role: str | None = None
+    denied: PermissionDenied | None = None
+
+
+def check_staff(
+    db: sqlite_utils.Database, token: str, need: str | None, *, idle_minutes: int, now: datetime
+) -> StaffCheck:
+    """The session's login and, when ``need`` is given, its role checked against it
+    (a refusal audited by :func:`~odekake.access.authz.require_staff`)."""
+    login = session_login(db, token, idle_minutes=idle_minutes, now=now)
+    if login is None or need is None:
+        return StaffCheck(login)
+    return check_role(db, login, need)
+
+
+def check_role(db: sqlite_utils.Database, login: str, need: str) -> StaffCheck:
+    """:func:`check_staff` for a login already known to be signed in."""
+    try:
+        return StaffCheck(login, require_staff(db, login, need))
+    except PermissionDenied as exc:
+        return StaffCheck(login, staff_role(db, login), exc)
+
+
+async def current_staff(request: Request, need: str | None = None) -> StaffCheck:
+    """The signed-in login (None: no session, one ended at the hub — logout, password
+    or role change, account disabled, ended by an administrator — or an idle one),
+    with the role checked against ``need`` in the same call when it is given."""
     token = request.session.get("sid")
     if not token:
-        return None
+        return StaffCheck(None)
     con = console_of(request)
     now = time.time()
     at = datetime.fromtimestamp(now, UTC)
-    login = await con.call(
-        lambda db: session_login(db, str(token), idle_minutes=con.idle_minutes, now=at)
+    check = await con.call(
+        lambda db: check_staff(db, str(token), need, idle_minutes=con.idle_minutes, now=at)
     )
-    if login is None:
+    if check.login is None:
         if now - float(request.session.get("seen", 0)) > con.idle_minutes * 60:
             request.state.idle = True
         request.session.pop("sid", None)
-        return None
+        return check
     request.session["seen"] = now
-    return login
+    return check
 
 
 def client_address(request: Request) -> str:
@@ -247,7 +327,10 @@ def _guarded(
             for value in request.path_params.values():
                 if not PATH_ID.fullmatch(str(value)):
                     raise HTTPException(404)
-            login = await current_staff(request)
+            # A page checks the session and the role in one call; a form checks its
+            # CSRF token between the two (a forged form is refused before any audit).
+            check = await current_staff(request, None if post else need)
+            login = check.login
             if login is None:
                 idle = getattr(request.state, "idle", False)
                 return _login_redirect(request, "idle" if idle else "")
@@ -261,15 +344,13 @@ def _guarded(
                         "フォームの確認用の値がありません(または古くなっています)。"
                         "画面を開き直してからもう一度操作してください。",
                     )
-            con = console_of(request)
-            try:
-                role = await con.call(lambda db: require_staff(db, login, need))
-            except PermissionDenied as exc:
-                request.state.staff = login
-                request.state.role = await con.call(lambda db: staff_role(db, login))
-                return forbidden(request, str(exc))
+                con = console_of(request)
+                who: str = login
+                check = await con.call(lambda db: check_role(db, who, need))
             request.state.staff = login
-            request.state.role = role
+            request.state.role = check.role
+            if check.denied is not None:
+                return forbidden(request, str(check.denied))
             if post:
                 return await handler(request, form)
             return await handler(request)

@@ -17,8 +17,9 @@ async def home(request: Request) -> Response:
     """Each van's planned stops today, last sync, records at the hub and alerts."""
     con = console_of(request)
     today = con.today()
-    vans, actual = await con.call(lambda db: (vans_today(db, today), day_actual(db, today)))
-    backups = await con.call(backup_warnings)
+    vans, actual, backups = await con.call(
+        lambda db: (vans_today(db, today), day_actual(db, today), backup_warnings(db))
+    )
     return render(
         request,
         "home.html",

@@ -6,18 +6,27 @@ from __future__ import annotations
 import base64
 import re
 import tempfile
-import threading
-from collections import OrderedDict
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from console.web import action, actor, audit_change, console_of, href, page, render
+from console.web import (
+    action,
+    actor,
+    audit_change,
+    console_of,
+    href,
+    page,
+    render,
+    render_reused,
+)
+from odekake.data_cache import BuildOnce, data_stamp
 from odekake.errors import ImportRejected, OdekakeError, ValidationError
 from odekake.reports.counting import Period
 from odekake.reports.export import to_csv, write_xlsx
@@ -87,48 +96,35 @@ def _query(values: dict[str, str]) -> str:
     return urlencode({k: v for k, v in values.items() if v})
 
 
-# Reports by (database, period, today, records and audit marks): building one scans a
-# year of records (~0.3-0.5 s); staff look at the same few periods all day, and every
-# change that could alter a report (records arriving, tallies imported, sites edited,
-# records purged) moves one of the marks. Bounded to a few reports.
-_REPORTS: OrderedDict[tuple[str, str, str, int, int], Report] = OrderedDict()
-_REPORTS_MAX = 16
-_REPORTS_LOCK = threading.Lock()
+# Reports by (period, today, data stamp): building one scans a year of records and
+# drawing its charts takes longer still (~0.3 s together); staff look at the same few
+# periods all day. The stamp (odekake.data_cache) moves with every record synced and
+# every audited change, never with a sign-in or a download; twenty sessions asking
+# for a report that is not built yet wait for one build. Bounded to a few reports.
+_REPORTS: BuildOnce[tuple[Report, Any]] = BuildOnce(16)
+
+
+def _report_and_charts(db: Any, period: Period, today: date) -> tuple[Report, Any]:
+    key = (data_stamp(db), repr(period), today.isoformat())
+
+    def build() -> tuple[Report, Any]:
+        report = build_report(db, period, today=today)
+        return report, chart_svgs(report)
+
+    return _REPORTS.get(key, build)
 
 
 def cached_report(db: Any, period: Period, today: date) -> Report:
-    """:func:`build_report`, reused until the hub's records or audit log move."""
-    where = str(db.execute("PRAGMA database_list").fetchone()[2])
-    rec = int(db.execute("SELECT COALESCE(MAX(rowid), 0) FROM records").fetchone()[0])
-    seq = int(db.execute("SELECT COALESCE(MAX(seq), 0) FROM audit_log").fetchone()[0])
-    key = (where, repr(period), today.isoformat(), rec, seq)
-    with _REPORTS_LOCK:
-        if key in _REPORTS:
-            _REPORTS.move_to_end(key)
-            return _REPORTS[key]
-    report = build_report(db, period, today=today)
-    with _REPORTS_LOCK:
-        _REPORTS[key] = report
-        while len(_REPORTS) > _REPORTS_MAX:
-            _REPORTS.popitem(last=False)
-    return report
-
-
-_CHARTS: OrderedDict[int, tuple[Report, Any]] = OrderedDict()
+    """:func:`build_report`, reused until the hub's data moves (``data_stamp``)."""
+    return _report_and_charts(db, period, today)[0]
 
 
 def charts_of(report: Report) -> Any:
-    """The report's charts, drawn once per cached report (drawing takes 0.2-0.3 s)."""
-    with _REPORTS_LOCK:
-        hit = _CHARTS.get(id(report))
-        if hit is not None and hit[0] is report:
-            return hit[1]
-    charts = chart_svgs(report)
-    with _REPORTS_LOCK:
-        _CHARTS[id(report)] = (report, charts)
-        while len(_CHARTS) > _REPORTS_MAX:
-            _CHARTS.popitem(last=False)
-    return charts
+    """The report's charts, drawn once with the cached report (drawing takes 0.2-0.3 s)."""
+    for cached, charts in _REPORTS.values():
+        if cached is report:
+            return charts
+    return chart_svgs(report)
 
 
 async def _report(request: Request) -> tuple[Report | None, dict[str, str], str]:
@@ -173,7 +169,33 @@ async def usage(request: Request) -> Response:
     if report is not None:
         context.update(table_view(report))
         context["charts"] = charts_of(report)
+        return render_reused(request, "usage.html", context, report)
     return render(request, "usage.html", context, status=400 if error else 200)
+
+
+MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "pdf": "application/pdf",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+# A download drawn once per built report (a report stays the same object until the
+# hub's data moves): the PDF takes 0.1-0.2 s to draw. The entry holds its report, so
+# the id in the key is never reused while the entry lives.
+_FILES: BuildOnce[tuple[Report, bytes]] = BuildOnce(12)
+
+
+def _file_bytes(report: Report, kind: str, name: str) -> bytes:
+    if kind == "csv":
+        return ("\ufeff" + to_csv(report)).encode("utf-8")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        if kind == "pdf":
+            from odekake.reports.pdf import render_report
+
+            render_report(report, path)
+        else:
+            write_xlsx(report, path)
+        return path.read_bytes()
 
 
 async def _download(request: Request, kind: str) -> Response:
@@ -182,24 +204,16 @@ async def _download(request: Request, kind: str) -> Response:
         return render(request, "usage.html", {"values": values, "error": error}, status=400)
     stem = f"riyou_{report.period.start.isoformat()}_{report.period.end.isoformat()}"
     name = f"{stem}.{kind}"
-    if kind == "csv":
-        body: bytes = ("\ufeff" + to_csv(report)).encode("utf-8")
-        media = "text/csv; charset=utf-8"
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / name
-            if kind == "pdf":
-                from odekake.reports.pdf import render_report
-
-                render_report(report, path)
-                media = "application/pdf"
-            else:
-                write_xlsx(report, path)
-                media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-            body = path.read_bytes()
+    held, body = await run_in_threadpool(  # drawing a PDF must not hold up the event loop
+        _FILES.get, (id(report), kind), lambda: (report, _file_bytes(report, kind, name))
+    )
+    if held is not report:  # cannot happen while the entry holds its report; draw afresh
+        body = await run_in_threadpool(_file_bytes, report, kind, name)
     await audit_change(request, "export", name, {"kind": "usage_report", "files": [name]})
     return Response(
-        body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+        body,
+        media_type=MEDIA[kind],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 

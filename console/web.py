@@ -41,7 +41,7 @@ from odekake.access import audit
 from odekake.access.authz import PermissionDenied, require_staff, staff_may, staff_role
 from odekake.access.staff import STAFF_ROLES
 from odekake.access.staff_sessions import session_login
-from odekake.data_cache import BuildOnce
+from odekake.storage.data_cache import BuildOnce
 from odekake.storage.db import connect
 from odekake.sync.ingest import with_retry
 

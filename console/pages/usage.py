@@ -26,7 +26,6 @@ from console.web import (
     render,
     render_reused,
 )
-from odekake.data_cache import BuildOnce, data_stamp
 from odekake.errors import ImportRejected, OdekakeError, ValidationError
 from odekake.reports.counting import Period
 from odekake.reports.export import to_csv, write_xlsx
@@ -45,6 +44,7 @@ from odekake.reports.svg import chart_svgs
 from odekake.reports.table import Report, build_report
 from odekake.reports.tallies import parse_fiscal_year
 from odekake.reports.tally_store import import_tallies, load_sheets, preview_tallies
+from odekake.storage.data_cache import BuildOnce, data_stamp
 
 MAX_UPLOAD = 2 * 1024 * 1024
 
@@ -98,7 +98,7 @@ def _query(values: dict[str, str]) -> str:
 
 # Reports by (period, today, data stamp): building one scans a year of records and
 # drawing its charts takes longer still (~0.3 s together); staff look at the same few
-# periods all day. The stamp (odekake.data_cache) moves with every record synced and
+# periods all day. The stamp (odekake.storage.data_cache) moves with every record synced and
 # every audited change, never with a sign-in or a download; twenty sessions asking
 # for a report that is not built yet wait for one build. Bounded to a few reports.
 _REPORTS: BuildOnce[tuple[Report, Any]] = BuildOnce(16)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from odekake.access import audit
-from odekake.data_cache import READ_ONLY_ACTIONS, BuildOnce, data_stamp
 from odekake.storage import records as rec
+from odekake.storage.data_cache import READ_ONLY_ACTIONS, BuildOnce, data_stamp
 from odekake.storage.db import connect, set_meta, write
 
 

@@ -247,7 +247,8 @@ def test_check_names_a_moved_stop_on_a_sunday(demo: Path, replanned: dict[str, s
     assert "稼働日ではありません(土日・祝日・休業日)" in check.output
 
 
-def test_import_csv_names_every_bad_line(demo: Path) -> None:
+def test_import_csv_names_every_bad_line(demo: Path, replanned: dict[str, str]) -> None:
+    """Reads the plan.csv the replan wrote (it asks for that fixture, so it never runs first)."""
     hub = str(demo / "hub.db")
     text = (demo / "plan.csv").read_text(encoding="utf-8-sig").splitlines()
     header = text[0]

@@ -40,8 +40,9 @@ from odekake.reports.layout import (
     summary_texts,
     table_lines,
 )
+from odekake.reports.model import Report
 from odekake.reports.svg import chart_svgs
-from odekake.reports.table import Report, build_report
+from odekake.reports.table import build_report
 from odekake.reports.tallies import parse_fiscal_year
 from odekake.reports.tally_store import import_tallies, load_sheets, preview_tallies
 from odekake.storage.data_cache import BuildOnce, data_stamp

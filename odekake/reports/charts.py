@@ -10,7 +10,7 @@ from reportlab.graphics.shapes import Circle, Drawing, Group, Line, Rect, String
 from reportlab.lib import colors
 
 from odekake.masterdata.catalog import CATEGORIES
-from odekake.reports.table import Report
+from odekake.reports.model import Report
 from odekake.reports.tallies import DASH, as_int
 
 SERIES_COLORS = (

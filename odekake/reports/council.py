@@ -3,7 +3,7 @@
 Each function returns a :class:`DataTable` (title, header, rows of cells, flagged
 cells, notes) and renders nothing; the PDF, CSV and XLSX (and later the console)
 format the same cells. :func:`build_council` computes them all for a
-:class:`~odekake.reports.table.Report` at build time (it needs the database for
+:class:`~odekake.reports.model.Report` at build time (it needs the database for
 the previous year, the electorate and the costs).
 
 - :func:`previous_year` — each row against the previous fiscal year, same period;

@@ -19,7 +19,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from odekake.documents.spreadsheet import csv_writer, neutralise
 from odekake.masterdata.wareki import both_date
 from odekake.reports.council import Cell, council_tables
-from odekake.reports.table import PARTS, PARTS_LABEL, Report
+from odekake.reports.model import PARTS, PARTS_LABEL, Report
 
 SUMMARY_HEADER = ["項目", "内訳", "値", "単位"]
 FLAGS_HEADING = "注意: 印刷された合計が内訳と一致しません"

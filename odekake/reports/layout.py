@@ -16,8 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from odekake.masterdata.catalog import CATEGORIES
-from odekake.reports.model import Cell, DataTable
-from odekake.reports.table import Report
+from odekake.reports.model import Cell, DataTable, Report
 from odekake.reports.tallies import CellValue
 
 FLAG_MARK = "▲"  # the printed tables use ※ as a bullet, so flags use another mark

@@ -39,8 +39,7 @@ from odekake.reports.layout import (
     summary_texts,
     table_lines,
 )
-from odekake.reports.model import DataTable
-from odekake.reports.table import Report
+from odekake.reports.model import DataTable, Report
 
 PAGE = landscape(A4)
 FLAG_BG = colors.HexColor("#FFD7D7")

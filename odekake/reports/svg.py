@@ -14,7 +14,7 @@ from reportlab.graphics import renderSVG
 
 from odekake.documents.pdf import register_fonts
 from odekake.reports.charts import bar_chart, line_chart
-from odekake.reports.table import Report
+from odekake.reports.model import Report
 
 # Fonts a city-hall PC has first, then IPAex (the PDF's embedded font).
 FONT_STACK = "'Yu Gothic UI', Meiryo, IPAexGothic, 'IPAex Gothic', sans-serif"

@@ -15,8 +15,9 @@ from odekake.masterdata import master
 from odekake.reports.costs import set_cost
 from odekake.reports.counting import Period
 from odekake.reports.export import write_csv, write_xlsx
+from odekake.reports.model import Report
 from odekake.reports.pdf import render_report
-from odekake.reports.table import Report, build_report
+from odekake.reports.table import build_report
 from odekake.services import certificates, consultation, frailty, garbage, mynumber, stops
 from odekake.services.common import Actor
 from odekake.services.corrections import correct

@@ -17,8 +17,9 @@ from odekake.documents.pdf import register_fonts
 from odekake.reports.charts import SERIES_COLORS, bar_chart, line_chart, month_ticks, value_axis
 from odekake.reports.counting import Period
 from odekake.reports.export import write_csv, write_xlsx
+from odekake.reports.model import DEFAULT_DEPARTMENT
 from odekake.reports.pdf import render_report
-from odekake.reports.table import DEFAULT_DEPARTMENT, build_report
+from odekake.reports.table import build_report
 from odekake.reports.tallies import DASH
 from odekake.reports.tally_store import import_file
 from odekake.storage.db import write

@@ -12,8 +12,9 @@ import sqlite_utils
 
 from odekake.reports.counting import Period
 from odekake.reports.export import write_csv, write_xlsx
+from odekake.reports.model import Report
 from odekake.reports.pdf import render_report
-from odekake.reports.table import Report, build_report
+from odekake.reports.table import build_report
 from tests.reports import util as u
 
 D = u.DASH

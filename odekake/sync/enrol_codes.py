@@ -265,6 +265,10 @@ def create_code(
             raise OdekakeError("登録コードを作れませんでした。もう一度試してください")
         expires = t + timedelta(minutes=VALID_MINUTES)
         replaces = tuple(active_devices_of(db, van_id))
+        # A new code is the administrator's answer to a van that could not enrol: the
+        # waits earned by earlier failures (the van's own typos, or someone sharing its
+        # address) end, so the van can use it at once. Guessing stays hopeless (80 bits).
+        lifted = db.execute("DELETE FROM enrol_throttles").rowcount
         db.execute(
             "INSERT INTO enrol_codes(code_id, mac_key, van_id, created_by, created_at, "
             "expires_at, state, wrong) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0)",
@@ -280,6 +284,7 @@ def create_code(
                 "van": van_id,
                 "expires_at": _iso(expires),
                 "replaces": [f"{d}:{f}" for d, f in replaces],
+                "throttles_lifted": lifted,
             },
             now=t,
         )

@@ -50,7 +50,7 @@ from odekake.sync.connections import (
     max_connections,
     raise_open_file_limit,
 )
-from odekake.sync.enrol_codes import EnrolRefused, parse_redemption, redeem
+from odekake.sync.enrol_codes import EnrolRefused, EnrolThrottled, parse_redemption, redeem
 from odekake.sync.ingest import HubBusy, hub_mark, ingest_bytes, with_retry
 from odekake.sync.keys import (
     device_id_problem,
@@ -95,6 +95,11 @@ MAX_BODY_BYTES = ROUTE_CAPS["/v1/push"]
 MAX_PUSHES_IN_FLIGHT = 2
 """Signed push bodies read at the same time; more are answered 503 (the van retries)."""
 MAX_JSON_DEPTH = 32
+MAX_ENROLS_IN_FLIGHT = 4
+"""Unsigned enrolment requests read at the same time; more are answered 503 at once, so
+slow enrolment uploads can never take the hub's other request slots."""
+ENROL_BODY_SECONDS = 10.0
+"""An enrolment body (at most 4 KiB) must arrive whole within this many seconds."""
 ANSWER_TO = "odekake_answer_to"
 """Request-state key set once a request's signature verified: ``(device, signature)``.
 Only such a request's answer is signed (:class:`SignAnswers`)."""
@@ -340,10 +345,28 @@ def make_app(
 
     hub_public = public_key_text(hub_key)
 
+    enrol_slots = asyncio.Semaphore(MAX_ENROLS_IN_FLIGHT)
+
     async def enrol(request: Request) -> JSONResponse:
-        """Redeem a one-time enrolment code (unsigned: the van has no key here yet)."""
+        """Redeem a one-time enrolment code (unsigned: the van has no key here yet).
+
+        Unsigned, so bounded apart: at most :data:`MAX_ENROLS_IN_FLIGHT` at once (more are
+        answered 503 at once) and the body whole within :data:`ENROL_BODY_SECONDS`.
+        """
+        if enrol_slots.locked():
+            return _error(503, "登録の要求が混み合っています。しばらくしてから試してください")
+        async with enrol_slots:
+            return await enrol_one(request)
+
+    async def enrol_one(request: Request) -> JSONResponse:
         try:
-            body = await read_capped(request, ROUTE_CAPS["/v1/enrol"])
+            try:
+                async with asyncio.timeout(ENROL_BODY_SECONDS):
+                    body = await read_capped(request, ROUTE_CAPS["/v1/enrol"])
+            except TimeoutError:
+                raise _Refused(
+                    408, "送信に時間がかかりすぎました。もう一度試してください"
+                ) from None
             try:
                 data = strictjson.loads(body)
             except (ValueError, RecursionError) as exc:
@@ -359,7 +382,13 @@ def make_app(
             return _error(exc.status, exc.message)
         except EnrolRefused as exc:
             log.info("登録コードを拒否 (%s): %s", exc.reason, exc)
-            return _error(exc.status, str(exc), reason=exc.reason)
+            # An unknown code id answers as a wrong proof: the answer never tells which
+            # code ids exist (the audit log keeps the difference).
+            reason = "wrong" if exc.reason == "unknown" else exc.reason
+            refusal = _error(exc.status, str(exc), reason=reason)
+            if isinstance(exc, EnrolThrottled):
+                refusal.headers["Retry-After"] = str(exc.seconds)
+            return refusal
         except HubBusy as exc:
             return _error(503, str(exc))
         except OdekakeError as exc:

@@ -113,12 +113,20 @@ def public_key_text(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
 
 
 def parse_public_key(text: str) -> Ed25519PublicKey:
-    """Inverse of :func:`public_key_text`."""
+    """Inverse of :func:`public_key_text`: only its exact spelling is accepted.
+
+    Base64 lets the last character's unused bits vary, so one key has several
+    spellings; keys are compared as text (one key, one device), so any other spelling
+    of a key is refused here rather than registered as a "different" key.
+    """
     try:
         raw = base64.b64decode(text.strip(), validate=True)
-        return Ed25519PublicKey.from_public_bytes(raw)
+        key = Ed25519PublicKey.from_public_bytes(raw)
     except ValueError as exc:
         raise OdekakeError(f"公開鍵の形式が正しくありません: {text[:20]}…") from exc
+    if base64.b64encode(raw).decode("ascii") != text.strip():
+        raise OdekakeError(f"公開鍵の形式が正しくありません: {text[:20]}…")
+    return key
 
 
 def fingerprint(public_text: str) -> str:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import socket
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +19,7 @@ from click.testing import CliRunner
 
 from odekake.access.audit import entries
 from odekake.cli import main
+from odekake.errors import OdekakeError
 from odekake.storage.db import connect
 from odekake.sync.client import push
 from odekake.sync.enrol_client import EnrolFailed, enrol_with_code
@@ -46,6 +49,7 @@ from tests.sync.proxy import Exchange, ForgingProxy
 
 T = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 HUB_KEY = public_key_text(generate_key())
+ALPHABET_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 
 def _attempt(code: str, device: str = "van-9", key: str | None = None) -> Redemption:
@@ -236,4 +240,83 @@ def test_an_eavesdropper_cannot_register_its_own_key_with_the_code(
     assert answer.status_code == 403 and answer.json()["reason"] == "wrong"
     db = connect(hub.db, role="hub")
     assert db.execute("SELECT COUNT(*) FROM devices WHERE device_id = 'van-e'").fetchone()[0] == 0
+    db.close()
+
+
+def test_slow_enrolment_uploads_never_take_the_hubs_other_slots(hub: HubProcess) -> None:
+    """64 enrolment bodies trickling in (the hub's request slots, from two addresses under
+    the per-address cap) leave the hub answering: enrolment has its own few slots."""
+    head = (
+        b"POST /v1/enrol HTTP/1.1\r\nHost: hub\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 4000\r\n\r\n{"
+    )
+    slow: list[socket.socket] = []
+    try:
+        for n in range(64):
+            s = socket.socket()
+            s.settimeout(5)
+            s.bind((f"127.0.0.{2 + n % 2}", 0))
+            s.connect(("127.0.0.1", hub.port))
+            s.sendall(head)
+            slow.append(s)
+        time.sleep(1.0)
+        health = httpx.get(f"{hub.url}/health", timeout=5)
+        assert health.status_code == 200, health.text
+        busy = httpx.post(f"{hub.url}/v1/enrol", json={}, timeout=5)
+        assert busy.status_code == 503 and "混み合って" in busy.json()["error"]
+    finally:
+        for s in slow:
+            s.close()
+
+
+def test_an_unknown_code_id_answers_like_a_wrong_proof(hub: HubProcess) -> None:
+    made = _attempt(_code(hub))
+    unknown = dict(_attempt("ZZZZ-" + "A" * 4 + "-BBBB-CCCC-DDDD").__dict__)
+    wrong = dict(made.__dict__, proof="f" * 64)
+    answers = [httpx.post(f"{hub.url}/v1/enrol", json=b, timeout=5) for b in (unknown, wrong)]
+    assert [a.status_code for a in answers] == [403, 403]
+    assert answers[0].json() == answers[1].json()
+
+
+def test_a_new_code_lifts_the_waits_so_the_van_can_enrol_at_once(site: Site) -> None:
+    """Someone sharing the van's address (depot Wi-Fi, the hub PC itself) failing on purpose
+    must not keep the van out: the administrator's next code ends every wait."""
+    db = connect(site.hub, role="hub")
+    old = create_code(db, "van-9", actor="staff:admin", now=T)
+    for n in range(FREE_FAILURES + 2):
+        _refused(db, _attempt(f"Z{n + 2}ZZ-" + old.code[5:]), address="10.0.0.77")
+    with pytest.raises(EnrolThrottled):
+        redeem(db, _attempt(old.code), HUB_KEY, address="10.0.0.77", now=T)
+    fresh = create_code(db, "van-9", actor="staff:admin", now=T)
+    assert redeem(db, _attempt(fresh.code), HUB_KEY, address="10.0.0.77", now=T)["outcome"]
+    made = [e for e in entries(db) if e.action == "enrol.code.create"][-1]
+    assert made.detail["throttles_lifted"] == 1
+    db.close()
+
+
+def test_a_throttled_address_is_told_how_long_to_wait(hub: HubProcess) -> None:
+    made = _attempt(_code(hub))
+    wrong = dict(made.__dict__, proof="f" * 64)
+    with httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.5")) as client:
+        for _ in range(FREE_FAILURES):
+            client.post(f"{hub.url}/v1/enrol", json=wrong, timeout=5)
+        answer = client.post(f"{hub.url}/v1/enrol", json=dict(made.__dict__), timeout=5)
+    assert answer.status_code == 429
+    assert int(answer.headers["Retry-After"]) > 0 and "待って" in answer.json()["error"]
+
+
+def test_another_spelling_of_an_enrolled_key_is_refused(site: Site) -> None:
+    """Base64 lets the last character's spare bits vary: the same key spelt otherwise must
+    not register as a second device's key."""
+    db = connect(site.hub, role="hub")
+    first = create_code(db, "van-1", actor="staff:admin", now=T)
+    key = public_key_text(generate_key())
+    redeem(db, _attempt(first.code, "dev-k1", key), HUB_KEY, address="10.0.0.31", now=T)
+    last = key[-2]
+    twin = key[:-2] + ALPHABET_B64[(ALPHABET_B64.index(last) ^ 1)] + key[-1]
+    assert twin != key
+    second = create_code(db, "van-2", actor="staff:admin", now=T)
+    with pytest.raises(OdekakeError, match="公開鍵の形式"):
+        redeem(db, _attempt(second.code, "dev-k2", twin), HUB_KEY, address="10.0.0.32", now=T)
+    assert db.execute("SELECT count(*) FROM devices WHERE device_id = 'dev-k2'").fetchone()[0] == 0
     db.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -56,7 +57,7 @@ class EnrolScreen(KioskScreen):
         code = self.query_one("#enrol-code", Input).value.strip()
         message = self.query_one("#enrol-message", Static)
         if not hub_url or not code:
-            message.update(f"[b]{t('enrol_missing')}[/b]")
+            message.update(Text(t("enrol_missing"), style="bold"))
             return
         message.update(t("enrol_busy"))
         self.run_enrol(hub_url, code)
@@ -68,13 +69,14 @@ class EnrolScreen(KioskScreen):
         try:
             done = enrol_with_code(self.kiosk.db_path, hub_url, code)
         except OdekakeError as exc:
-            self.app.call_from_thread(self.show, f"[b]{exc}[/b]")
+            self.app.call_from_thread(self.show, str(exc), True)
             return
         self.app.call_from_thread(self.show, "\n".join([*done.describe(), t("enrol_done")]))
 
-    def show(self, text: str) -> None:
-        """The outcome, in the message line."""
-        self.query_one("#enrol-message", Static).update(text)
+    def show(self, text: str, refused: bool = False) -> None:
+        """The outcome, in the message line, as plain text: it may quote what the hub
+        answered or the URL typed or scanned, which must never be read as markup."""
+        self.query_one("#enrol-message", Static).update(Text(text, style="bold" if refused else ""))
 
     def action_back(self) -> None:
         self.app.pop_screen()

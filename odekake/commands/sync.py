@@ -352,9 +352,32 @@ def sync_group() -> None:
     """記録の送信(車両→ハブ)とマスタデータの受信(ハブ→車両)。"""
 
 
+def _hub_of(db_path: Path, given: str | None) -> str:
+    """The hub to sync with: ``--hub``, else the one this van last synced with or enrolled at."""
+    if given:
+        return given
+    from odekake.sync.auth import hub_url_of
+
+    db = connect(db_path, role="van")
+    try:
+        known = hub_url_of(db)
+    finally:
+        db.close()
+    if not known:
+        raise click.UsageError(
+            "ハブのURLを --hub で指定してください(この車両はまだどのハブとも同期していません)"
+        )
+    return known
+
+
 @sync_group.command("push")
 @click.option("--db", "db_path", required=True, type=_FILE, help="車両のデータベース(van.db)")
-@click.option("--hub", "hub_url", required=True, help="ハブのURL(例: http://10.0.0.5:8765)")
+@click.option(
+    "--hub",
+    "hub_url",
+    default=None,
+    help="ハブのURL(例: http://10.0.0.5:8765)。省略時は前回同期した(登録した)ハブ",
+)
 @click.option("--batch-size", default=2000, show_default=True, help="1回に送る件数")
 @click.option("--retries", default=5, show_default=True, help="接続失敗時の再試行回数")
 @click.option("--backoff", default=0.5, show_default=True, help="再試行の最初の待ち時間(秒)")
@@ -366,7 +389,7 @@ def sync_group() -> None:
 )
 def sync_push(
     db_path: Path,
-    hub_url: str,
+    hub_url: str | None,
     batch_size: int,
     retries: int,
     backoff: float,
@@ -375,6 +398,7 @@ def sync_push(
     """ハブがまだ受け取っていない記録を送る(何度実行しても二重にならない)。"""
     from odekake.sync.client import ca_file_for, push
 
+    hub_url = _hub_of(db_path, hub_url)
     ca_file = ca_file_for(db_path, ca_file)
     result = push(
         db_path,
@@ -422,7 +446,9 @@ def sync_import(db_path: Path, bundle: Path) -> None:
 
 @sync_group.command("pull")
 @click.option("--db", "db_path", required=True, type=_FILE, help="車両のデータベース(van.db)")
-@click.option("--hub", "hub_url", required=True, help="ハブのURL")
+@click.option(
+    "--hub", "hub_url", default=None, help="ハブのURL。省略時は前回同期した(登録した)ハブ"
+)
 @click.option("--retries", default=5, show_default=True, help="接続失敗時の再試行回数")
 @click.option("--backoff", default=0.5, show_default=True, help="再試行の最初の待ち時間(秒)")
 @click.option(
@@ -432,10 +458,12 @@ def sync_import(db_path: Path, bundle: Path) -> None:
     help="https のハブの証明書を確かめる市のCA証明書(車両に保存され、以後の同期と端末の自動同期でも使う)",
 )
 def sync_pull(
-    db_path: Path, hub_url: str, retries: int, backoff: float, ca_file: Path | None
+    db_path: Path, hub_url: str | None, retries: int, backoff: float, ca_file: Path | None
 ) -> None:
     """マスタデータ(地区・会場・手数料・職員・災害など)とこの車両の計画を受け取る。"""
     from odekake.sync.client import ca_file_for, pull
+
+    hub_url = _hub_of(db_path, hub_url)
 
     ca_file = ca_file_for(db_path, ca_file)
     result = pull(db_path, hub_url, retries=retries, backoff=backoff, ca_file=ca_file)

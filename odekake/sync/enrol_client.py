@@ -114,17 +114,23 @@ def enrol_with_code(
     try:
         with httpx.Client(timeout=TIMEOUT_SECONDS, verify=tls_verify(ca)) as http:
             answer = http.post(f"{hub_url}/v1/enrol", json=body)
+    except httpx.TimeoutException as exc:
+        raise EnrolFailed(
+            f"ハブ {hub_url} から時間内に応答がありませんでした。ネットワークを確かめて"
+            "もう一度試してください"
+        ) from exc
     except httpx.HTTPError as exc:
         raise EnrolFailed(
             f"ハブ {hub_url} に接続できませんでした。URLとネットワークを確かめてください"
-            f"({type(exc).__name__})"
         ) from exc
     data = _read(answer)
     if answer.status_code != 200:
         message = data.get("error") if isinstance(data, dict) else None
         if not isinstance(message, str) or not message:
             message = f"ハブが登録を断りました(状態 {answer.status_code})"
-        raise EnrolFailed(message[:300])
+        # The hub's words, quoted: printable characters only (no terminal control codes).
+        shown = "".join(ch for ch in message[:300] if ch.isprintable())
+        raise EnrolFailed(f"ハブの返答: {shown}")
     hub_key, van_id, outcome = _vouched(data, key, code_id, device, public, nonce)
     van = connect(db_path, role="van")
     try:

@@ -32,6 +32,7 @@ import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
@@ -431,7 +432,19 @@ def make_app(
             Middleware(RequestsInFlight, limit=MAX_CONCURRENCY),
             Middleware(SignAnswers, key=hub_key),
         ],
+        exception_handlers={HTTPException: http_refusal},
     )
+
+
+async def http_refusal(request: Request, exc: Exception) -> Response:
+    """A route or method the hub does not have: a named Japanese answer, never plain text
+    (the console, mounted below, draws its own pages)."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 400
+    if status == 405:
+        return _error(405, "このアドレスはその方法(GET・POST など)では使えません")
+    if status == 404:
+        return _error(404, "このアドレスはハブにありません")
+    return _error(status, "要求を処理できませんでした")
 
 
 async def read_capped(request: Request, cap: int) -> bytes:

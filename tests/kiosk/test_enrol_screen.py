@@ -76,3 +76,20 @@ async def test_first_run_screen_enrols_the_van(
     assert pinned_hub_text(db) is not None
     assert db.execute("SELECT hub_url FROM sync_state").fetchone()[0] == hub.url
     db.close()
+
+
+async def test_what_the_hub_or_a_qr_says_is_shown_as_text_never_as_markup(
+    kiosk_path: Path, clock: FixedClock
+) -> None:
+    """A URL (typed or scanned) or a hub's error carrying Rich markup must not crash the
+    first-run screen: it is shown as the characters it is."""
+    app = app_for(kiosk_path, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f2")
+        await pilot.pause()
+        app.screen.query_one("#enrol-hub", Input).value = "http://127.0.0.1:1/[/b]"
+        app.screen.query_one("#enrol-code", Input).value = "ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ"
+        await pilot.press("ctrl+s")
+        shown = await _message(pilot, "接続できませんでした")
+        assert "[/b]" in shown and "接続できませんでした" in shown
+        assert isinstance(app.screen, EnrolScreen)  # the app is still running

@@ -320,3 +320,32 @@ def test_another_spelling_of_an_enrolled_key_is_refused(site: Site) -> None:
         redeem(db, _attempt(second.code, "dev-k2", twin), HUB_KEY, address="10.0.0.32", now=T)
     assert db.execute("SELECT count(*) FROM devices WHERE device_id = 'dev-k2'").fetchone()[0] == 0
     db.close()
+
+
+def test_after_enrolment_sync_needs_no_hub_url(hub: HubProcess, tmp_path: Path) -> None:
+    """The van keeps the hub it enrolled at: push and pull without --hub go there; a van
+    that never met a hub is asked for --hub in Japanese."""
+    van = make_van(tmp_path, "van-31", 2)
+    runner = CliRunner()
+    lost = runner.invoke(main, ["sync", "push", "--db", str(van)])
+    assert lost.exit_code == 2 and "--hub で指定してください" in lost.output
+    enrolled = runner.invoke(
+        main, ["device", "enroll", "--db", str(van), "--code", qr_text(hub.url, _code(hub))]
+    )
+    assert enrolled.exit_code == 0, enrolled.output
+    pushed = runner.invoke(main, ["sync", "push", "--db", str(van)])
+    assert pushed.exit_code == 0, pushed.output
+    db = connect(hub.db, role="hub")
+    assert (
+        db.execute("SELECT acked_seq FROM sync_acks WHERE device_id = 'van-31'").fetchone()[0] == 2
+    )
+    db.close()
+    pulled = runner.invoke(main, ["sync", "pull", "--db", str(van)])
+    assert pulled.exit_code == 0, pulled.output
+
+
+def test_a_wrong_method_or_address_is_answered_in_japanese(hub: HubProcess) -> None:
+    for method, path, status in (("GET", "/v1/enrol", 405), ("GET", "/v1/nowhere", 404)):
+        answer = httpx.request(method, f"{hub.url}{path}", timeout=5)
+        assert answer.status_code == status
+        assert re.search(r"[ぁ-んァ-ン一-龥]", answer.json()["error"])

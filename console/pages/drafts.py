@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -19,6 +19,7 @@ from planner import lifecycle, publishing, workbench
 from planner.jobs import solver_words
 from planner.mapdata import map_data
 from planner.output import csv_text, date_ja, ics_text
+from planner.plan import Plan
 
 
 def _back(request: Request, plan_id: str, note: str = "", day: str = "") -> Response:
@@ -46,8 +47,10 @@ async def _plan_response(
     if not plan.horizon_start <= day <= plan.horizon_end or not is_iso_date(day):
         raise HTTPException(400, f"日付 {day[:20]} はこの計画の期間にありません")
     places = await con.call(map_data)
-    month = date.fromisoformat(plan.horizon_start).replace(day=1)
+    month = date.fromisoformat(day).replace(day=1)
     context = {
+        "month_label": f"{month.year}年{month.month}月",
+        "month_links": _month_links(plan, month, days),
         "view": view,
         "plan": plan,
         "s": view.summary,
@@ -63,6 +66,22 @@ async def _plan_response(
         **(extra or {}),
     }
     return render(request, "plan.html", context, status=status)
+
+
+def _month_links(plan: Plan, month: date, days: list[str]) -> dict[str, str]:
+    """The day to open for the month before and after ``month`` inside the plan's period
+    (its first planned day, else its first day in the period); none past the period."""
+    links: dict[str, str] = {}
+    before = (month - timedelta(days=1)).replace(day=1)
+    after = (month + timedelta(days=32)).replace(day=1)
+    for key, first in (("prev", before), ("next", after)):
+        last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        lo = max(first.isoformat(), plan.horizon_start)
+        hi = min(last.isoformat(), plan.horizon_end)
+        if lo > hi:
+            continue
+        links[key] = next((d for d in days if lo <= d <= hi), lo)
+    return links
 
 
 @page("plan.view")

@@ -327,3 +327,25 @@ def test_replan_after_a_disaster_lists_the_moved_visits(
     moved = page.text.split('class="moved"', 1)[1].split("</table>", 1)[0]
     assert new.moved[0]["date"] in moved
     assert "disaster" in _policy(planned_hub)["events"]
+
+
+def test_a_plan_over_several_months_pages_its_calendar(
+    coordinator: Browser, hub_path: Path
+) -> None:
+    """The demo's published plan runs over three months: the calendar shows the month of
+    the chosen day and links to the months before and after inside the plan."""
+    db = connect(hub_path)
+    published = next(p for p in lifecycle.list_plans(db) if p.status == "published")
+    plan = lifecycle.load_plan(db, published.id)
+    db.close()
+    months = sorted({v.date[:7] for v in plan.visits})
+    assert len(months) >= 2
+    day = min(v.date for v in plan.visits if v.date[:7] == months[1])
+    page = coordinator.client.get(f"/console/plans/{plan.id}?day={day}").text
+    cal = page.split('id="calendar">', 1)[1].split("</svg>", 1)[0]
+    assert f'data-day="{months[1]}-01"' in cal and f'data-day="{months[0]}-15"' not in cal
+    year, month = (int(x) for x in months[1].split("-"))
+    assert f'id="calendar-month">{year}年{month}月' in page
+    back = re.search(r'id="month-prev" href="\?day=([0-9-]+)"', page)
+    assert back and back.group(1)[:7] == months[0]
+    assert 'id="month-next"' in page or months[-1] == months[1]

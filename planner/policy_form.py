@@ -118,6 +118,18 @@ def parse_text(text: str) -> dict[str, Any]:
         raise PolicyError(f"設定ファイル(TOML)の書き方に誤りがあります: {exc}") from exc
 
 
+def first_day(text: str, month: str) -> date | None:
+    """The first day a month's policy plans (``horizon.start``, else the month's first
+    day); None when the text cannot be read (the solve then names what is wrong)."""
+    try:
+        start = parse_text(text).get("horizon", {}).get("start")
+        if start is None:
+            return month_of(month)[0]
+        return start if isinstance(start, date) else date.fromisoformat(str(start))
+    except (PolicyError, ValueError, AttributeError):
+        return None
+
+
 def check_policy(db: sqlite_utils.Database, doc: dict[str, Any], today: date) -> None:
     """Run the planner's own parser over ``doc`` (raises its :class:`PolicyError`)."""
     try:

@@ -20,7 +20,13 @@
         if (el) el.textContent = j.fields[k];
       });
       if (j.done && j.next) { window.location.href = j.next; return; }
-      if (!j.done) setTimeout(tick, 1000);
+      if (j.done) {
+        // Finished without a draft (failed or cancelled): the cancel button has no use now.
+        var cancel = document.getElementById("cancel-solve");
+        if (cancel && cancel.form) cancel.form.hidden = true;
+        return;
+      }
+      setTimeout(tick, 1000);
     }).catch(function () { setTimeout(tick, 2000); });
   }
   setTimeout(tick, 1000);

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import time
+from datetime import date
 from pathlib import Path
+
+import pytest
 
 from odekake.access import audit
 from odekake.storage.db import connect
@@ -124,3 +127,23 @@ def test_progress_reads_the_highs_log() -> None:
     assert objective is not None and abs(objective - 127.560149) < 1e-6
     assert bound is not None and abs(bound - 132.9884749) < 1e-6
     assert jobs.read_log(log.splitlines()[0], -1, 0.0)[0] == "presolve"
+
+
+def test_the_month_under_way_is_planned_from_today(
+    coordinator: Browser, hub_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """計画を作成 for the console's current month plans from today on: the solver is asked
+    to replan from today instead of failing on the month's past days."""
+    asked: dict[str, object] = {}
+
+    def start(*args: object, **kwargs: object) -> str:
+        asked.update(kwargs)
+        return "job-test"
+
+    monkeypatch.setattr(jobs, "start_solve", start)
+    r = coordinator.post("/console/plans/solve", {"month": "2026-11"}, page="/console/plans/policy")
+    assert r.status_code == 303
+    assert asked["replan_from"] == date(2026, 11, 20)
+    asked.clear()
+    coordinator.post("/console/plans/solve", {"month": MONTH}, page="/console/plans/policy")
+    assert asked["replan_from"] is None  # next month: planned whole

@@ -30,6 +30,10 @@ CATEGORIES: dict[str, str] = {
 # The five categories a 地区定期巡回 row reports per column.
 REPORT_COLUMNS: tuple[str, ...] = ("certificate", "mynumber", "garbage", "consultation", "frailty")
 
+# The categories counted as 利用(相談)者 (the usage report's 計): everything but 説明/見学,
+# whose visitors are counted apart (活動等説明者数) wherever residents are counted.
+USER_CATEGORIES: tuple[str, ...] = (*REPORT_COLUMNS, "disaster", "voting")
+
 # Report rows: the kind of activity a stop (one 回) belongs to.
 ACTIVITIES: dict[str, str] = {
     "regular": "地区定期巡回",

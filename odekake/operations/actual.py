@@ -16,10 +16,19 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import sqlite_utils
 
-from odekake.masterdata.catalog import CATEGORIES, SERVICE_RECORD_TYPES, STOP_CLOSE, STOP_OPEN
+from odekake.masterdata.catalog import (
+    CATEGORIES,
+    SERVICE_RECORD_TYPES,
+    STOP_CLOSE,
+    STOP_OPEN,
+    USER_CATEGORIES,
+)
 from odekake.operations.overview import JST
 from odekake.plans import IN_FORCE
 from odekake.storage import records as rec
+
+# The labels (as ``users`` holds them) of the categories counted as 利用者.
+USER_LABELS = frozenset(CATEGORIES[c] for c in USER_CATEGORIES)
 
 __all__ = ["JST", "DayActual", "StopActual", "day_actual", "days_actual", "month_actual"]
 
@@ -45,8 +54,14 @@ class StopActual:
 
     @property
     def total(self) -> int:
-        """Residents served at the stop, over every service."""
-        return sum(self.users.values())
+        """Residents served at the stop (利用者, as the usage report's 計 counts them:
+        説明/見学 visitors apart, in :attr:`visitors`)."""
+        return sum(n for label, n in self.users.items() if label in USER_LABELS)
+
+    @property
+    def visitors(self) -> int:
+        """People who came for an explanation or a look at the van (説明/見学)."""
+        return sum(n for label, n in self.users.items() if label not in USER_LABELS)
 
     @property
     def state(self) -> str:

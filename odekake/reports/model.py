@@ -7,7 +7,7 @@ from datetime import date
 
 import sqlite_utils
 
-from odekake.masterdata.catalog import ACTIVITIES, REPORT_COLUMNS
+from odekake.masterdata.catalog import ACTIVITIES, USER_CATEGORIES
 from odekake.masterdata.wareki import ERAS, both_date, era_of
 from odekake.reports.counting import Period, StopCount
 from odekake.reports.tallies import (
@@ -80,7 +80,7 @@ PRINTED_DISTRICT_ORDER: tuple[str, ...] = (
 
 
 # Categories counted in 計 (the five columns, plus the two that are their rows' 計).
-TOTAL_CATEGORIES: tuple[str, ...] = (*REPORT_COLUMNS, "disaster", "voting")
+TOTAL_CATEGORIES: tuple[str, ...] = USER_CATEGORIES
 
 
 # サービス提供者数 breakdown: (label, categories).

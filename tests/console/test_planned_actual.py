@@ -77,3 +77,22 @@ def test_the_demo_van_served_days_of_its_published_plan(demo_dir: Path) -> None:
     skipped = next(s for d in days for s in d.stops if s.state == "未実施")
     assert [s.state for d in days for s in d.stops][:2] == ["実施", "未実施"]
     assert skipped.total == 0
+
+
+def test_visitors_for_an_explanation_are_not_counted_as_users(
+    demo_dir: Path, tmp_path: Path
+) -> None:
+    """利用者 in 計画と実績 is the usage report's 計: 説明/見学 visitors are shown in the
+    breakdown but not added to it."""
+    copy_db(demo_dir / "van.db", tmp_path / "van.db")
+    van = connect(tmp_path / "van.db", role="van")
+    visit = van.execute(
+        "SELECT id FROM plan_visits WHERE date = ? ORDER BY start", [DAY.isoformat()]
+    ).fetchone()[0]
+    at = datetime(2026, 11, 20, 9, 50, tzinfo=JST)
+    stop_id = open_planned(van, visit, operator_id="op001", now=at).payload["stop_id"]
+    rec.append(van, "consultation.hold", {"stop_id": stop_id, "people": 2, "topic": "福祉"}, now=at)
+    rec.append(van, "explanation.visit", {"stop_id": stop_id, "people": 5}, now=at)
+    first = day_actual(van, DAY).stops[0]
+    assert first.users == {"相談": 2, "説明/見学": 5}
+    assert (first.total, first.visitors, day_actual(van, DAY).users) == (2, 5, 2)

@@ -376,7 +376,15 @@ async def plans_compare(request: Request) -> Response:
     ids = request.query_params.getlist("id")
     if len(ids) != 2:
         return render(
-            request, "error.html", {"message": "比較する計画を2つ選んでください"}, status=400
+            request,
+            "error.html",
+            {
+                "heading": "計画の比較",
+                "message": "比較する計画を一覧で2つ選んでから「比較」を押してください",
+                "back": "/plans",
+                "back_label": "巡回計画の一覧へ戻る",
+            },
+            status=400,
         )
     con = console_of(request)
 

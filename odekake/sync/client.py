@@ -444,6 +444,30 @@ def export_bundle(db_path: Path, out: Path, *, from_seq: int | None = None) -> t
         db.close()
 
 
+# What each table of a snapshot holds, in the words a van's staff would use.
+TABLE_LABELS: dict[str, str] = {
+    "districts": "地区",
+    "sites": "会場",
+    "services": "サービス",
+    "fees": "手数料",
+    "holidays": "休日",
+    "disasters": "災害",
+    "operators": "職員",
+    "vans": "車両",
+    "plans": "計画",
+    "plan_visits": "計画の停車",
+    "settings": "設定",
+    "referrals": "紹介先",
+    "elections": "選挙",
+    "election_ballots": "投票の種類",
+    "election_stations": "期日前投票所",
+    "election_station_vans": "投票所の担当車両",
+    "roll_sealed": "選挙人名簿(暗号化)",
+    "roll_wraps": "名簿の鍵(投票事務従事者ごと)",
+    "receipt_keys": "領収書の確認鍵",
+}
+
+
 @dataclass
 class PullResult:
     """What one ``sync pull`` did."""
@@ -456,7 +480,7 @@ class PullResult:
         """Japanese summary."""
         if not self.changed:
             return f"マスタデータは最新です(版 {self.version})。"
-        detail = "、".join(f"{k} {v}" for k, v in self.counts.items())
+        detail = "、".join(f"{TABLE_LABELS.get(k, k)} {v}件" for k, v in self.counts.items())
         return f"マスタデータ 版 {self.version} を適用しました: {detail}"
 
 

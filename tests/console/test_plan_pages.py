@@ -349,3 +349,12 @@ def test_a_plan_over_several_months_pages_its_calendar(
     back = re.search(r'id="month-prev" href="\?day=([0-9-]+)"', page)
     assert back and back.group(1)[:7] == months[0]
     assert 'id="month-next"' in page or months[-1] == months[1]
+
+
+def test_comparing_fewer_than_two_plans_leads_back_to_the_list(
+    planner_browser: Browser, planned_hub: tuple[Path, str]
+) -> None:
+    page = planner_browser.client.get(f"/console/plans/compare?id={planned_hub[1]}")
+    assert page.status_code == 400
+    assert "2つ選んで" in page.text and 'href="/console/plans"' in page.text
+    assert "<h1>計画の比較</h1>" in page.text

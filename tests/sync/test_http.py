@@ -153,3 +153,14 @@ def test_pull_brings_master_data_and_this_vans_plan(
     assert "版 2 を適用しました" in changed.stdout
     assert vandb.execute("SELECT id FROM disasters").fetchall() == [("d1",)]
     assert van_status(vandb).snapshot_version == 2
+
+
+def test_a_pull_says_what_it_applied_in_japanese() -> None:
+    """Every table a snapshot carries has a Japanese name in what ``sync pull`` prints."""
+    from odekake.sync.client import TABLE_LABELS, PullResult
+    from odekake.sync.snapshot import SNAPSHOT_TABLES
+
+    assert {t.name for t in SNAPSHOT_TABLES} <= TABLE_LABELS.keys()
+    said = PullResult(3, True, {t.name: 1 for t in SNAPSHOT_TABLES}).describe()
+    assert not any(t.name in said for t in SNAPSHOT_TABLES), said
+    assert "選挙人名簿(暗号化) 1件" in said

@@ -6,6 +6,7 @@ Dates are days in Japan (the log stores UTC); the newest entries come first.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
@@ -106,10 +107,74 @@ DETAIL_LABELS: dict[str, str] = {
     "month": "月",
     "from": "から",
     "to": "まで",
+    "address": "接続元アドレス",
+    "code_id": "登録コードの番号",
+    "new_key": "新しい鍵の指紋",
+    "old_key": "前の鍵の指紋",
+    "expires_at": "有効期限",
+    "replaces": "置き換える鍵",
+    "throttles_lifted": "解除した待ち時間(接続元の数)",
+    "roll_version": "名簿の版",
+    "elections": "選挙",
+    "operators": "職員",
+    "job": "計算の番号",
+    "added": "追加",
+    "removed": "削除",
+    "device_id": "端末",
+    "van_id": "車両",
+    "plan_id": "計画",
+    "station_id": "投票所",
+    "election": "選挙",
+    "count": "件数",
+    "total": "合計",
+    "stored": "保存先",
+    "fingerprint": "鍵の指紋",
+    "hub_fingerprint": "ハブの鍵の指紋",
 }
 
+# Words for the values of some detail keys (codes written by the core).
+VALUE_LABELS: dict[str, dict[str, str]] = {
+    "outcome": {
+        "registered": "登録した",
+        "unchanged": "変更なし(登録済み)",
+        "replaced": "鍵を置き換えた",
+        "key-only": "鍵だけ作った",
+    },
+    "reason": {
+        "wrong": "コードが違う",
+        "unknown": "コードの番号がない",
+        "expired": "期限切れ",
+        "used": "使用済み",
+        "cancelled": "取り消し済み",
+        "burnt": "誤りが続いて無効",
+        "other_van": "別の車両の端末",
+        "throttled": "待ち時間中",
+        "malformed": "形式の誤り",
+    },
+    "kind": {
+        "usage_report": "利用実績",
+        "vote_report": "投票の報告",
+        "tally": "過去の集計",
+        "tally_replace": "過去の集計(置き換え)",
+        "sites": "会場",
+        "report_cost": "運行経費",
+        "provisional": "仮投票",
+        "mobile": "移動期日前投票所",
+        "fixed": "期日前投票所",
+        "shicho": "支所",
+    },
+}
 
-def _value(v: Any) -> str:
+_ISO_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(\+00:00|Z)$")
+
+
+def _value(v: Any, key: str = "") -> str:
+    if isinstance(v, str) and key in VALUE_LABELS and v in VALUE_LABELS[key]:
+        return VALUE_LABELS[key][v]
+    if isinstance(v, str) and _ISO_INSTANT.match(v):
+        # An instant the core wrote in UTC: shown in Japan time like every other time.
+        at = datetime.fromisoformat(v.replace("Z", "+00:00")).astimezone(JST)
+        return at.strftime("%Y-%m-%d %H:%M")
     if v is None:
         return "なし"
     if isinstance(v, bool):
@@ -122,7 +187,7 @@ def _value(v: Any) -> str:
             if isinstance(x, list | tuple) and len(x) == 2:
                 parts.append(f"{DETAIL_LABELS.get(k, k)}: {_value(x[0])} → {_value(x[1])}")
             else:
-                parts.append(f"{DETAIL_LABELS.get(k, k)}: {_value(x)}")
+                parts.append(f"{DETAIL_LABELS.get(k, k)}: {_value(x, k)}")
         return "、".join(parts) if parts else "なし"
     return str(v)
 
@@ -130,4 +195,4 @@ def _value(v: Any) -> str:
 def describe(detail: dict[str, Any]) -> list[tuple[str, str]]:
     """An entry's detail as (words, value) lines a person reads: lists joined, before and
     after values as ``前 → 後``, no Python notation."""
-    return [(DETAIL_LABELS.get(k, k), _value(v)) for k, v in detail.items()]
+    return [(DETAIL_LABELS.get(k, k), _value(v, k)) for k, v in detail.items()]

@@ -228,7 +228,7 @@ def make_app(
         if hasher.hexdigest() != request.headers.get(HEADER_BODY_SHA256):
             raise _Refused(400, "送信データが署名と一致しません(途中で変わった可能性があります)")
         body = b"".join(chunks)
-        if request.url.path.startswith("/vote/") and json_too_deep(body, MAX_JSON_DEPTH):
+        if request.url.path.startswith("/vote/") and strictjson.too_deep(body, MAX_JSON_DEPTH):
             raise _Refused(400, "送信データの入れ子が深すぎます")
         return body
 
@@ -524,29 +524,6 @@ class SignAnswers:
             await send({"type": "http.response.body", "body": body, "more_body": False})
 
         await self.app(scope, reading_receive, signing_send)
-
-
-def json_too_deep(body: bytes, limit: int) -> bool:
-    """True when JSON text nests arrays/objects deeper than ``limit`` (strings skipped)."""
-    depth = 0
-    in_string = escaped = False
-    for byte in body:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:  # backslash
-                escaped = True
-            elif byte == 0x22:
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in (0x5B, 0x7B):
-            depth += 1
-            if depth > limit:
-                return True
-        elif byte in (0x5D, 0x7D):
-            depth -= 1
-    return False
 
 
 def serve(

@@ -234,9 +234,17 @@ def _publish_page(
     lines = [
         f"この計画の訪問 {p.visits} 件が公開中になり、各車両は次回の同期でこれを受け取ります"
         f"(いま公開中の訪問と同じもの {p.unchanged} 件を含みます)。",
-        f"いま公開中の訪問のうち {p.superseded_visits} 件が差し替えられ、車両から消えます"
-        f"({len(p.superseded)} 計画から)。",
-        f"回覧板のお知らせを配り直す地区: {len(p.notices)} 地区。",
+        (
+            f"いま公開中の訪問のうち {p.superseded_visits} 件が差し替えられ、車両から消えます"
+            f"({len(p.superseded)} つの計画の訪問)。"
+            if p.superseded_visits
+            else "いま公開中の訪問で差し替えられるものはありません。"
+        ),
+        (
+            f"回覧板のお知らせを配る地区: {len(p.notices)} 地区。"
+            if p.first_publish
+            else f"回覧板のお知らせを配り直す地区: {len(p.notices)} 地区。"
+        ),
     ]
     if p.violations:
         lines.append(f"ルール違反 {len(p.violations)} 件があるまま公開されます(理由が必要です)。")

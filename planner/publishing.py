@@ -25,6 +25,7 @@ from typing import Any
 import sqlite_utils
 
 from odekake.errors import OdekakeError
+from odekake.masterdata import master
 from odekake.plans import IN_FORCE
 from planner import lifecycle
 from planner.check import Violation, check_plan
@@ -210,8 +211,10 @@ def preview(
             coming[v["district_id"]].append(v)
     sites, names = lifecycle._names(db)
     districts: list[DistrictChange] = []
+    # In the master data's order (the order every district list of the city uses).
+    rank = {d.id: i for i, d in enumerate(master.districts(db))}
     for did in sorted(
-        set(leaving) | set(coming) | set(unchanged_by), key=lambda d: names.get(d, d)
+        set(leaving) | set(coming) | set(unchanged_by), key=lambda d: (rank.get(d, 999), d)
     ):
         pairs, removed, added = _pair_moves(leaving.get(did, []), coming.get(did, []))
         districts.append(

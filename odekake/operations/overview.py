@@ -93,7 +93,8 @@ def _utc_range(day: date) -> list[str]:
 
 
 def vans_today(db: sqlite_utils.Database, day: date) -> list[VanToday]:
-    """Every van of the master data with today's stops, devices and alerts."""
+    """Every van of the master data (and every van id a device is enrolled for) with
+    today's stops, devices and alerts."""
     statuses = {s.device_id: s for s in hub_status(db)}
     van_of = {str(d): str(v) for d, v in db.execute("SELECT device_id, van_id FROM devices")}
     counts = {
@@ -112,7 +113,12 @@ def vans_today(db: sqlite_utils.Database, day: date) -> list[VanToday]:
         )
     }
     out = []
-    for van_id, name in db.execute("SELECT id, name FROM vans ORDER BY id").fetchall():
+    vans = [(str(v), str(n)) for v, n in db.execute("SELECT id, name FROM vans ORDER BY id")]
+    # A device enrolled for a van id the master data does not have yet (an enrolment code
+    # may name a new van) is shown too, under that id, so no device is left off the page.
+    known = {v for v, _ in vans}
+    vans += [(v, "(車両マスタにない車両)") for v in sorted(set(van_of.values()) - known)]
+    for van_id, name in vans:
         devices = []
         for dev, status in sorted(statuses.items()):
             if van_of.get(dev) != van_id:

@@ -62,3 +62,16 @@ def test_the_demos_published_plan_keeps_every_rule_and_expects_users(coordinator
     assert "設定のルールはすべて守られています" in page and 'class="error"' not in page
     users = float(re.search(r"見込み利用者 ([0-9.]+) 人", page).group(1))  # type: ignore[union-attr]
     assert users > 50
+
+
+def test_a_device_of_a_van_not_in_the_master_data_is_on_the_home_page(
+    coordinator: Browser, hub_path: Path
+) -> None:
+    """An enrolment code may name a new van id: its device is on the home page too."""
+    from odekake.sync.keys import generate_key, public_key_text, register_device
+
+    db = connect(hub_path, role="hub")
+    register_device(db, "dev-77", public_key_text(generate_key()), van_id="van-77")
+    db.close()
+    home = coordinator.client.get("/console/").text
+    assert "van-77" in home and "dev-77" in home and "車両マスタにない車両" in home

@@ -173,3 +173,16 @@ def test_plan_publish_cli_refuses_violations_without_a_reason(
     assert r.exit_code == 0, r.output
     entry = _published_entry(planned_hub[0])
     assert entry.detail["override_reason"] == "臨時の開所" and entry.detail["violations"]
+
+
+def test_the_residents_diff_lists_districts_in_the_citys_order(
+    planned_hub: tuple[Path, str],
+) -> None:
+    from odekake.masterdata import master
+
+    db = connect(planned_hub[0])
+    p = preview(db, planned_hub[1], TODAY.date())
+    order = [d.id for d in master.districts(db)]
+    listed = [d.district_id for d in p.districts]
+    assert len(listed) >= 3
+    assert listed == sorted(listed, key=order.index)

@@ -450,7 +450,7 @@ def test_the_guide_followed_step_by_step_sets_up_moves_and_replaces(walk: Walk) 
     hub_serve = json.loads((old.state / "units.json").read_text())["hub"]
     assert "--tls-cert" in hub_serve and hub_serve[hub_serve.index("--port") + 1] == str(walk.port)
     # §3: the van enrolled over HTTPS and took its operators
-    assert "operators 1" in outputs["device enroll --db van.db --hub-db"]
+    assert "職員 1件" in outputs["device enroll --db van.db --hub-db"]
     # §4: a backup as the timer runs it; §5: the restore kept the file it replaced
     assert "バックアップを作成し、検証しました" in outputs["odekake-backup.service\n"]
     assert "を復元しました" in outputs["hub restore"]

@@ -215,19 +215,13 @@ def make_app(
 
     async def read_body(request: Request) -> bytes:
         """Stream the body up to the route's cap, then check it against the signed hash."""
-        cap = ROUTE_CAPS.get(request.url.path, 0)
-        hasher = hashlib.sha256()
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > cap:
-                raise _Refused(413, "送信データが大きすぎます。件数を減らして送ってください")
-            hasher.update(chunk)
-            chunks.append(chunk)
-        if hasher.hexdigest() != request.headers.get(HEADER_BODY_SHA256):
+        body = await read_capped(
+            request,
+            ROUTE_CAPS.get(request.url.path, 0),
+            too_big="送信データが大きすぎます。件数を減らして送ってください",
+        )
+        if hashlib.sha256(body).hexdigest() != request.headers.get(HEADER_BODY_SHA256):
             raise _Refused(400, "送信データが署名と一致しません(途中で変わった可能性があります)")
-        body = b"".join(chunks)
         if request.url.path.startswith("/vote/") and strictjson.too_deep(body, MAX_JSON_DEPTH):
             raise _Refused(400, "送信データの入れ子が深すぎます")
         return body
@@ -447,17 +441,20 @@ async def http_refusal(request: Request, exc: Exception) -> Response:
     return _error(status, "要求を処理できませんでした")
 
 
-async def read_capped(request: Request, cap: int) -> bytes:
-    """An unsigned request's body, refused with 413 past ``cap`` bytes."""
+async def read_capped(
+    request: Request, cap: int, *, too_big: str = "送信データが大きすぎます"
+) -> bytes:
+    """A request's body, streamed and refused with 413 (``too_big``) past ``cap`` bytes,
+    declared or sent."""
     length = request.headers.get("content-length")
     if length is not None and (not length.isdigit() or int(length) > cap):
-        raise _Refused(413, "送信データが大きすぎます")
+        raise _Refused(413, too_big)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > cap:
-            raise _Refused(413, "送信データが大きすぎます")
+            raise _Refused(413, too_big)
         chunks.append(chunk)
     return b"".join(chunks)
 

@@ -26,6 +26,7 @@ import os
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 from starlette.applications import Starlette
@@ -87,22 +88,27 @@ def routes(db_path: str | Path, *, guard: Guard | None = None) -> list[Route]:
 
         return run
 
-    async def checkin_endpoint(request: Request) -> Response:
+    async def request_of(
+        request: Request, parse: Callable[[Any], Any], what: str
+    ) -> tuple[Any, Response | None]:
+        """The van's request read from the body (repeated keys refused), and the refusal
+        when it cannot be read or names another device than the one that signed it."""
         try:
-            data = strictjson.loads(await request.body())  # repeated keys refused
-            req = ck.CheckinRequest.from_json(data)
+            req = parse(strictjson.loads(await request.body()))
         except (ValueError, OdekakeError) as exc:
-            return _json({"status": "error", "code": "bad_request", "message": str(exc)}, 400)
+            return None, _json({"status": "error", "code": "bad_request", "message": str(exc)}, 400)
         verified = getattr(request.state, "device_id", None)
         if verified is not None and verified != req.device_id:
-            return _json(
-                {
-                    "status": "error",
-                    "code": "device_mismatch",
-                    "message": "署名した端末と照会の端末IDが一致しません",
-                },
-                403,
+            message = f"署名した端末と{what}の端末IDが一致しません"
+            return None, _json(
+                {"status": "error", "code": "device_mismatch", "message": message}, 403
             )
+        return req, None
+
+    async def checkin_endpoint(request: Request) -> Response:
+        req, refused = await request_of(request, ck.CheckinRequest.from_json, "照会")
+        if refused is not None:
+            return refused
         answer = await run_in_threadpool(lambda: ck.checkin(hub.db(), req))
         delay = os.environ.get(TEST_DELAY_ENV)
         if delay:
@@ -110,20 +116,9 @@ def routes(db_path: str | Path, *, guard: Guard | None = None) -> list[Route]:
         return _json(answer.body, answer.status_code)
 
     async def release_endpoint(request: Request) -> Response:
-        try:
-            req = ck.ReleaseRequest.from_json(strictjson.loads(await request.body()))
-        except (ValueError, OdekakeError) as exc:
-            return _json({"status": "error", "code": "bad_request", "message": str(exc)}, 400)
-        verified = getattr(request.state, "device_id", None)
-        if verified is not None and verified != req.device_id:
-            return _json(
-                {
-                    "status": "error",
-                    "code": "device_mismatch",
-                    "message": "署名した端末と取りやめの端末IDが一致しません",
-                },
-                403,
-            )
+        req, refused = await request_of(request, ck.ReleaseRequest.from_json, "取りやめ")
+        if refused is not None:
+            return refused
         answer = await run_in_threadpool(lambda: ck.release(hub.db(), req))
         return _json(answer.body, answer.status_code)
 

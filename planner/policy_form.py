@@ -118,16 +118,20 @@ def parse_text(text: str) -> dict[str, Any]:
         raise PolicyError(f"設定ファイル(TOML)の書き方に誤りがあります: {exc}") from exc
 
 
-def first_day(text: str, month: str) -> date | None:
-    """The first day a month's policy plans (``horizon.start``, else the month's first
-    day); None when the text cannot be read (the solve then names what is wrong)."""
+def replan_from_today(text: str, month: str, today: date) -> date | None:
+    """Where the console's 計画を作成 starts: a month already under way (its first planned
+    day — ``horizon.start``, else the month's first day — before today) is planned from
+    today on, since past days cannot be planned; otherwise None (the whole period). None
+    too when the text cannot be read (the solve then names what is wrong)."""
     try:
         start = parse_text(text).get("horizon", {}).get("start")
         if start is None:
-            return month_of(month)[0]
-        return start if isinstance(start, date) else date.fromisoformat(str(start))
+            first = month_of(month)[0]
+        else:
+            first = start if isinstance(start, date) else date.fromisoformat(str(start))
     except (PolicyError, ValueError, AttributeError):
         return None
+    return today if first < today else None
 
 
 def check_policy(db: sqlite_utils.Database, doc: dict[str, Any], today: date) -> None:

@@ -167,10 +167,7 @@ async def solve_start(request: Request, form: FormData) -> Response:
         if running:
             return running
         text = policy_form.policy_text(db, month)
-        # A month already under way is planned from today on (past days cannot be planned);
-        # the coordinator is not sent to a command-line option for it.
-        first = policy_form.first_day(text, month)
-        replan_from = today if first is not None and first < today else None
+        replan_from = policy_form.replan_from_today(text, month, today)
         return jobs.start_solve(
             db, con.db_path, month, text, actor=who, today=today, replan_from=replan_from
         )

@@ -14,6 +14,8 @@ from typing import Any
 import sqlite_utils
 
 from odekake.access.audit import ACTIONS, AuditEntry
+from odekake.access.authz import ROLE_LABELS
+from odekake.access.staff import STAFF_ROLES
 
 JST = timezone(timedelta(hours=9), "JST")
 DEFAULT_LIMIT = 500
@@ -134,6 +136,7 @@ DETAIL_LABELS: dict[str, str] = {
 
 # Words for the values of some detail keys (codes written by the core).
 VALUE_LABELS: dict[str, dict[str, str]] = {
+    "role": {**STAFF_ROLES, **ROLE_LABELS},
     "outcome": {
         "registered": "登録した",
         "unchanged": "変更なし(登録済み)",

@@ -27,6 +27,7 @@ def test_an_enrolment_entry_reads_in_japanese() -> None:
     assert lines["結果"] == "登録した" and lines["理由"] == "コードが違う"
     assert lines["有効期限"] == "2026-12-07 10:39"  # Japan time, like every other time
     assert lines["種類"] == "利用実績"
+    assert dict(describe({"role": "admin"}))["役割"] == "システム管理者"
     assert not any(re.fullmatch(r"[a-z_]+", k) for k in lines), lines
 
 

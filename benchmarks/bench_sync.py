@@ -29,8 +29,9 @@ from pathlib import Path
 
 import httpx
 
+from odekake.storage.canonical import canonical_json
 from odekake.storage.db import connect, write
-from odekake.storage.records import GENESIS, build_record, canonical_json, insert_record
+from odekake.storage.records import GENESIS, build_record, insert_record
 from odekake.sync.bundle import FIELDS
 from odekake.sync.enrolment import enroll
 

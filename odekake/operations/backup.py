@@ -43,6 +43,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from odekake.access import audit
 from odekake.errors import OdekakeError
 from odekake.storage import records as rec
+from odekake.storage.canonical import canonical_json
 from odekake.storage.db import connect, write
 from odekake.storage.private_files import write_private
 
@@ -151,7 +152,7 @@ def write_manifest(
         "records": records,
         "hub_key": public_key_text(key),
     }
-    doc = {"manifest": body, "signature": sign(key, rec.canonical_json(body).encode("utf-8"))}
+    doc = {"manifest": body, "signature": sign(key, canonical_json(body).encode("utf-8"))}
     path = manifest_path(backup)
     write_private(path, json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8"))
     return path
@@ -202,7 +203,7 @@ def check_manifest(backup: Path, hub_key: Ed25519PublicKey) -> dict[str, Any]:
     except (OSError, ValueError, KeyError, TypeError):
         raise ManifestRefused(f"{bad}: 目録({where.name})を読めません") from None
     if body.get("format") != MANIFEST_FORMAT or not verify(
-        hub_key, rec.canonical_json(body).encode("utf-8"), signature
+        hub_key, canonical_json(body).encode("utf-8"), signature
     ):
         raise ManifestRefused(f"{bad}: 目録の署名がこのハブの鍵と一致しません")
     if body.get("file") != backup.name:

@@ -30,9 +30,8 @@ import sqlite_utils
 from odekake.errors import NotFound, OdekakeError
 from odekake.storage import receipt_mac
 
-# The log hashes with the one canonical serialisation (re-exported: callers import it here too).
-from odekake.storage.canonical import canonical_json as canonical_json
-from odekake.storage.canonical import sha256_hex as sha256_hex
+# The log hashes with the one canonical serialisation (odekake.storage.canonical).
+from odekake.storage.canonical import canonical_json, sha256_hex
 from odekake.storage.db import device_id_of, get_meta, role_of, write
 from odekake.storage.sealing import SealingKeyMissing, personal_part, seal_payload
 

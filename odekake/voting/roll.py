@@ -360,7 +360,7 @@ def _b64(data: bytes) -> str:
 
 
 def _seal_rows(rows: list[dict[str, str]], key: bytes, election_id: str) -> str:
-    from odekake.storage.records import canonical_json
+    from odekake.storage.canonical import canonical_json
 
     nonce = os.urandom(12)
     ct = AESGCM(key).encrypt(nonce, canonical_json(rows).encode("utf-8"), election_id.encode())
@@ -391,7 +391,7 @@ def _store_sealed(
     db: sqlite_utils.Database, election_id: str, key: bytes, blob: str | None
 ) -> None:
     """Write (or keep) an election's sealed roll and wrap its key to every clerk."""
-    from odekake.storage.records import sha256_hex
+    from odekake.storage.canonical import sha256_hex
     from odekake.storage.sealing import seal
 
     if blob is not None:
@@ -431,7 +431,7 @@ def refresh_sealed_rolls(db: sqlite_utils.Database) -> None:
     version, stay the same between pulls); the key is wrapped anew for a clerk whose
     PIN was set or reset. The roll's key itself stays in ``roll_keys`` (never synced).
     """
-    from odekake.storage.records import canonical_json, sha256_hex
+    from odekake.storage.canonical import canonical_json, sha256_hex
 
     with write(db):
         elections = [str(r[0]) for r in db.execute("SELECT DISTINCT election_id FROM roll")]

@@ -19,7 +19,8 @@ from tests.console.conftest import PASSWORDS, Browser
 def quarantine_one(hub_path: Path, van_path: Path, seq: int = 3) -> str:
     """Send the hub a valid, van-signed rewrite of the van's record ``seq`` (already at the
     hub): the hub quarantines it. Returns the record's id."""
-    from odekake.storage.records import canonical_json, record_hash, sha256_hex
+    from odekake.storage.canonical import canonical_json, sha256_hex
+    from odekake.storage.records import record_hash
     from odekake.sync.bundle import write_bundle
     from odekake.sync.ingest import ingest_bytes
 

@@ -12,6 +12,7 @@ import pytest
 
 from odekake.errors import NotFound
 from odekake.storage import records as rec
+from odekake.storage.canonical import canonical_json, sha256_hex
 from odekake.storage.db import connect, write
 
 
@@ -103,11 +104,11 @@ def test_one_changed_payload_byte_is_named(fresh_db) -> None:
 
 def test_rehashed_payload_still_breaks_the_chain(fresh_db) -> None:
     recs = _three(fresh_db)
-    text = rec.canonical_json({"stop_id": "s", "people": 5, "n": 0})
+    text = canonical_json({"stop_id": "s", "people": 5, "n": 0})
     _tamper(
         fresh_db,
         "UPDATE records SET payload = ?, payload_hash = ? WHERE id = ?",
-        [text, rec.sha256_hex(text), recs[0].id],
+        [text, sha256_hex(text), recs[0].id],
     )
     report = rec.verify(fresh_db)
     assert not report.ok and recs[0].id in report.problems[0]

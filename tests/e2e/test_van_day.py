@@ -16,6 +16,7 @@ import pytest
 
 from odekake.demo import build_demo
 from odekake.storage import records as rec
+from odekake.storage.canonical import canonical_json
 from odekake.storage.db import connect
 from odekake.storage.sealing import load_private_key, open_payload
 from odekake.sync.auth import DeviceAuth, device_auth_for, hub_url_of
@@ -147,4 +148,4 @@ def test_a_van_day_end_to_end(demo: Path, hub: str) -> None:
     )
     # The roll never travelled up in a record.
     for r in rec.iter_records(hub_db, device_id="van-1"):
-        assert "ヤマダ" not in rec.canonical_json(r.payload or {})
+        assert "ヤマダ" not in canonical_json(r.payload or {})

@@ -16,8 +16,8 @@ from odekake.access import audit
 from odekake.errors import NotFound, OdekakeError
 from odekake.masterdata import master
 from odekake.services.stops import planned_visits
+from odekake.storage.canonical import canonical_json
 from odekake.storage.db import memory_db, write
-from odekake.storage.records import canonical_json
 from odekake.sync.snapshot import apply_snapshot, build_tables
 from planner import lifecycle
 from planner.draft_edits import AddVisit, MoveVisit, RemoveVisit

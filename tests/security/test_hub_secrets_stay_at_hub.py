@@ -15,9 +15,9 @@ import httpx
 
 from odekake.access.staff import session_secret
 from odekake.masterdata.master import seed_city
+from odekake.storage.canonical import canonical_json
 from odekake.storage.db import connect, get_meta, memory_db, write
 from odekake.storage.receipt_mac import hub_secret
-from odekake.storage.records import canonical_json
 from odekake.sync.keys import generate_key, public_key_text, register_device
 from odekake.sync.snapshot import apply_snapshot, snapshot_for
 from odekake.sync.wire import hub_key_path_for

@@ -151,7 +151,8 @@ def test_same_id_different_hash_is_quarantined(site: Site) -> None:
     before = rows(site.hub, "van-a")
     # The van's record 3 rewritten (same id, new payload) and its chain recomputed
     # and re-signed by the van itself: a valid bundle that contradicts the hub.
-    from odekake.storage.records import canonical_json, record_hash, sha256_hex
+    from odekake.storage.canonical import canonical_json, sha256_hex
+    from odekake.storage.records import record_hash
 
     db = connect(van)
     recs = list(
@@ -225,7 +226,8 @@ def test_revoked_and_unknown_devices_are_refused(site: Site, tmp_path: Path) -> 
 
 def _chain(device: str, ids: list[str]) -> list[tuple[object, ...]]:
     """Bundle rows of a valid chain whose record ids are chosen by the test."""
-    from odekake.storage.records import GENESIS, canonical_json, record_hash, sha256_hex
+    from odekake.storage.canonical import canonical_json, sha256_hex
+    from odekake.storage.records import GENESIS, record_hash
 
     out: list[tuple[object, ...]] = []
     prev = GENESIS

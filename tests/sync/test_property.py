@@ -116,7 +116,7 @@ def test_a_body_cut_at_any_byte_stores_nothing_and_the_retry_stores_all(cut: int
 def test_fast_chain_header_equals_the_canonical_json_of_records(
     texts: list[str], seq: int, supersedes: str | None
 ) -> None:
-    from odekake.storage.records import canonical_json
+    from odekake.storage.canonical import canonical_json
     from odekake.sync.bundle import BundleRecord, _header_text
 
     rid, dev, wall, hlc, typ, ph, prev, _ = texts

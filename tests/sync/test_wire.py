@@ -23,8 +23,9 @@ import sqlite_utils
 from odekake.access import audit
 from odekake.masterdata import master
 from odekake.operations import retention
+from odekake.storage.canonical import canonical_json
 from odekake.storage.db import connect, write
-from odekake.storage.records import SEAL_KEY_META, canonical_json
+from odekake.storage.records import SEAL_KEY_META
 from odekake.storage.sealing import generate_keypair
 from odekake.sync.auth import DeviceAuth
 from odekake.sync.keys import generate_key, key_path_for, load_private_key, public_key_text

@@ -18,8 +18,9 @@ import sqlite_utils
 
 from odekake.access import audit
 from odekake.storage import records as rec
+from odekake.storage.canonical import canonical_json
 from odekake.storage.db import write
-from odekake.storage.records import Record, canonical_json
+from odekake.storage.records import Record
 from odekake.voting.checkin.incidents import raise_incident
 from odekake.voting.checkin.kinds import (
     CAST,

@@ -12,7 +12,8 @@ from typing import Any
 import sqlite_utils
 
 from odekake.storage import records as rec
-from odekake.storage.records import Record, canonical_json, uuid7
+from odekake.storage.canonical import canonical_json
+from odekake.storage.records import Record, uuid7
 from odekake.voting.checkin.kinds import HUB_DEVICE, INCIDENT, INCIDENT_LABELS
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from odekake.errors import ValidationError
-from odekake.storage.records import canonical_json, sha256_hex
+from odekake.storage.canonical import canonical_json, sha256_hex
 
 HUB_DEVICE = "hub"
 CHECKIN = "vote.checkin"
